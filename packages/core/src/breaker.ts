@@ -1,0 +1,454 @@
+import { type CallRecorder, TrackedCall, UNUSED_SIGNAL } from './call.js';
+import { startTimer, stopTimer, type TimerHandle } from './clock.js';
+import { circuitOpenError } from './errors.js';
+import {
+  type BreakerEventName,
+  type BreakerEvents,
+  type Listener,
+  Listeners,
+  type TransitionReason,
+} from './events.js';
+import { classifyError } from './failure-policy.js';
+import type { FallbackBehavior, FallbackReason } from './fallback.js';
+import { type CircuitBreakerOptions, DEFAULTS, resolveOptions, type Settings } from './options.js';
+import type { BreakerMetrics, BreakerState, StateName } from './state.js';
+import { describeValue } from './validate.js';
+
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+type State = typeof CLOSED | typeof OPEN | typeof HALF_OPEN;
+const STATE_NAMES: readonly StateName[] = ['closed', 'open', 'half_open'];
+
+/** The operation a breaker runs: it gets an AbortSignal that aborts on timeout or the caller's abort. */
+export type Operation<R> = (signal: AbortSignal) => R | PromiseLike<R>;
+
+/** Events that need a timer to be reported on time rather than on the next call. */
+const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen'];
+/** Events that need per-call bookkeeping (start time), so calls leave the fast path. */
+const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored', 'timeout'];
+
+/**
+ * A circuit breaker: closed (calls run; consecutive counted failures open it), open
+ * (calls are rejected at once until `openDuration` passes), half-open (a few probes run;
+ * enough successes close it, a failure re-opens it).
+ *
+ * Every transition starts a new generation. A call remembers the generation that
+ * admitted it, so a call that finishes after the breaker has moved on is counted in
+ * the metrics but cannot move the new state.
+ */
+export class CircuitBreaker<T = unknown> {
+  readonly name: string;
+  private readonly settings: Settings<T>;
+  private readonly events: Listeners<BreakerEvents>;
+  private readonly recorder: CallRecorder;
+
+  private current: State = CLOSED;
+  private generation = 0;
+  private failureCount = 0;
+  private successCount = 0;
+  private probes = 0;
+  private attempt = 0;
+  private openedAt = 0;
+  private until = 0;
+  private forced = false;
+  private halfOpenTimer: TimerHandle | undefined;
+  /** True while no call needs per-call bookkeeping: the fast path. */
+  private plain: boolean;
+  private warnedFailOpen = false;
+
+  // Outcome handlers of the current generation: made once per transition, never per call.
+  private onFulfilled!: () => void;
+  private onRejected!: (error: unknown) => void;
+
+  private successes = 0;
+  private failures = 0;
+  private rejections = 0;
+  private ignored = 0;
+  private timeouts = 0;
+  private fallbacks = 0;
+  private timesOpened = 0;
+  private timesClosed = 0;
+
+  constructor(options?: CircuitBreakerOptions<NoInfer<T>>) {
+    this.settings = resolveOptions(options);
+    this.name = this.settings.name;
+    this.events = new Listeners((error, event) =>
+      this.report(error, `a "${String(event)}" listener threw`),
+    );
+    this.recorder = {
+      name: this.name,
+      succeeded: (generation, startedAt) => this.recordSuccess(generation, startedAt),
+      failed: (generation, error, startedAt, cancelled) =>
+        this.recordFailure(generation, error, startedAt, cancelled),
+      timedOut: (timeoutMs) => this.recordTimeout(timeoutMs),
+      recover: (error) => this.recover(error),
+    };
+    this.plain = this.settings.timeout === 0 && !this.settings.fallbackOnFailure;
+    this.newGeneration();
+  }
+
+  /** Runs `fn` through the breaker: its value, its error, a rejection or the fallback's answer. */
+  execute<R extends T>(fn: Operation<R>, signal?: AbortSignal): Promise<R> {
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `CircuitBreaker "${this.name}": execute(fn) needs a function, got ${describeValue(fn)}`,
+      );
+    }
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    if (this.current !== CLOSED) {
+      const retryAfter = this.admit();
+      if (retryAfter >= 0) return this.rejectCall(retryAfter) as Promise<R>;
+    }
+    if (signal !== undefined || !this.plain) {
+      return new TrackedCall<R>(
+        this.recorder,
+        this.settings.clock,
+        this.generation,
+        signal,
+        this.settings.timeout,
+      ).run(fn);
+    }
+    // The fast path hands back the operation's own promise and watches it on a side
+    // chain whose handlers never throw: re-throwing through a wrapper costs far more.
+    const onFulfilled = this.onFulfilled;
+    const onRejected = this.onRejected;
+    let result: Promise<R>;
+    try {
+      result = Promise.resolve(fn(fn.length === 0 ? UNUSED_SIGNAL : new AbortController().signal));
+    } catch (error) {
+      onRejected(error);
+      return Promise.reject(error);
+    }
+    result.then(onFulfilled, onRejected);
+    return result;
+  }
+
+  /** `fn` with the same parameters and result, every call going through the breaker. */
+  wrap<A extends unknown[], R extends T>(
+    fn: (...args: A) => R | PromiseLike<R>,
+  ): (...args: A) => Promise<R> {
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `CircuitBreaker "${this.name}": wrap(fn) needs a function, got ${describeValue(fn)}`,
+      );
+    }
+    const breaker = this;
+    return function (this: unknown, ...args: A): Promise<R> {
+      return breaker.execute(() => fn.apply(this, args));
+    };
+  }
+
+  /** The state as of the breaker's clock: once an open period has passed, it reads half-open. */
+  state(): BreakerState {
+    this.catchUp();
+    switch (this.current) {
+      case CLOSED:
+        return { name: 'closed', failureCount: this.failureCount };
+      case OPEN:
+        return { name: 'open', openedAt: this.openedAt, until: this.until, forced: this.forced };
+      case HALF_OPEN:
+        return { name: 'half_open', successCount: this.successCount, probeCount: this.probes };
+    }
+  }
+
+  metrics(): BreakerMetrics {
+    const judged = this.successes + this.failures;
+    return {
+      totalRequests: judged + this.ignored + this.rejections,
+      successfulRequests: this.successes,
+      failedRequests: this.failures,
+      rejectedRequests: this.rejections,
+      ignoredErrors: this.ignored,
+      timeouts: this.timeouts,
+      fallbacks: this.fallbacks,
+      timesOpened: this.timesOpened,
+      timesClosed: this.timesClosed,
+      successRate: judged === 0 ? 1 : this.successes / judged,
+    };
+  }
+
+  /** Holds the breaker open (maintenance) until `forceClose()` or `reset()`. */
+  forceOpen(): void {
+    if (this.current === OPEN) {
+      this.forced = true;
+      this.until = Number.POSITIVE_INFINITY;
+      this.cancelHalfOpenTimer();
+      return;
+    }
+    this.open('forced_open', true);
+  }
+
+  /** Closes the breaker and clears its failure count; metrics are kept. */
+  forceClose(): void {
+    if (this.current === CLOSED) this.failureCount = 0;
+    else this.close('forced_close');
+  }
+
+  /** Closes the breaker and clears its state and metrics, as if new. */
+  reset(): void {
+    if (this.current !== CLOSED) this.close('reset');
+    this.failureCount = 0;
+    this.attempt = 0;
+    this.successes = this.failures = this.rejections = this.ignored = 0;
+    this.timeouts = this.fallbacks = this.timesOpened = this.timesClosed = 0;
+    this.newGeneration();
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends BreakerEventName>(event: E, listener: Listener<BreakerEvents[E]>): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(
+        `CircuitBreaker "${this.name}": on("${event}", listener) needs a function, got ${describeValue(listener)}`,
+      );
+    }
+    const unsubscribe = this.events.on(event, listener);
+    this.listenersChanged();
+    return () => {
+      unsubscribe();
+      this.listenersChanged();
+    };
+  }
+
+  /** Drops every listener and timer. The breaker still works; it just reports nothing. */
+  dispose(): void {
+    this.events.clear();
+    this.listenersChanged();
+  }
+
+  /** -1 to admit the call, or the ms until a probe may run (the caller is rejected). */
+  private admit(): number {
+    if (this.current === OPEN) {
+      if (this.forced) return Number.POSITIVE_INFINITY;
+      const now = this.settings.clock.now();
+      if (now < this.until) return this.until - now;
+      this.halfOpen();
+    }
+    if (this.probes >= this.settings.halfOpenMaxProbes) return 0;
+    this.probes++;
+    return -1;
+  }
+
+  private rejectCall(retryAfter: number): Promise<unknown> {
+    this.rejections++;
+    const reason = this.current === OPEN ? 'open' : 'half_open_full';
+    if (this.events.has('rejected'))
+      this.events.emit('rejected', { breaker: this.name, reason, retryAfter });
+    const fallback = this.settings.fallback;
+    if (fallback.kind === 'fail_closed') {
+      return Promise.reject(
+        circuitOpenError(this.name, this.current === OPEN ? 'open' : 'half_open', retryAfter),
+      );
+    }
+    return this.useFallback(fallback, reason, undefined);
+  }
+
+  private recover(error: unknown): Promise<unknown> | undefined {
+    const fallback = this.settings.fallback;
+    if (!this.settings.fallbackOnFailure || fallback.kind === 'fail_closed') return undefined;
+    return this.useFallback(fallback, 'failure', error);
+  }
+
+  private useFallback(
+    fallback: Exclude<FallbackBehavior<T>, { kind: 'fail_closed' }>,
+    reason: FallbackReason,
+    error: unknown,
+  ): Promise<unknown> {
+    this.fallbacks++;
+    const info =
+      error === undefined ? { breaker: this.name, reason } : { breaker: this.name, reason, error };
+    if (this.events.has('fallback')) this.events.emit('fallback', info);
+    if (fallback.kind === 'fail_open' && !this.warnedFailOpen) {
+      this.warnedFailOpen = true;
+      this.settings.logger?.warn(
+        { breaker: this.name, reason },
+        `circuit breaker "${this.name}" is failing open: callers get synthetic results`,
+      );
+    }
+    try {
+      return Promise.resolve(fallback.handler(info));
+    } catch (fallbackError) {
+      return Promise.reject(fallbackError);
+    }
+  }
+
+  private recordSuccess(generation: number, startedAt: number): void {
+    this.successes++;
+    if (this.events.has('success')) {
+      this.events.emit('success', { breaker: this.name, ...this.duration(startedAt) });
+    }
+    if (generation !== this.generation) return;
+    if (this.current === CLOSED) {
+      this.failureCount = 0;
+    } else {
+      this.probes--;
+      if (++this.successCount >= this.settings.successThreshold) this.close('probes_succeeded');
+    }
+  }
+
+  private recordFailure(
+    generation: number,
+    error: unknown,
+    startedAt: number,
+    cancelled: boolean,
+  ): boolean {
+    const counted = !cancelled && this.settings.isFailure(error);
+    const event = counted ? 'failure' : 'ignored';
+    if (this.events.has(event)) {
+      const category = cancelled ? 'cancelled' : classifyError(error);
+      this.events.emit(event, { breaker: this.name, error, category, ...this.duration(startedAt) });
+    }
+    if (!counted) {
+      this.ignored++;
+      if (generation === this.generation && this.current === HALF_OPEN) this.probes--;
+      return false;
+    }
+    this.failures++;
+    if (generation !== this.generation) return true;
+    if (this.current === HALF_OPEN) this.open('probe_failed', false);
+    else if (++this.failureCount >= this.settings.failureThreshold)
+      this.open('failure_threshold', false);
+    return true;
+  }
+
+  private recordTimeout(timeoutMs: number): void {
+    this.timeouts++;
+    if (this.events.has('timeout')) this.events.emit('timeout', { breaker: this.name, timeoutMs });
+  }
+
+  private duration(startedAt: number): { durationMs?: number } {
+    return startedAt < 0 ? {} : { durationMs: this.settings.clock.now() - startedAt };
+  }
+
+  private open(reason: TransitionReason, forced: boolean): void {
+    const now = this.settings.clock.now();
+    const from = this.current;
+    if (!forced) this.attempt++;
+    this.current = OPEN;
+    this.forced = forced;
+    this.openedAt = now;
+    this.until = forced ? Number.POSITIVE_INFINITY : now + this.openPeriod();
+    this.failureCount = this.successCount = this.probes = 0;
+    this.timesOpened++;
+    this.newGeneration();
+    this.settings.logger?.warn(
+      { breaker: this.name, reason, attempt: this.attempt, until: this.until },
+      `circuit breaker "${this.name}" opened`,
+    );
+    this.announce(from, reason);
+    if (this.events.has('open')) {
+      this.events.emit('open', {
+        breaker: this.name,
+        reason,
+        openedAt: now,
+        until: this.until,
+        attempt: this.attempt,
+      });
+    }
+    this.listenersChanged();
+  }
+
+  private halfOpen(): void {
+    this.current = HALF_OPEN;
+    this.successCount = this.probes = 0;
+    this.newGeneration();
+    this.cancelHalfOpenTimer();
+    this.announce(OPEN, 'open_elapsed');
+    if (this.events.has('halfOpen')) this.events.emit('halfOpen', { breaker: this.name });
+  }
+
+  private close(reason: TransitionReason): void {
+    const from = this.current;
+    this.current = CLOSED;
+    this.forced = false;
+    this.failureCount = this.successCount = this.probes = this.attempt = 0;
+    this.timesClosed++;
+    this.newGeneration();
+    this.cancelHalfOpenTimer();
+    this.settings.logger?.info(
+      { breaker: this.name, reason },
+      `circuit breaker "${this.name}" closed`,
+    );
+    this.announce(from, reason);
+    if (this.events.has('close')) this.events.emit('close', { breaker: this.name, reason });
+  }
+
+  private announce(from: State, reason: TransitionReason): void {
+    if (this.events.has('stateChange')) {
+      this.events.emit('stateChange', {
+        breaker: this.name,
+        from: STATE_NAMES[from] as StateName,
+        to: STATE_NAMES[this.current] as StateName,
+        reason,
+      });
+    }
+  }
+
+  private newGeneration(): void {
+    const generation = ++this.generation;
+    this.onFulfilled = () => this.recordSuccess(generation, -1);
+    this.onRejected = (error) => {
+      this.recordFailure(generation, error, -1, false);
+    };
+  }
+
+  /** The length of this open period: `openDuration` (or its answer for this attempt) plus jitter. */
+  private openPeriod(): number {
+    const { openDuration, jitter } = this.settings;
+    let base = openDuration;
+    if (typeof openDuration === 'function') {
+      const answer = openDuration({ attempt: this.attempt });
+      base = answer as number;
+      if (typeof answer !== 'number' || !Number.isFinite(answer) || answer < 0) {
+        // Opening anyway is the safe side; the bad function is reported, not hidden.
+        this.report(
+          new RangeError(
+            `openDuration({ attempt: ${this.attempt} }) returned ${describeValue(answer)}; using ${DEFAULTS.openDuration} ms`,
+          ),
+          'openDuration returned an invalid duration',
+        );
+        base = DEFAULTS.openDuration;
+      }
+    }
+    return (base as number) + (jitter > 0 ? Math.random() * jitter : 0);
+  }
+
+  /** Makes the state true to the clock: an open period that has passed becomes half-open. */
+  private catchUp(): void {
+    if (this.current === OPEN && !this.forced && this.settings.clock.now() >= this.until)
+      this.halfOpen();
+  }
+
+  private listenersChanged(): void {
+    this.plain =
+      this.settings.timeout === 0 &&
+      !this.settings.fallbackOnFailure &&
+      !CALL_EVENTS.some((e) => this.events.has(e));
+    const wantsTimer =
+      this.current === OPEN && !this.forced && CLOCK_EVENTS.some((e) => this.events.has(e));
+    if (!wantsTimer) this.cancelHalfOpenTimer();
+    else if (this.halfOpenTimer === undefined) {
+      const delay = Math.max(0, this.until - this.settings.clock.now());
+      this.halfOpenTimer = startTimer(this.settings.clock, () => this.onHalfOpenTimer(), delay);
+    }
+  }
+
+  private onHalfOpenTimer(): void {
+    this.halfOpenTimer = undefined;
+    this.catchUp();
+    // Timers may fire a little before the clock agrees the period is over.
+    this.listenersChanged();
+  }
+
+  private cancelHalfOpenTimer(): void {
+    if (this.halfOpenTimer === undefined) return;
+    stopTimer(this.settings.clock, this.halfOpenTimer);
+    this.halfOpenTimer = undefined;
+  }
+
+  private report(error: unknown, message: string): void {
+    const logger = this.settings.logger;
+    if (logger !== undefined) logger.error({ breaker: this.name, err: error }, message);
+    else console.error(`circuit breaker "${this.name}": ${message}`, error);
+  }
+}

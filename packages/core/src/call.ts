@@ -1,0 +1,125 @@
+import { type Clock, startTimer, stopTimer, type TimerHandle } from './clock.js';
+import { TimeoutError } from './errors.js';
+
+/** What a tracked call reports back to its breaker. */
+export interface CallRecorder {
+  readonly name: string;
+  succeeded(generation: number, startedAt: number): void;
+  /** Returns true when the error counted as a failure. */
+  failed(generation: number, error: unknown, startedAt: number, cancelled: boolean): boolean;
+  timedOut(timeoutMs: number): void;
+  /** The fallback's answer for a counted failure, or undefined to pass the error on. */
+  recover(error: unknown): Promise<unknown> | undefined;
+}
+
+/** The signal handed to operations that declare no parameter: nothing reads it, so one will do. */
+export const UNUSED_SIGNAL: AbortSignal = new AbortController().signal;
+
+/**
+ * A call that needs more than the fast path gives: a time limit, a caller's signal,
+ * durations for listeners, or a fallback on failure. Settles exactly once, whichever
+ * comes first of the operation, the timeout and the caller's abort, and leaves no
+ * timer or listener behind.
+ */
+export class TrackedCall<R> {
+  private settled = false;
+  private timer: TimerHandle | undefined;
+  private controller: AbortController | undefined;
+  private resolve!: (value: R | PromiseLike<R>) => void;
+  private reject!: (error: unknown) => void;
+  private readonly startedAt: number;
+  readonly promise: Promise<R>;
+
+  constructor(
+    private readonly recorder: CallRecorder,
+    private readonly clock: Clock,
+    private readonly generation: number,
+    private readonly callerSignal: AbortSignal | undefined,
+    private readonly timeoutMs: number,
+  ) {
+    this.startedAt = clock.now();
+    this.promise = new Promise<R>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  run(fn: (signal: AbortSignal) => R | PromiseLike<R>): Promise<R> {
+    const signal = this.operationSignal(fn);
+    if (this.timeoutMs > 0)
+      this.timer = startTimer(this.clock, () => this.onTimeout(), this.timeoutMs);
+    this.callerSignal?.addEventListener('abort', this, { once: true });
+    let result: PromiseLike<R>;
+    try {
+      result = Promise.resolve(fn(signal));
+    } catch (error) {
+      this.onRejected(error);
+      return this.promise;
+    }
+    result.then(
+      (value) => this.onFulfilled(value),
+      (error: unknown) => this.onRejected(error),
+    );
+    return this.promise;
+  }
+
+  /** The caller's abort (an EventListener object, so no closure is needed). */
+  handleEvent(): void {
+    if (!this.finish()) return;
+    const reason: unknown = this.callerSignal?.reason;
+    this.controller?.abort(reason);
+    this.recorder.failed(this.generation, reason, this.startedAt, true);
+    this.reject(reason);
+  }
+
+  private operationSignal(fn: (signal: AbortSignal) => unknown): AbortSignal {
+    if (this.timeoutMs > 0) {
+      this.controller = new AbortController();
+      return this.controller.signal;
+    }
+    if (this.callerSignal !== undefined) return this.callerSignal;
+    return fn.length === 0 ? UNUSED_SIGNAL : new AbortController().signal;
+  }
+
+  private onFulfilled(value: R): void {
+    if (!this.finish()) return;
+    this.recorder.succeeded(this.generation, this.startedAt);
+    this.resolve(value);
+  }
+
+  private onRejected(error: unknown): void {
+    if (!this.finish()) return;
+    // The caller's abort may reach the operation before it reaches us.
+    if (this.callerSignal?.aborted === true) {
+      this.recorder.failed(this.generation, error, this.startedAt, true);
+      this.reject(error);
+    } else {
+      this.fail(error);
+    }
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (!this.finish()) return;
+    const error = new TimeoutError(this.recorder.name, this.timeoutMs);
+    this.controller?.abort(error);
+    this.recorder.timedOut(this.timeoutMs);
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    const counted = this.recorder.failed(this.generation, error, this.startedAt, false);
+    const recovered = counted ? this.recorder.recover(error) : undefined;
+    if (recovered === undefined) this.reject(error);
+    else this.resolve(recovered as Promise<R>);
+  }
+
+  /** Marks the call settled and releases its timer and listener; false if it already was. */
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== undefined) stopTimer(this.clock, this.timer);
+    this.callerSignal?.removeEventListener('abort', this);
+    return true;
+  }
+}

@@ -1,0 +1,96 @@
+/** A timer handle as returned by {@link Clock.setTimeout}; opaque to the breaker. */
+export type TimerHandle = unknown;
+
+/**
+ * Where a breaker gets the time. `now()` is epoch milliseconds. A clock may also
+ * schedule timers, so that tests driving a {@link ManualClock} control timeouts too;
+ * without them the breaker uses the global `setTimeout`.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout?(callback: () => void, ms: number): TimerHandle;
+  clearTimeout?(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = { now: Date.now };
+
+/** Starts a timer on `clock` that never keeps the process alive. */
+export function startTimer(clock: Clock, callback: () => void, ms: number): TimerHandle {
+  if (clock.setTimeout !== undefined) return clock.setTimeout(callback, ms);
+  const handle: unknown = setTimeout(callback, ms);
+  // Node returns a Timeout object; browsers and edge runtimes return a number.
+  (handle as { unref?: () => void }).unref?.();
+  return handle;
+}
+
+export function stopTimer(clock: Clock, handle: TimerHandle): void {
+  if (clock.clearTimeout !== undefined) clock.clearTimeout(handle);
+  else clearTimeout(handle as ReturnType<typeof setTimeout>);
+}
+
+interface ManualTimer {
+  readonly id: number;
+  readonly at: number;
+  readonly callback: () => void;
+}
+
+/**
+ * A clock that moves only when told to: time in tests. Its timers fire during
+ * {@link ManualClock.advance}, in due order, with `now()` set to each one's due time.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private timers: ManualTimer[] = [];
+  private nextId = 1;
+
+  constructor(start = 0) {
+    if (!Number.isFinite(start))
+      throw new RangeError(`ManualClock start must be a finite number, got ${String(start)}`);
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`ManualClock.advance(ms) needs a finite ms >= 0, got ${String(ms)}`);
+    }
+    const target = this.current + ms;
+    for (let next = this.nextDue(target); next !== undefined; next = this.nextDue(target)) {
+      this.timers.splice(this.timers.indexOf(next), 1);
+      this.current = next.at;
+      next.callback();
+    }
+    this.current = target;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const timer: ManualTimer = { id: this.nextId++, at: this.current + Math.max(0, ms), callback };
+    this.timers.push(timer);
+    return timer.id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  /** Timers scheduled and not yet fired or cleared: lets tests prove nothing outlives a call. */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  private nextDue(target: number): ManualTimer | undefined {
+    let due: ManualTimer | undefined;
+    for (const t of this.timers) {
+      if (
+        t.at <= target &&
+        (due === undefined || t.at < due.at || (t.at === due.at && t.id < due.id))
+      )
+        due = t;
+    }
+    return due;
+  }
+}

@@ -1,0 +1,103 @@
+import type { ErrorCategory } from './failure-policy.js';
+import type { FallbackReason } from './fallback.js';
+import type { StateName } from './state.js';
+
+/** Why the breaker changed state. */
+export type TransitionReason =
+  | 'failure_threshold'
+  | 'probe_failed'
+  | 'probes_succeeded'
+  | 'open_elapsed'
+  | 'forced_open'
+  | 'forced_close'
+  | 'reset';
+
+/** Every event a breaker emits, with its payload. */
+export interface BreakerEvents {
+  stateChange: { breaker: string; from: StateName; to: StateName; reason: TransitionReason };
+  open: {
+    breaker: string;
+    reason: TransitionReason;
+    openedAt: number;
+    until: number;
+    attempt: number;
+  };
+  close: { breaker: string; reason: TransitionReason };
+  halfOpen: { breaker: string };
+  /** `durationMs` is absent for a call that started before the first listener was added. */
+  success: { breaker: string; durationMs?: number };
+  failure: { breaker: string; error: unknown; category: ErrorCategory; durationMs?: number };
+  ignored: { breaker: string; error: unknown; category: ErrorCategory; durationMs?: number };
+  rejected: { breaker: string; reason: 'open' | 'half_open_full'; retryAfter: number };
+  timeout: { breaker: string; timeoutMs: number };
+  fallback: { breaker: string; reason: FallbackReason; error?: unknown };
+}
+
+export type BreakerEventName = keyof BreakerEvents;
+export type Listener<P> = (payload: P) => void;
+
+type Slots<M> = { [K in keyof M]?: Listener<M[K]> | readonly Listener<M[K]>[] };
+
+/**
+ * A tiny typed listener list. A lone listener is stored without an array, and an
+ * event nobody listens to costs one property read. Lists are copied on change, so a
+ * listener may unsubscribe itself while the event is being delivered.
+ */
+export class Listeners<M> {
+  private slots: Slots<M> = {};
+
+  constructor(private readonly onListenerError: (error: unknown, event: keyof M) => void) {}
+
+  has(event: keyof M): boolean {
+    return this.slots[event] !== undefined;
+  }
+
+  on<K extends keyof M>(event: K, listener: Listener<M[K]>): () => void {
+    const slot = this.slots[event];
+    this.slots[event] =
+      slot === undefined ? listener : Array.isArray(slot) ? [...slot, listener] : [slot, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.off(event, listener);
+    };
+  }
+
+  emit<K extends keyof M>(event: K, payload: M[K]): void {
+    const slot = this.slots[event];
+    if (slot === undefined) return;
+    if (!Array.isArray(slot)) {
+      this.deliver(event, slot as Listener<M[K]>, payload);
+      return;
+    }
+    for (const listener of slot as readonly Listener<M[K]>[])
+      this.deliver(event, listener, payload);
+  }
+
+  clear(): void {
+    this.slots = {};
+  }
+
+  private off<K extends keyof M>(event: K, listener: Listener<M[K]>): void {
+    const slot = this.slots[event];
+    if (slot === listener) {
+      delete this.slots[event];
+    } else if (Array.isArray(slot)) {
+      const list = slot as readonly Listener<M[K]>[];
+      const at = list.indexOf(listener);
+      if (at < 0) return;
+      const rest = [...list.slice(0, at), ...list.slice(at + 1)];
+      this.slots[event] = rest.length === 1 ? rest[0] : rest;
+    }
+  }
+
+  // A listener that throws must never break the call that emitted the event.
+  private deliver<K extends keyof M>(event: K, listener: Listener<M[K]>, payload: M[K]): void {
+    try {
+      listener(payload);
+    } catch (error) {
+      this.onListenerError(error, event);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+export { CircuitBreaker, type Operation } from './breaker.js';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { BreakwaterError, CircuitOpenError, TimeoutError } from './errors.js';
+export type { BreakerEventName, BreakerEvents, Listener, TransitionReason } from './events.js';
+export {
+  classifyError,
+  type ErrorCategory,
+  FailurePolicy,
+  type FailurePolicyOptions,
+} from './failure-policy.js';
+export {
+  FallbackBehavior,
+  type FallbackHandler,
+  type FallbackInfo,
+  type FallbackReason,
+} from './fallback.js';
+export {
+  type CircuitBreakerOptions,
+  type Logger,
+  type OpenDurationContext,
+  presets,
+} from './options.js';
+export { type ProtectOptions, protect } from './protect.js';
+export type { BreakerMetrics, BreakerState, StateName } from './state.js';

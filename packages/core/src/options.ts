@@ -1,0 +1,233 @@
+import { type Clock, systemClock } from './clock.js';
+import { FailurePolicy } from './failure-policy.js';
+import { FallbackBehavior, isFallbackBehavior } from './fallback.js';
+import {
+  describeValue,
+  durationAtLeast,
+  integerAtLeast,
+  rejectUnknownKeys,
+  requireObject,
+} from './validate.js';
+
+/** pino-compatible: pino, console-like wrappers and most structured loggers fit. */
+export interface Logger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface OpenDurationContext {
+  /** 1 for the first opening since the breaker last closed, 2 when a probe failed once, ... */
+  readonly attempt: number;
+}
+
+export interface CircuitBreakerOptions<T = unknown> {
+  /** Names the breaker in errors, events and logs. Default `'breaker'`. */
+  name?: string | undefined;
+  /** Consecutive counted failures while closed that open the breaker. Default 5. */
+  failureThreshold?: number | undefined;
+  /** Milliseconds open before half-open, or a function of the attempt (backoff). Default 30 000. */
+  openDuration?: number | ((context: OpenDurationContext) => number) | undefined;
+  /** Successful probes in half-open that close the breaker. Default 3. */
+  successThreshold?: number | undefined;
+  /** Probes allowed in flight at once while half-open. Default 1. */
+  halfOpenMaxProbes?: number | undefined;
+  /** Up to this many milliseconds, at random, added to each open period. Default 0. */
+  jitter?: number | undefined;
+  /** Per-call limit in ms: the call's AbortSignal aborts and it fails with `TimeoutError`. Default none. */
+  timeout?: number | undefined;
+  /** Which errors count as failures. Default `FailurePolicy.default()`. */
+  failurePolicy?: FailurePolicy | ((error: unknown) => boolean) | undefined;
+  /** What rejected calls get. Default `FallbackBehavior.failClosed()`. */
+  fallback?: FallbackBehavior<T> | undefined;
+  /** Also use the fallback when a call fails with a counted error. Default false. */
+  fallbackOnFailure?: boolean | undefined;
+  /** Time source (epoch ms); a `ManualClock` in tests. Default `Date.now`. */
+  clock?: Clock | undefined;
+  /** Warns on open, informs on close. Default none. */
+  logger?: Logger | undefined;
+}
+
+/** Options after validation, with every default filled in. */
+export interface Settings<T> {
+  readonly name: string;
+  readonly failureThreshold: number;
+  readonly openDuration: number | ((context: OpenDurationContext) => number);
+  readonly successThreshold: number;
+  readonly halfOpenMaxProbes: number;
+  readonly jitter: number;
+  /** 0 when calls have no time limit. */
+  readonly timeout: number;
+  readonly isFailure: (error: unknown) => boolean;
+  readonly fallback: FallbackBehavior<T>;
+  readonly fallbackOnFailure: boolean;
+  readonly clock: Clock;
+  readonly logger: Logger | undefined;
+}
+
+export const DEFAULTS = {
+  name: 'breaker',
+  failureThreshold: 5,
+  openDuration: 30_000,
+  successThreshold: 3,
+  halfOpenMaxProbes: 1,
+  jitter: 0,
+} as const;
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'failureThreshold',
+  'openDuration',
+  'successThreshold',
+  'halfOpenMaxProbes',
+  'jitter',
+  'timeout',
+  'failurePolicy',
+  'fallback',
+  'fallbackOnFailure',
+  'clock',
+  'logger',
+]);
+
+const OWNER = 'CircuitBreaker';
+
+function has<K extends string>(value: object, ...keys: K[]): boolean {
+  return keys.every((key) => typeof (value as Record<string, unknown>)[key] === 'function');
+}
+
+function check(condition: boolean, key: string, expected: string, value: unknown): void {
+  if (!condition)
+    throw new TypeError(
+      `${OWNER}: option "${key}" must be ${expected}, got ${describeValue(value)}`,
+    );
+}
+
+/** Validates once, at construction, so nothing on the hot path has to. */
+export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Settings<T> {
+  requireObject(OWNER, options);
+  rejectUnknownKeys(OWNER, options, KNOWN_KEYS);
+  const o = options;
+
+  const name = o.name ?? DEFAULTS.name;
+  check(typeof name === 'string' && name.length > 0, 'name', 'a non-empty string', name);
+
+  const openDuration = o.openDuration ?? DEFAULTS.openDuration;
+  if (typeof openDuration !== 'function') durationAtLeast(OWNER, 'openDuration', openDuration, 0);
+
+  let timeout = 0;
+  if (o.timeout !== undefined) {
+    timeout = durationAtLeast(OWNER, 'timeout', o.timeout, 0);
+    if (timeout === 0)
+      throw new RangeError(
+        `${OWNER}: option "timeout" must be > 0 ms (omit it for no limit), got 0`,
+      );
+  }
+
+  const policy = o.failurePolicy ?? FailurePolicy.default();
+  check(
+    policy instanceof FailurePolicy || typeof policy === 'function',
+    'failurePolicy',
+    'a FailurePolicy or a function (error) => boolean',
+    policy,
+  );
+
+  const fallback = o.fallback ?? FallbackBehavior.failClosed();
+  check(
+    isFallbackBehavior(fallback),
+    'fallback',
+    'made by FallbackBehavior.failClosed/failOpen/fallback',
+    fallback,
+  );
+
+  const fallbackOnFailure = o.fallbackOnFailure ?? false;
+  check(
+    typeof fallbackOnFailure === 'boolean',
+    'fallbackOnFailure',
+    'a boolean',
+    fallbackOnFailure,
+  );
+
+  const clock = o.clock ?? systemClock;
+  check(
+    typeof clock === 'object' &&
+      clock !== null &&
+      has(clock, 'now') &&
+      (clock.setTimeout === undefined) === (clock.clearTimeout === undefined),
+    'clock',
+    'an object with now() (and setTimeout/clearTimeout both or neither)',
+    clock,
+  );
+
+  const logger = o.logger;
+  check(
+    logger === undefined ||
+      (typeof logger === 'object' && logger !== null && has(logger, 'info', 'warn', 'error')),
+    'logger',
+    'an object with info, warn and error methods',
+    logger,
+  );
+
+  return {
+    name,
+    failureThreshold: integerAtLeast(
+      OWNER,
+      'failureThreshold',
+      o.failureThreshold ?? DEFAULTS.failureThreshold,
+      1,
+    ),
+    openDuration,
+    successThreshold: integerAtLeast(
+      OWNER,
+      'successThreshold',
+      o.successThreshold ?? DEFAULTS.successThreshold,
+      1,
+    ),
+    halfOpenMaxProbes: integerAtLeast(
+      OWNER,
+      'halfOpenMaxProbes',
+      o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
+      1,
+    ),
+    jitter: durationAtLeast(OWNER, 'jitter', o.jitter ?? DEFAULTS.jitter, 0),
+    timeout,
+    isFailure: policy instanceof FailurePolicy ? (error) => policy.isFailure(error) : policy,
+    fallback,
+    fallbackOnFailure,
+    clock,
+    logger,
+  };
+}
+
+/** Ready-made option sets; spread them and add a name: `{ ...presets.strict(), name: 'clamav' }`. */
+export const presets = {
+  /** 5 failures to open, 30 s open, 3 successful probes to close, 1 probe at a time, fail closed. */
+  default(): CircuitBreakerOptions<never> {
+    return {
+      failureThreshold: 5,
+      openDuration: 30_000,
+      successThreshold: 3,
+      halfOpenMaxProbes: 1,
+      fallback: FallbackBehavior.failClosed(),
+    };
+  },
+  /** Trips early and recovers cautiously: 3 failures, 60 s open, 5 successful probes, fail closed. */
+  strict(): CircuitBreakerOptions<never> {
+    return {
+      failureThreshold: 3,
+      openDuration: 60_000,
+      successThreshold: 5,
+      halfOpenMaxProbes: 1,
+      fallback: FallbackBehavior.failClosed(),
+    };
+  },
+  /** Tolerant and quick to recover: 10 failures, 10 s open, 2 successful probes, 3 probes at once, fail closed. */
+  highAvailability(): CircuitBreakerOptions<never> {
+    return {
+      failureThreshold: 10,
+      openDuration: 10_000,
+      successThreshold: 2,
+      halfOpenMaxProbes: 3,
+      fallback: FallbackBehavior.failClosed(),
+    };
+  },
+} as const;

@@ -1,0 +1,37 @@
+/** The three states of a circuit breaker, as reported in snapshots and events. */
+export type StateName = 'closed' | 'open' | 'half_open';
+
+/** What `breaker.state()` returns: the state as of the breaker's clock, right now. */
+export type BreakerState =
+  | { readonly name: 'closed'; readonly failureCount: number }
+  | {
+      readonly name: 'open';
+      /** Epoch ms when the breaker opened. */
+      readonly openedAt: number;
+      /** Epoch ms when it turns half-open; `Infinity` while forced open. */
+      readonly until: number;
+      /** True when held open by `forceOpen()`. */
+      readonly forced: boolean;
+    }
+  | { readonly name: 'half_open'; readonly successCount: number; readonly probeCount: number };
+
+/** Counters since construction or the last `reset()`. */
+export interface BreakerMetrics {
+  /** Calls that finished or were rejected: always successful + failed + ignored + rejected. */
+  readonly totalRequests: number;
+  readonly successfulRequests: number;
+  /** Calls that failed with an error the failure policy counts. */
+  readonly failedRequests: number;
+  /** Calls refused without running the operation (open, or half-open with every probe slot taken). */
+  readonly rejectedRequests: number;
+  /** Calls that failed with an error the failure policy does not count (and cancelled calls). */
+  readonly ignoredErrors: number;
+  /** Calls that ran past `timeout` (also counted as failed or ignored, as the policy says). */
+  readonly timeouts: number;
+  /** Times a fallback produced the result instead of the operation. */
+  readonly fallbacks: number;
+  readonly timesOpened: number;
+  readonly timesClosed: number;
+  /** successful / (successful + failed); 1 when there were neither. */
+  readonly successRate: number;
+}

@@ -1,0 +1,60 @@
+/** Shared checks for option objects: every bad value names its option and itself. */
+
+/** How a value reads in an error message. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/** Typo protection: `{ failureTreshold: 3 }` is an error, not a silently ignored key. */
+export function rejectUnknownKeys(
+  owner: string,
+  options: object,
+  known: ReadonlySet<string>,
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `${owner}: unknown option "${key}"; known options are ${[...known].join(', ')}`,
+      );
+    }
+  }
+}
+
+export function requireObject(owner: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${owner}: options must be an object, got ${describeValue(value)}`);
+  }
+}
+
+/** An integer in [min, +inf). */
+export function integerAtLeast(owner: string, key: string, value: unknown, min: number): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${owner}: option "${key}" must be a number, got ${describeValue(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `${owner}: option "${key}" must be an integer >= ${min}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A finite number of milliseconds in [min, +inf). */
+export function durationAtLeast(owner: string, key: string, value: unknown, min: number): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(
+      `${owner}: option "${key}" must be a number of milliseconds, got ${describeValue(value)}`,
+    );
+  }
+  if (!Number.isFinite(value) || value < min) {
+    throw new RangeError(
+      `${owner}: option "${key}" must be a finite number of milliseconds >= ${min}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,49 @@
+import { type CircuitBreaker, type CircuitBreakerOptions, ManualClock } from '@breakwater/core';
+import { expect } from 'vitest';
+
+/** The error a refused TCP connection gives: counted by the default failure policy. */
+export function connectionRefused(message = 'connect ECONNREFUSED 127.0.0.1:3310'): Error {
+  return Object.assign(new Error(message), { code: 'ECONNREFUSED' });
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Runs one call that fails with `error` and checks the caller saw that very error. */
+export async function failOnce(
+  breaker: CircuitBreaker<unknown>,
+  error: unknown = connectionRefused(),
+): Promise<void> {
+  await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+}
+
+export async function succeedOnce(breaker: CircuitBreaker<unknown>): Promise<void> {
+  await expect(breaker.execute(async () => 'ok')).resolves.toBe('ok');
+}
+
+/** Lets pending promise reactions run. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Options on a fresh ManualClock starting at a readable epoch. */
+export function onClock<T>(options: CircuitBreakerOptions<T> = {}): {
+  clock: ManualClock;
+  options: CircuitBreakerOptions<T>;
+} {
+  const clock = new ManualClock(1_000_000);
+  return { clock, options: { ...options, clock } };
+}
