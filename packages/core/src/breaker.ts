@@ -410,7 +410,8 @@ export class CircuitBreaker<T = unknown> {
         base = DEFAULTS.openDuration;
       }
     }
-    return (base as number) + (jitter > 0 ? Math.random() * jitter : 0);
+    // Whole milliseconds from 0 to jitter inclusive, so `until` stays an integer epoch time.
+    return (base as number) + (jitter > 0 ? Math.floor(Math.random() * (jitter + 1)) : 0);
   }
 
   /** Makes the state true to the clock: an open period that has passed becomes half-open. */

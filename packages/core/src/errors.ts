@@ -50,6 +50,9 @@ export class TimeoutError extends BreakwaterError {
 }
 TimeoutError.prototype.name = 'TimeoutError';
 
+// V8's knob (Node, Chromium, Deno); engines without it simply ignore the assignment.
+const ErrorWithLimit = Error as ErrorConstructor & { stackTraceLimit?: number | undefined };
+
 /**
  * Rejections are the breaker's hot error path, and a stack trace costs microseconds
  * while saying nothing useful (the caller's own await shows where it came from).
@@ -59,9 +62,9 @@ export function circuitOpenError(
   state: Exclude<StateName, 'closed'>,
   retryAfter: number,
 ): CircuitOpenError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  const limit = ErrorWithLimit.stackTraceLimit;
+  ErrorWithLimit.stackTraceLimit = 0;
   const error = new CircuitOpenError(breaker, state, retryAfter);
-  Error.stackTraceLimit = limit;
+  ErrorWithLimit.stackTraceLimit = limit;
   return error;
 }
