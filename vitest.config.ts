@@ -1,10 +1,11 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources (the `breakwater-source`
 // export condition), so tests never run against a stale build.
 export default defineConfig({
-  resolve: { conditions: ['breakwater-source'] },
-  ssr: { resolve: { conditions: ['breakwater-source'] } },
+  resolve: { conditions: ['breakwater-source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['breakwater-source', ...defaultServerConditions] } },
   test: {
     include: [
       'packages/*/src/**/*.test.ts',
@@ -17,5 +18,6 @@ export default defineConfig({
       tsconfig: './tsconfig.json',
     },
     testTimeout: 20_000,
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });
