@@ -1,17 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { runTypeScript } from '../scripts/run-typescript.js';
 
 it('the npm start demo walks the breaker through open, half-open and closed, then exits by itself', () => {
   const demo = fileURLToPath(new URL('./flaky-demo.ts', import.meta.url));
-  const run = spawnSync(
-    process.execPath,
-    ['--conditions=breakwater-source', '--import', 'tsx', demo],
-    {
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
-  );
+  const run = runTypeScript(demo, 30_000);
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(run.stdout).toMatch(/closed\s+-> open\s+\(failure_threshold\)/);

@@ -1,25 +1,21 @@
 import { getEventListeners } from 'node:events';
 import { CircuitBreaker, FailurePolicy, TimeoutError } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
-import { deferred, onClock } from '../test/helpers.js';
+import { deferred, hangingCall, onClock } from '../test/helpers.js';
 
 describe('timeouts', () => {
   it('aborts the operation signal and fails with TimeoutError when the call runs past `timeout`', async () => {
     const { clock, options } = onClock({ name: 'vt', timeout: 500, failureThreshold: 1 });
     const breaker = new CircuitBreaker(options);
-    let seen: AbortSignal | undefined;
-    const call = breaker.execute((signal) => {
-      seen = signal;
-      return new Promise<never>(() => {});
-    });
+    const { call, signal } = hangingCall(breaker);
     clock.advance(499);
-    expect(seen?.aborted).toBe(false);
+    expect(signal()?.aborted).toBe(false);
     clock.advance(1);
     const error = await call.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: 'BREAKWATER_TIMEOUT', breaker: 'vt', timeoutMs: 500 });
-    expect(seen?.aborted).toBe(true);
-    expect(seen?.reason).toBe(error);
+    expect(signal()?.aborted).toBe(true);
+    expect(signal()?.reason).toBe(error);
     expect(breaker.state().name).toBe('open');
     expect(breaker.metrics()).toMatchObject({ timeouts: 1, failedRequests: 1, totalRequests: 1 });
   });
@@ -74,15 +70,11 @@ describe("the caller's AbortSignal", () => {
   it('aborting it aborts the operation signal and rejects with the reason; never counted as a failure', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1 });
     const controller = new AbortController();
-    let seen: AbortSignal | undefined;
-    const call = breaker.execute((signal) => {
-      seen = signal;
-      return new Promise<never>(() => {});
-    }, controller.signal);
+    const { call, signal } = hangingCall(breaker, controller.signal);
     const reason = new Error('user went away');
     controller.abort(reason);
     await expect(call).rejects.toBe(reason);
-    expect(seen?.aborted).toBe(true);
+    expect(signal()?.aborted).toBe(true);
     expect(breaker.state().name).toBe('closed');
     expect(breaker.metrics()).toMatchObject({ ignoredErrors: 1, failedRequests: 0 });
   });
@@ -109,15 +101,11 @@ describe("the caller's AbortSignal", () => {
     const { clock, options } = onClock({ timeout: 1_000 });
     const breaker = new CircuitBreaker(options);
     const controller = new AbortController();
-    let seen: AbortSignal | undefined;
-    const call = breaker.execute((signal) => {
-      seen = signal;
-      return new Promise<never>(() => {});
-    }, controller.signal);
-    expect(seen).not.toBe(controller.signal);
+    const { call, signal } = hangingCall(breaker, controller.signal);
+    expect(signal()).not.toBe(controller.signal);
     controller.abort();
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
-    expect(seen?.aborted).toBe(true);
+    expect(signal()?.aborted).toBe(true);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type BreakerEvents, CircuitBreaker, FallbackBehavior } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
+import { runTypeScript } from '../../../scripts/run-typescript.js';
 import { connectionRefused, failOnce, onClock, succeedOnce } from '../test/helpers.js';
 
 function record(breaker: CircuitBreaker<unknown>, names: (keyof BreakerEvents)[]) {
@@ -171,14 +171,7 @@ describe('the half-open timer', () => {
   it('never keeps the process alive', () => {
     const fixture = fileURLToPath(new URL('../test/fixtures/open-breaker.ts', import.meta.url));
     const started = Date.now();
-    const child = spawnSync(
-      process.execPath,
-      ['--conditions=breakwater-source', '--import', 'tsx', fixture],
-      {
-        encoding: 'utf8',
-        timeout: 15_000,
-      },
-    );
+    const child = runTypeScript(fixture, 15_000);
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('open');
     expect(child.status).toBe(0);

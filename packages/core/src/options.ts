@@ -198,36 +198,27 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
   };
 }
 
+function preset(
+  failureThreshold: number,
+  openDuration: number,
+  successThreshold: number,
+  halfOpenMaxProbes: number,
+): CircuitBreakerOptions<never> {
+  return {
+    failureThreshold,
+    openDuration,
+    successThreshold,
+    halfOpenMaxProbes,
+    fallback: FallbackBehavior.failClosed(),
+  };
+}
+
 /** Ready-made option sets; spread them and add a name: `{ ...presets.strict(), name: 'clamav' }`. */
 export const presets = {
   /** 5 failures to open, 30 s open, 3 successful probes to close, 1 probe at a time, fail closed. */
-  default(): CircuitBreakerOptions<never> {
-    return {
-      failureThreshold: 5,
-      openDuration: 30_000,
-      successThreshold: 3,
-      halfOpenMaxProbes: 1,
-      fallback: FallbackBehavior.failClosed(),
-    };
-  },
+  default: () => preset(5, 30_000, 3, 1),
   /** Trips early and recovers cautiously: 3 failures, 60 s open, 5 successful probes, fail closed. */
-  strict(): CircuitBreakerOptions<never> {
-    return {
-      failureThreshold: 3,
-      openDuration: 60_000,
-      successThreshold: 5,
-      halfOpenMaxProbes: 1,
-      fallback: FallbackBehavior.failClosed(),
-    };
-  },
+  strict: () => preset(3, 60_000, 5, 1),
   /** Tolerant and quick to recover: 10 failures, 10 s open, 2 successful probes, 3 probes at once, fail closed. */
-  highAvailability(): CircuitBreakerOptions<never> {
-    return {
-      failureThreshold: 10,
-      openDuration: 10_000,
-      successThreshold: 2,
-      halfOpenMaxProbes: 3,
-      fallback: FallbackBehavior.failClosed(),
-    };
-  },
+  highAvailability: () => preset(10, 10_000, 2, 3),
 } as const;

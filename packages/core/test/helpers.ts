@@ -34,11 +34,6 @@ export async function succeedOnce(breaker: CircuitBreaker<unknown>): Promise<voi
   await expect(breaker.execute(async () => 'ok')).resolves.toBe('ok');
 }
 
-/** Lets pending promise reactions run. */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Options on a fresh ManualClock starting at a readable epoch. */
 export function onClock<T>(options: CircuitBreakerOptions<T> = {}): {
   clock: ManualClock;
@@ -46,4 +41,17 @@ export function onClock<T>(options: CircuitBreakerOptions<T> = {}): {
 } {
   const clock = new ManualClock(1_000_000);
   return { clock, options: { ...options, clock } };
+}
+
+/** Starts a call whose operation never settles by itself; `signal()` is what it was handed. */
+export function hangingCall(
+  breaker: CircuitBreaker<unknown>,
+  callerSignal?: AbortSignal,
+): { call: Promise<unknown>; signal(): AbortSignal | undefined } {
+  let seen: AbortSignal | undefined;
+  const call = breaker.execute((signal) => {
+    seen = signal;
+    return new Promise<never>(() => {});
+  }, callerSignal);
+  return { call, signal: () => seen };
 }
