@@ -27,6 +27,7 @@ export type Operation<R> = (signal: AbortSignal) => R | PromiseLike<R>;
 const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen'];
 /** Events that need per-call bookkeeping (start time), so calls leave the fast path. */
 const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored', 'timeout'];
+const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
 
 /**
  * A circuit breaker: closed (calls run; consecutive counted failures open it), open
@@ -37,11 +38,11 @@ const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored
  * admitted it, so a call that finishes after the breaker has moved on is counted in
  * the metrics but cannot move the new state.
  */
-export class CircuitBreaker<T = unknown> {
+export class CircuitBreaker<T = unknown> implements CallRecorder {
   readonly name: string;
   private readonly settings: Settings<T>;
-  private readonly events: Listeners<BreakerEvents>;
-  private readonly recorder: CallRecorder;
+  // Shared and empty until the first subscription: most breakers never have listeners.
+  private events: Listeners<BreakerEvents> = NO_LISTENERS;
 
   private current: State = CLOSED;
   private generation = 0;
@@ -73,17 +74,6 @@ export class CircuitBreaker<T = unknown> {
   constructor(options?: CircuitBreakerOptions<NoInfer<T>>) {
     this.settings = resolveOptions(options);
     this.name = this.settings.name;
-    this.events = new Listeners((error, event) =>
-      this.report(error, `a "${String(event)}" listener threw`),
-    );
-    this.recorder = {
-      name: this.name,
-      succeeded: (generation, startedAt) => this.recordSuccess(generation, startedAt),
-      failed: (generation, error, startedAt, cancelled) =>
-        this.recordFailure(generation, error, startedAt, cancelled),
-      timedOut: (timeoutMs) => this.recordTimeout(timeoutMs),
-      recover: (error) => this.recover(error),
-    };
     this.plain = this.settings.timeout === 0 && !this.settings.fallbackOnFailure;
     this.newGeneration();
   }
@@ -102,7 +92,7 @@ export class CircuitBreaker<T = unknown> {
     }
     if (signal !== undefined || !this.plain) {
       return new TrackedCall<R>(
-        this.recorder,
+        this,
         this.settings.clock,
         this.generation,
         signal,
@@ -202,6 +192,11 @@ export class CircuitBreaker<T = unknown> {
         `CircuitBreaker "${this.name}": on("${event}", listener) needs a function, got ${describeValue(listener)}`,
       );
     }
+    if (this.events === NO_LISTENERS) {
+      this.events = new Listeners((error, name) =>
+        this.report(error, `a "${String(name)}" listener threw`),
+      );
+    }
     const unsubscribe = this.events.on(event, listener);
     this.listenersChanged();
     return () => {
@@ -212,7 +207,7 @@ export class CircuitBreaker<T = unknown> {
 
   /** Drops every listener and timer. The breaker still works; it just reports nothing. */
   dispose(): void {
-    this.events.clear();
+    this.events = NO_LISTENERS;
     this.listenersChanged();
   }
 
@@ -243,7 +238,8 @@ export class CircuitBreaker<T = unknown> {
     return this.useFallback(fallback, reason, undefined);
   }
 
-  private recover(error: unknown): Promise<unknown> | undefined {
+  /** @internal */
+  recover(error: unknown): Promise<unknown> | undefined {
     const fallback = this.settings.fallback;
     if (!this.settings.fallbackOnFailure || fallback.kind === 'fail_closed') return undefined;
     return this.useFallback(fallback, 'failure', error);
@@ -272,7 +268,8 @@ export class CircuitBreaker<T = unknown> {
     }
   }
 
-  private recordSuccess(generation: number, startedAt: number): void {
+  /** @internal */
+  recordSuccess(generation: number, startedAt: number): void {
     this.successes++;
     if (this.events.has('success')) {
       this.events.emit('success', { breaker: this.name, ...this.duration(startedAt) });
@@ -286,13 +283,14 @@ export class CircuitBreaker<T = unknown> {
     }
   }
 
-  private recordFailure(
+  /** @internal */
+  recordFailure(
     generation: number,
     error: unknown,
     startedAt: number,
     cancelled: boolean,
   ): boolean {
-    const counted = !cancelled && this.settings.isFailure(error);
+    const counted = !cancelled && this.settings.failurePolicy.isFailure(error);
     const event = counted ? 'failure' : 'ignored';
     if (this.events.has(event)) {
       const category = cancelled ? 'cancelled' : classifyError(error);
@@ -311,7 +309,8 @@ export class CircuitBreaker<T = unknown> {
     return true;
   }
 
-  private recordTimeout(timeoutMs: number): void {
+  /** @internal */
+  recordTimeout(timeoutMs: number): void {
     this.timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { breaker: this.name, timeoutMs });
   }

@@ -1,13 +1,13 @@
 import { type Clock, startTimer, stopTimer, type TimerHandle } from './clock.js';
 import { TimeoutError } from './errors.js';
 
-/** What a tracked call reports back to its breaker. */
+/** What a tracked call reports back to its breaker (the breaker itself: no adapter to allocate). */
 export interface CallRecorder {
   readonly name: string;
-  succeeded(generation: number, startedAt: number): void;
+  recordSuccess(generation: number, startedAt: number): void;
   /** Returns true when the error counted as a failure. */
-  failed(generation: number, error: unknown, startedAt: number, cancelled: boolean): boolean;
-  timedOut(timeoutMs: number): void;
+  recordFailure(generation: number, error: unknown, startedAt: number, cancelled: boolean): boolean;
+  recordTimeout(timeoutMs: number): void;
   /** The fallback's answer for a counted failure, or undefined to pass the error on. */
   recover(error: unknown): Promise<unknown> | undefined;
 }
@@ -68,7 +68,7 @@ export class TrackedCall<R> {
     if (!this.finish()) return;
     const reason: unknown = this.callerSignal?.reason;
     this.controller?.abort(reason);
-    this.recorder.failed(this.generation, reason, this.startedAt, true);
+    this.recorder.recordFailure(this.generation, reason, this.startedAt, true);
     this.reject(reason);
   }
 
@@ -83,7 +83,7 @@ export class TrackedCall<R> {
 
   private onFulfilled(value: R): void {
     if (!this.finish()) return;
-    this.recorder.succeeded(this.generation, this.startedAt);
+    this.recorder.recordSuccess(this.generation, this.startedAt);
     this.resolve(value);
   }
 
@@ -91,7 +91,7 @@ export class TrackedCall<R> {
     if (!this.finish()) return;
     // The caller's abort may reach the operation before it reaches us.
     if (this.callerSignal?.aborted === true) {
-      this.recorder.failed(this.generation, error, this.startedAt, true);
+      this.recorder.recordFailure(this.generation, error, this.startedAt, true);
       this.reject(error);
     } else {
       this.fail(error);
@@ -103,12 +103,12 @@ export class TrackedCall<R> {
     if (!this.finish()) return;
     const error = new TimeoutError(this.recorder.name, this.timeoutMs);
     this.controller?.abort(error);
-    this.recorder.timedOut(this.timeoutMs);
+    this.recorder.recordTimeout(this.timeoutMs);
     this.fail(error);
   }
 
   private fail(error: unknown): void {
-    const counted = this.recorder.failed(this.generation, error, this.startedAt, false);
+    const counted = this.recorder.recordFailure(this.generation, error, this.startedAt, false);
     const recovered = counted ? this.recorder.recover(error) : undefined;
     if (recovered === undefined) this.reject(error);
     else this.resolve(recovered as Promise<R>);

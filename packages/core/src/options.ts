@@ -58,7 +58,7 @@ export interface Settings<T> {
   readonly jitter: number;
   /** 0 when calls have no time limit. */
   readonly timeout: number;
-  readonly isFailure: (error: unknown) => boolean;
+  readonly failurePolicy: { isFailure(error: unknown): boolean };
   readonly fallback: FallbackBehavior<T>;
   readonly fallbackOnFailure: boolean;
   readonly clock: Clock;
@@ -90,6 +90,8 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const OWNER = 'CircuitBreaker';
+// Policies are immutable, so every breaker without one can share this.
+const DEFAULT_POLICY = FailurePolicy.default();
 
 function has<K extends string>(value: object, ...keys: K[]): boolean {
   return keys.every((key) => typeof (value as Record<string, unknown>)[key] === 'function');
@@ -123,7 +125,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       );
   }
 
-  const policy = o.failurePolicy ?? FailurePolicy.default();
+  const policy = o.failurePolicy ?? DEFAULT_POLICY;
   check(
     policy instanceof FailurePolicy || typeof policy === 'function',
     'failurePolicy',
@@ -190,7 +192,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     ),
     jitter: durationAtLeast(OWNER, 'jitter', o.jitter ?? DEFAULTS.jitter, 0),
     timeout,
-    isFailure: policy instanceof FailurePolicy ? (error) => policy.isFailure(error) : policy,
+    failurePolicy: policy instanceof FailurePolicy ? policy : { isFailure: policy },
     fallback,
     fallbackOnFailure,
     clock,
