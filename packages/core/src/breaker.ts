@@ -1,4 +1,4 @@
-import { type CallRecorder, TrackedCall, UNUSED_SIGNAL } from './call.js';
+import { TrackedCall, UNUSED_SIGNAL } from './call.js';
 import { startTimer, stopTimer, type TimerHandle } from './clock.js';
 import { circuitOpenError } from './errors.js';
 import {
@@ -38,7 +38,7 @@ const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
  * admitted it, so a call that finishes after the breaker has moved on is counted in
  * the metrics but cannot move the new state.
  */
-export class CircuitBreaker<T = unknown> implements CallRecorder {
+export class CircuitBreaker<T = unknown> {
   readonly name: string;
   private readonly settings: Settings<T>;
   // Shared and empty until the first subscription: most breakers never have listeners.
