@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { type BenchOptions, expectState, runBench, StateError } from './harness.js';
+import { markdown, targets } from './report.js';
+import { breakwater } from './subjects.js';
+
+// Tiny counts: this proves the harness runs every case end to end. Timings belong to `npm run bench`.
+const SMOKE: BenchOptions = {
+  rounds: 2,
+  minCpuMs: 2,
+  maxSamples: 12,
+  throughputCalls: 400,
+  concurrency: 50,
+  memoryBreakers: 200,
+};
+
+describe('benchmark harness', () => {
+  it('runs every case for every contender and reports ratios and targets', async () => {
+    const cases = await runBench(SMOKE);
+    const byId = new Map(cases.map((c) => [c.id, c]));
+    const names = (id: string) =>
+      byId
+        .get(id)
+        ?.rows.map((r) => r.name)
+        .sort();
+    expect(names('success')).toEqual([
+      'bare await',
+      'breakwater',
+      'cockatiel',
+      'do-nothing .then',
+      'opossum',
+    ]);
+    expect(names('failure')).toEqual(['bare await', 'breakwater', 'cockatiel', 'opossum']);
+    expect(names('open')).toEqual(['breakwater', 'cockatiel', 'opossum']);
+    expect(names('throughput')).toEqual(['bare await', 'breakwater', 'cockatiel', 'opossum']);
+    expect(names('heap')).toEqual(['breakwater', 'cockatiel', 'opossum']);
+    for (const result of cases) {
+      for (const row of result.rows) {
+        expect(row.perRound).toHaveLength(SMOKE.rounds);
+        expect(Number.isFinite(row.median)).toBe(true);
+        if (result.id !== 'retained') expect(row.median).toBeGreaterThan(0);
+      }
+    }
+    expect(byId.get('rate-window')?.note).toMatch(/skipped/);
+
+    const checks = targets(cases, SMOKE.memoryBreakers);
+    expect(checks).toHaveLength(7);
+    for (const check of checks) expect(Number.isFinite(check.value)).toBe(true);
+    const report = markdown(cases, checks, '## smoke');
+    expect(report).toContain('### 1. success path');
+    expect(report).toContain('| breakwater |');
+    expect(report).toMatch(
+      /\| open-state rejection: breakwater \/ cockatiel \| [\d.]+ \| <= 0\.33 \| (met|\*\*MISSED\*\*) \|/,
+    );
+  }, 120_000);
+
+  it('refuses a figure from a breaker that left the state its case assumes', async () => {
+    const subject = breakwater({ trip: 1 });
+    expect(() => expectState(subject, 'closed', 'success')).not.toThrow();
+    await subject.run(async () => Promise.reject(new Error('trip'))).catch(() => undefined);
+    expect(() => expectState(subject, 'closed', 'success')).toThrow(StateError);
+    expect(() => expectState(subject, 'closed', 'success')).toThrow(
+      /breakwater was open after measuring, expected closed/,
+    );
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * The benchmark: every case runs every contender, interleaved, over several rounds
+ * with the order rotated each round; each figure is the median over rounds, and ratios
+ * are taken within the same run (absolute times drift on shared machines).
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { measure } from 'mitata';
+import { bare, breakers, type Observed, type Op, type Subject, thenWrapper } from './subjects.js';
+
+export interface BenchOptions {
+  rounds: number;
+  /** Minimum CPU time per timing measurement, ms. */
+  minCpuMs: number;
+  /** Most samples per timing measurement: bounds the slow contenders. */
+  maxSamples: number;
+  throughputCalls: number;
+  concurrency: number;
+  memoryBreakers: number;
+}
+
+export const FULL: BenchOptions = {
+  rounds: 5,
+  minCpuMs: 500,
+  maxSamples: 1_000,
+  throughputCalls: 50_000,
+  concurrency: 1_000,
+  memoryBreakers: 10_000,
+};
+
+/** One row of a case: a contender's median over rounds, in the case's unit. */
+export interface Row {
+  name: string;
+  median: number;
+  perRound: number[];
+}
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  unit: 'ns/call' | 'calls/s' | 'bytes/breaker' | 'bytes retained';
+  rows: Row[];
+  note?: string;
+}
+
+const SUCCESS: Op = async () => 1;
+const FAILURE_ERROR = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+const FAILURE: Op = async () => {
+  throw FAILURE_ERROR;
+};
+const noop = () => undefined;
+const NEVER_TRIPS = { trip: Number.MAX_SAFE_INTEGER };
+const TRIPS_AT_ONCE = { trip: 1 };
+
+/** A case's broken assumption: a figure from a breaker in the wrong state is no figure. */
+export class StateError extends Error {}
+
+export function expectState(subject: Subject, expected: Observed, caseId: string): void {
+  const actual = subject.state();
+  if (actual !== expected) {
+    throw new StateError(
+      `case ${caseId}: ${subject.name} was ${actual} after measuring, expected ${expected}`,
+    );
+  }
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+async function nsPerCall(fn: () => Promise<unknown>, options: BenchOptions): Promise<number> {
+  const stats = await measure(fn, {
+    min_cpu_time: options.minCpuMs * 1e6,
+    max_samples: options.maxSamples,
+    min_samples: Math.min(12, options.maxSamples),
+  });
+  return stats.p50;
+}
+
+interface TimedCase {
+  id: string;
+  title: string;
+  subjects: () => Subject[];
+  expected: Observed;
+  /** Puts each subject in the state the case measures. */
+  prepare?: (subject: Subject) => Promise<void>;
+  call: (subject: Subject) => () => Promise<unknown>;
+}
+
+const TIMED: TimedCase[] = [
+  {
+    id: 'success',
+    title: '1. success path, breaker closed: `async () => 1`',
+    subjects: () => [bare(), thenWrapper(), ...breakers.map((make) => make(NEVER_TRIPS))],
+    expected: 'closed',
+    call: (subject) => () => subject.run(SUCCESS),
+  },
+  {
+    id: 'failure',
+    title: '2. failure below threshold: rejects with a preallocated error, never trips',
+    subjects: () => [bare(), ...breakers.map((make) => make(NEVER_TRIPS))],
+    expected: 'closed',
+    call: (subject) => () => subject.run(FAILURE).catch(noop),
+  },
+  {
+    id: 'open',
+    title: '3. open-state rejection: tripped by real failures, then ns per rejected call',
+    subjects: () => breakers.map((make) => make(TRIPS_AT_ONCE)),
+    expected: 'open',
+    prepare: async (subject) => {
+      for (let i = 0; i < 3; i++) await subject.run(FAILURE).catch(noop);
+    },
+    call: (subject) => () => subject.run(SUCCESS).catch(noop),
+  },
+];
+
+const TIMER_OP: Op = () => new Promise((resolve) => setTimeout(resolve, 1, 1));
+
+/** `calls` calls of a 1 ms timer operation, `concurrency` in flight at once: calls per second. */
+async function throughput(subject: Subject, options: BenchOptions): Promise<number> {
+  let started = 0;
+  const worker = async () => {
+    while (started < options.throughputCalls) {
+      started++;
+      await subject.run(TIMER_OP);
+    }
+  };
+  const begin = performance.now();
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  return options.throughputCalls / ((performance.now() - begin) / 1000);
+}
+
+let collect: (() => void) | undefined;
+/** A full collection, without needing `node --expose-gc`. */
+function gc(): void {
+  if (collect === undefined) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+  collect();
+}
+
+/** Heap per breaker (made and used once) and heap still held once they are all dropped. */
+async function memory(make: (typeof breakers)[number], options: BenchOptions) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let held: Subject[] | undefined = Array.from({ length: options.memoryBreakers }, () =>
+    make({ trip: 5 }),
+  );
+  await Promise.all(held.map((subject) => subject.run(SUCCESS)));
+  gc();
+  const during = process.memoryUsage().heapUsed;
+  // Weak references only: they let us shut down what is left without keeping it alive.
+  const refs = held.map((subject) => new WeakRef(subject));
+  held = undefined;
+  // A new WeakRef holds its target until the current job ends.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  for (const ref of refs) ref.deref()?.dispose();
+  return {
+    perBreaker: (during - before) / options.memoryBreakers,
+    retained: Math.max(0, after - before),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function collectRows(samples: Map<string, number[]>): Row[] {
+  return [...samples].map(([name, perRound]) => ({ name, median: median(perRound), perRound }));
+}
+
+function push(samples: Map<string, number[]>, name: string, value: number): void {
+  const list = samples.get(name) ?? [];
+  list.push(value);
+  samples.set(name, list);
+}
+
+export async function runBench(
+  options: BenchOptions,
+  log: (line: string) => void = noop,
+): Promise<CaseResult[]> {
+  const timed = TIMED.map(() => new Map<string, number[]>());
+  const ops = new Map<string, number[]>();
+  const heap = new Map<string, number[]>();
+  const retained = new Map<string, number[]>();
+
+  for (let round = 0; round < options.rounds; round++) {
+    log(`round ${round + 1}/${options.rounds}`);
+    for (const [index, spec] of rotate([...TIMED.entries()], round)) {
+      for (const subject of rotate(spec.subjects(), round)) {
+        await spec.prepare?.(subject);
+        expectState(subject, spec.expected, spec.id);
+        const ns = await nsPerCall(spec.call(subject), options);
+        expectState(subject, spec.expected, spec.id);
+        subject.dispose();
+        push(timed[index] as Map<string, number[]>, subject.name, ns);
+      }
+    }
+    for (const subject of rotate([bare(), ...breakers.map((make) => make(NEVER_TRIPS))], round)) {
+      push(ops, subject.name, await throughput(subject, options));
+      expectState(subject, 'closed', 'throughput');
+      subject.dispose();
+    }
+    for (const make of rotate(breakers, round)) {
+      const { perBreaker, retained: left } = await memory(make, options);
+      const name = make(NEVER_TRIPS);
+      push(heap, name.name, perBreaker);
+      push(retained, name.name, left);
+      name.dispose();
+    }
+  }
+
+  return [
+    ...TIMED.map((spec, index) => ({
+      id: spec.id,
+      title: spec.title,
+      unit: 'ns/call' as const,
+      rows: collectRows(timed[index] as Map<string, number[]>),
+    })),
+    {
+      id: 'rate-window',
+      title: '4. rate window: time-window breaker vs cockatiel SamplingBreaker',
+      unit: 'ns/call',
+      rows: [],
+      note: 'skipped: the time-window breaker arrives with the rate-window issue (#7)',
+    },
+    {
+      id: 'throughput',
+      title: `5. throughput: ${options.concurrency} calls in flight of a 1 ms timer operation, ${options.throughputCalls} calls`,
+      unit: 'calls/s',
+      rows: collectRows(ops),
+    },
+    {
+      id: 'heap',
+      title: `6. memory: heap per breaker (${options.memoryBreakers} breakers, each used once)`,
+      unit: 'bytes/breaker',
+      rows: collectRows(heap),
+    },
+    {
+      id: 'retained',
+      title: '6. memory: heap still held after dropping every breaker',
+      unit: 'bytes retained',
+      rows: collectRows(retained),
+    },
+    {
+      id: 'registry',
+      title: '7. scale: 100,000 per-key breakers through the registry',
+      unit: 'ns/call',
+      rows: [],
+      note: 'skipped: the registry arrives with issue #7',
+    },
+  ];
+}

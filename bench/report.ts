@@ -1,0 +1,124 @@
+/** Turns case results into ratios, target verdicts and a Markdown report. */
+import type { CaseResult, Row } from './harness.js';
+
+export interface Target {
+  description: string;
+  /** The measured ratio, or undefined when a figure it needs is missing. */
+  value: number | undefined;
+  limit: number;
+  /** 'max': value must be <= limit; 'min': value must be >= limit. */
+  kind: 'max' | 'min';
+  met: boolean;
+}
+
+function figure(cases: CaseResult[], id: string, name: string): number | undefined {
+  return cases.find((c) => c.id === id)?.rows.find((r) => r.name === name)?.median;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+/** Our overhead over the bare call as a share of cockatiel's overhead. */
+function overheadShare(cases: CaseResult[], id: string): number | undefined {
+  const base = figure(cases, id, 'bare await');
+  const ours = figure(cases, id, 'breakwater');
+  const theirs = figure(cases, id, 'cockatiel');
+  if (base === undefined || ours === undefined || theirs === undefined) return undefined;
+  return ratio(ours - base, theirs - base);
+}
+
+function target(
+  description: string,
+  value: number | undefined,
+  kind: 'max' | 'min',
+  limit: number,
+): Target {
+  const met = value !== undefined && (kind === 'max' ? value <= limit : value >= limit);
+  return { description, value, limit, kind, met };
+}
+
+export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
+  const retained = figure(cases, 'retained', 'breakwater');
+  return [
+    target(
+      'success path: breakwater / do-nothing .then wrapper',
+      ratio(figure(cases, 'success', 'breakwater'), figure(cases, 'success', 'do-nothing .then')),
+      'max',
+      1.3,
+    ),
+    target(
+      "success path: our overhead over bare / cockatiel's",
+      overheadShare(cases, 'success'),
+      'max',
+      0.25,
+    ),
+    target(
+      "failure path: our overhead over bare / cockatiel's",
+      overheadShare(cases, 'failure'),
+      'max',
+      1 / 3,
+    ),
+    target(
+      'open-state rejection: breakwater / cockatiel',
+      ratio(figure(cases, 'open', 'breakwater'), figure(cases, 'open', 'cockatiel')),
+      'max',
+      1 / 3,
+    ),
+    target(
+      'throughput, 1,000 in flight: breakwater / bare',
+      ratio(figure(cases, 'throughput', 'breakwater'), figure(cases, 'throughput', 'bare await')),
+      'min',
+      0.85,
+    ),
+    target(
+      'heap per breaker: breakwater / cockatiel',
+      ratio(figure(cases, 'heap', 'breakwater'), figure(cases, 'heap', 'cockatiel')),
+      'max',
+      0.5,
+    ),
+    // GC accounting wobbles by a few KiB; a leak of even 8 bytes a breaker stands far above it.
+    target(
+      'retained after drop: breakwater bytes per breaker',
+      retained === undefined ? undefined : retained / breakersMeasured,
+      'max',
+      8,
+    ),
+  ];
+}
+
+function format(value: number | undefined, unit?: string): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  if (unit === 'calls/s' || unit === 'bytes retained')
+    return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  return value.toFixed(value >= 10 ? 1 : 2);
+}
+
+function table(result: CaseResult): string[] {
+  if (result.rows.length === 0) return [`_${result.note ?? 'no figures'}_`];
+  const base = result.rows.find((r) => r.name === 'bare await');
+  const cockatiel = result.rows.find((r) => r.name === 'cockatiel');
+  const lines = [
+    `| contender | ${result.unit} (median) | × bare | × cockatiel |`,
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const row of result.rows as Row[]) {
+    lines.push(
+      `| ${row.name} | ${format(row.median, result.unit)} | ${format(ratio(row.median, base?.median))} | ${format(ratio(row.median, cockatiel?.median))} |`,
+    );
+  }
+  return lines;
+}
+
+export function markdown(cases: CaseResult[], checks: Target[], header: string): string {
+  const lines = [header, ''];
+  for (const result of cases) lines.push(`### ${result.title}`, '', ...table(result), '');
+  lines.push('### Targets', '', '| target | measured | limit | |', '| --- | ---: | ---: | --- |');
+  for (const t of checks) {
+    lines.push(
+      `| ${t.description} | ${format(t.value)} | ${t.kind === 'max' ? '<=' : '>='} ${format(t.limit)} | ${t.met ? 'met' : '**MISSED**'} |`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,24 @@
+// `npm run bench`: the full benchmark. Markdown to stdout, JSON to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { FULL, runBench } from './harness.js';
+import { markdown, targets } from './report.js';
+
+const started = Date.now();
+const cases = await runBench(FULL, (line) => process.stderr.write(`${line}\n`));
+const checks = targets(cases, FULL.memoryBreakers);
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, Node ${process.version}`;
+const header = `## Benchmark: ${new Date(started).toISOString()}, ${machine}, ${FULL.rounds} rounds, ${((Date.now() - started) / 1000).toFixed(0)} s`;
+process.stdout.write(`${markdown(cases, checks, header)}\n`);
+
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL(`bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`, dir);
+writeFileSync(
+  file,
+  `${JSON.stringify({ startedAt: started, machine, options: FULL, cases, targets: checks }, null, 2)}\n`,
+);
+process.stderr.write(`results written to ${file.pathname}\n`);
+const missed = checks.filter((t) => !t.met);
+if (missed.length > 0)
+  process.stderr.write(`targets missed: ${missed.map((t) => t.description).join('; ')}\n`);
