@@ -249,14 +249,38 @@ describe('calls admitted under an earlier state', () => {
     expect(breaker.metrics()).toMatchObject({ failedRequests: 2, successfulRequests: 1 });
   });
 
-  it('a success admitted while closed that lands while open does not close it', async () => {
-    const { breaker } = breakerOnClock({ failureThreshold: 1 });
+  it('a failure admitted while closed that lands while open neither extends nor re-counts the open period', async () => {
+    const { clock, breaker } = breakerOnClock({ failureThreshold: 1, openDuration: 1_000 });
     const late = deferred<string>();
     const lateCall = breaker.execute(() => late.promise);
     await failOnce(breaker);
+    const opened = breaker.state();
+    clock.advance(500);
+    late.reject(connectionRefused());
+    await expect(lateCall).rejects.toThrow('ECONNREFUSED');
+    expect(breaker.state()).toEqual(opened);
+    expect(breaker.metrics()).toMatchObject({ timesOpened: 1, failedRequests: 2 });
+  });
+
+  it('a success admitted while closed that lands in half-open neither closes it nor frees a probe slot', async () => {
+    const { clock, breaker } = breakerOnClock({
+      failureThreshold: 1,
+      openDuration: 1_000,
+      successThreshold: 1,
+    });
+    const late = deferred<string>();
+    const lateCall = breaker.execute(() => late.promise);
+    await failOnce(breaker);
+    clock.advance(1_000);
+    const probe = deferred<string>();
+    const probeCall = breaker.execute(() => probe.promise);
     late.resolve('late');
     await expect(lateCall).resolves.toBe('late');
-    expect(breaker.state().name).toBe('open');
+    expect(breaker.state()).toEqual({ name: 'half_open', successCount: 0, probeCount: 1 });
+    await expect(breaker.execute(async () => 'x')).rejects.toBeInstanceOf(CircuitOpenError);
+    probe.resolve('probe');
+    await probeCall;
+    expect(breaker.state().name).toBe('closed');
   });
 });
 
@@ -312,7 +336,14 @@ describe('manual control', () => {
     await failOnce(breaker);
     breaker.forceOpen();
     clock.advance(5_000);
-    expect(breaker.state()).toMatchObject({ name: 'open', forced: true });
+    expect(breaker.state()).toMatchObject({
+      name: 'open',
+      forced: true,
+      until: Number.POSITIVE_INFINITY,
+    });
+    await expect(breaker.execute(async () => 1)).rejects.toMatchObject({
+      retryAfter: Number.POSITIVE_INFINITY,
+    });
   });
 
   it('forceClose clears the failure count and keeps the metrics', async () => {

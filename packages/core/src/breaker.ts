@@ -1,4 +1,4 @@
-import { TrackedCall, UNUSED_SIGNAL } from './call.js';
+import { NEVER_ABORTS, TrackedCall } from './call.js';
 import { startTimer, stopTimer, type TimerHandle } from './clock.js';
 import { circuitOpenError } from './errors.js';
 import {
@@ -10,7 +10,9 @@ import {
 } from './events.js';
 import { classifyError } from './failure-policy.js';
 import type { FallbackBehavior, FallbackReason } from './fallback.js';
-import { type CircuitBreakerOptions, DEFAULTS, resolveOptions, type Settings } from './options.js';
+import { openPeriod } from './open-period.js';
+import { type CircuitBreakerOptions, resolveOptions, type Settings } from './options.js';
+import { log, reportProblem } from './report.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
 import { describeValue } from './validate.js';
 
@@ -29,6 +31,16 @@ const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen'];
 const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored', 'timeout'];
 const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
 
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const signal = value as AbortSignal | null;
+  return (
+    typeof signal === 'object' &&
+    signal !== null &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function'
+  );
+}
+
 /**
  * A circuit breaker: closed (calls run; consecutive counted failures open it), open
  * (calls are rejected at once until `openDuration` passes), half-open (a few probes run;
@@ -37,8 +49,11 @@ const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
  * Every transition starts a new generation. A call remembers the generation that
  * admitted it, so a call that finishes after the breaker has moved on is counted in
  * the metrics but cannot move the new state.
+ *
+ * `T` is what the fallback produces (nothing, by default): calls resolve to the
+ * operation's own type or `T`.
  */
-export class CircuitBreaker<T = unknown> {
+export class CircuitBreaker<T = never> {
   readonly name: string;
   private readonly settings: Settings<T>;
   // Shared and empty until the first subscription: most breakers never have listeners.
@@ -71,7 +86,7 @@ export class CircuitBreaker<T = unknown> {
   private timesOpened = 0;
   private timesClosed = 0;
 
-  constructor(options?: CircuitBreakerOptions<NoInfer<T>>) {
+  constructor(options?: CircuitBreakerOptions<T>) {
     this.settings = resolveOptions(options);
     this.name = this.settings.name;
     this.plain = this.settings.timeout === 0 && !this.settings.fallbackOnFailure;
@@ -79,25 +94,33 @@ export class CircuitBreaker<T = unknown> {
   }
 
   /** Runs `fn` through the breaker: its value, its error, a rejection or the fallback's answer. */
-  execute<R extends T>(fn: Operation<R>, signal?: AbortSignal): Promise<R> {
+  execute<R>(fn: Operation<R>, signal?: AbortSignal): Promise<R | T> {
     if (typeof fn !== 'function') {
       throw new TypeError(
         `CircuitBreaker "${this.name}": execute(fn) needs a function, got ${describeValue(fn)}`,
       );
     }
-    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    if (signal !== undefined) {
+      if (!isAbortSignal(signal)) {
+        throw new TypeError(
+          `CircuitBreaker "${this.name}": execute(fn, signal) needs an AbortSignal, got ${describeValue(signal)}`,
+        );
+      }
+      if (signal.aborted) return Promise.reject(signal.reason);
+    }
     if (this.current !== CLOSED) {
       const retryAfter = this.admit();
-      if (retryAfter >= 0) return this.rejectCall(retryAfter) as Promise<R>;
+      if (retryAfter >= 0) return this.rejectCall(retryAfter) as Promise<T>;
     }
     if (signal !== undefined || !this.plain) {
-      return new TrackedCall<R>(
+      const call = new TrackedCall<R | T>(
         this,
         this.settings.clock,
         this.generation,
         signal,
         this.settings.timeout,
-      ).run(fn);
+      );
+      return call.run(fn);
     }
     // The fast path hands back the operation's own promise and watches it on a side
     // chain whose handlers never throw: re-throwing through a wrapper costs far more.
@@ -105,7 +128,7 @@ export class CircuitBreaker<T = unknown> {
     const onRejected = this.onRejected;
     let result: Promise<R>;
     try {
-      result = Promise.resolve(fn(fn.length === 0 ? UNUSED_SIGNAL : new AbortController().signal));
+      result = Promise.resolve(fn(NEVER_ABORTS));
     } catch (error) {
       onRejected(error);
       return Promise.reject(error);
@@ -114,17 +137,17 @@ export class CircuitBreaker<T = unknown> {
     return result;
   }
 
-  /** `fn` with the same parameters and result, every call going through the breaker. */
-  wrap<A extends unknown[], R extends T>(
-    fn: (...args: A) => R | PromiseLike<R>,
-  ): (...args: A) => Promise<R> {
+  /** `fn` with the same parameters and `this`, every call going through the breaker. */
+  wrap<A extends unknown[], R, This = unknown>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): (this: This, ...args: A) => Promise<R | T> {
     if (typeof fn !== 'function') {
       throw new TypeError(
         `CircuitBreaker "${this.name}": wrap(fn) needs a function, got ${describeValue(fn)}`,
       );
     }
     const breaker = this;
-    return function (this: unknown, ...args: A): Promise<R> {
+    return function (this: This, ...args: A): Promise<R | T> {
       return breaker.execute(() => fn.apply(this, args));
     };
   }
@@ -160,13 +183,15 @@ export class CircuitBreaker<T = unknown> {
 
   /** Holds the breaker open (maintenance) until `forceClose()` or `reset()`. */
   forceOpen(): void {
-    if (this.current === OPEN) {
-      this.forced = true;
-      this.until = Number.POSITIVE_INFINITY;
-      this.cancelHalfOpenTimer();
+    if (this.current !== OPEN) {
+      this.open('forced_open', true);
       return;
     }
-    this.open('forced_open', true);
+    // Already open: it stays open, now without an end.
+    this.forced = true;
+    this.until = Number.POSITIVE_INFINITY;
+    this.cancelHalfOpenTimer();
+    this.emitOpen('forced_open');
   }
 
   /** Closes the breaker and clears its failure count; metrics are kept. */
@@ -178,10 +203,10 @@ export class CircuitBreaker<T = unknown> {
   /** Closes the breaker and clears its state and metrics, as if new. */
   reset(): void {
     if (this.current !== CLOSED) this.close('reset');
-    this.failureCount = 0;
-    this.attempt = 0;
+    this.failureCount = this.attempt = 0;
     this.successes = this.failures = this.rejections = this.ignored = 0;
     this.timeouts = this.fallbacks = this.timesOpened = this.timesClosed = 0;
+    this.warnedFailOpen = false;
     this.newGeneration();
   }
 
@@ -197,11 +222,12 @@ export class CircuitBreaker<T = unknown> {
         this.report(error, `a "${String(name)}" listener threw`),
       );
     }
-    const unsubscribe = this.events.on(event, listener);
+    const events = this.events;
+    const unsubscribe = events.on(event, listener);
     this.listenersChanged();
     return () => {
       unsubscribe();
-      this.listenersChanged();
+      if (events === this.events) this.listenersChanged();
     };
   }
 
@@ -213,11 +239,14 @@ export class CircuitBreaker<T = unknown> {
 
   /** -1 to admit the call, or the ms until a probe may run (the caller is rejected). */
   private admit(): number {
+    if (this.current === CLOSED) return -1;
     if (this.current === OPEN) {
       if (this.forced) return Number.POSITIVE_INFINITY;
       const now = this.settings.clock.now();
       if (now < this.until) return this.until - now;
       this.halfOpen();
+      // A listener of the transition may have moved the breaker on already.
+      if ((this.current as State) !== HALF_OPEN) return this.admit();
     }
     if (this.probes >= this.settings.halfOpenMaxProbes) return 0;
     this.probes++;
@@ -226,19 +255,17 @@ export class CircuitBreaker<T = unknown> {
 
   private rejectCall(retryAfter: number): Promise<unknown> {
     this.rejections++;
-    const reason = this.current === OPEN ? 'open' : 'half_open_full';
+    const state = this.current === OPEN ? 'open' : 'half_open';
+    const reason = state === 'open' ? 'open' : 'half_open_full';
     if (this.events.has('rejected'))
       this.events.emit('rejected', { breaker: this.name, reason, retryAfter });
     const fallback = this.settings.fallback;
-    if (fallback.kind === 'fail_closed') {
-      return Promise.reject(
-        circuitOpenError(this.name, this.current === OPEN ? 'open' : 'half_open', retryAfter),
-      );
-    }
+    if (fallback.kind === 'fail_closed')
+      return Promise.reject(circuitOpenError(this.name, state, retryAfter));
     return this.useFallback(fallback, reason, undefined);
   }
 
-  /** @internal */
+  /** @internal The fallback's answer to a counted failure, or undefined to pass the error on. */
   recover(error: unknown): Promise<unknown> | undefined {
     const fallback = this.settings.fallback;
     if (!this.settings.fallbackOnFailure || fallback.kind === 'fail_closed') return undefined;
@@ -256,10 +283,10 @@ export class CircuitBreaker<T = unknown> {
     if (this.events.has('fallback')) this.events.emit('fallback', info);
     if (fallback.kind === 'fail_open' && !this.warnedFailOpen) {
       this.warnedFailOpen = true;
-      this.settings.logger?.warn(
-        { breaker: this.name, reason },
-        `circuit breaker "${this.name}" is failing open: callers get synthetic results`,
-      );
+      const message = `circuit breaker "${this.name}" is failing open: callers get synthetic results`;
+      // Failing open lets unchecked work through: worth a console line when there is no logger.
+      if (this.settings.logger === undefined) console.warn(message);
+      else log(this.settings.logger, 'warn', { breaker: this.name, reason }, message);
     }
     try {
       return Promise.resolve(fallback.handler(info));
@@ -271,26 +298,25 @@ export class CircuitBreaker<T = unknown> {
   /** @internal */
   recordSuccess(generation: number, startedAt: number): void {
     this.successes++;
-    if (this.events.has('success')) {
+    if (this.events.has('success'))
       this.events.emit('success', { breaker: this.name, ...this.duration(startedAt) });
-    }
     if (generation !== this.generation) return;
     if (this.current === CLOSED) {
       this.failureCount = 0;
-    } else {
+    } else if (this.current === HALF_OPEN) {
       this.probes--;
       if (++this.successCount >= this.settings.successThreshold) this.close('probes_succeeded');
     }
   }
 
-  /** @internal */
+  /** @internal Returns true when the error counted as a failure. */
   recordFailure(
     generation: number,
     error: unknown,
     startedAt: number,
     cancelled: boolean,
   ): boolean {
-    const counted = !cancelled && this.settings.failurePolicy.isFailure(error);
+    const counted = !cancelled && this.counts(error);
     const event = counted ? 'failure' : 'ignored';
     if (this.events.has(event)) {
       const category = cancelled ? 'cancelled' : classifyError(error);
@@ -304,8 +330,9 @@ export class CircuitBreaker<T = unknown> {
     this.failures++;
     if (generation !== this.generation) return true;
     if (this.current === HALF_OPEN) this.open('probe_failed', false);
-    else if (++this.failureCount >= this.settings.failureThreshold)
+    else if (this.current === CLOSED && ++this.failureCount >= this.settings.failureThreshold) {
       this.open('failure_threshold', false);
+    }
     return true;
   }
 
@@ -313,6 +340,16 @@ export class CircuitBreaker<T = unknown> {
   recordTimeout(timeoutMs: number): void {
     this.timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { breaker: this.name, timeoutMs });
+  }
+
+  /** The failure policy's verdict; a policy that throws counts the error (the safe side). */
+  private counts(error: unknown): boolean {
+    try {
+      return this.settings.failurePolicy.isFailure(error);
+    } catch (policyError) {
+      this.report(policyError, 'the failure policy threw; the error counts as a failure');
+      return true;
+    }
   }
 
   private duration(startedAt: number): { durationMs?: number } {
@@ -323,28 +360,35 @@ export class CircuitBreaker<T = unknown> {
     const now = this.settings.clock.now();
     const from = this.current;
     if (!forced) this.attempt++;
+    const period = forced
+      ? Number.POSITIVE_INFINITY
+      : openPeriod(this.settings, this.attempt, (e, m) => this.report(e, m));
     this.current = OPEN;
     this.forced = forced;
     this.openedAt = now;
-    this.until = forced ? Number.POSITIVE_INFINITY : now + this.openPeriod();
+    this.until = now + period;
     this.failureCount = this.successCount = this.probes = 0;
     this.timesOpened++;
     this.newGeneration();
-    this.settings.logger?.warn(
+    log(
+      this.settings.logger,
+      'warn',
       { breaker: this.name, reason, attempt: this.attempt, until: this.until },
       `circuit breaker "${this.name}" opened`,
     );
-    this.announce(from, reason);
-    if (this.events.has('open')) {
-      this.events.emit('open', {
-        breaker: this.name,
-        reason,
-        openedAt: now,
-        until: this.until,
-        attempt: this.attempt,
-      });
-    }
+    if (this.announce(from, reason)) this.emitOpen(reason);
     this.listenersChanged();
+  }
+
+  private emitOpen(reason: TransitionReason): void {
+    if (!this.events.has('open')) return;
+    this.events.emit('open', {
+      breaker: this.name,
+      reason,
+      openedAt: this.openedAt,
+      until: this.until,
+      attempt: this.attempt,
+    });
   }
 
   private halfOpen(): void {
@@ -352,8 +396,9 @@ export class CircuitBreaker<T = unknown> {
     this.successCount = this.probes = 0;
     this.newGeneration();
     this.cancelHalfOpenTimer();
-    this.announce(OPEN, 'open_elapsed');
-    if (this.events.has('halfOpen')) this.events.emit('halfOpen', { breaker: this.name });
+    if (this.announce(OPEN, 'open_elapsed') && this.events.has('halfOpen')) {
+      this.events.emit('halfOpen', { breaker: this.name });
+    }
   }
 
   private close(reason: TransitionReason): void {
@@ -364,15 +409,21 @@ export class CircuitBreaker<T = unknown> {
     this.timesClosed++;
     this.newGeneration();
     this.cancelHalfOpenTimer();
-    this.settings.logger?.info(
+    log(
+      this.settings.logger,
+      'info',
       { breaker: this.name, reason },
       `circuit breaker "${this.name}" closed`,
     );
-    this.announce(from, reason);
-    if (this.events.has('close')) this.events.emit('close', { breaker: this.name, reason });
+    if (this.announce(from, reason) && this.events.has('close')) {
+      this.events.emit('close', { breaker: this.name, reason });
+    }
   }
 
-  private announce(from: State, reason: TransitionReason): void {
+  /** Emits stateChange; false when a listener has already moved the breaker on, so the
+   * transition's own event would be stale. */
+  private announce(from: State, reason: TransitionReason): boolean {
+    const generation = this.generation;
     if (this.events.has('stateChange')) {
       this.events.emit('stateChange', {
         breaker: this.name,
@@ -381,6 +432,7 @@ export class CircuitBreaker<T = unknown> {
         reason,
       });
     }
+    return generation === this.generation;
   }
 
   private newGeneration(): void {
@@ -389,28 +441,6 @@ export class CircuitBreaker<T = unknown> {
     this.onRejected = (error) => {
       this.recordFailure(generation, error, -1, false);
     };
-  }
-
-  /** The length of this open period: `openDuration` (or its answer for this attempt) plus jitter. */
-  private openPeriod(): number {
-    const { openDuration, jitter } = this.settings;
-    let base = openDuration;
-    if (typeof openDuration === 'function') {
-      const answer = openDuration({ attempt: this.attempt });
-      base = answer as number;
-      if (typeof answer !== 'number' || !Number.isFinite(answer) || answer < 0) {
-        // Opening anyway is the safe side; the bad function is reported, not hidden.
-        this.report(
-          new RangeError(
-            `openDuration({ attempt: ${this.attempt} }) returned ${describeValue(answer)}; using ${DEFAULTS.openDuration} ms`,
-          ),
-          'openDuration returned an invalid duration',
-        );
-        base = DEFAULTS.openDuration;
-      }
-    }
-    // Whole milliseconds from 0 to jitter inclusive, so `until` stays an integer epoch time.
-    return (base as number) + (jitter > 0 ? Math.floor(Math.random() * (jitter + 1)) : 0);
   }
 
   /** Makes the state true to the clock: an open period that has passed becomes half-open. */
@@ -436,7 +466,7 @@ export class CircuitBreaker<T = unknown> {
   private onHalfOpenTimer(): void {
     this.halfOpenTimer = undefined;
     this.catchUp();
-    // Timers may fire a little before the clock agrees the period is over.
+    // Timers may fire before the clock agrees the period is over (or were capped): re-arm.
     this.listenersChanged();
   }
 
@@ -447,8 +477,6 @@ export class CircuitBreaker<T = unknown> {
   }
 
   private report(error: unknown, message: string): void {
-    const logger = this.settings.logger;
-    if (logger !== undefined) logger.error({ breaker: this.name, err: error }, message);
-    else console.error(`circuit breaker "${this.name}": ${message}`, error);
+    reportProblem(this.settings.logger, this.name, error, message);
   }
 }

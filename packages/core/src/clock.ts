@@ -14,10 +14,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: Date.now };
 
-/** Starts a timer on `clock` that never keeps the process alive. */
+/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Starts a timer on `clock` that never keeps the process alive. Delays past
+ * {@link MAX_TIMER_MS} are capped: the caller re-arms if its moment has not come.
+ */
 export function startTimer(clock: Clock, callback: () => void, ms: number): TimerHandle {
   if (clock.setTimeout !== undefined) return clock.setTimeout(callback, ms);
-  const handle: unknown = setTimeout(callback, ms);
+  const handle: unknown = setTimeout(callback, Math.min(ms, MAX_TIMER_MS));
   // Node returns a Timeout object; browsers and edge runtimes return a number.
   (handle as { unref?: () => void }).unref?.();
   return handle;

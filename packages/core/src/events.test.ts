@@ -90,18 +90,30 @@ describe('events', () => {
     ]);
   });
 
-  it('the unsubscribe function stops delivery, once, and leaves other listeners alone', async () => {
+  it('the unsubscribe function stops delivery, once, and leaves other subscriptions alone', async () => {
     const breaker = new CircuitBreaker();
-    const first = vi.fn();
-    const second = vi.fn();
-    const off = breaker.on('success', first);
-    breaker.on('success', second);
+    const twice = vi.fn();
+    const other = vi.fn();
+    const off = breaker.on('success', twice);
+    breaker.on('success', twice);
+    breaker.on('success', other);
     await succeedOnce(breaker);
     off();
     off();
     await succeedOnce(breaker);
-    expect(first).toHaveBeenCalledTimes(1);
-    expect(second).toHaveBeenCalledTimes(2);
+    expect(twice).toHaveBeenCalledTimes(3);
+    expect(other).toHaveBeenCalledTimes(2);
+  });
+
+  it('an unsubscribe function from before dispose() cannot remove a later listener', async () => {
+    const breaker = new CircuitBreaker();
+    const listener = vi.fn();
+    const off = breaker.on('success', listener);
+    breaker.dispose();
+    breaker.on('success', listener);
+    off();
+    await succeedOnce(breaker);
+    expect(listener).toHaveBeenCalledTimes(1);
   });
 
   it('a listener that throws never breaks a call or the transition, and is reported', async () => {

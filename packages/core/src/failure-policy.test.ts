@@ -111,6 +111,9 @@ describe('FailurePolicy', () => {
     expect(() => new FailurePolicy({ countTimeout: true } as never)).toThrow(
       /unknown option "countTimeout"/,
     );
+    expect(() => new FailurePolicy(null as never)).toThrow(
+      /FailurePolicy: options must be an object, got null/,
+    );
     expect(() => new FailurePolicy({ countAllErrors: 1 } as never)).toThrow(
       /"countAllErrors" must be a boolean, got 1/,
     );

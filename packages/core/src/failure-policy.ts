@@ -1,4 +1,4 @@
-import { describeValue, rejectUnknownKeys } from './validate.js';
+import { describeValue, rejectUnknownKeys, requireObject } from './validate.js';
 
 /** What kind of failure an error is; see {@link classifyError}. */
 export type ErrorCategory =
@@ -117,6 +117,7 @@ export class FailurePolicy {
   readonly countAllErrors: boolean;
 
   constructor(options: FailurePolicyOptions = {}) {
+    requireObject('FailurePolicy', options);
     rejectUnknownKeys('FailurePolicy', options, POLICY_KEYS);
     this.countTimeouts = flag(options, 'countTimeouts', true);
     this.countConnectionFailures = flag(options, 'countConnectionFailures', true);

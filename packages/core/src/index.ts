@@ -1,5 +1,5 @@
 export { CircuitBreaker, type Operation } from './breaker.js';
-export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { type Clock, MAX_TIMER_MS, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { BreakwaterError, CircuitOpenError, TimeoutError } from './errors.js';
 export type { BreakerEventName, BreakerEvents, Listener, TransitionReason } from './events.js';
 export {
@@ -20,5 +20,5 @@ export {
   type OpenDurationContext,
   presets,
 } from './options.js';
-export { type ProtectOptions, protect } from './protect.js';
+export { type AsyncMethodKeys, type Protected, type ProtectOptions, protect } from './protect.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';

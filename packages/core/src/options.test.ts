@@ -18,7 +18,8 @@ describe('bad options get a clear error naming the option and the value', () => 
     [{ openDuration: -5 }, /"openDuration" must be a finite number of milliseconds >= 0, got -5/],
     [{ openDuration: Number.NaN }, /"openDuration".*got NaN/],
     [{ jitter: -1 }, /"jitter".*got -1/],
-    [{ timeout: 0 }, /"timeout" must be > 0 ms/],
+    [{ timeout: 0 }, /"timeout" must be > 0 and <= 2147483647 ms/],
+    [{ timeout: 3_000_000_000 }, /"timeout" must be > 0 and <= 2147483647 ms.*got 3000000000/],
     [{ timeout: Number.NaN }, /"timeout".*got NaN/],
   ])('RangeError for %j', (options, message) => {
     expect(make(options)).toThrow(RangeError);
@@ -35,7 +36,14 @@ describe('bad options get a clear error naming the option and the value', () => 
     [{ fallback: { kind: 'fail_open' } }, /"fallback" must be made by FallbackBehavior/],
     [{ fallbackOnFailure: 'yes' }, /"fallbackOnFailure" must be a boolean/],
     [{ clock: Date.now }, /"clock" must be an object with now\(\)/],
-    [{ clock: { now: () => 0, setTimeout: () => 1 } }, /setTimeout\/clearTimeout both or neither/],
+    [
+      { clock: { now: (): number => 0, setTimeout: () => 1 } },
+      /setTimeout\/clearTimeout functions, both or neither/,
+    ],
+    [
+      { clock: { now: (): number => 0, setTimeout: 5, clearTimeout: 5 } },
+      /"clock" must be an object with now\(\)/,
+    ],
     [{ logger: console.log }, /"logger" must be an object with info, warn and error/],
     [
       { failureTreshold: 3 },

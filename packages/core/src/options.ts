@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from './clock.js';
 import { FailurePolicy } from './failure-policy.js';
 import { FallbackBehavior, isFallbackBehavior } from './fallback.js';
 import {
@@ -119,15 +119,21 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
   let timeout = 0;
   if (o.timeout !== undefined) {
     timeout = durationAtLeast(OWNER, 'timeout', o.timeout, 0);
-    if (timeout === 0)
+    if (timeout === 0 || timeout > MAX_TIMER_MS) {
       throw new RangeError(
-        `${OWNER}: option "timeout" must be > 0 ms (omit it for no limit), got 0`,
+        `${OWNER}: option "timeout" must be > 0 and <= ${MAX_TIMER_MS} ms (omit it for no limit), got ${timeout}`,
       );
+    }
   }
 
+  // Duck-typed, so a policy from the CommonJS build works with the ESM build and back.
   const policy = o.failurePolicy ?? DEFAULT_POLICY;
+  const isPolicy =
+    typeof policy === 'object' &&
+    policy !== null &&
+    typeof (policy as FailurePolicy).isFailure === 'function';
   check(
-    policy instanceof FailurePolicy || typeof policy === 'function',
+    isPolicy || typeof policy === 'function',
     'failurePolicy',
     'a FailurePolicy or a function (error) => boolean',
     policy,
@@ -154,9 +160,10 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     typeof clock === 'object' &&
       clock !== null &&
       has(clock, 'now') &&
-      (clock.setTimeout === undefined) === (clock.clearTimeout === undefined),
+      (has(clock, 'setTimeout', 'clearTimeout') ||
+        (clock.setTimeout === undefined && clock.clearTimeout === undefined)),
     'clock',
-    'an object with now() (and setTimeout/clearTimeout both or neither)',
+    'an object with now() (and setTimeout/clearTimeout functions, both or neither)',
     clock,
   );
 
@@ -192,7 +199,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     ),
     jitter: durationAtLeast(OWNER, 'jitter', o.jitter ?? DEFAULTS.jitter, 0),
     timeout,
-    failurePolicy: policy instanceof FailurePolicy ? policy : { isFailure: policy },
+    failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
     fallbackOnFailure,
     clock,

@@ -65,11 +65,40 @@ describe('protect', () => {
     expect(breaker.state().name).toBe('open');
   });
 
+  it('guards own async methods of object literals, and returns function-valued fields as they are', async () => {
+    const handler = Object.assign(() => 'handled', { tag: 'mine' });
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const safe = protect(
+      {
+        handler,
+        async fetch(): Promise<string> {
+          throw connectionRefused();
+        },
+      },
+      breaker,
+    );
+    expect(safe.handler).toBe(handler);
+    expect(safe.handler.tag).toBe('mine');
+    await expect(safe.fetch()).rejects.toThrow('ECONNREFUSED');
+    await expect(safe.fetch()).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('refuses a frozen object whose own async method it would have to replace, saying what to do', () => {
+    const frozen = Object.freeze({ async scan() {} });
+    expect(() => protect(frozen, new CircuitBreaker())).toThrow(
+      /own method "scan" is frozen.*protect a copy/,
+    );
+    const frozenInstance = Object.freeze(new FlakyScanner());
+    expect(protect(frozenInstance, new CircuitBreaker()).describe()).toBe('clamav after 0 calls');
+  });
+
   it('rejects bad arguments clearly', () => {
     const breaker = new CircuitBreaker();
-    expect(() => protect(null as never, breaker)).toThrow(/needs an object to protect, got null/);
+    expect(() => protect(null as never, breaker)).toThrow(
+      /needs an object to protect \(use breaker.wrap for a function\), got null/,
+    );
     expect(() => protect({}, {} as never)).toThrow(/needs a CircuitBreaker/);
-    expect(() => protect(new FlakyScanner(), breaker, { methods: ['name'] })).toThrow(
+    expect(() => protect(new FlakyScanner(), breaker, { methods: ['name' as never] })).toThrow(
       /"name" is not a method/,
     );
   });

@@ -36,18 +36,41 @@ describe('types', () => {
     });
   });
 
-  it('a typed breaker only runs operations of its type, and fallbacks must produce it', () => {
-    const breaker = new CircuitBreaker<ScanResult>({
+  it("a fallback's value type shows in every result it can produce", () => {
+    const failClosed = new CircuitBreaker(presets.strict());
+    expectTypeOf(failClosed.execute(async () => 'a')).toEqualTypeOf<Promise<string>>();
+
+    const inferred = new CircuitBreaker({ fallback: FallbackBehavior.failOpen(() => 42) });
+    expectTypeOf(inferred.execute(async () => 'a')).toEqualTypeOf<Promise<string | number>>();
+
+    const typed = new CircuitBreaker<ScanResult>({
       ...presets.strict(),
       fallback: FallbackBehavior.failOpen(() => ({ clean: true })),
     });
-    expectTypeOf(breaker.execute(() => scanner.scan('f'))).toEqualTypeOf<Promise<ScanResult>>();
-    // @ts-expect-error a string is not a ScanResult
-    breaker.execute(async () => 'nope');
+    expectTypeOf(typed.execute(() => scanner.scan('f'))).toEqualTypeOf<Promise<ScanResult>>();
+    expectTypeOf(protect({ count: async () => 1 }, inferred).count).returns.toEqualTypeOf<
+      Promise<number>
+    >();
+    expectTypeOf(protect({ name: async () => 'n' }, inferred).name).returns.toEqualTypeOf<
+      Promise<string | number>
+    >();
+
     // @ts-expect-error the fail-open value must be a ScanResult
     new CircuitBreaker<ScanResult>({ fallback: FallbackBehavior.failOpen(() => 42) });
     // @ts-expect-error typo protection at compile time too
     new CircuitBreaker({ failureTreshold: 3 });
+  });
+
+  it('wrap keeps `this`; protect names only promise-returning methods', () => {
+    const breaker = new CircuitBreaker();
+    const wrapped = breaker.wrap(async function (this: { base: number }, n: number) {
+      return this.base + n;
+    });
+    expectTypeOf(wrapped).thisParameter.toEqualTypeOf<{ base: number }>();
+    const target = { sync: () => 1, async: () => Promise.resolve(2) };
+    protect(target, breaker, { methods: ['async'] });
+    // @ts-expect-error a sync method would start returning a promise
+    protect(target, breaker, { methods: ['sync'] });
   });
 
   it('state() is a union narrowed by name', () => {
