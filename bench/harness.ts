@@ -3,10 +3,18 @@
  * with the order rotated each round; each figure is the median over rounds, and ratios
  * are taken within the same run (absolute times drift on shared machines).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { measure } from 'mitata';
-import { bare, breakers, type Observed, type Op, type Subject, thenWrapper } from './subjects.js';
+import {
+  bare,
+  breakers,
+  type Observed,
+  type RawBreakerName,
+  rawBreakers,
+  type Subject,
+  thenWrapper,
+} from './subjects.js';
 
 export interface BenchOptions {
   rounds: number;
@@ -43,11 +51,6 @@ export interface CaseResult {
   note?: string;
 }
 
-const SUCCESS: Op = async () => 1;
-const FAILURE_ERROR = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-const FAILURE: Op = async () => {
-  throw FAILURE_ERROR;
-};
 const noop = () => undefined;
 const NEVER_TRIPS = { trip: Number.MAX_SAFE_INTEGER };
 const TRIPS_AT_ONCE = { trip: 1 };
@@ -92,16 +95,16 @@ const TIMED: TimedCase[] = [
   {
     id: 'success',
     title: '1. success path, breaker closed: `async () => 1`',
-    subjects: () => [bare(), thenWrapper(), ...breakers.map((make) => make(NEVER_TRIPS))],
+    subjects: () => [bare, thenWrapper, ...breakers.map((make) => make(NEVER_TRIPS))],
     expected: 'closed',
-    call: (subject) => () => subject.run(SUCCESS),
+    call: (subject) => subject.success,
   },
   {
     id: 'failure',
     title: '2. failure below threshold: rejects with a preallocated error, never trips',
-    subjects: () => [bare(), ...breakers.map((make) => make(NEVER_TRIPS))],
+    subjects: () => [bare, ...breakers.map((make) => make(NEVER_TRIPS))],
     expected: 'closed',
-    call: (subject) => () => subject.run(FAILURE).catch(noop),
+    call: (subject) => subject.failure,
   },
   {
     id: 'open',
@@ -109,13 +112,12 @@ const TIMED: TimedCase[] = [
     subjects: () => breakers.map((make) => make(TRIPS_AT_ONCE)),
     expected: 'open',
     prepare: async (subject) => {
-      for (let i = 0; i < 3; i++) await subject.run(FAILURE).catch(noop);
+      for (let i = 0; i < 3; i++) await subject.failure();
     },
-    call: (subject) => () => subject.run(SUCCESS).catch(noop),
+    // The success operation: a rejection is the breaker's own doing.
+    call: (subject) => () => subject.success().catch(noop),
   },
 ];
-
-const TIMER_OP: Op = () => new Promise((resolve) => setTimeout(resolve, 1, 1));
 
 /** `calls` calls of a 1 ms timer operation, `concurrency` in flight at once: calls per second. */
 async function throughput(subject: Subject, options: BenchOptions): Promise<number> {
@@ -123,7 +125,7 @@ async function throughput(subject: Subject, options: BenchOptions): Promise<numb
   const worker = async () => {
     while (started < options.throughputCalls) {
       started++;
-      await subject.run(TIMER_OP);
+      await subject.timer();
     }
   };
   const begin = performance.now();
@@ -131,39 +133,19 @@ async function throughput(subject: Subject, options: BenchOptions): Promise<numb
   return options.throughputCalls / ((performance.now() - begin) / 1000);
 }
 
-let collect: (() => void) | undefined;
-/** A full collection, without needing `node --expose-gc`. */
-function gc(): void {
-  if (collect === undefined) {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
-  }
-  collect();
-  collect();
-}
+const MEMORY_CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
 
-/** Heap per breaker (made and used once) and heap still held once they are all dropped. */
-async function memory(make: (typeof breakers)[number], options: BenchOptions) {
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  let held: Subject[] | undefined = Array.from({ length: options.memoryBreakers }, () =>
-    make({ trip: 5 }),
+/** Heap per breaker (made and used once) and heap still held once all are dropped, measured in a child process. */
+function memory(
+  name: RawBreakerName,
+  options: BenchOptions,
+): { perBreaker: number; retained: number } {
+  const output = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', MEMORY_CHILD, name, String(options.memoryBreakers)],
+    { encoding: 'utf8', timeout: 120_000 },
   );
-  await Promise.all(held.map((subject) => subject.run(SUCCESS)));
-  gc();
-  const during = process.memoryUsage().heapUsed;
-  // Weak references only: they let us shut down what is left without keeping it alive.
-  const refs = held.map((subject) => new WeakRef(subject));
-  held = undefined;
-  // A new WeakRef holds its target until the current job ends.
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  const after = process.memoryUsage().heapUsed;
-  for (const ref of refs) ref.deref()?.dispose();
-  return {
-    perBreaker: (during - before) / options.memoryBreakers,
-    retained: Math.max(0, after - before),
-  };
+  return JSON.parse(output) as { perBreaker: number; retained: number };
 }
 
 function median(values: number[]): number {
@@ -205,17 +187,15 @@ export async function runBench(
         push(timed[index] as Map<string, number[]>, subject.name, ns);
       }
     }
-    for (const subject of rotate([bare(), ...breakers.map((make) => make(NEVER_TRIPS))], round)) {
+    for (const subject of rotate([bare, ...breakers.map((make) => make(NEVER_TRIPS))], round)) {
       push(ops, subject.name, await throughput(subject, options));
       expectState(subject, 'closed', 'throughput');
       subject.dispose();
     }
-    for (const make of rotate(breakers, round)) {
-      const { perBreaker, retained: left } = await memory(make, options);
-      const name = make(NEVER_TRIPS);
-      push(heap, name.name, perBreaker);
-      push(retained, name.name, left);
-      name.dispose();
+    for (const name of rotate(Object.keys(rawBreakers) as RawBreakerName[], round)) {
+      const { perBreaker, retained: left } = memory(name, options);
+      push(heap, name, perBreaker);
+      push(retained, name, left);
     }
   }
 
@@ -241,7 +221,7 @@ export async function runBench(
     },
     {
       id: 'heap',
-      title: `6. memory: heap per breaker (${options.memoryBreakers} breakers, each used once)`,
+      title: `6. memory: heap per breaker (${options.memoryBreakers} breakers, each used once; own process per library)`,
       unit: 'bytes/breaker',
       rows: collectRows(heap),
     },
