@@ -437,7 +437,15 @@ export class CircuitBreaker<T = never> {
 
   private newGeneration(): void {
     const generation = ++this.generation;
-    this.onFulfilled = () => this.recordSuccess(generation, -1);
+    this.onFulfilled = () => {
+      // The common case in one place: no listeners, still closed, same generation.
+      if (this.plain && this.current === CLOSED && generation === this.generation) {
+        this.successes++;
+        this.failureCount = 0;
+      } else {
+        this.recordSuccess(generation, -1);
+      }
+    };
     this.onRejected = (error) => {
       this.recordFailure(generation, error, -1, false);
     };
