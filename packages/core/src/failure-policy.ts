@@ -43,27 +43,31 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set([
 // fetch() wraps the system error in `cause`; a few levels covers every wrapper seen in practice.
 const MAX_CAUSE_DEPTH = 4;
 
-function field(value: object, key: string): unknown {
-  return (value as Record<string, unknown>)[key];
+/** The properties classification reads; named reads stay fast where keyed ones would not. */
+interface ErrorShape {
+  category?: unknown;
+  name?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+  response?: { status?: unknown } | null;
+  code?: unknown;
+  cause?: unknown;
 }
 
-function statusOf(error: object): unknown {
-  const status = field(error, 'status') ?? field(error, 'statusCode');
-  if (status !== undefined) return status;
-  const response = field(error, 'response');
-  return typeof response === 'object' && response !== null ? field(response, 'status') : undefined;
-}
-
-function classifyOne(error: object): ErrorCategory | undefined {
-  const declared = field(error, 'category');
+function classifyOne(error: ErrorShape): ErrorCategory | undefined {
+  const declared = error.category;
   if (typeof declared === 'string' && CATEGORIES.has(declared)) return declared as ErrorCategory;
-  const name = field(error, 'name');
+  const name = error.name;
   if (name === 'TimeoutError') return 'timeout';
   if (name === 'AbortError') return 'cancelled';
-  const status = statusOf(error);
+  const response = error.response;
+  const status =
+    error.status ??
+    error.statusCode ??
+    (typeof response === 'object' && response !== null ? response.status : undefined);
   if (status === 429) return 'rate_limited';
   if (status === 502 || status === 503 || status === 504) return 'unavailable';
-  const code = field(error, 'code');
+  const code = error.code;
   if (typeof code === 'string') {
     if (CONNECTION_CODES.has(code)) return 'connection';
     if (TIMEOUT_CODES.has(code)) return 'timeout';
@@ -80,9 +84,9 @@ export function classifyError(error: unknown): ErrorCategory {
   let current = error;
   for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
     if (typeof current !== 'object' || current === null) return 'other';
-    const category = classifyOne(current);
+    const category = classifyOne(current as ErrorShape);
     if (category !== undefined) return category;
-    current = field(current, 'cause');
+    current = (current as ErrorShape).cause;
   }
   return 'other';
 }
