@@ -142,7 +142,16 @@ function memory(
 ): { perBreaker: number; retained: number } {
   const output = execFileSync(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', MEMORY_CHILD, name, String(options.memoryBreakers)],
+    // Sources, not dist/: the same code, and a fresh clone has no build.
+    [
+      '--expose-gc',
+      '--conditions=breakwater-source',
+      '--import',
+      'tsx',
+      MEMORY_CHILD,
+      name,
+      String(options.memoryBreakers),
+    ],
     { encoding: 'utf8', timeout: 120_000 },
   );
   return JSON.parse(output) as { perBreaker: number; retained: number };
