@@ -10,7 +10,7 @@ const SMOKE: BenchOptions = {
   maxSamples: 12,
   throughputCalls: 400,
   concurrency: 50,
-  memoryBreakers: 200,
+  memoryBreakers: 5_000,
 };
 
 describe('benchmark harness', () => {

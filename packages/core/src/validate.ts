@@ -1,4 +1,7 @@
-/** Shared checks for option objects: every bad value names its option and itself. */
+/**
+ * Checks for option objects, shared by every Breakwater package (`@breakwater/core/validate`):
+ * each bad value names its owner, its option and itself, in the same words everywhere.
+ */
 
 /** How a value reads in an error message. */
 export function describeValue(value: unknown): string {

@@ -1,0 +1,70 @@
+export {
+  type CircuitBreakerOptions,
+  FailurePolicy,
+  type Logger,
+  presets,
+} from '@breakwater/core';
+export type { AuditEvent } from './audit.js';
+export {
+  type BreakerScanner,
+  FallbackBehavior,
+  type ScanFallback,
+  type ScannerBreakerOptions,
+  withCircuitBreaker,
+} from './breaker-scanner.js';
+export {
+  ScanError,
+  type ScanErrorKind,
+  type ScanErrorOptions,
+  type ScanFailure,
+} from './errors.js';
+export type { ExtraHash } from './hashing.js';
+export {
+  type ByteStream,
+  FileInput,
+  type InputKind,
+  type ReadOptions,
+  type StreamInputOptions,
+} from './input.js';
+export {
+  type PolicyScan,
+  type ScanCallOptions,
+  ScanManager,
+  ScanManagerBuilder,
+} from './manager.js';
+export type { ManagerConfig, ScanMode } from './manager-config.js';
+export { MeteredRead, type MeterOptions, readMetadata } from './metadata.js';
+export { MockScanner, type MockThreat } from './mock-scanner.js';
+export { PolicyAction, type PolicyActionType } from './policy/action.js';
+export { Condition, type ConditionType } from './policy/condition.js';
+export {
+  type PolicyDecision,
+  PolicyEngine,
+  type PolicyEngineOptions,
+  type PolicyJSON,
+} from './policy/engine.js';
+export { PolicyError } from './policy/errors.js';
+export { defaultPolicy, strictPolicy } from './policy/presets.js';
+export { PolicyRule, type PolicyRuleJSON } from './policy/rule.js';
+export {
+  FilesystemQuarantine,
+  type FilesystemQuarantineOptions,
+  type QuarantineEntry,
+  QuarantineError,
+  type QuarantineErrorKind,
+  type QuarantineFilter,
+  type QuarantineRecord,
+  type StagedFile,
+} from './quarantine.js';
+export type { ScanReport } from './report.js';
+export type {
+  FileHash,
+  FileMetadata,
+  OutcomeType,
+  ScanContext,
+  ScanOutcome,
+  ScanResult,
+  Severity,
+  ThreatInfo,
+} from './result.js';
+export { type ResultParts, type Scanner, type ScanOptions, scanResult } from './scanner.js';

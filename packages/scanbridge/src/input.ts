@@ -1,0 +1,235 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { describeValue } from '@breakwater/core/validate';
+import { ScanError } from './errors.js';
+
+export type InputKind = 'path' | 'bytes' | 'stream';
+
+/** Anything that yields bytes: a Node Readable, a web ReadableStream, an async generator. */
+export type ByteStream = AsyncIterable<Uint8Array>;
+
+export interface ReadOptions {
+  /** Stops reading; the error is the signal's reason (a breaker timeout stays a timeout). */
+  signal?: AbortSignal | undefined;
+  /** Fails with `file_too_large` past this many bytes, without reading the rest. */
+  maxBytes?: number | undefined;
+}
+
+export interface StreamInputOptions {
+  filename?: string | undefined;
+  /** The expected size, when the sender said; informational, never trusted for limits. */
+  sizeHint?: number | undefined;
+}
+
+/** Where the bytes come from; a path or bytes can be read again, a stream only once. */
+interface Source {
+  readonly kind: InputKind;
+  /** Known before reading (bytes) or from a stat (path); a stream's is unknown. */
+  size(): Promise<number | undefined>;
+  open(): ByteStream;
+  /** What to call the input in error messages. */
+  readonly label: string;
+}
+
+/**
+ * A file to scan. Scanners read it with {@link FileInput.chunks}; the checks every reader
+ * needs (missing, a directory, empty, too large, a stream that fails) live here, once.
+ */
+export class FileInput {
+  readonly filename: string | undefined;
+  readonly sizeHint: number | undefined;
+  private readonly source: Source;
+
+  private constructor(source: Source, filename: string | undefined, sizeHint: number | undefined) {
+    this.source = source;
+    this.filename = filename;
+    this.sizeHint = sizeHint;
+  }
+
+  /** A file on disk, read lazily (and again for every engine that reads it). */
+  static fromPath(path: string, filename: string = basename(path)): FileInput {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new TypeError(
+        `FileInput.fromPath: path must be a non-empty string, got ${describeValue(path)}`,
+      );
+    }
+    return new FileInput(pathSource(path), filename, undefined);
+  }
+
+  static fromBytes(bytes: Uint8Array, filename?: string): FileInput {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(
+        `FileInput.fromBytes: bytes must be a Uint8Array (or Buffer), got ${describeValue(bytes)}`,
+      );
+    }
+    return new FileInput(bytesSource(bytes, filename), filename, bytes.byteLength);
+  }
+
+  /** A stream, read once: the scan manager fans it out to its engines as it arrives. */
+  static fromStream(stream: ByteStream, options: StreamInputOptions = {}): FileInput {
+    if (typeof (stream as Partial<ByteStream> | null)?.[Symbol.asyncIterator] !== 'function') {
+      throw new TypeError(
+        `FileInput.fromStream: expected a readable stream or async iterable of bytes, got ${describeValue(stream)}`,
+      );
+    }
+    const { filename, sizeHint } = options;
+    if (sizeHint !== undefined && !(Number.isInteger(sizeHint) && sizeHint >= 0)) {
+      throw new RangeError(
+        `FileInput.fromStream: sizeHint must be an integer >= 0, got ${describeValue(sizeHint)}`,
+      );
+    }
+    return new FileInput(streamSource(stream, filename), filename, sizeHint);
+  }
+
+  /** @internal The same file at another path (a spooled copy), keeping this input's name. */
+  withPath(path: string): FileInput {
+    return new FileInput(pathSource(path), this.filename, this.sizeHint);
+  }
+
+  /** @internal A single-use input over `stream`, keeping this input's name and size hint. */
+  withStream(stream: ByteStream): FileInput {
+    return new FileInput(streamSource(stream, this.filename), this.filename, this.sizeHint);
+  }
+
+  get kind(): InputKind {
+    return this.source.kind;
+  }
+
+  /** The path, for path inputs. */
+  get path(): string | undefined {
+    return this.source.kind === 'path' ? this.source.label : undefined;
+  }
+
+  /**
+   * The content, chunk by chunk. Fails with a ScanError for a missing file, a directory,
+   * an empty input (there is nothing to scan), more than `maxBytes`, or a stream that errors.
+   */
+  async *chunks(options: ReadOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+    const { signal, maxBytes = Number.POSITIVE_INFINITY } = options;
+    signal?.throwIfAborted();
+    const size = await this.source.size();
+    if (size === 0) throw emptyInput(this.source.label);
+    if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
+    let total = 0;
+    try {
+      for await (const chunk of this.source.open()) {
+        signal?.throwIfAborted();
+        if (!(chunk instanceof Uint8Array)) {
+          throw new ScanError(
+            'io',
+            `${this.source.label} yielded ${describeValue(chunk)} instead of bytes (set no encoding on the stream)`,
+          );
+        }
+        total += chunk.byteLength;
+        if (total > maxBytes) throw tooLarge(this.source.label, maxBytes);
+        if (chunk.byteLength > 0) yield chunk;
+      }
+    } catch (error) {
+      throw readFailure(error, this.source.label, total, signal);
+    }
+    if (total === 0) throw emptyInput(this.source.label);
+  }
+
+  /** The whole content in memory: for engines that cannot stream. Stops at `maxBytes`. */
+  async readAll(options: ReadOptions = {}): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of this.chunks(options)) {
+      parts.push(chunk);
+      length += chunk.byteLength;
+    }
+    const all = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      all.set(part, offset);
+      offset += part.byteLength;
+    }
+    return all;
+  }
+}
+
+function pathSource(path: string): Source {
+  return {
+    kind: 'path',
+    label: path,
+    async size() {
+      let info: Awaited<ReturnType<typeof stat>>;
+      try {
+        info = await stat(path);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          throw new ScanError('file_not_found', `File not found: ${path}`, { cause: error });
+        }
+        throw new ScanError('io', `Cannot read ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (info.isDirectory()) {
+        throw new ScanError('io', `${path} is a directory; scan the files inside it instead`);
+      }
+      if (!info.isFile()) throw new ScanError('io', `${path} is not a regular file`);
+      return info.size;
+    },
+    open: () => createReadStream(path),
+  };
+}
+
+function bytesSource(bytes: Uint8Array, filename: string | undefined): Source {
+  return {
+    kind: 'bytes',
+    label: filename ?? 'the input',
+    size: async () => bytes.byteLength,
+    async *open() {
+      yield bytes;
+    },
+  };
+}
+
+function streamSource(stream: ByteStream, filename: string | undefined): Source {
+  let opened = false;
+  return {
+    kind: 'stream',
+    label: filename === undefined ? 'the input stream' : `${filename} (stream)`,
+    size: async () => undefined,
+    open() {
+      if (opened) {
+        throw new ScanError(
+          'io',
+          `${this.label} was already read; a stream can be read once (scan it through a ScanManager to send it to several engines)`,
+        );
+      }
+      opened = true;
+      return stream;
+    },
+  };
+}
+
+function emptyInput(label: string): ScanError {
+  return new ScanError('malformed_file', `${label} is empty (0 bytes): there is nothing to scan`);
+}
+
+function tooLarge(label: string, maxBytes: number, size?: number): ScanError {
+  const actual = size === undefined ? 'more than that' : `${size} bytes`;
+  return new ScanError(
+    'file_too_large',
+    `${label} is too large: the limit is ${maxBytes} bytes and it has ${actual}`,
+  );
+}
+
+function readFailure(
+  error: unknown,
+  label: string,
+  bytesRead: number,
+  signal?: AbortSignal,
+): unknown {
+  // Our own errors and the abort reason (a breaker needs to see its own timeout) pass as they are.
+  if (error instanceof ScanError || (signal?.aborted === true && error === signal.reason)) {
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ScanError('io', `Reading ${label} failed after ${bytesRead} bytes: ${message}`, {
+    cause: error,
+  });
+}

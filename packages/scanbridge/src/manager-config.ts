@@ -1,0 +1,89 @@
+import { tmpdir } from 'node:os';
+import { type Clock, systemClock } from '@breakwater/core';
+import {
+  describeValue,
+  durationAtLeast,
+  integerAtLeast,
+  rejectUnknownKeys,
+  requireObject,
+} from '@breakwater/core/validate';
+import { EXTRA_HASHES, type ExtraHash } from './hashing.js';
+
+export type ScanMode = 'all' | 'first-success';
+
+export interface ManagerConfig {
+  /** Per-engine time limit in ms; inside each engine's breaker when it has one. Default 60 000. */
+  scanTimeoutMs?: number | undefined;
+  /** Larger inputs fail with `file_too_large` before any engine reads them. Default 100 MiB. */
+  maxFileSize?: number | undefined;
+  /** `all`: every engine, verdicts aggregated (default). `first-success`: engines in turn until one answers. */
+  mode?: ScanMode | undefined;
+  /** Engines scanning one file at once. Default: all of them. */
+  maxParallel?: number | undefined;
+  /** Digests besides sha256, e.g. `['md5', 'blake3']`. Default none. */
+  hashes?: readonly ExtraHash[] | undefined;
+  /** Timestamps and time limits. Default the system clock; a `ManualClock` in tests. */
+  clock?: Clock | undefined;
+  /** Where a stream that must be read more than once is spooled. Default the OS temp dir. */
+  spoolDir?: string | undefined;
+}
+
+export interface Settings {
+  readonly scanTimeoutMs: number;
+  readonly maxFileSize: number;
+  readonly mode: ScanMode;
+  readonly maxParallel: number;
+  readonly hashes: readonly ExtraHash[];
+  readonly clock: Clock;
+  readonly spoolDir: string;
+}
+
+const OWNER = 'ScanManager';
+const KEYS: ReadonlySet<string> = new Set([
+  'scanTimeoutMs',
+  'maxFileSize',
+  'mode',
+  'maxParallel',
+  'hashes',
+  'clock',
+  'spoolDir',
+]);
+
+export function resolveConfig(config: ManagerConfig, scanners: number): Settings {
+  requireObject(OWNER, config);
+  rejectUnknownKeys(OWNER, config, KEYS);
+  const mode = config.mode ?? 'all';
+  if (mode !== 'all' && mode !== 'first-success') {
+    throw new TypeError(
+      `${OWNER}: option "mode" must be "all" or "first-success", got ${describeValue(mode)}`,
+    );
+  }
+  const hashes = config.hashes ?? [];
+  if (!Array.isArray(hashes) || !hashes.every((h) => EXTRA_HASHES.includes(h))) {
+    throw new TypeError(
+      `${OWNER}: option "hashes" must be an array of ${EXTRA_HASHES.join(', ')}, got ${describeValue(hashes)}`,
+    );
+  }
+  const clock = config.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') {
+    throw new TypeError(
+      `${OWNER}: option "clock" must have a now() method, got ${describeValue(clock)}`,
+    );
+  }
+  const spoolDir = config.spoolDir ?? tmpdir();
+  if (typeof spoolDir !== 'string' || spoolDir.length === 0) {
+    throw new TypeError(
+      `${OWNER}: option "spoolDir" must be a non-empty string, got ${describeValue(spoolDir)}`,
+    );
+  }
+  const timeout = durationAtLeast(OWNER, 'scanTimeoutMs', config.scanTimeoutMs ?? 60_000, 1);
+  return {
+    scanTimeoutMs: timeout,
+    maxFileSize: integerAtLeast(OWNER, 'maxFileSize', config.maxFileSize ?? 100 * 1024 * 1024, 1),
+    mode,
+    maxParallel: integerAtLeast(OWNER, 'maxParallel', config.maxParallel ?? scanners, 1),
+    hashes,
+    clock,
+    spoolDir,
+  };
+}

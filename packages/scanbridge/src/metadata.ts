@@ -1,0 +1,61 @@
+import { Digest, type ExtraHash } from './hashing.js';
+import type { FileInput, ReadOptions } from './input.js';
+import { sniffMimeType } from './mime.js';
+import type { FileMetadata } from './result.js';
+
+export interface MeterOptions extends ReadOptions {
+  /** Digests to compute besides sha256. */
+  hashes?: readonly ExtraHash[] | undefined;
+}
+
+/**
+ * Reads an input while hashing it and sniffing its type, so an engine that streams the
+ * file to a scanner reports real metadata without a second read.
+ */
+export class MeteredRead {
+  private readonly input: FileInput;
+  private readonly options: MeterOptions;
+  private readonly digest: Digest;
+  private mimeType: string | undefined;
+  private finished = false;
+
+  constructor(input: FileInput, options: MeterOptions = {}) {
+    this.input = input;
+    this.options = options;
+    this.digest = new Digest(options.hashes);
+  }
+
+  async *chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+    for await (const chunk of this.input.chunks(this.options)) {
+      if (this.digest.size === 0) this.mimeType = sniffMimeType(chunk, this.input.filename);
+      this.digest.update(chunk);
+      yield chunk;
+    }
+    this.finished = true;
+  }
+
+  /** Only once every chunk was read: metadata of half a file would lie. */
+  metadata(): FileMetadata {
+    if (!this.finished)
+      throw new Error('MeteredRead.metadata() called before the input was fully read');
+    const { filename } = this.input;
+    return {
+      ...(filename === undefined ? {} : { filename }),
+      ...(this.mimeType === undefined ? {} : { mimeType: this.mimeType }),
+      size: this.digest.size,
+      hash: this.digest.digest(),
+    };
+  }
+}
+
+/** Reads the whole input for its metadata alone. */
+export async function readMetadata(
+  input: FileInput,
+  options: MeterOptions = {},
+): Promise<FileMetadata> {
+  const read = new MeteredRead(input, options);
+  for await (const _ of read.chunks()) {
+    // Each chunk only feeds the digest.
+  }
+  return read.metadata();
+}
