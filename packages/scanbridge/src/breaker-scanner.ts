@@ -71,7 +71,9 @@ class Declined {
 function fallbackOf(value: ScannerBreakerOptions['fallback']): ScanFallback {
   if (value === undefined) return FAIL_CLOSED;
   const kind = (value as { kind?: unknown }).kind;
-  if (kind === 'fail_closed' || kind === 'fail_open') return value as ScanFallback;
+  if (kind === 'fail_closed') return FAIL_CLOSED;
+  // The core's fail-open carries a value factory; ours makes the stand-in result itself.
+  if (kind === 'fail_open' && !('handler' in value)) return FAIL_OPEN;
   if (
     kind === 'fallback' &&
     typeof (value as { scanner?: { scan?: unknown } }).scanner?.scan === 'function'
