@@ -101,7 +101,7 @@ describe('withCircuitBreaker', () => {
       kind: 'engine_unavailable',
     });
     expect(protectedScanner.breaker.metrics().totalRequests).toBe(0);
-    expect(await protectedScanner.signatureVersion()).toBe('mock-1');
+    expect(await protectedScanner.signatureVersion?.()).toBe('mock-1');
   });
 
   it("reports a fallback scanner's own failure under the fallback's name", async () => {
