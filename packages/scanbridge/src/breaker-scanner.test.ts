@@ -129,4 +129,18 @@ describe('withCircuitBreaker', () => {
       /unknown option "failureTreshold"/,
     );
   });
+
+  it('holds the fallback scanner to the same time limit', async () => {
+    const clock = new ManualClock(0);
+    const stuck = MockScanner.clean().withName('backup').withLatency(60_000).withClock(clock);
+    const protectedScanner = withCircuitBreaker(MockScanner.clean(), {
+      fallback: FallbackBehavior.fallback(stuck),
+      clock,
+    });
+    protectedScanner.breaker.forceOpen();
+    const scan = protectedScanner.scan(file(), { timeoutMs: 500 });
+    await tick();
+    clock.advance(500);
+    await expect(scan).rejects.toMatchObject({ kind: 'timeout', engine: 'backup' });
+  });
 });

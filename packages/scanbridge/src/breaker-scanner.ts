@@ -170,7 +170,7 @@ class CircuitBreakerScanner implements BreakerScanner {
       const alternate = this.fallback.scanner;
       let result: ScanResult;
       try {
-        result = await alternate.scan(input, options);
+        result = await scanWithin(alternate, input, options, this.clock);
       } catch (error) {
         throw toScanError(error, alternate.name);
       }
@@ -178,7 +178,10 @@ class CircuitBreakerScanner implements BreakerScanner {
     }
     // Fail open: the file passes unscanned, and everything about the result says so.
     const startedAt = this.clock.now();
-    const fileMetadata = await readMetadata(input, options);
+    const { timeoutMs, signal } = options;
+    const fileMetadata = await withTimeout(this.clock, timeoutMs, signal, this.name, (readSignal) =>
+      readMetadata(input, { ...options, signal: readSignal }),
+    );
     return scanResult({
       outcome: { type: 'clean' },
       fileMetadata,
@@ -220,7 +223,19 @@ export function withCircuitBreaker(
   return new CircuitBreakerScanner(scanner, options);
 }
 
-/** Whether a scanner enforces `timeoutMs` inside a breaker (so the manager must not race it). */
-export function isBreakerScanner(scanner: Scanner): scanner is BreakerScanner {
-  return scanner instanceof CircuitBreakerScanner;
+/**
+ * Scans within `options.timeoutMs`. A breaker-wrapped scanner applies the limit inside its
+ * breaker, where a timeout counts as a failure; any other is raced against a timer here.
+ */
+export function scanWithin(
+  scanner: Scanner,
+  input: FileInput,
+  options: ScanOptions,
+  clock: Clock,
+): Promise<ScanResult> {
+  if (scanner instanceof CircuitBreakerScanner) return scanner.scan(input, options);
+  const { timeoutMs, signal, ...rest } = options;
+  return withTimeout(clock, timeoutMs, signal, scanner.name, (scanSignal) =>
+    scanner.scan(input, { ...rest, signal: scanSignal }),
+  );
 }

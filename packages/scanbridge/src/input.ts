@@ -87,11 +87,6 @@ export class FileInput {
     return new FileInput(pathSource(path), this.filename, this.sizeHint);
   }
 
-  /** @internal A single-use input over `stream`, keeping this input's name and size hint. */
-  withStream(stream: ByteStream): FileInput {
-    return new FileInput(streamSource(stream, this.filename), this.filename, this.sizeHint);
-  }
-
   get kind(): InputKind {
     return this.source.kind;
   }
@@ -112,21 +107,30 @@ export class FileInput {
     if (size === 0) throw emptyInput(this.source.label);
     if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
     let total = 0;
+    const iterator = this.source.open()[Symbol.asyncIterator]();
+    let drained = false;
     try {
-      for await (const chunk of this.source.open()) {
-        signal?.throwIfAborted();
+      while (true) {
+        const step = await nextUnlessAborted(iterator, signal);
+        if (step.done === true) break;
+        const chunk: unknown = step.value;
         if (!(chunk instanceof Uint8Array)) {
+          // Only the type: a chunk's contents never go into an error message.
           throw new ScanError(
             'io',
-            `${this.source.label} yielded ${describeValue(chunk)} instead of bytes (set no encoding on the stream)`,
+            `${this.source.label} yielded a ${typeof chunk} chunk instead of bytes (set no encoding on the stream)`,
           );
         }
         total += chunk.byteLength;
         if (total > maxBytes) throw tooLarge(this.source.label, maxBytes);
         if (chunk.byteLength > 0) yield chunk;
       }
+      drained = true;
     } catch (error) {
       throw readFailure(error, this.source.label, total, signal);
+    } finally {
+      // Stops the source (a Node stream is destroyed) without waiting on one that is stalled.
+      if (!drained) iterator.return?.()?.catch(() => {});
     }
     if (total === 0) throw emptyInput(this.source.label);
   }
@@ -204,6 +208,23 @@ function streamSource(stream: ByteStream, filename: string | undefined): Source 
       return stream;
     },
   };
+}
+
+/** The next chunk, or the abort reason as soon as the signal fires, even while the source is stalled. */
+function nextUnlessAborted<T>(
+  iterator: AsyncIterator<T>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<T>> {
+  if (signal === undefined) return iterator.next();
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator
+      .next()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function emptyInput(label: string): ScanError {

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { type Clock, systemClock } from '@breakwater/core';
+import { type Clock, MAX_TIMER_MS, systemClock } from '@breakwater/core';
 import {
   describeValue,
   durationAtLeast,
@@ -24,7 +24,7 @@ export interface ManagerConfig {
   hashes?: readonly ExtraHash[] | undefined;
   /** Timestamps and time limits. Default the system clock; a `ManualClock` in tests. */
   clock?: Clock | undefined;
-  /** Where a stream that must be read more than once is spooled. Default the OS temp dir. */
+  /** Where stream inputs are spooled (privately, briefly) before engines read them. Default the OS temp dir. */
   spoolDir?: string | undefined;
 }
 
@@ -77,6 +77,11 @@ export function resolveConfig(config: ManagerConfig, scanners: number): Settings
     );
   }
   const timeout = durationAtLeast(OWNER, 'scanTimeoutMs', config.scanTimeoutMs ?? 60_000, 1);
+  if (timeout > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${OWNER}: option "scanTimeoutMs" must be <= ${MAX_TIMER_MS} ms (about 24.8 days), got ${timeout}`,
+    );
+  }
   return {
     scanTimeoutMs: timeout,
     maxFileSize: integerAtLeast(OWNER, 'maxFileSize', config.maxFileSize ?? 100 * 1024 * 1024, 1),

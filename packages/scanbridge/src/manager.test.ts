@@ -12,7 +12,7 @@ import {
   failingStream,
   tempDirs,
 } from '../test/helpers.js';
-import { withCircuitBreaker } from './breaker-scanner.js';
+import { FallbackBehavior, withCircuitBreaker } from './breaker-scanner.js';
 import { ScanError } from './errors.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
@@ -234,7 +234,7 @@ describe('ScanManager.scan', () => {
 });
 
 describe('ScanManager with streams', () => {
-  it('streams one input to every engine as it arrives', async () => {
+  it('spools a stream once and gives every engine all of it', async () => {
     const source = countingStream(200, 1_000);
     const a = clean('a');
     const b = clean('b');
@@ -280,7 +280,7 @@ describe('ScanManager with streams', () => {
     });
   });
 
-  it('spools a stream that engines read in turn, and removes the spool', async () => {
+  it('spools a stream for engines that read in turn, and removes the spool', async () => {
     const spoolDir = await tempDir();
     const first = clean('first');
     first.makeUnhealthy();
@@ -379,5 +379,156 @@ describe('ScanManager.builder', () => {
     expect(() => build({ scanTimeoutMs: -1 })).toThrow(
       /"scanTimeoutMs" must be a finite number of milliseconds >= 1, got -1/,
     );
+  });
+});
+
+describe('ScanManager under adversity', () => {
+  it("does not count a slow upload against an engine's time limit or its breaker", async () => {
+    const clock = new ManualClock(0);
+    let open = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    async function* slowUpload(): AsyncGenerator<Uint8Array> {
+      yield bytes('first half, ');
+      await gate;
+      yield bytes('second half');
+    }
+    const guarded = withCircuitBreaker(clean('clamav'), { failureThreshold: 1, clock });
+    const manager = ScanManager.builder()
+      .addScanner(guarded)
+      .withConfig({ scanTimeoutMs: 100, clock })
+      .build();
+    const scan = manager.scan(FileInput.fromStream(slowUpload()));
+    await tick();
+    clock.advance(10_000);
+    open();
+    const report = await scan;
+    expect(report.aggregatedOutcome.type).toBe('clean');
+    expect(report.fileMetadata.size).toBe(23);
+    expect(guarded.breaker.state().name).toBe('closed');
+  });
+
+  it('ends a scan of a stalled stream as soon as the caller cancels', async () => {
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield bytes('a little');
+      await new Promise(() => {});
+    }
+    const manager = ScanManager.builder().addScanner(clean('a')).build();
+    const controller = new AbortController();
+    const scan = manager.scan(FileInput.fromStream(stalls()), {}, { signal: controller.signal });
+    await tick();
+    controller.abort();
+    await expect(scan).rejects.toMatchObject({ kind: 'cancelled' });
+  });
+
+  it('keeps threats in view when another engine failed for good', async () => {
+    const manager = ScanManager.builder()
+      .addScanner(MockScanner.infected(['Eicar-Test-Signature']).withName('a'))
+      .addScanner(clean('b').withMaxFileSize(10))
+      .build();
+    const { report, decision } = await manager.scanWithPolicy(eicar());
+    expect(report.aggregatedOutcome).toEqual({ type: 'error', recoverable: false });
+    expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([['b', 'file_too_large']]);
+    expect(decision).toMatchObject({ action: { type: 'block' }, matchedRuleId: 'block-infected' });
+  });
+
+  it('turns a result it cannot read into a failure, never into clean', async () => {
+    const liar = (outcome: unknown, sha256 = EICAR_SHA256): Scanner => ({
+      name: 'liar',
+      healthCheck: async () => {},
+      scan: async () =>
+        ({
+          id: 'x',
+          outcome,
+          fileMetadata: { size: 68, hash: { sha256 } },
+          engine: 'liar',
+          startedAt: 0,
+          completedAt: 0,
+          durationMs: 0,
+          context: {},
+          cached: false,
+          details: {},
+        }) as ScanResult,
+    });
+    const scanWith = (scanner: Scanner) =>
+      ScanManager.builder()
+        .addScanner(clean('honest'))
+        .addScanner(scanner)
+        .build()
+        .scanWithPolicy(eicar());
+    for (const outcome of [
+      { type: 'Infected' },
+      { type: 'infected', threats: [] },
+      { type: 'suspicious', confidence: 7 },
+      null,
+    ]) {
+      const { report, decision } = await scanWith(liar(outcome));
+      expect(report.failures.map((f) => f.error.kind)).toEqual(['ambiguous_response']);
+      expect(decision.action.type).toBe('require_review');
+    }
+    const { report } = await scanWith(liar({ type: 'clean' }, 'f'.repeat(64)));
+    expect(report.failures[0]?.error.message).toMatch(
+      /describes other content .* the file changed during the scan/,
+    );
+  });
+
+  it('reports a scanner that throws synchronously, and leaves no timer behind', async () => {
+    const clock = new ManualClock(0);
+    const broken: Scanner = {
+      name: 'broken',
+      healthCheck: async () => {},
+      scan: () => {
+        throw new TypeError('boom');
+      },
+    };
+    const report = await ScanManager.builder()
+      .addScanner(broken)
+      .addScanner(clean('ok'))
+      .withConfig({ clock })
+      .build()
+      .scan(text());
+    expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([['broken', 'internal']]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('in first-success mode does not stop at a fail-open stand-in', async () => {
+    const bypassed = withCircuitBreaker(clean('clamav'), {
+      fallback: FallbackBehavior.failOpen(),
+      logger: { info() {}, warn() {}, error() {} },
+    });
+    bypassed.breaker.forceOpen();
+    const manager = ScanManager.builder()
+      .addScanner(bypassed)
+      .addScanner(clean('backup'))
+      .withConfig({ mode: 'first-success' })
+      .build();
+    const report = await manager.scan(text());
+    expect(report.results.map((r) => r.engine)).toEqual(['backup']);
+    expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([
+      ['clamav', 'circuit_open'],
+    ]);
+  });
+
+  it('says when the spool directory is the problem, not the file', async () => {
+    const manager = ScanManager.builder()
+      .addScanner(clean('a'))
+      .withConfig({ spoolDir: '/nonexistent/spool' })
+      .build();
+    await expect(
+      manager.scan(FileInput.fromStream(Readable.from([Buffer.from('x')]))),
+    ).rejects.toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining('option "spoolDir"'),
+    });
+  });
+
+  it('refuses a time limit no timer can hold', () => {
+    expect(() =>
+      ScanManager.builder()
+        .addScanner(clean('a'))
+        .withConfig({ scanTimeoutMs: 30 * 86_400_000 })
+        .build(),
+    ).toThrow(/"scanTimeoutMs" must be <= 2147483647 ms/);
   });
 });

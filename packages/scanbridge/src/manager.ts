@@ -3,7 +3,8 @@ import type { Logger } from '@breakwater/core';
 import { describeValue } from '@breakwater/core/validate';
 import { aggregateOutcomes } from './aggregate.js';
 import { Audit } from './audit.js';
-import { isBreakerScanner } from './breaker-scanner.js';
+import { scanWithin } from './breaker-scanner.js';
+import { checkResult } from './check-result.js';
 import { ScanError, type ScanErrorKind, type ScanFailure, toScanError } from './errors.js';
 import type { FileInput } from './input.js';
 import { type ManagerConfig, resolveConfig, type Settings } from './manager-config.js';
@@ -12,9 +13,8 @@ import { defaultPolicy } from './policy/presets.js';
 import { type Prepared, prepareInput } from './prepare.js';
 import type { FilesystemQuarantine } from './quarantine.js';
 import type { ScanReport } from './report.js';
-import type { FileMetadata, ScanContext, ScanOutcome, ScanResult } from './result.js';
+import type { ScanContext, ScanOutcome, ScanResult } from './result.js';
 import type { Scanner } from './scanner.js';
-import { withTimeout } from './timeout.js';
 
 export interface ScanCallOptions {
   /** Cancels the whole scan: every engine's read stops and the scan rejects with `cancelled`. */
@@ -71,11 +71,11 @@ export class ScanManager {
     context: ScanContext = {},
     options: ScanCallOptions = {},
   ): Promise<ScanReport> {
-    const prepared = await this.prepare(input, context, options, undefined);
+    const scan = await this.prepare(input, context, options);
     try {
-      return await this.run(prepared, context, options);
+      return await this.run(scan, context, options.signal);
     } finally {
-      await prepared.close();
+      await scan.prepared.close();
     }
   }
 
@@ -85,20 +85,30 @@ export class ScanManager {
     context: ScanContext = {},
     options: ScanCallOptions = {},
   ): Promise<PolicyScan> {
-    const prepared = await this.prepare(input, context, options, this.quarantine);
+    const scan = await this.prepare(input, context, options);
     try {
-      const report = await this.run(prepared, context, options);
+      const report = await this.run(scan, context, options.signal);
       const decision = this.policy.evaluate(report, context);
       this.audit.policyDecision(report, decision);
       // Without a quarantine store, a quarantine decision still tells the caller to hold the file back.
-      if (decision.action.type !== 'quarantine' || prepared.keep === undefined)
+      if (decision.action.type !== 'quarantine' || this.quarantine === undefined)
         return { report, decision };
       const reason = decision.action.reason ?? decision.reason;
-      const record = await prepared.keep.commit({ reason, report });
+      const record = await this.quarantine
+        .store(scan.prepared.input, { reason, report })
+        .catch((error: unknown) => {
+          throw new ScanError(
+            'io',
+            `The policy said quarantine, but the file could not be quarantined: ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          );
+        });
       this.audit.quarantined(report, record.id, reason);
       return { report, decision, quarantineId: record.id };
     } finally {
-      await prepared.close();
+      await scan.prepared.close();
     }
   }
 
@@ -106,9 +116,8 @@ export class ScanManager {
     input: FileInput,
     context: ScanContext,
     options: ScanCallOptions,
-    quarantine: FilesystemQuarantine | undefined,
-  ): Promise<Prepared & { id: string; requestedAt: number }> {
-    const { clock, mode, maxParallel, maxFileSize, hashes, spoolDir } = this.settings;
+  ): Promise<Preparation> {
+    const { clock, maxFileSize, hashes, spoolDir } = this.settings;
     const id = randomUUID();
     const requestedAt = clock.now();
     this.audit.scanStarted(
@@ -119,45 +128,31 @@ export class ScanManager {
     );
     try {
       const prepared = await prepareInput(input, {
-        readers: this.scanners.length,
-        replay: mode === 'first-success' || maxParallel < this.scanners.length,
         maxBytes: maxFileSize,
         hashes,
         signal: options.signal,
         spoolDir,
-        quarantine,
       });
-      return Object.assign(prepared, { id, requestedAt });
+      return { id, requestedAt, prepared };
     } catch (error) {
-      throw this.failed(id, context, error, options.signal);
+      throw this.failed(id, context, error, options.signal, []);
     }
   }
 
   private async run(
-    prepared: Prepared & { id: string; requestedAt: number },
+    scan: Preparation,
     context: ScanContext,
-    options: ScanCallOptions,
+    signal: AbortSignal | undefined,
   ): Promise<ScanReport> {
     const { clock, mode } = this.settings;
-    const { id, requestedAt } = prepared;
-    let runs: EngineRun[];
-    let fileMetadata: FileMetadata;
-    try {
-      runs = await (mode === 'first-success'
-        ? this.firstSuccess(prepared.inputs, context, options.signal)
-        : this.all(prepared.inputs, context, options.signal, prepared.release));
-      // The input's own failure (too large, a stream that broke) outranks what engines made of it.
-      fileMetadata = await prepared.finish();
-    } catch (error) {
-      throw this.failed(id, context, error, options.signal);
-    }
+    const { id, requestedAt, prepared } = scan;
+    const runs = await (mode === 'first-success'
+      ? this.firstSuccess(prepared, context, signal)
+      : this.all(prepared, context, signal));
+    if (signal?.aborted === true) throw this.failed(id, context, undefined, signal, []);
     const results = runs.flatMap((run) => ('result' in run ? [run.result] : []));
     const failures = runs.flatMap((run) => ('failure' in run ? [run.failure] : []));
-    if (results.length === 0) {
-      const error = allFailed(failures);
-      this.audit.scanFailed(id, context, error.kind, failures);
-      throw error;
-    }
+    if (results.length === 0) throw this.failed(id, context, allFailed(failures), signal, failures);
     // In first-success mode the engines tried before the one that answered are reported,
     // but the answer stands; in `all` mode every engine must vouch for the file.
     const counted: ScanOutcome[] = results.map((r) => r.outcome);
@@ -168,8 +163,8 @@ export class ScanManager {
       id,
       results,
       aggregatedOutcome: aggregateOutcomes(counted),
-      fileHash: fileMetadata.hash,
-      fileMetadata,
+      fileHash: prepared.metadata.hash,
+      fileMetadata: prepared.metadata,
       requestedAt,
       completedAt,
       totalDurationMs: completedAt - requestedAt,
@@ -180,34 +175,35 @@ export class ScanManager {
     return report;
   }
 
-  /** A scan that failed before any verdict: audited, and cancelled if the caller cancelled. */
+  /** A scan that ended without a verdict: audited, and `cancelled` if the caller cancelled. */
   private failed(
     id: string,
     context: ScanContext,
     error: unknown,
     signal: AbortSignal | undefined,
+    failures: readonly ScanFailure[],
   ): ScanError {
     const scanError = signal?.aborted === true ? cancelled(signal) : toScanError(error);
-    this.audit.scanFailed(id, context, scanError.kind, []);
+    this.audit.scanFailed(id, context, scanError.kind, failures);
     return scanError;
   }
 
   private async all(
-    inputs: readonly FileInput[],
+    prepared: Prepared,
     context: ScanContext,
     signal: AbortSignal | undefined,
-    release: (index: number) => void,
   ): Promise<EngineRun[]> {
     const runs: EngineRun[] = new Array(this.scanners.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < this.scanners.length) {
         const index = next++;
-        try {
-          runs[index] = await this.runEngine(index, inputs[index] as FileInput, context, signal);
-        } finally {
-          release(index);
-        }
+        runs[index] = await this.runEngine(
+          this.scanners[index] as Scanner,
+          prepared,
+          context,
+          signal,
+        );
       }
     };
     const workers = Math.min(this.settings.maxParallel, this.scanners.length);
@@ -215,42 +211,60 @@ export class ScanManager {
     return runs;
   }
 
+  /**
+   * Engines in turn until one really answers. A fail-open stand-in is not an answer: the next
+   * engine is asked, and if one answers, the stand-in is reported as the bypass it was.
+   */
   private async firstSuccess(
-    inputs: readonly FileInput[],
+    prepared: Prepared,
     context: ScanContext,
     signal: AbortSignal | undefined,
   ): Promise<EngineRun[]> {
     const runs: EngineRun[] = [];
-    for (const [index, input] of inputs.entries()) {
-      const run = await this.runEngine(index, input, context, signal);
+    for (const scanner of this.scanners) {
+      const run = await this.runEngine(scanner, prepared, context, signal);
       runs.push(run);
-      if ('result' in run) break;
+      if ('result' in run && run.result.source !== 'failopen') {
+        return runs.map((r) => ('result' in r && r !== run ? { failure: bypassed(r.result) } : r));
+      }
+      if (signal?.aborted === true) break;
     }
     return runs;
   }
 
   private async runEngine(
-    index: number,
-    input: FileInput,
+    scanner: Scanner,
+    prepared: Prepared,
     context: ScanContext,
     signal: AbortSignal | undefined,
   ): Promise<EngineRun> {
-    const scanner = this.scanners[index] as Scanner;
     const { scanTimeoutMs, hashes, clock } = this.settings;
     try {
-      const options = { context, hashes };
-      // A breaker-wrapped engine applies the limit inside its breaker, where a timeout counts.
-      const result = isBreakerScanner(scanner)
-        ? await scanner.scan(input, { ...options, signal, timeoutMs: scanTimeoutMs })
-        : await withTimeout(clock, scanTimeoutMs, signal, scanner.name, (scanSignal) =>
-            scanner.scan(input, { ...options, signal: scanSignal }),
-          );
-      return { result };
+      const options = { context, hashes, signal, timeoutMs: scanTimeoutMs };
+      const result = await scanWithin(scanner, prepared.input, options, clock);
+      return { result: checkResult(result, scanner.name, prepared.metadata) };
     } catch (error) {
-      if (signal?.aborted === true) throw cancelled(signal);
       return { failure: { engine: scanner.name, error: toScanError(error, scanner.name) } };
     }
   }
+}
+
+interface Preparation {
+  readonly id: string;
+  readonly requestedAt: number;
+  readonly prepared: Prepared;
+}
+
+function bypassed(result: ScanResult): ScanFailure {
+  const engine = result.engine.replace(/-failopen$/, '');
+  return {
+    engine,
+    error: new ScanError(
+      'circuit_open',
+      `${engine}: bypassed by its open circuit breaker; a later engine answered`,
+      { engine },
+    ),
+  };
 }
 
 function cancelled(signal: AbortSignal): ScanError {
@@ -259,9 +273,12 @@ function cancelled(signal: AbortSignal): ScanError {
 
 /** No engine answered: one error carrying every engine's. */
 function allFailed(failures: readonly ScanFailure[]): ScanError {
+  // One kind says it all; otherwise a failure that retrying cannot fix names the whole.
   const kinds = new Set(failures.map((f) => f.error.kind));
   const [only] = kinds;
-  const kind: ScanErrorKind = kinds.size === 1 && only !== undefined ? only : 'engine_unavailable';
+  const lasting = failures.find((f) => !f.error.recoverable)?.error.kind;
+  const kind: ScanErrorKind =
+    kinds.size === 1 && only !== undefined ? only : (lasting ?? 'engine_unavailable');
   const causes = failures
     .map((f) => `${f.engine}: ${f.error.kind} (${f.error.message})`)
     .join('; ');

@@ -3,6 +3,9 @@ import type { FileInput, ReadOptions } from './input.js';
 import { sniffMimeType } from './mime.js';
 import type { FileMetadata } from './result.js';
 
+// Longer than every signature sniffMimeType knows.
+const HEAD_BYTES = 16;
+
 export interface MeterOptions extends ReadOptions {
   /** Digests to compute besides sha256. */
   hashes?: readonly ExtraHash[] | undefined;
@@ -16,7 +19,8 @@ export class MeteredRead {
   private readonly input: FileInput;
   private readonly options: MeterOptions;
   private readonly digest: Digest;
-  private mimeType: string | undefined;
+  /** The first bytes, gathered across chunks: an uploader chooses where chunks split. */
+  private readonly head = new Uint8Array(HEAD_BYTES);
   private finished = false;
 
   constructor(input: FileInput, options: MeterOptions = {}) {
@@ -27,7 +31,8 @@ export class MeteredRead {
 
   async *chunks(): AsyncGenerator<Uint8Array, void, undefined> {
     for await (const chunk of this.input.chunks(this.options)) {
-      if (this.digest.size === 0) this.mimeType = sniffMimeType(chunk, this.input.filename);
+      if (this.digest.size < HEAD_BYTES)
+        this.head.set(chunk.subarray(0, HEAD_BYTES - this.digest.size), this.digest.size);
       this.digest.update(chunk);
       yield chunk;
     }
@@ -39,9 +44,13 @@ export class MeteredRead {
     if (!this.finished)
       throw new Error('MeteredRead.metadata() called before the input was fully read');
     const { filename } = this.input;
+    const mimeType = sniffMimeType(
+      this.head.subarray(0, Math.min(this.digest.size, HEAD_BYTES)),
+      filename,
+    );
     return {
       ...(filename === undefined ? {} : { filename }),
-      ...(this.mimeType === undefined ? {} : { mimeType: this.mimeType }),
+      ...(mimeType === undefined ? {} : { mimeType }),
       size: this.digest.size,
       hash: this.digest.digest(),
     };

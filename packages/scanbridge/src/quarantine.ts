@@ -88,13 +88,8 @@ export class FilesystemQuarantine {
       );
     }
     const { retentionMs = 30 * DAY_MS, clock = systemClock } = options;
-    if (typeof retentionMs !== 'number' || !Number.isFinite(retentionMs) || retentionMs <= 0) {
-      throw new RangeError(
-        `FilesystemQuarantine: option "retentionMs" must be a finite number > 0, got ${describeValue(retentionMs)}`,
-      );
-    }
     this.dir = dir;
-    this.retentionMs = retentionMs;
+    this.retentionMs = checkRetention(retentionMs);
     this.clock = clock;
   }
 
@@ -166,7 +161,8 @@ export class FilesystemQuarantine {
         `The file changed after it was scanned (sha256 ${metadata.hash.sha256}, scanned ${report.fileHash.sha256}); not quarantined`,
       );
     }
-    const retentionMs = entry.retentionMs ?? this.retentionMs;
+    const retentionMs =
+      entry.retentionMs === undefined ? this.retentionMs : checkRetention(entry.retentionMs);
     const now = this.clock.now();
     const tenantId = entry.tenantId ?? report?.context.tenantId;
     return {
@@ -227,7 +223,12 @@ export class FilesystemQuarantine {
     const now = this.clock.now();
     const records: QuarantineRecord[] = [];
     for (const id of await this.ids()) {
-      const record = await this.get(id);
+      // A record deleted while we list is simply gone; a corrupt one still fails loudly.
+      const record = await this.get(id).catch((error: unknown) => {
+        if (error instanceof QuarantineError && error.kind === 'not_found') return undefined;
+        throw error;
+      });
+      if (record === undefined) continue;
       if (filter.tenantId !== undefined && record.tenantId !== filter.tenantId) continue;
       if (filter.sha256 !== undefined && record.sha256 !== filter.sha256.toLowerCase()) continue;
       if (filter.since !== undefined && record.quarantinedAt < filter.since) continue;
@@ -305,6 +306,15 @@ export class FilesystemQuarantine {
   private path(name: string): string {
     return join(this.dir, name);
   }
+}
+
+function checkRetention(retentionMs: unknown): number {
+  if (typeof retentionMs !== 'number' || !Number.isFinite(retentionMs) || retentionMs <= 0) {
+    throw new RangeError(
+      `FilesystemQuarantine: "retentionMs" must be a finite number of milliseconds > 0, got ${describeValue(retentionMs)}`,
+    );
+  }
+  return retentionMs;
 }
 
 function checkId(id: string): string {

@@ -27,7 +27,9 @@ export function withTimeout<R>(
   });
   // Once the scan settles the timer is cancelled, and its rejection has nobody to tell.
   expired.catch(() => {});
-  return Promise.race([scan(controller.signal), expired]).finally(() => {
+  // Started in a then(), so even a scanner that throws synchronously gets the cleanup below.
+  const scanning = Promise.resolve().then(() => scan(controller.signal));
+  return Promise.race([scanning, expired]).finally(() => {
     done.abort();
     parent?.removeEventListener('abort', onParentAbort);
   });

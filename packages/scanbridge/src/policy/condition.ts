@@ -1,7 +1,13 @@
 import { extname } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
 import type { ScanReport } from '../report.js';
-import { type OutcomeType, type ScanContext, SEVERITIES, type Severity } from '../result.js';
+import {
+  type OutcomeType,
+  type ScanContext,
+  SEVERITIES,
+  type Severity,
+  type ThreatInfo,
+} from '../result.js';
 import { PolicyError } from './errors.js';
 
 /** A test on a scan report; plain data, so policies round-trip through JSON. */
@@ -163,7 +169,7 @@ export function conditionHolds(
   context: ScanContext,
 ): boolean {
   const outcome = report.aggregatedOutcome;
-  const threats = outcome.type === 'infected' ? outcome.threats : [];
+  const threats = threatsIn(report);
   const tenantId = context.tenantId ?? report.context.tenantId;
   switch (condition.type) {
     case 'outcome_is':
@@ -204,6 +210,15 @@ export function conditionHolds(
     case 'not':
       return !conditionHolds(condition.condition, report, context);
   }
+}
+
+/**
+ * Every threat any engine found. Not just the aggregate's: when another engine failed outright
+ * the aggregate is an error, and a rule on threats must still see what was found.
+ */
+function threatsIn(report: ScanReport): readonly ThreatInfo[] {
+  const outcomes = [report.aggregatedOutcome, ...report.results.map((result) => result.outcome)];
+  return outcomes.flatMap((outcome) => (outcome.type === 'infected' ? outcome.threats : []));
 }
 
 /** `'exe'`/`'.exe'` match the file name's extension; `'type/sub'` and `'type/*'` the sniffed MIME type. */

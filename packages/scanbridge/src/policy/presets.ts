@@ -13,14 +13,17 @@ const failOpenReview = (): PolicyRule =>
     .withPriority(90);
 
 /**
- * The scan manager's default: infected -> block, suspicious -> quarantine, error -> review,
+ * The scan manager's default: infected (or threats found by any engine, even when another
+ * engine failed and the aggregate is an error) -> block, suspicious -> quarantine, error -> review,
  * clean -> allow; a fail-open stand-in verdict -> review; anything else -> review.
  */
 export function defaultPolicy(): PolicyEngine {
   return new PolicyEngine({ defaultAction: PolicyAction.requireReview() })
     .addRule(
       new PolicyRule('block-infected', PolicyAction.block('malware detected'))
-        .withCondition(Condition.outcomeIs('infected'))
+        .withCondition(
+          Condition.or(Condition.outcomeIs('infected'), Condition.severityAtLeast('low')),
+        )
         .withPriority(100),
     )
     .addRule(failOpenReview())
@@ -50,7 +53,9 @@ export function strictPolicy(): PolicyEngine {
   return new PolicyEngine({ defaultAction: PolicyAction.block('no rule allowed this file') })
     .addRule(
       new PolicyRule('quarantine-infected', PolicyAction.quarantine('malware detected'))
-        .withCondition(Condition.outcomeIs('infected'))
+        .withCondition(
+          Condition.or(Condition.outcomeIs('infected'), Condition.severityAtLeast('low')),
+        )
         .withPriority(100),
     )
     .addRule(
