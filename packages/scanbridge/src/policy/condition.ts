@@ -34,6 +34,8 @@ const OUTCOMES: readonly OutcomeType[] = ['clean', 'infected', 'suspicious', 'er
 
 type Field = (value: unknown, path: string) => unknown;
 
+const MAX_DEPTH = 32;
+
 const nonEmptyString: Field = (value, path) => {
   if (typeof value !== 'string' || value.length === 0) {
     throw new PolicyError(path, `expected a non-empty string, got ${describeValue(value)}`);
@@ -70,7 +72,7 @@ const stringList: Field = (value, path) => {
       `expected a non-empty array of strings, got ${describeValue(value)}`,
     );
   }
-  return value.map((item, i) => nonEmptyString(item, `${path}[${i}]`));
+  return Object.freeze(value.map((item, i) => nonEmptyString(item, `${path}[${i}]`)));
 };
 
 const conditionList: Field = (value, path) => {
@@ -80,7 +82,7 @@ const conditionList: Field = (value, path) => {
       `expected a non-empty array of conditions, got ${describeValue(value)}`,
     );
   }
-  return value.map((item, i) => parseCondition(item, `${path}[${i}]`));
+  return Object.freeze(value.map((item, i) => parseCondition(item, `${path}[${i}]`)));
 };
 
 const condition: Field = (value, path) => parseCondition(value, path);
@@ -106,6 +108,10 @@ const SHAPES: Readonly<Record<ConditionType, Readonly<Record<string, Field>>>> =
 
 /** Checks a condition from code or JSON; `path` names it in the error. */
 export function parseCondition(value: unknown, path: string): Condition {
+  // Each nesting level adds a step to the path; past this depth a policy is a mistake or an attack.
+  if (path.split('.condition').length > MAX_DEPTH) {
+    throw new PolicyError(path, `conditions nest deeper than ${MAX_DEPTH} levels`);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new PolicyError(
       path,
@@ -132,7 +138,8 @@ export function parseCondition(value: unknown, path: string): Condition {
   }
   for (const [key, check] of Object.entries(shape))
     parsed[key] = check(fields[key], `${path}.${key}`);
-  return parsed as Condition;
+  // Frozen: a rule's conditions were checked once and must stay as checked.
+  return Object.freeze(parsed) as Condition;
 }
 
 const make = (value: Record<string, unknown>, factory: string): Condition =>

@@ -66,6 +66,27 @@ describe('PolicyEngine', () => {
     expect(engine.evaluate(malware, { tenantId: 'vip' }).matchedRuleId).toBe('vip');
   });
 
+  it('keeps rules valid: their fields change only through the checked builders', () => {
+    const rule = new PolicyRule('r', PolicyAction.allow()).withPriority(3);
+    expect(() => {
+      (rule as unknown as { priority: number }).priority = Number.NaN;
+    }).toThrow(TypeError);
+    expect(rule.priority).toBe(3);
+    expect(() => (rule.conditions as Condition[]).push({ type: 'bogus' } as never)).toThrow(
+      TypeError,
+    );
+  });
+
+  it('refuses conditions nested absurdly deep', () => {
+    let condition: object = { type: 'always' };
+    for (let i = 0; i < 40; i++) condition = { type: 'not', condition };
+    expect(() =>
+      PolicyEngine.fromJSON({
+        rules: [{ id: 'deep', action: { type: 'allow' }, conditions: [condition] }],
+      }),
+    ).toThrow(/conditions nest deeper than 32 levels/);
+  });
+
   it('refuses duplicate rule ids', () => {
     const engine = new PolicyEngine().addRule(new PolicyRule('a', PolicyAction.allow()));
     expect(() => engine.addRule(new PolicyRule('a', PolicyAction.allow()))).toThrow(

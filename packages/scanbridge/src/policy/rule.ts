@@ -20,11 +20,10 @@ export interface PolicyRuleJSON {
 export class PolicyRule {
   readonly id: string;
   readonly action: PolicyAction;
-  name: string | undefined;
-  readonly conditions: Condition[] = [];
-  /** Higher runs first; equal priorities keep the order rules were added. Default 0. */
-  priority = 0;
-  enabled = true;
+  #name: string | undefined;
+  #conditions: readonly Condition[] = Object.freeze([]);
+  #priority = 0;
+  #enabled = true;
 
   constructor(id: string, action: PolicyAction) {
     if (typeof id !== 'string' || id.length === 0) {
@@ -37,6 +36,24 @@ export class PolicyRule {
     this.action = parseAction(action, `rule "${id}".action`);
   }
 
+  // Read-only outside the builder methods, which validate what they are given.
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  /** Higher runs first; equal priorities keep the order rules were added. Default 0. */
+  get priority(): number {
+    return this.#priority;
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  get conditions(): readonly Condition[] {
+    return this.#conditions;
+  }
+
   withName(name: string): this {
     if (typeof name !== 'string' || name.length === 0) {
       throw new PolicyError(
@@ -44,15 +61,14 @@ export class PolicyRule {
         `expected a non-empty string, got ${describeValue(name)}`,
       );
     }
-    this.name = name;
+    this.#name = name;
     return this;
   }
 
   /** Adds a condition; all of a rule's conditions must hold. */
   withCondition(condition: Condition): this {
-    this.conditions.push(
-      parseCondition(condition, `rule "${this.id}".conditions[${this.conditions.length}]`),
-    );
+    const at = `rule "${this.id}".conditions[${this.#conditions.length}]`;
+    this.#conditions = Object.freeze([...this.#conditions, parseCondition(condition, at)]);
     return this;
   }
 
@@ -63,7 +79,7 @@ export class PolicyRule {
         `expected an integer, got ${describeValue(priority)}`,
       );
     }
-    this.priority = priority;
+    this.#priority = priority;
     return this;
   }
 
@@ -74,7 +90,7 @@ export class PolicyRule {
         `expected true or false, got ${describeValue(enabled)}`,
       );
     }
-    this.enabled = enabled;
+    this.#enabled = enabled;
     return this;
   }
 
@@ -121,9 +137,9 @@ export class PolicyRule {
           `expected an array of conditions, got ${describeValue(conditions)}`,
         );
       }
-      for (const [i, condition] of conditions.entries()) {
-        rule.conditions.push(parseCondition(condition, `${at}.conditions[${i}]`));
-      }
+      rule.#conditions = Object.freeze(
+        conditions.map((condition, i) => parseCondition(condition, `${at}.conditions[${i}]`)),
+      );
     }
     if (priority !== undefined) rule.withPriority(priority as number);
     if (enabled !== undefined) rule.withEnabled(enabled as boolean);
