@@ -12,6 +12,8 @@ export {
   type ScannerBreakerOptions,
   withCircuitBreaker,
 } from './breaker-scanner.js';
+export { ClamAvScanner, type ClamAvScannerOptions } from './clamav/clamav-scanner.js';
+export type { ClamdEndpoint } from './clamav/clamd-client.js';
 export {
   ScanError,
   type ScanErrorKind,
