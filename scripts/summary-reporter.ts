@@ -1,8 +1,14 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
-/** Ends the run with a plain "tests: N passed, N failed" line that any CI can read. */
+/**
+ * Ends the run with a plain "tests: N passed, N failed" line that any CI can read, and says
+ * so when errors outside any test (an unhandled rejection) failed the run anyway.
+ */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<unknown>,
+  ): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
@@ -11,6 +17,9 @@ export default class SummaryReporter implements Reporter {
       }
     }
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : '';
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped}\n`);
+    const errors = unhandledErrors.length > 0 ? `, ${unhandledErrors.length} unhandled errors` : '';
+    process.stdout.write(
+      `\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped}${errors}\n`,
+    );
   }
 }
