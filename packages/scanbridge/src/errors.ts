@@ -102,10 +102,6 @@ export class ScanError extends Error {
 }
 ScanError.prototype.name = 'ScanError';
 
-export function isScanErrorKind(value: unknown): value is ScanErrorKind {
-  return typeof value === 'string' && Object.hasOwn(TRAITS, value);
-}
-
 const KIND_OF_CATEGORY: Readonly<Record<ErrorCategory, ScanErrorKind | undefined>> = {
   timeout: 'timeout',
   connection: 'connection_failed',

@@ -24,7 +24,7 @@ export interface ClamdRequest {
 const NUL = 0;
 const END_OF_STREAM = new Uint8Array(4);
 
-export function describeEndpoint(endpoint: ClamdEndpoint): string {
+function describeEndpoint(endpoint: ClamdEndpoint): string {
   return 'socketPath' in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`;
 }
 

@@ -3,15 +3,6 @@ import { Condition } from './condition.js';
 import { PolicyEngine } from './engine.js';
 import { PolicyRule } from './rule.js';
 
-const failOpenReview = (): PolicyRule =>
-  new PolicyRule(
-    'failopen-review',
-    PolicyAction.requireReview('an engine was bypassed by its circuit breaker'),
-  )
-    .withName('Fail-open verdicts need a person')
-    .withCondition(Condition.sourceEquals('failopen'))
-    .withPriority(90);
-
 /**
  * The scan manager's default: infected (or threats found by any engine, even when another
  * engine failed and the aggregate is an error) -> block, suspicious -> quarantine, error -> review,
@@ -26,7 +17,15 @@ export function defaultPolicy(): PolicyEngine {
         )
         .withPriority(100),
     )
-    .addRule(failOpenReview())
+    .addRule(
+      new PolicyRule(
+        'failopen-review',
+        PolicyAction.requireReview('an engine was bypassed by its circuit breaker'),
+      )
+        .withName('Fail-open verdicts need a person')
+        .withCondition(Condition.sourceEquals('failopen'))
+        .withPriority(90),
+    )
     .addRule(
       new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
         .withCondition(Condition.outcomeIs('suspicious'))
