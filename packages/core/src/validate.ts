@@ -61,3 +61,13 @@ export function durationAtLeast(owner: string, key: string, value: unknown, min:
   }
   return value;
 }
+
+/** A string with at least one character. */
+export function nonEmptyString(owner: string, key: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(
+      `${owner}: option "${key}" must be a non-empty string, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}

@@ -70,3 +70,7 @@ export type {
   ThreatInfo,
 } from './result.js';
 export { type ResultParts, type Scanner, type ScanOptions, scanResult } from './scanner.js';
+export {
+  VirusTotalScanner,
+  type VirusTotalScannerOptions,
+} from './virustotal/virustotal-scanner.js';

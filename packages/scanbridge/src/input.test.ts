@@ -2,23 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { bytes, countingStream, failingStream, tempDirs } from '../test/helpers.js';
-import { ScanError } from './errors.js';
+import { bytes, countingStream, failingStream, failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 
 const tempDir = tempDirs();
 
 async function text(input: FileInput): Promise<string> {
   return new TextDecoder().decode(await input.readAll());
-}
-
-async function failure(work: Promise<unknown>): Promise<ScanError> {
-  const error = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ScanError);
-  return error as ScanError;
 }
 
 describe('FileInput.fromPath', () => {

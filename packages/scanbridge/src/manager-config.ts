@@ -4,6 +4,7 @@ import {
   describeValue,
   durationAtLeast,
   integerAtLeast,
+  nonEmptyString,
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
@@ -70,12 +71,7 @@ export function resolveConfig(config: ManagerConfig, scanners: number): Settings
       `${OWNER}: option "clock" must have a now() method, got ${describeValue(clock)}`,
     );
   }
-  const spoolDir = config.spoolDir ?? tmpdir();
-  if (typeof spoolDir !== 'string' || spoolDir.length === 0) {
-    throw new TypeError(
-      `${OWNER}: option "spoolDir" must be a non-empty string, got ${describeValue(spoolDir)}`,
-    );
-  }
+  const spoolDir = nonEmptyString(OWNER, 'spoolDir', config.spoolDir ?? tmpdir());
   const timeout = durationAtLeast(OWNER, 'scanTimeoutMs', config.scanTimeoutMs ?? 60_000, 1);
   if (timeout > MAX_TIMER_MS) {
     throw new RangeError(

@@ -1,7 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { ScanError } from '../src/errors.js';
 
 /** The EICAR test string: every engine's harmless "virus". */
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
@@ -55,4 +56,14 @@ export async function* failingStream(
 ): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < good; i++) yield bytes(`chunk ${i};`);
   throw new Error(message);
+}
+
+/** The ScanError `work` rejects with; fails the test if it resolves or throws anything else. */
+export async function failure(work: Promise<unknown>): Promise<ScanError> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ScanError);
+  return error as ScanError;
 }

@@ -1,6 +1,6 @@
 import {
-  describeValue,
   integerAtLeast,
+  nonEmptyString,
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
@@ -57,33 +57,19 @@ export class ClamAvScanner implements Scanner {
     rejectUnknownKeys(OWNER, options, KEYS);
     const { host, port, socketPath, name = 'clamav' } = options;
     if (socketPath !== undefined) {
-      if (typeof socketPath !== 'string' || socketPath.length === 0) {
-        throw new TypeError(
-          `${OWNER}: option "socketPath" must be a non-empty string, got ${describeValue(socketPath)}`,
-        );
-      }
+      nonEmptyString(OWNER, 'socketPath', socketPath);
       if (host !== undefined || port !== undefined) {
         throw new TypeError(`${OWNER}: give either socketPath or host/port, not both`);
       }
       this.endpoint = { socketPath };
     } else {
-      const checkedHost = host ?? '127.0.0.1';
-      if (typeof checkedHost !== 'string' || checkedHost.length === 0) {
-        throw new TypeError(
-          `${OWNER}: option "host" must be a non-empty string, got ${describeValue(host)}`,
-        );
-      }
+      const checkedHost = nonEmptyString(OWNER, 'host', host ?? '127.0.0.1');
       const checkedPort = integerAtLeast(OWNER, 'port', port ?? 3310, 1);
       if (checkedPort > 65_535)
         throw new RangeError(`${OWNER}: option "port" must be <= 65535, got ${checkedPort}`);
       this.endpoint = { host: checkedHost, port: checkedPort };
     }
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(
-        `${OWNER}: option "name" must be a non-empty string, got ${describeValue(name)}`,
-      );
-    }
-    this.name = name;
+    this.name = nonEmptyString(OWNER, 'name', name);
     this.connectTimeoutMs = integerAtLeast(
       OWNER,
       'connectTimeoutMs',

@@ -1,0 +1,90 @@
+import { ScanError } from '../errors.js';
+import type { ScanOutcome, Severity, ThreatInfo } from '../result.js';
+
+/** VirusTotal's per-category engine counts; the four it always reports are checked. */
+export interface VtStats {
+  readonly malicious: number;
+  readonly suspicious: number;
+  readonly undetected: number;
+  readonly harmless: number;
+  readonly [category: string]: number;
+}
+
+const COUNTED = ['malicious', 'suspicious', 'undetected', 'harmless'] as const;
+const SEVERITY: Readonly<Record<string, Severity>> = { malicious: 'high', suspicious: 'medium' };
+
+export interface VtVerdict {
+  readonly outcome: ScanOutcome;
+  readonly stats: VtStats;
+}
+
+/**
+ * The verdict in a file report (`last_analysis_stats` / `last_analysis_results`) or a
+ * completed analysis (`stats` / `results`). Any engine's malicious or suspicious finding is a
+ * threat; "clean" needs at least one engine that looked and found nothing.
+ */
+export function vtVerdict(stats: unknown, results: unknown, engine: string): VtVerdict {
+  const checked = checkStats(stats, engine);
+  const detections = checked.malicious + checked.suspicious;
+  if (detections === 0) {
+    if (checked.undetected + checked.harmless === 0) {
+      throw new ScanError(
+        'ambiguous_response',
+        `${engine}: no VirusTotal engine could analyse the file (${describeStats(checked)})`,
+        { engine },
+      );
+    }
+    return { outcome: { type: 'clean' }, stats: checked };
+  }
+  return {
+    outcome: { type: 'infected', threats: threats(checked, results, engine) },
+    stats: checked,
+  };
+}
+
+/** The counts, and only the counts: nothing else from the server goes into a result. */
+function checkStats(stats: unknown, engine: string): VtStats {
+  if (typeof stats === 'object' && stats !== null) {
+    const counts = Object.fromEntries(
+      Object.entries(stats).filter(([, n]) => Number.isInteger(n) && (n as number) >= 0),
+    );
+    if (COUNTED.every((key) => key in counts)) return counts as VtStats;
+  }
+  throw new ScanError('ambiguous_response', `${engine}: VirusTotal's answer has no usable stats`, {
+    engine,
+  });
+}
+
+/** One threat per name, saying which of VirusTotal's engines reported it. */
+function threats(stats: VtStats, results: unknown, engine: string): ThreatInfo[] {
+  const byName = new Map<string, { severity: Severity; reporters: string[] }>();
+  const entries = typeof results === 'object' && results !== null ? Object.entries(results) : [];
+  for (const [key, value] of entries) {
+    const { category, result, engine_name } = (value ?? {}) as Record<string, unknown>;
+    const severity = typeof category === 'string' ? SEVERITY[category] : undefined;
+    if (severity === undefined) continue;
+    const name = typeof result === 'string' && result.length > 0 ? result : category;
+    const found = byName.get(name as string) ?? { severity, reporters: [] };
+    if (severity === 'high') found.severity = 'high';
+    found.reporters.push(typeof engine_name === 'string' ? engine_name : key);
+    byName.set(name as string, found);
+  }
+  // Counts without per-engine results (VirusTotal can omit them) are still detections.
+  if (byName.size === 0) {
+    const severity: Severity = stats.malicious > 0 ? 'high' : 'medium';
+    const category = stats.malicious > 0 ? 'malicious' : 'suspicious';
+    byName.set(`VirusTotal.${category}`, { severity, reporters: [describeStats(stats)] });
+  }
+  return [...byName].map(([name, { severity, reporters }]) => ({
+    name,
+    severity,
+    engine,
+    description: `reported by ${reporters.join(', ')}`,
+  }));
+}
+
+function describeStats(stats: VtStats): string {
+  return Object.entries(stats)
+    .map(([category, count]) => `${category} ${count}`)
+    .join(', ');
+}
