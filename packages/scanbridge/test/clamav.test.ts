@@ -1,26 +1,20 @@
 import { Readable } from 'node:stream';
 import { ManualClock } from '@breakwater/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { FileInput, presets, ScanManager, withCircuitBreaker } from '../src/index.js';
-import { type Clamd, freePort, saturatedPort, startClamd } from './clamd.js';
+import { freePort, saturatedPort, useClamd } from './clamd.js';
 import { bytes, countingStream, EICAR, EICAR_SHA256 } from './helpers.js';
 
-let clamd: Clamd;
-beforeAll(async () => {
-  clamd = await startClamd();
-}, 60_000);
-afterAll(async () => {
-  await clamd?.stop();
-});
+const clamd = useClamd();
 
 const tcp = (extra: object = {}) =>
-  new ClamAvScanner({ host: '127.0.0.1', port: clamd.port, ...extra });
+  new ClamAvScanner({ host: '127.0.0.1', port: clamd().port, ...extra });
 const eicar = () => FileInput.fromBytes(bytes(EICAR), 'eicar.com');
 
 describe('ClamAvScanner against a real clamd', () => {
   it('finds EICAR over TCP and over the unix socket, and passes a clean file', async () => {
-    for (const scanner of [tcp(), new ClamAvScanner({ socketPath: clamd.socketPath })]) {
+    for (const scanner of [tcp(), new ClamAvScanner({ socketPath: clamd().socketPath })]) {
       const infected = await scanner.scan(eicar());
       expect(infected.outcome.type).toBe('infected');
       const threat = infected.outcome.type === 'infected' ? infected.outcome.threats[0] : undefined;
@@ -143,7 +137,7 @@ describe('a breaker around clamd, when clamd dies', () => {
       (error: unknown) => error,
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await clamd.kill();
+    await clamd().kill();
     release();
     expect(await midScan).toMatchObject({ kind: 'connection_failed' });
 
@@ -153,7 +147,7 @@ describe('a breaker around clamd, when clamd dies', () => {
     const report = await manager.scan(eicar()).catch((error: unknown) => error);
     expect(report).toMatchObject({ kind: 'circuit_open' });
 
-    await clamd.start();
+    await clamd().start();
     clock.advance(60_000);
     expect(guarded.breaker.state().name).toBe('half_open');
     expect((await guarded.scan(eicar())).outcome.type).toBe('infected');

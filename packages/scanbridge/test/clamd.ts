@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { clamdCommand } from '../src/clamav/clamd-client.js';
 
 const CLAMD = ['/usr/sbin/clamd', '/usr/bin/clamd'].find((path) => existsSync(path));
@@ -31,6 +32,21 @@ export interface Clamd {
   start(): Promise<void>;
   /** Stops clamd and removes its files. */
   stop(): Promise<void>;
+}
+
+/** A clamd started before the file's tests and stopped after them; call it inside a test. */
+export function useClamd(): () => Clamd {
+  let clamd: Clamd | undefined;
+  beforeAll(async () => {
+    clamd = await startClamd();
+  }, 60_000);
+  afterAll(async () => {
+    await clamd?.stop();
+  });
+  return () => {
+    if (clamd === undefined) throw new Error('useClamd: clamd is read before it started');
+    return clamd;
+  };
 }
 
 /**

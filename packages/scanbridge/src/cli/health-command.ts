@@ -1,0 +1,52 @@
+import { withCircuitBreaker } from '../breaker-scanner.js';
+import { toScanError } from '../errors.js';
+import { configureEngines } from './engines.js';
+import type { Io } from './io.js';
+import { table } from './render.js';
+import { EXIT, type Flags } from './usage.js';
+
+/**
+ * `scanbridge health`: pings each engine once through its breaker and prints what it said
+ * and the breaker's state. Exit 0 when every engine answered, 2 otherwise.
+ */
+export async function healthCommand(flags: Flags, io: Io): Promise<number> {
+  const engines = await configureEngines(flags, io.env);
+  const checks = await Promise.all(
+    engines.map(async ({ scanner, where }) => {
+      const guarded = withCircuitBreaker(scanner, { failureThreshold: 3, openDuration: 30_000 });
+      const error = await guarded.breaker
+        .execute(() => scanner.healthCheck())
+        .then(
+          () => undefined,
+          (e: unknown) => toScanError(e, scanner.name),
+        );
+      const state = guarded.breaker.state();
+      const failures = state.name === 'closed' ? state.failureCount : undefined;
+      return {
+        engine: scanner.name,
+        where,
+        status: error === undefined ? 'up' : 'down',
+        ...(error === undefined ? {} : { error }),
+        breaker: state.name,
+        ...(failures === undefined || failures === 0 ? {} : { failures }),
+      };
+    }),
+  );
+  const down = checks.some((check) => check.status === 'down');
+  if (flags.json === true) {
+    io.stdout.write(`${JSON.stringify({ engines: checks, exitCode: down ? 2 : 0 }, null, 2)}\n`);
+  } else {
+    io.stdout.write(
+      table(
+        ['ENGINE', 'STATUS', 'BREAKER', 'DETAIL'],
+        checks.map((c) => [
+          c.engine,
+          c.status,
+          c.failures === undefined ? c.breaker : `${c.breaker} (${c.failures} of 3 failures)`,
+          c.error === undefined ? c.where : `${c.where}: ${c.error.kind}: ${c.error.message}`,
+        ]),
+      ),
+    );
+  }
+  return down ? EXIT.error : EXIT.allowed;
+}

@@ -1,0 +1,33 @@
+import { toScanError } from '../errors.js';
+import { PathError } from './files.js';
+import { healthCommand } from './health-command.js';
+import type { Io } from './io.js';
+import { printable } from './render.js';
+import { scanCommand } from './scan-command.js';
+import { EXIT, HELP, parseCommand, UsageError } from './usage.js';
+
+/** The whole command line, in-process: returns the exit code. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const command = parseCommand(argv);
+    switch (command.name) {
+      case 'help':
+        io.stdout.write(HELP);
+        return EXIT.allowed;
+      case 'scan':
+        return await scanCommand(command.paths, command.flags, io);
+      case 'health':
+        return await healthCommand(command.flags, io);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof PathError) {
+      io.stderr.write(`scanbridge: ${printable(error.message)}\n`);
+      if (error instanceof UsageError) io.stderr.write('Run "scanbridge --help" for usage.\n');
+    } else {
+      // Not a verdict and not a usage mistake: say what broke, and never exit 0.
+      const scanError = toScanError(error);
+      io.stderr.write(`scanbridge: ${scanError.kind}: ${printable(scanError.message)}\n`);
+    }
+    return EXIT.error;
+  }
+}

@@ -1,0 +1,314 @@
+import { spawn } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+import { freePort, useClamd } from './clamd.js';
+import { EICAR, EICAR_SHA256, tempDirs } from './helpers.js';
+import { FakeVirusTotal, fakeVerdict } from './virustotal-fake.js';
+
+const clamd = useClamd();
+
+const tempDir = tempDirs();
+
+/** Runs the command line in-process, capturing what it writes. */
+async function cli(
+  argv: string[],
+  options: { env?: Record<string, string>; tty?: boolean } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text), isTTY: options.tty, columns: 60 },
+    env: options.env ?? {},
+  });
+  return { code, stdout, stderr };
+}
+
+/** A directory with EICAR, a clean file, an empty one and a link, two levels deep. */
+async function sampleTree(): Promise<string> {
+  const dir = await tempDir();
+  await mkdir(join(dir, 'inbox'));
+  await writeFile(join(dir, 'inbox', 'eicar.com'), EICAR);
+  await writeFile(join(dir, 'inbox', 'empty.txt'), '');
+  await writeFile(join(dir, 'report.txt'), 'quarterly report');
+  await symlink(join(dir, 'report.txt'), join(dir, 'link.txt'));
+  return dir;
+}
+
+const tcp = () => `127.0.0.1:${clamd().port}`;
+
+describe('scanbridge scan against a real clamd', () => {
+  it('scans a tree, prints a verdict table and the decisions, and exits 1 on a block', async () => {
+    const dir = await sampleTree();
+    const { code, stdout, stderr } = await cli(['scan', dir, '--clamav', tcp()]);
+    expect(code).toBe(1);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^FILE\s+VERDICT\s+DECISION\s+DETAIL$/);
+    expect(stdout).toMatch(
+      /inbox\/eicar\.com\s+infected\s+block \(block-infected\)\s+Eicar-Test-Signature\S* \(clamav\)/,
+    );
+    expect(stdout).toMatch(/inbox\/empty\.txt\s+skipped\s+-\s+empty file, nothing to scan/);
+    expect(stdout).toMatch(/link\.txt\s+skipped\s+-\s+symbolic link, not followed/);
+    expect(stdout).toMatch(/report\.txt\s+clean\s+allow \(allow-clean\)\s+clamav: clean/);
+    expect(stdout).toContain('4 files: 1 allowed, 1 flagged, 0 errors, 2 skipped');
+    expect(stdout).toContain('breakers: clamav closed');
+    // Not a terminal: one plain progress line per file, on stderr.
+    expect(stderr).toContain(`scanbridge: 4 files with clamd at ${tcp()}`);
+    expect(stderr.match(/^\[\d\/4\] .+: \w+$/gm)).toHaveLength(4);
+  });
+
+  it('exits 0 when every file is allowed, over the unix socket too', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    await writeFile(join(dir, 'b.txt'), 'beta');
+    const { code, stdout } = await cli(['scan', dir, '--clamav', clamd().socketPath]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('2 files: 2 allowed, 0 flagged, 0 errors, 0 skipped');
+  });
+
+  it('writes one JSON document with --json', async () => {
+    const dir = await sampleTree();
+    const { code, stdout } = await cli(['scan', join(dir, 'inbox'), '--clamav', tcp(), '--json']);
+    expect(code).toBe(1);
+    const json = JSON.parse(stdout);
+    expect(json.exitCode).toBe(1);
+    expect(json.breakers).toEqual({ clamav: 'closed' });
+    expect(json.files).toEqual([
+      expect.objectContaining({
+        path: join(dir, 'inbox', 'eicar.com'),
+        status: 'scanned',
+        sha256: EICAR_SHA256,
+        verdict: expect.objectContaining({ type: 'infected' }),
+        decision: expect.objectContaining({
+          action: { type: 'block', reason: 'malware detected' },
+        }),
+      }),
+      {
+        path: join(dir, 'inbox', 'empty.txt'),
+        status: 'skipped',
+        reason: 'empty file, nothing to scan',
+      },
+    ]);
+  });
+
+  it('draws a progress bar on a terminal and clears it before the table', async () => {
+    const dir = await sampleTree();
+    const { stderr } = await cli(['scan', dir, '--clamav', tcp()], { tty: true });
+    expect(stderr).toContain('\r\u001b[2K[#####---------------] 1/4 ');
+    expect(stderr).toContain('[####################] 4/4 ');
+    expect(stderr.endsWith('\r\u001b[2K')).toBe(true);
+  });
+
+  it('applies a policy file', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    const policy = join(dir, 'policy.json');
+    await writeFile(
+      policy,
+      JSON.stringify({ defaultAction: { type: 'block', reason: 'nothing is allowed' }, rules: [] }),
+    );
+    const { code, stdout } = await cli([
+      'scan',
+      join(dir, 'report.txt'),
+      '--clamav',
+      tcp(),
+      '--policy',
+      policy,
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/report\.txt\s+clean\s+block\s/);
+  });
+
+  it('escapes control characters in file names', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'evil\u001b[2Jname.txt'), 'harmless');
+    const { stdout, stderr } = await cli(['scan', dir, '--clamav', tcp()]);
+    expect(stdout).toContain('evil\\x1b[2Jname.txt');
+    expect(`${stdout}${stderr}`).not.toContain('\u001b[2J');
+  });
+});
+
+describe('scanbridge scan when engines are missing or down', () => {
+  it('uses the clamd in $SCANBRIDGE_CLAMAV when no engine is named', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'eicar.com'), EICAR);
+    const { code, stdout } = await cli(['scan', dir], {
+      env: { SCANBRIDGE_CLAMAV: clamd().socketPath },
+    });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/eicar\.com\s+infected/);
+  });
+
+  it('says no engine is configured, and reports nothing clean, when no clamd answers', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    const dead = join(dir, 'no-clamd.sock');
+    const { code, stdout, stderr } = await cli(['scan', dir], { env: { SCANBRIDGE_CLAMAV: dead } });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`scanbridge: no engine configured: no clamd answered at ${dead}`);
+  });
+
+  it('fails closed with exit 2 when clamd is down, and the breaker opens after 3 failures', async () => {
+    const dir = await tempDir();
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await writeFile(join(dir, `${name}.txt`), name);
+    const port = await freePort();
+    const { code, stdout } = await cli([
+      'scan',
+      dir,
+      '--clamav',
+      `127.0.0.1:${port}`,
+      '--concurrency',
+      '1',
+    ]);
+    expect(code).toBe(2);
+    expect(stdout.match(/\s+error\s+-\s+connection_failed:/g)).toHaveLength(3);
+    expect(stdout.match(/\s+error\s+-\s+circuit_open:/g)).toHaveLength(2);
+    expect(stdout).toContain('5 files: 0 allowed, 0 flagged, 5 errors, 0 skipped');
+    expect(stdout).toContain('breakers: clamav open');
+  });
+
+  it('with --fail-open, leaves unscanned files to the policy, which sends them to review', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const port = await freePort();
+    const { code, stdout } = await cli([
+      'scan',
+      dir,
+      '--clamav',
+      `127.0.0.1:${port}`,
+      '--fail-open',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(
+      /a\.txt\s+clean\s+require_review \(failopen-review\)\s+clamav-failopen: not scanned \(fail-open\)/,
+    );
+  });
+});
+
+describe('scanbridge scan with VirusTotal (loopback fake)', () => {
+  const KEY = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
+  let fake: FakeVirusTotal;
+  beforeEach(async () => {
+    fake = await FakeVirusTotal.start(KEY);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('asks both engines, and never prints the key', async () => {
+    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
+    const dir = await tempDir();
+    await writeFile(join(dir, 'eicar.com'), EICAR);
+    const argv = ['scan', dir, '--clamav', tcp(), '--virustotal-key-env', 'VT_KEY'];
+    const good = await cli([...argv, '--virustotal-url', fake.baseUrl], { env: { VT_KEY: KEY } });
+    expect(good.code).toBe(1);
+    expect(good.stdout).toMatch(/EICAR-Test-File \(virustotal\)/);
+    expect(good.stdout).toMatch(/Eicar-Test-Signature\S* \(clamav\)/);
+    expect(good.stdout).toContain('breakers: clamav closed, virustotal closed');
+
+    const wrongKey = KEY.replace('f00d', 'beef');
+    const bad = await cli([...argv, '--virustotal-url', fake.baseUrl], {
+      env: { VT_KEY: wrongKey },
+    });
+    // clamd's find still blocks the file, but an engine failed: the run is incomplete.
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/eicar\.com\s+error\s+block.*virustotal: authentication_failed/);
+    expect(`${good.stdout}${good.stderr}${bad.stdout}${bad.stderr}`).not.toMatch(
+      /f00dfeed|beeffeed/,
+    );
+  });
+
+  it('refuses a key variable that is not set', async () => {
+    const { code, stderr } = await cli(['scan', '.', '--virustotal-key-env', 'NOPE']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('the environment variable NOPE is not set');
+  });
+});
+
+describe('scanbridge health', () => {
+  it('pings each engine and prints its breaker', async () => {
+    const up = await cli(['health', '--clamav', tcp()]);
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/^clamav\s+up\s+closed\s+clamd at 127\.0\.0\.1:\d+$/m);
+    const port = await freePort();
+    const down = await cli(['health', '--clamav', `127.0.0.1:${port}`, '--json']);
+    expect(down.code).toBe(2);
+    expect(JSON.parse(down.stdout).engines).toEqual([
+      expect.objectContaining({
+        engine: 'clamav',
+        status: 'down',
+        breaker: 'closed',
+        failures: 1,
+        error: expect.objectContaining({ kind: 'connection_failed' }),
+      }),
+    ]);
+  });
+});
+
+describe('scanbridge usage', () => {
+  it('prints help, and exits 2 with a clear message on bad usage', async () => {
+    const help = await cli([]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('scanbridge scan <files or directories...>');
+    const cases: [string[], string][] = [
+      [['frobnicate'], 'unknown command "frobnicate"'],
+      [['scan'], 'scan needs at least one file or directory'],
+      [['scan', 'x', '--colour'], "Unknown option '--colour'"],
+      [['scan', 'x', '--concurrency', '0'], '--concurrency must be a whole number from 1 to 64'],
+      [['health', 'x'], 'health takes no files'],
+      [
+        ['scan', '/nonexistent/file', '--clamav', '127.0.0.1:1'],
+        'cannot read /nonexistent/file: ENOENT',
+      ],
+      [
+        ['scan', 'x', '--clamav', '127.0.0.1:99999'],
+        '--clamav 127.0.0.1:99999: ClamAvScanner: option "port" must be <= 65535',
+      ],
+      [
+        ['scan', 'x', '--virustotal-upload', '--clamav', '127.0.0.1:1'],
+        'need --virustotal-key-env',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, stdout, stderr } = await cli(argv);
+      expect({ argv, code, stdout }).toEqual({ argv, code: 2, stdout: '' });
+      expect(stderr).toContain(message);
+    }
+  });
+
+  it('names the problem in a bad policy file', async () => {
+    const dir = await tempDir();
+    const policy = join(dir, 'policy.json');
+    await writeFile(
+      policy,
+      JSON.stringify({
+        rules: [{ id: 'x', action: { type: 'allow' }, conditions: [{ type: 'is_friday' }] }],
+      }),
+    );
+    const { code, stderr } = await cli(['scan', dir, '--clamav', tcp(), '--policy', policy]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`--policy ${policy}: Invalid policy at rules[0]`);
+    expect(stderr).toContain('unknown condition "is_friday"');
+  });
+});
+
+describe('the scanbridge executable', () => {
+  it('runs as a process, with the exit code as its status', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'eicar.com'), EICAR);
+    const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+    const child = spawn(
+      process.execPath,
+      ['--conditions=breakwater-source', '--import', 'tsx', main, 'scan', dir, '--clamav', tcp()],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const status = await new Promise((resolve) => child.on('close', resolve));
+    expect(status).toBe(1);
+    expect(stdout).toMatch(/eicar\.com\s+infected\s+block/);
+  });
+});
