@@ -183,7 +183,7 @@ describe('scanbridge scan when engines are missing or down', () => {
     ]);
     expect(code).toBe(1);
     expect(stdout).toMatch(
-      /a\.txt\s+clean\s+require_review \(failopen-review\)\s+clamav-failopen: not scanned \(fail-open\)/,
+      /a\.txt\s+unscanned\s+require_review \(failopen-review\)\s+clamav-failopen: not scanned \(fail-open\)/,
     );
   });
 });

@@ -41,7 +41,11 @@ export async function scanCommand(paths: readonly string[], flags: Flags, io: Io
       fallbackOnFailure: failOpen,
     }),
   );
-  const builder = ScanManager.builder().withPolicyEngine(policy);
+  // An upload's analysis may take VirusTotal minutes (maxPollTimeMs is 300 s): the manager's
+  // per-engine limit must not cut it off first.
+  const builder = ScanManager.builder()
+    .withPolicyEngine(policy)
+    .withConfig({ scanTimeoutMs: flags.virustotalUpload === true ? 330_000 : 60_000 });
   for (const scanner of guarded) builder.addScanner(scanner);
   const manager = builder.build();
 
@@ -127,10 +131,17 @@ function exitCode(rows: readonly FileRow[]): number {
   return classes.has('flagged') ? EXIT.flagged : EXIT.allowed;
 }
 
+/** The aggregate, except that a "clean" some engine never checked is not called clean. */
 function verdictOf(row: FileRow): string {
   if (row.status === 'skipped') return 'skipped';
   if (row.status === 'error') return 'error';
-  return row.report.aggregatedOutcome.type;
+  const { type } = row.report.aggregatedOutcome;
+  return type === 'clean' && failedOpen(row.report).length > 0 ? 'unscanned' : type;
+}
+
+/** Engines whose "verdict" is a fail-open stand-in. */
+function failedOpen(report: ScanReport): string[] {
+  return report.results.filter((r) => r.source === 'failopen').map((r) => r.engine);
 }
 
 function decisionOf(row: FileRow): string {
@@ -187,6 +198,8 @@ function asJson(rows: readonly FileRow[], breakers: readonly BreakerScanner[], e
         path: row.path,
         status: row.status,
         verdict: report.aggregatedOutcome,
+        // Engines that did not scan the file: the verdict above stands in for theirs.
+        failedOpen: failedOpen(report),
         decision,
         sha256: report.fileHash.sha256,
         engines: report.results.map((r) => ({
