@@ -39,6 +39,11 @@ export class MeteredRead {
     this.finished = true;
   }
 
+  /** Bytes read so far. */
+  get bytesRead(): number {
+    return this.digest.size;
+  }
+
   /** Only once every chunk was read: metadata of half a file would lie. */
   metadata(): FileMetadata {
     if (!this.finished)

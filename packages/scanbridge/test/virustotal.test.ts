@@ -8,6 +8,7 @@ import {
   type VirusTotalScannerOptions,
   withCircuitBreaker,
 } from '../src/index.js';
+import { retryAfterMs } from '../src/virustotal/vt-client.js';
 import { freePort } from './clamd.js';
 import { bytes, EICAR, EICAR_SHA256, failure } from './helpers.js';
 import { FakeVirusTotal, fakeVerdict } from './virustotal-fake.js';
@@ -97,7 +98,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
 
   it('uploads files over 32 MB through an upload URL on the API origin', async () => {
     const big = new Uint8Array(33 * 1024 * 1024).fill(0x61);
-    const result = await scanner({ uploadUnknown: true, maxFileSize: 40 * 1024 * 1024 }).scan(
+    const result = await scanner({ uploadUnknown: true, maxUploadSize: 40 * 1024 * 1024 }).scan(
       FileInput.fromBytes(big, 'big.bin'),
     );
     expect(result.outcome).toEqual({ type: 'clean' });
@@ -115,7 +116,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     try {
       fake.script(/upload_url$/, { body: { data: `${elsewhere.origin}/upload/1` } });
       const error = await failure(
-        scanner({ uploadUnknown: true, maxFileSize: 40 * 1024 * 1024 }).scan(
+        scanner({ uploadUnknown: true, maxUploadSize: 40 * 1024 * 1024 }).scan(
           FileInput.fromBytes(new Uint8Array(33 * 1024 * 1024), 'big.bin'),
         ),
       );
@@ -146,12 +147,26 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
 
     fake.script(
       /analyses/,
-      { status: 429, headers: { 'retry-after': '0' } },
+      { status: 429, headers: { 'retry-after': '1' } },
       { status: 429, headers: { 'retry-after': '0' } },
     );
+    const started = Date.now();
     const result = await scanner({ uploadUnknown: true }).scan(note());
     expect(result.outcome).toEqual({ type: 'clean' });
     expect(fake.paths().filter((p) => p.includes('analyses'))).toHaveLength(4);
+    // The 1 s Retry-After was waited out, not the 10 ms poll interval.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, and nothing else', () => {
+    const now = Date.parse('2026-11-23T12:00:00Z');
+    expect(retryAfterMs('7', now)).toBe(7_000);
+    expect(retryAfterMs('Mon, 23 Nov 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Mon, 23 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('99999999999', now)).toBe(24 * 60 * 60 * 1000);
+    for (const odd of [null, '', '-5', '1.5', 'soon', '2026-11-23']) {
+      expect(retryAfterMs(odd, now)).toBe(60_000);
+    }
   });
 
   it('gives up polling when a Retry-After does not fit in maxPollTimeMs', async () => {
@@ -170,7 +185,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     );
     expect(error.kind).toBe('timeout');
     expect(error.message).toMatch(/did not complete within 150 ms/);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(4_000);
   });
 
   it('maps 401 and 403 to authentication_failed, without repeating the key', async () => {
@@ -218,7 +233,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
       const error = await failure(scanner({ timeoutMs: 200 }).scan(eicar()));
       expect(error.kind).toBe('timeout');
       expect(error.message).toMatch(/took longer than 200 ms/);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(Date.now() - started).toBeLessThan(4_000);
     }
   });
 
@@ -258,6 +273,36 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     ]);
   });
 
+  it('tells VirusTotal\'s "not found" from a 404 of some other server', async () => {
+    fake.script(/files/, { status: 404, body: '<html>no such page</html>' }, { status: 404 });
+    const error = await failure(scanner().scan(eicar()));
+    expect(error.kind).toBe('ambiguous_response');
+    expect(error.message).toMatch(
+      /answered 404 \(not VirusTotal's NotFoundError: is baseUrl right\?\)/,
+    );
+    await expect(scanner().healthCheck()).rejects.toMatchObject({ kind: 'ambiguous_response' });
+    // A real VirusTotal knows EICAR: a health check that gets "not found" is not healthy.
+    await expect(scanner().healthCheck()).rejects.toThrow(/does not know EICAR's hash/);
+  });
+
+  it('refuses answers over 8 MiB without reading them to the end', async () => {
+    fake.script(/files/, { body: `{"pad": "${'x'.repeat(9 * 1024 * 1024)}"}` });
+    const error = await failure(scanner().scan(eicar()));
+    expect(error.message).toMatch(/answered with more than 8388608 bytes/);
+  });
+
+  it('looks up files of any size, and only refuses to upload one over maxUploadSize', async () => {
+    const big = new Uint8Array(40 * 1024 * 1024).fill(0x62);
+    const digest = createHash('sha256').update(big).digest('hex');
+    fake.files.set(digest, fakeVerdict(Buffer.from('x')));
+    expect((await scanner().scan(FileInput.fromBytes(big))).outcome).toEqual({ type: 'clean' });
+    fake.files.delete(digest);
+    const error = await failure(scanner({ uploadUnknown: true }).scan(FileInput.fromBytes(big)));
+    expect(error.kind).toBe('file_too_large');
+    expect(error.message).toMatch(/over maxUploadSize \(33554432\) to upload/);
+    expect(fake.paths()).toEqual([`GET /api/v3/files/${digest}`, `GET /api/v3/files/${digest}`]);
+  });
+
   it('fails with connection_failed when nothing listens', async () => {
     const port = await freePort();
     const error = await failure(
@@ -283,6 +328,28 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     const result = await vt.scan(note());
     expect(JSON.stringify(result)).not.toContain(KEY);
     expect(inspect(vt, { depth: 10, showHidden: true })).not.toContain(KEY);
+    // Server text that repeats the key, anywhere, is scrubbed before it is read.
+    fake.script(/files/, {
+      body: {
+        data: {
+          attributes: {
+            last_analysis_stats: {
+              malicious: 1,
+              suspicious: 0,
+              undetected: 0,
+              harmless: 0,
+              [KEY]: 1,
+            },
+            last_analysis_results: {
+              X: { category: 'malicious', engine_name: KEY, result: `Trojan.${KEY}` },
+            },
+          },
+        },
+      },
+    });
+    const echoed = await vt.scan(note());
+    expect(JSON.stringify(echoed)).not.toContain(KEY);
+    expect(JSON.stringify(echoed.outcome)).toContain('Trojan.[api key]');
     fake.script(/files/, { status: 500, body: { error: { message: `key was ${KEY}` } } });
     const error = await failure(vt.scan(note()));
     expect(
@@ -291,6 +358,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('health-checks with one lookup, which also checks the key', async () => {
+    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
     await expect(scanner().healthCheck()).resolves.toBeUndefined();
     expect(fake.paths()).toEqual([`GET /api/v3/files/${EICAR_SHA256}`]);
     await expect(scanner({ apiKey: 'wrong' }).healthCheck()).rejects.toMatchObject({
@@ -305,7 +373,21 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
       /"baseUrl" must use https \(plain http only to a loopback address\), got http:\/\/vt\.example\.com/,
     );
     expect(make({ baseUrl: 'not a url' })).toThrow(/"baseUrl" must be an absolute URL/);
-    expect(make({ maxFileSize: 700_000_000 })).toThrow(/"maxFileSize" must be <= 650000000/);
+    expect(make({ maxUploadSize: 700_000_000 })).toThrow(/"maxUploadSize" must be <= 650000000/);
+    for (const baseUrl of [
+      'https://user:secret@vt.example.com/api/v3',
+      'https://vt.example.com/api/v3?token=1',
+    ]) {
+      const error = (() => {
+        try {
+          make({ baseUrl })();
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error?.message).toMatch(/must not carry credentials, a query or a fragment/);
+      expect(error?.message).not.toContain('secret');
+    }
     expect(make({ uploadUnknown: 'yes' })).toThrow(/"uploadUnknown" must be a boolean/);
     expect(make({ pollIntervall: 5 })).toThrow(/unknown option "pollIntervall"/);
     const spaced = `${KEY} `;

@@ -28,8 +28,11 @@ export interface VirusTotalScannerOptions {
   maxPollTimeMs?: number | undefined;
   /** Each HTTP request, until its last byte. Default 30 000 ms. */
   timeoutMs?: number | undefined;
-  /** Bytes; larger inputs fail with `file_too_large` before anything is sent. Default 32 MiB, at most 650 MB. */
-  maxFileSize?: number | undefined;
+  /**
+   * Bytes; the largest unknown file to upload (and so to hold in memory). A lookup has no limit:
+   * only the hash is sent. Default 32 MiB, at most 650 MB (VirusTotal's limit).
+   */
+  maxUploadSize?: number | undefined;
   /** Default `virustotal`. */
   name?: string | undefined;
 }
@@ -42,7 +45,7 @@ const KEYS: ReadonlySet<string> = new Set([
   'pollIntervalMs',
   'maxPollTimeMs',
   'timeoutMs',
-  'maxFileSize',
+  'maxUploadSize',
   'name',
 ]);
 // VirusTotal takes files up to 32 MB on POST /files, and up to 650 MB through an upload URL.
@@ -64,7 +67,7 @@ interface Found {
  */
 export class VirusTotalScanner implements Scanner {
   readonly name: string;
-  readonly maxFileSize: number;
+  private readonly maxUploadSize: number;
   private readonly client: VtClient;
   private readonly uploadUnknown: boolean;
   private readonly pollIntervalMs: number;
@@ -98,15 +101,15 @@ export class VirusTotalScanner implements Scanner {
       options.maxPollTimeMs ?? 300_000,
       1,
     );
-    this.maxFileSize = integerAtLeast(
+    this.maxUploadSize = integerAtLeast(
       OWNER,
-      'maxFileSize',
-      options.maxFileSize ?? 32 * 1024 * 1024,
+      'maxUploadSize',
+      options.maxUploadSize ?? 32 * 1024 * 1024,
       1,
     );
-    if (this.maxFileSize > UPLOAD_LIMIT) {
+    if (this.maxUploadSize > UPLOAD_LIMIT) {
       throw new RangeError(
-        `${OWNER}: option "maxFileSize" must be <= ${UPLOAD_LIMIT} (VirusTotal's limit), got ${this.maxFileSize}`,
+        `${OWNER}: option "maxUploadSize" must be <= ${UPLOAD_LIMIT} (VirusTotal's limit), got ${this.maxUploadSize}`,
       );
     }
     this.client = new VtClient({
@@ -120,14 +123,14 @@ export class VirusTotalScanner implements Scanner {
   async scan(input: FileInput, options: ScanOptions = {}): Promise<ScanResult> {
     const startedAt = Date.now();
     const { signal } = options;
-    const read = new MeteredRead(input, {
-      signal,
-      hashes: options.hashes,
-      maxBytes: this.maxFileSize,
-    });
-    // Only an upload needs the bytes again, and a stream cannot be read twice.
-    const kept: Uint8Array[] = [];
-    for await (const chunk of read.chunks()) if (this.uploadUnknown) kept.push(chunk);
+    const read = new MeteredRead(input, { signal, hashes: options.hashes });
+    // Only an upload needs the bytes again (a stream cannot be read twice), and only up to
+    // the largest file it may upload; a lookup needs nothing but the hash.
+    let kept: Uint8Array[] | undefined = this.uploadUnknown ? [] : undefined;
+    for await (const chunk of read.chunks()) {
+      kept?.push(chunk);
+      if (read.bytesRead > this.maxUploadSize) kept = undefined;
+    }
     const fileMetadata = read.metadata();
     const found =
       (await this.lookup(fileMetadata.hash.sha256, signal)) ??
@@ -148,9 +151,14 @@ export class VirusTotalScanner implements Scanner {
     });
   }
 
-  /** Looks up EICAR's report: the API answers and accepts the key (one request of quota). */
+  /**
+   * Looks up EICAR's report (one request of quota): the API answers, accepts the key, and is
+   * VirusTotal's, since every VirusTotal knows EICAR.
+   */
   async healthCheck(): Promise<void> {
-    await this.client.get(this.client.url(`files/${EICAR_SHA256}`), undefined);
+    if ((await this.lookup(EICAR_SHA256, undefined)) === undefined) {
+      throw this.ambiguous("the API does not know EICAR's hash: is baseUrl VirusTotal's API?");
+    }
   }
 
   /** The file's last analysis, or undefined when VirusTotal has never seen it. */
@@ -180,10 +188,17 @@ export class VirusTotalScanner implements Scanner {
   }
 
   private async analyse(
-    parts: Uint8Array[],
+    parts: Uint8Array[] | undefined,
     metadata: FileMetadata,
     signal: AbortSignal | undefined,
   ): Promise<Found> {
+    if (parts === undefined) {
+      throw new ScanError(
+        'file_too_large',
+        `${this.name}: VirusTotal does not know this file, and at ${metadata.size} bytes it is over maxUploadSize (${this.maxUploadSize}) to upload`,
+        { engine: this.name },
+      );
+    }
     const analysisId = await this.upload(parts, metadata, signal);
     const { outcome, stats } = await this.poll(analysisId, metadata.hash.sha256, signal);
     return { outcome, details: { source: 'upload', analysisId, stats } };

@@ -14,8 +14,22 @@ export interface VtClientOptions {
 /** An answer worth reading: 200 with a JSON body, or 404 (not known to VirusTotal). */
 export type VtAnswer = { readonly status: 200; readonly body: unknown } | { readonly status: 404 };
 
+/** A parsed answer with `scrub` applied to every string, keys included. */
+function scrubDeep(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [scrub(key), scrubDeep(item, scrub)]),
+    );
+  }
+  return value;
+}
+
 // VirusTotal's public quota is per minute; without a Retry-After header, wait that long.
 const DEFAULT_RETRY_AFTER_MS = 60_000;
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 // A file report with every engine's verdict is a few hundred KiB; anything far larger is not one.
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
@@ -32,6 +46,13 @@ export function checkBaseUrl(owner: string, value: unknown): URL {
     url = undefined;
   }
   if (url === undefined) throw new TypeError(`${owner}: option "baseUrl" must be an absolute URL`);
+  // Credentials would be repeated in fetch's own errors; a query or fragment would swallow
+  // the paths appended to the root.
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new TypeError(
+      `${owner}: option "baseUrl" must not carry credentials, a query or a fragment`,
+    );
+  }
   const loopback =
     url.hostname === 'localhost' ||
     url.hostname === '[::1]' ||
@@ -52,19 +73,22 @@ export function checkBaseUrl(owner: string, value: unknown): URL {
 export class VtClient {
   readonly #apiKey: string;
   private readonly baseUrl: URL;
+  /** The root with a trailing slash, so relative paths land under it. */
+  private readonly root: URL;
   private readonly timeoutMs: number;
   private readonly engine: string;
 
   constructor(options: VtClientOptions) {
     this.#apiKey = options.apiKey;
     this.baseUrl = options.baseUrl;
+    this.root = new URL(options.baseUrl.href.replace(/\/*$/, '/'));
     this.timeoutMs = options.timeoutMs;
     this.engine = options.engine;
   }
 
   /** A URL under the API root, e.g. `files/<sha256>`. */
   url(path: string): URL {
-    return new URL(`${this.baseUrl.href.replace(/\/*$/, '/')}${path}`);
+    return new URL(path, this.root);
   }
 
   /** A URL VirusTotal handed out (an upload URL): only on the API's own origin, key or not. */
@@ -116,11 +140,11 @@ export class VtClient {
     } catch (error) {
       if (controller.signal.aborted) throw controller.signal.reason;
       if (error instanceof ScanError) throw error;
-      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+      // Only the code: fetch's own messages may quote the whole request.
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
       throw new ScanError(
         'connection_failed',
-        `${this.engine}: ${what} failed: ${this.scrub(String(reason))}`,
+        `${this.engine}: ${what} failed: ${typeof code === 'string' ? code : 'network error'}`,
         { engine: this.engine },
       );
     } finally {
@@ -131,15 +155,17 @@ export class VtClient {
 
   private answer(response: Response, text: string, what: string): VtAnswer {
     const { status } = response;
+    const body = this.parse(text);
     if (status === 200) {
-      try {
-        return { status, body: JSON.parse(text) };
-      } catch {
+      if (body === undefined) {
         throw this.error('ambiguous_response', `${what} answered 200 with a body that is not JSON`);
       }
+      return { status, body };
     }
-    if (status === 404) return { status };
-    const detail = `${what} answered ${status}${this.errorDetail(text)}`;
+    // VirusTotal's "not known" carries its own error code; a bare 404 is some other server.
+    if (status === 404 && errorField(body, 'code') === 'NotFoundError') return { status };
+    const hint = status === 404 ? " (not VirusTotal's NotFoundError: is baseUrl right?)" : '';
+    const detail = `${what} answered ${status}${errorDetail(body)}${hint}`;
     if (status === 429) {
       const retryAfter = retryAfterMs(response.headers.get('retry-after'), Date.now());
       throw new ScanError('rate_limited', `${this.engine}: ${detail}`, {
@@ -150,18 +176,13 @@ export class VtClient {
     throw this.error(kindOfStatus(status), detail);
   }
 
-  /** VirusTotal's own `{ error: { code, message } }`, scrubbed and cut short. */
-  private errorDetail(text: string): string {
-    let parsed: { error?: { code?: unknown; message?: unknown } } | undefined;
+  /** The body as JSON with the key scrubbed from every string, or undefined when it is not JSON. */
+  private parse(text: string): unknown {
     try {
-      parsed = JSON.parse(text);
+      return scrubDeep(JSON.parse(text), (t) => this.scrub(t));
     } catch {
-      return '';
+      return undefined;
     }
-    const code = parsed?.error?.code;
-    const message = parsed?.error?.message;
-    const parts = [code, message].filter((p): p is string => typeof p === 'string');
-    return parts.length === 0 ? '' : ` (${this.scrub(parts.join(': ')).slice(0, 200)})`;
   }
 
   private error(kind: ScanErrorKind, detail: string): ScanError {
@@ -174,6 +195,19 @@ export class VtClient {
   }
 }
 
+function errorField(body: unknown, key: 'code' | 'message'): unknown {
+  const error = (body as { error?: Record<string, unknown> } | null)?.error;
+  return typeof error === 'object' && error !== null ? error[key] : undefined;
+}
+
+/** VirusTotal's own `{ error: { code, message } }` (already scrubbed), cut short. */
+function errorDetail(body: unknown): string {
+  const parts = [errorField(body, 'code'), errorField(body, 'message')].filter(
+    (p): p is string => typeof p === 'string',
+  );
+  return parts.length === 0 ? '' : ` (${parts.join(': ').slice(0, 200)})`;
+}
+
 function kindOfStatus(status: number): ScanErrorKind {
   if (status === 401 || status === 403) return 'authentication_failed';
   if (status === 413) return 'file_too_large';
@@ -184,36 +218,44 @@ function kindOfStatus(status: number): ScanErrorKind {
 
 /** The body as text, refusing to hold more than any real answer needs. */
 async function readText(response: Response, what: string, engine: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > MAX_ANSWER_BYTES) throw tooLong(what, engine);
   if (response.body === null) return '';
+  const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
-  let length = 0;
-  for await (const chunk of response.body) {
-    length += chunk.byteLength;
-    if (length > MAX_ANSWER_BYTES) {
-      await response.body.cancel().catch(() => {});
-      throw tooLong(what, engine);
-    }
-    text += decoder.decode(chunk, { stream: true });
+  let length = Number(response.headers.get('content-length'));
+  // Cancelling closes the connection instead of letting the server stream on.
+  if (length > MAX_ANSWER_BYTES) return tooLong(reader, what, engine);
+  length = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    length += value.byteLength;
+    if (length > MAX_ANSWER_BYTES) return tooLong(reader, what, engine);
+    text += decoder.decode(value, { stream: true });
   }
-  return text + decoder.decode();
 }
 
-function tooLong(what: string, engine: string): ScanError {
-  return new ScanError(
+async function tooLong(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  what: string,
+  engine: string,
+): Promise<never> {
+  await reader.cancel().catch(() => {});
+  throw new ScanError(
     'ambiguous_response',
     `${engine}: ${what} answered with more than ${MAX_ANSWER_BYTES} bytes`,
     { engine },
   );
 }
 
-/** `Retry-After` as seconds or an HTTP date, in ms from `now`; a minute when absent or unreadable. */
+/**
+ * `Retry-After` as whole seconds or an HTTP date (RFC 9110), in ms from `now`, at most a day;
+ * a minute when absent or in any other form.
+ */
 export function retryAfterMs(header: string | null, now: number): number {
-  if (header === null) return DEFAULT_RETRY_AFTER_MS;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? DEFAULT_RETRY_AFTER_MS : Math.max(0, date - now);
+  const trimmed = header?.trim() ?? '';
+  let ms = DEFAULT_RETRY_AFTER_MS;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else if (HTTP_DATE.test(trimmed)) ms = Math.max(0, Date.parse(trimmed) - now);
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
