@@ -14,19 +14,23 @@ const tempDir = tempDirs();
 /** Runs the command line in-process, capturing what it writes. */
 async function cli(
   argv: string[],
-  options: { env?: Record<string, string>; tty?: boolean } = {},
+  options: { env?: Record<string, string>; tty?: boolean; columns?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
     stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text), isTTY: options.tty, columns: 60 },
+    stderr: {
+      write: (text: string) => (stderr += text),
+      isTTY: options.tty,
+      columns: options.columns ?? 60,
+    },
     env: options.env ?? {},
   });
   return { code, stdout, stderr };
 }
 
-/** A directory with EICAR, a clean file, an empty one and a link, two levels deep. */
+/** EICAR, a clean file, an empty one, a link to each of a file and a directory, two levels deep. */
 async function sampleTree(): Promise<string> {
   const dir = await tempDir();
   await mkdir(join(dir, 'inbox'));
@@ -34,6 +38,7 @@ async function sampleTree(): Promise<string> {
   await writeFile(join(dir, 'inbox', 'empty.txt'), '');
   await writeFile(join(dir, 'report.txt'), 'quarterly report');
   await symlink(join(dir, 'report.txt'), join(dir, 'link.txt'));
+  await symlink(join(dir, 'inbox'), join(dir, 'inbox-link'));
   return dir;
 }
 
@@ -50,8 +55,10 @@ describe('scanbridge scan against a real clamd', () => {
       /inbox\/eicar\.com\s+infected\s+block \(block-infected\)\s+Eicar-Test-Signature\S* \(clamav\)/,
     );
     expect(stdout).toMatch(/inbox\/empty\.txt\s+skipped\s+-\s+empty file, nothing to scan/);
-    expect(stdout).toMatch(/link\.txt\s+skipped\s+-\s+symbolic link, not followed/);
-    expect(stdout).toMatch(/report\.txt\s+clean\s+allow \(allow-clean\)\s+clamav: clean/);
+    expect(stdout).toMatch(/inbox-link\s+skipped\s+-\s+link to a directory, not followed/);
+    // A link to a file is scanned once, under the first name met: report.txt is link.txt.
+    expect(stdout).toMatch(/link\.txt\s+clean\s+allow \(allow-clean\)\s+clamav: clean/);
+    expect(stdout).not.toContain('report.txt');
     expect(stdout).toContain('4 files: 1 allowed, 1 flagged, 0 errors, 2 skipped');
     expect(stdout).toContain('breakers: clamav closed');
     // Not a terminal: one plain progress line per file, on stderr.
@@ -80,7 +87,9 @@ describe('scanbridge scan against a real clamd', () => {
         path: join(dir, 'inbox', 'eicar.com'),
         status: 'scanned',
         sha256: EICAR_SHA256,
-        verdict: expect.objectContaining({ type: 'infected' }),
+        verdict: 'infected',
+        outcome: expect.objectContaining({ type: 'infected' }),
+        unscannedBy: [],
         decision: expect.objectContaining({
           action: { type: 'block', reason: 'malware detected' },
         }),
@@ -88,7 +97,9 @@ describe('scanbridge scan against a real clamd', () => {
       {
         path: join(dir, 'inbox', 'empty.txt'),
         status: 'skipped',
+        verdict: 'skipped',
         reason: 'empty file, nothing to scan',
+        unchecked: false,
       },
     ]);
   });
@@ -99,6 +110,29 @@ describe('scanbridge scan against a real clamd', () => {
     expect(stderr).toContain('\r\u001b[2K[#####---------------] 1/4 ');
     expect(stderr).toContain('[####################] 4/4 ');
     expect(stderr.endsWith('\r\u001b[2K')).toBe(true);
+  });
+
+  it('keeps the bar on one line of a narrow terminal', async () => {
+    const dir = await sampleTree();
+    for (const columns of [8, 16, 30]) {
+      const { stderr } = await cli(['scan', dir, '--clamav', tcp()], { tty: true, columns });
+      const drawn = stderr.split('\r\u001b[2K').slice(1, -1);
+      expect(drawn).toHaveLength(4);
+      for (const line of drawn) expect(line.length).toBeLessThan(columns);
+    }
+  });
+
+  it('scans a file named twice once, and calls a run that scanned nothing incomplete', async () => {
+    const dir = await sampleTree();
+    const eicar = join(dir, 'inbox', 'eicar.com');
+    const twice = await cli(['scan', eicar, eicar, join(dir, 'inbox'), '--clamav', tcp()]);
+    expect(twice.stdout).toContain('2 files: 0 allowed, 1 flagged, 0 errors, 1 skipped');
+    const empty = await tempDir();
+    const nothing = await cli(['scan', empty, join(dir, 'inbox', 'empty.txt'), '--clamav', tcp()]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stdout).toContain(
+      '1 file: 0 allowed, 0 flagged, 0 errors, 1 skipped (nothing was scanned)',
+    );
   });
 
   it('applies a policy file', async () => {
@@ -124,9 +158,12 @@ describe('scanbridge scan against a real clamd', () => {
   it('escapes control characters in file names', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'evil\u001b[2Jname.txt'), 'harmless');
+    await writeFile(join(dir, 'invoice\u202egpj.exe'), 'harmless');
     const { stdout, stderr } = await cli(['scan', dir, '--clamav', tcp()]);
     expect(stdout).toContain('evil\\x1b[2Jname.txt');
+    expect(stdout).toContain('invoice\\u202egpj.exe');
     expect(`${stdout}${stderr}`).not.toContain('\u001b[2J');
+    expect(`${stdout}${stderr}`).not.toContain('\u202e');
   });
 });
 
@@ -185,6 +222,18 @@ describe('scanbridge scan when engines are missing or down', () => {
     expect(stdout).toMatch(
       /a\.txt\s+unscanned\s+require_review \(failopen-review\)\s+clamav-failopen: not scanned \(fail-open\)/,
     );
+    // Even a policy that allows everything cannot make an unscanned file pass the run.
+    const policy = join(dir, 'allow-all.json');
+    await writeFile(policy, JSON.stringify({ defaultAction: { type: 'allow' }, rules: [] }));
+    const argv = ['scan', join(dir, 'a.txt'), '--clamav', `127.0.0.1:${port}`, '--fail-open'];
+    const json = await cli([...argv, '--policy', policy, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).files[0]).toMatchObject({
+      verdict: 'unscanned',
+      outcome: { type: 'clean' },
+      unscannedBy: ['clamav-failopen'],
+      decision: { action: { type: 'allow' } },
+    });
   });
 });
 
@@ -240,8 +289,8 @@ describe('scanbridge health', () => {
       expect.objectContaining({
         engine: 'clamav',
         status: 'down',
-        breaker: 'closed',
-        failures: 1,
+        // Pinged up to the failure threshold, as a scan would: a dead engine's breaker opens.
+        breaker: 'open',
         error: expect.objectContaining({ kind: 'connection_failed' }),
       }),
     ]);

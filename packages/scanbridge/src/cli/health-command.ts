@@ -1,25 +1,36 @@
 import { withCircuitBreaker } from '../breaker-scanner.js';
-import { toScanError } from '../errors.js';
+import { type ScanError, toScanError } from '../errors.js';
 import { configureEngines } from './engines.js';
 import type { Io } from './io.js';
 import { table } from './render.js';
 import { EXIT, type Flags } from './usage.js';
 
+const FAILURE_THRESHOLD = 3;
+
 /**
- * `scanbridge health`: pings each engine once through its breaker and prints what it said
- * and the breaker's state. Exit 0 when every engine answered, 2 otherwise.
+ * `scanbridge health`: pings each engine through a breaker like the one `scan` uses, up to
+ * its failure threshold, and prints what the engine said and where that left the breaker: a
+ * dead engine shows `open`, a flaky one `closed` with its failures. Exit 0 when every engine
+ * answered, 2 otherwise.
  */
 export async function healthCommand(flags: Flags, io: Io): Promise<number> {
   const engines = await configureEngines(flags, io.env);
   const checks = await Promise.all(
     engines.map(async ({ scanner, where }) => {
-      const guarded = withCircuitBreaker(scanner, { failureThreshold: 3, openDuration: 30_000 });
-      const error = await guarded.breaker
-        .execute(() => scanner.healthCheck())
-        .then(
-          () => undefined,
-          (e: unknown) => toScanError(e, scanner.name),
-        );
+      const guarded = withCircuitBreaker(scanner, {
+        failureThreshold: FAILURE_THRESHOLD,
+        openDuration: 30_000,
+      });
+      let error: ScanError | undefined;
+      for (let attempt = 0; attempt < FAILURE_THRESHOLD; attempt++) {
+        error = await guarded.breaker
+          .execute(() => scanner.healthCheck())
+          .then(
+            () => undefined,
+            (e: unknown) => toScanError(e, scanner.name),
+          );
+        if (error === undefined) break;
+      }
       const state = guarded.breaker.state();
       const failures = state.name === 'closed' ? state.failureCount : undefined;
       return {
@@ -42,7 +53,9 @@ export async function healthCommand(flags: Flags, io: Io): Promise<number> {
         checks.map((c) => [
           c.engine,
           c.status,
-          c.failures === undefined ? c.breaker : `${c.breaker} (${c.failures} of 3 failures)`,
+          c.failures === undefined
+            ? c.breaker
+            : `${c.breaker} (${c.failures} of ${FAILURE_THRESHOLD} failures)`,
           c.error === undefined ? c.where : `${c.where}: ${c.error.kind}: ${c.error.message}`,
         ]),
       ),

@@ -7,12 +7,20 @@ export interface Output {
 
 /**
  * Text from outside (file names, engine messages) made safe for a terminal: control
- * characters, which could move the cursor or rewrite earlier lines, are shown escaped.
+ * characters, which could move the cursor or rewrite earlier lines, and the invisible
+ * characters that reorder or hide text (bidi overrides, zero-width marks) are shown escaped.
  */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
-    c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      if (c === '\t') return '\\t';
+      return code < 0x100
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    },
   );
 }
 
@@ -52,12 +60,18 @@ export class Progress {
       this.out.write(`[${this.done}/${this.total}] ${printable(path)}: ${outcome}\n`);
       return;
     }
-    const width = 20;
+    // One line, always: a line that wraps would not be redrawn in place.
+    const columns = this.out.columns ?? 80;
+    const count = `${this.done}/${this.total}`;
+    const width = Math.min(20, columns - count.length - 4);
     const filled = Math.round((this.done / this.total) * width);
-    const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.done}/${this.total} `;
-    const room = Math.max(0, (this.out.columns ?? 80) - bar.length - 1);
+    let line = width < 5 ? count : `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${count}`;
+    const room = columns - line.length - 2;
     const name = printable(path);
-    this.out.write(`\r\u001b[2K${bar}${name.length > room ? `...${name.slice(-room + 3)}` : name}`);
+    if (room >= 4) {
+      line += ` ${name.length > room ? `...${name.slice(name.length - (room - 3))}` : name}`;
+    }
+    this.out.write(`\r\u001b[2K${line.slice(0, columns - 1)}`);
   }
 
   /** Clears the bar, so the table starts on a clean line. */

@@ -1,30 +1,17 @@
 import { readFile } from 'node:fs/promises';
-import { type BreakerScanner, FallbackBehavior, withCircuitBreaker } from '../breaker-scanner.js';
-import { type ScanError, toScanError } from '../errors.js';
+import { FallbackBehavior, withCircuitBreaker } from '../breaker-scanner.js';
+import { toScanError } from '../errors.js';
 import { FileInput } from '../input.js';
 import { ScanManager } from '../manager.js';
-import type { PolicyDecision } from '../policy/engine.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { defaultPolicy } from '../policy/presets.js';
-import type { ScanReport } from '../report.js';
 import { configureEngines } from './engines.js';
 import { type FoundFile, findFiles } from './files.js';
 import type { Io } from './io.js';
-import { type Output, Progress, table } from './render.js';
-import { EXIT, type Flags, UsageError } from './usage.js';
-
-/** One line of the report. */
-export type FileRow =
-  | { readonly path: string; readonly status: 'skipped'; readonly reason: string }
-  | { readonly path: string; readonly status: 'error'; readonly error: ScanError }
-  | {
-      readonly path: string;
-      readonly status: 'scanned';
-      readonly report: ScanReport;
-      readonly decision: PolicyDecision;
-    };
-
-const ALLOWED = new Set(['allow', 'allow_with_warning']);
+import { Progress } from './render.js';
+import { asJson, plural, writeTable } from './report.js';
+import { exitCode, type FileRow, verdictOf } from './rows.js';
+import { type Flags, UsageError } from './usage.js';
 
 /** `scanbridge scan`: every file through the engines and the policy; the exit code says how it went. */
 export async function scanCommand(paths: readonly string[], flags: Flags, io: Io): Promise<number> {
@@ -41,8 +28,9 @@ export async function scanCommand(paths: readonly string[], flags: Flags, io: Io
       fallbackOnFailure: failOpen,
     }),
   );
-  // An upload's analysis may take VirusTotal minutes (maxPollTimeMs is 300 s): the manager's
-  // per-engine limit must not cut it off first.
+  // An upload's analysis may take VirusTotal minutes (300 s of polling, plus up to 30 s for
+  // each of four requests): the manager's per-engine limit must not cut it off first.
+  // clamd keeps its own 60 s scan limit.
   const builder = ScanManager.builder()
     .withPolicyEngine(policy)
     .withConfig({ scanTimeoutMs: flags.virustotalUpload === true ? 330_000 : 60_000 });
@@ -82,7 +70,9 @@ async function loadPolicy(path: string): Promise<PolicyEngine> {
 
 async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
   const { path } = file;
-  if (file.skipped !== undefined) return { path, status: 'skipped', reason: file.skipped };
+  if (file.skipped !== undefined) {
+    return { path, status: 'skipped', reason: file.skipped, unchecked: file.unchecked };
+  }
   try {
     const { report, decision } = await manager.scanWithPolicy(FileInput.fromPath(path), {
       source: 'scanbridge-cli',
@@ -109,112 +99,4 @@ async function inPool<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-type RowClass = 'allowed' | 'flagged' | 'error' | 'skipped';
-
-function classOf(row: FileRow): RowClass {
-  if (row.status !== 'scanned') return row.status;
-  return ALLOWED.has(row.decision.action.type) ? 'allowed' : 'flagged';
-}
-
-/**
- * An error outranks a flagged file: the run did not see everything it was asked to, and a
- * file another engine blocked still had an engine fail on it.
- */
-function exitCode(rows: readonly FileRow[]): number {
-  const engineFailed = rows.some(
-    (row) => row.status === 'scanned' && row.report.failures.length > 0,
-  );
-  const classes = new Set(rows.map(classOf));
-  if (engineFailed || classes.has('error')) return EXIT.error;
-  return classes.has('flagged') ? EXIT.flagged : EXIT.allowed;
-}
-
-/** The aggregate, except that a "clean" some engine never checked is not called clean. */
-function verdictOf(row: FileRow): string {
-  if (row.status === 'skipped') return 'skipped';
-  if (row.status === 'error') return 'error';
-  const { type } = row.report.aggregatedOutcome;
-  return type === 'clean' && failedOpen(row.report).length > 0 ? 'unscanned' : type;
-}
-
-/** Engines whose "verdict" is a fail-open stand-in. */
-function failedOpen(report: ScanReport): string[] {
-  return report.results.filter((r) => r.source === 'failopen').map((r) => r.engine);
-}
-
-function decisionOf(row: FileRow): string {
-  if (row.status !== 'scanned') return '-';
-  const { action, matchedRuleId } = row.decision;
-  return matchedRuleId === undefined ? action.type : `${action.type} (${matchedRuleId})`;
-}
-
-/** What a person needs to see: the threats, who could not scan and why, or who vouched. */
-function detailOf(row: FileRow): string {
-  if (row.status === 'skipped') return row.reason;
-  if (row.status === 'error') return `${row.error.kind}: ${row.error.message}`;
-  const { report } = row;
-  const parts: string[] = [];
-  for (const result of report.results) {
-    const { outcome, engine } = result;
-    if (result.source === 'failopen') parts.push(`${engine}: not scanned (fail-open)`);
-    else if (outcome.type === 'infected')
-      parts.push(...outcome.threats.map((t) => `${t.name} (${t.engine})`));
-    else if (outcome.type === 'suspicious') parts.push(`${engine}: suspicious, ${outcome.reason}`);
-    else if (outcome.type === 'error') parts.push(`${engine}: could not judge the file`);
-    else parts.push(`${engine}: clean`);
-  }
-  for (const failure of report.failures) parts.push(`${failure.engine}: ${failure.error.kind}`);
-  return parts.join('; ');
-}
-
-function writeTable(
-  out: Output,
-  rows: readonly FileRow[],
-  breakers: readonly BreakerScanner[],
-): void {
-  out.write(
-    table(
-      ['FILE', 'VERDICT', 'DECISION', 'DETAIL'],
-      rows.map((row) => [row.path, verdictOf(row), decisionOf(row), detailOf(row)]),
-    ),
-  );
-  const tally: Record<RowClass, number> = { allowed: 0, flagged: 0, error: 0, skipped: 0 };
-  for (const row of rows) tally[classOf(row)]++;
-  out.write(
-    `\n${plural(rows.length, 'file')}: ${tally.allowed} allowed, ${tally.flagged} flagged, ${tally.error} errors, ${tally.skipped} skipped\n`,
-  );
-  out.write(`breakers: ${breakers.map((b) => `${b.name} ${b.breaker.state().name}`).join(', ')}\n`);
-}
-
-function asJson(rows: readonly FileRow[], breakers: readonly BreakerScanner[], exitCode: number) {
-  return {
-    files: rows.map((row) => {
-      if (row.status === 'skipped') return row;
-      if (row.status === 'error') return { path: row.path, status: row.status, error: row.error };
-      const { report, decision } = row;
-      return {
-        path: row.path,
-        status: row.status,
-        verdict: report.aggregatedOutcome,
-        // Engines that did not scan the file: the verdict above stands in for theirs.
-        failedOpen: failedOpen(report),
-        decision,
-        sha256: report.fileHash.sha256,
-        engines: report.results.map((r) => ({
-          engine: r.engine,
-          outcome: r.outcome,
-          ...(r.source === undefined ? {} : { source: r.source }),
-        })),
-        failures: report.failures.map((f) => ({ engine: f.engine, error: f.error })),
-      };
-    }),
-    breakers: Object.fromEntries(breakers.map((b) => [b.name, b.breaker.state().name])),
-    exitCode,
-  };
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -25,12 +25,16 @@ $SCANBRIDGE_CLAMAV, or /var/run/clamav/clamd.ctl and the other standard places, 
 Scan options:
   --policy <policy.json>        the policy (default: block threats, review anything unsure)
   --json                        one JSON document on stdout instead of the table
-  --fail-open                   pass files an engine could not scan as "fail-open" verdicts
-                                for the policy to judge, instead of failing the run
+  --fail-open                   when an engine is down (timeouts, connection failures, 5xx, an
+                                open breaker), give the policy a "fail-open" stand-in verdict
+                                instead of failing the run; other errors (a rejected key, rate
+                                limits, unreadable answers) still fail it
   --concurrency <n>             files scanned at once (default 4)
 
-Exit status: 0 every file allowed, 1 any file blocked, quarantined or sent to review,
-2 usage or engine errors (an error outranks a block: the run is incomplete).
+Exit status: 0 every file scanned and allowed; 1 any file blocked, quarantined, sent to
+review, or not checked (a linked directory, a special file, every engine failed open);
+2 usage or engine errors, or nothing scanned at all (an error outranks a block: the run is
+incomplete).
 `;
 
 export type Command =

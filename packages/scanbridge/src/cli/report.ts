@@ -1,0 +1,85 @@
+import type { BreakerScanner } from '../breaker-scanner.js';
+import { type Output, table } from './render.js';
+import { classOf, type FileRow, type RowClass, unscannedBy, verdictOf } from './rows.js';
+
+/** The verdict table, a count of each kind of line, and each breaker's state. */
+export function writeTable(
+  out: Output,
+  rows: readonly FileRow[],
+  breakers: readonly BreakerScanner[],
+): void {
+  out.write(
+    table(
+      ['FILE', 'VERDICT', 'DECISION', 'DETAIL'],
+      rows.map((row) => [row.path, verdictOf(row), decisionOf(row), detailOf(row)]),
+    ),
+  );
+  const tally: Record<RowClass, number> = { allowed: 0, flagged: 0, error: 0, skipped: 0 };
+  for (const row of rows) tally[classOf(row)]++;
+  const scanned = rows.length - tally.error - tally.skipped;
+  out.write(
+    `\n${plural(rows.length, 'file')}: ${tally.allowed} allowed, ${tally.flagged} flagged, ${tally.error} errors, ${tally.skipped} skipped${scanned === 0 ? ' (nothing was scanned)' : ''}\n`,
+  );
+  out.write(`breakers: ${breakers.map((b) => `${b.name} ${b.breaker.state().name}`).join(', ')}\n`);
+}
+
+/** The same, as one JSON-safe document. */
+export function asJson(
+  rows: readonly FileRow[],
+  breakers: readonly BreakerScanner[],
+  exitCode: number,
+) {
+  return {
+    files: rows.map((row) => {
+      const common = { path: row.path, status: row.status, verdict: verdictOf(row) };
+      if (row.status === 'skipped')
+        return { ...common, reason: row.reason, unchecked: row.unchecked };
+      if (row.status === 'error') return { ...common, error: row.error };
+      const { report, decision } = row;
+      return {
+        ...common,
+        outcome: report.aggregatedOutcome,
+        unscannedBy: unscannedBy(report),
+        decision,
+        sha256: report.fileHash.sha256,
+        engines: report.results.map((r) => ({
+          engine: r.engine,
+          outcome: r.outcome,
+          ...(r.source === undefined ? {} : { source: r.source }),
+        })),
+        failures: report.failures.map((f) => ({ engine: f.engine, error: f.error })),
+      };
+    }),
+    breakers: Object.fromEntries(breakers.map((b) => [b.name, b.breaker.state().name])),
+    exitCode,
+  };
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function decisionOf(row: FileRow): string {
+  if (row.status !== 'scanned') return '-';
+  const { action, matchedRuleId } = row.decision;
+  return matchedRuleId === undefined ? action.type : `${action.type} (${matchedRuleId})`;
+}
+
+/** What a person needs to see: the threats, who could not scan and why, or who vouched. */
+function detailOf(row: FileRow): string {
+  if (row.status === 'skipped') return row.reason;
+  if (row.status === 'error') return `${row.error.kind}: ${row.error.message}`;
+  const { report } = row;
+  const parts: string[] = [];
+  for (const result of report.results) {
+    const { outcome, engine } = result;
+    if (result.source === 'failopen') parts.push(`${engine}: not scanned (fail-open)`);
+    else if (outcome.type === 'infected')
+      parts.push(...outcome.threats.map((t) => `${t.name} (${t.engine})`));
+    else if (outcome.type === 'suspicious') parts.push(`${engine}: suspicious, ${outcome.reason}`);
+    else if (outcome.type === 'error') parts.push(`${engine}: could not judge the file`);
+    else parts.push(`${engine}: clean`);
+  }
+  for (const failure of report.failures) parts.push(`${failure.engine}: ${failure.error.kind}`);
+  return parts.join('; ');
+}
