@@ -304,6 +304,8 @@ describe('metrics', () => {
       timesOpened: 1,
       timesClosed: 0,
       successRate: 1 / 3,
+      failureRate: -1,
+      slowCallRate: -1,
     });
   });
 

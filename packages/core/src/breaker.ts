@@ -15,6 +15,7 @@ import { type CircuitBreakerOptions, resolveOptions, type Settings } from './opt
 import { log, reportProblem } from './report.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
 import { describeValue } from './validate.js';
+import type { CallWindow } from './windows/call-window.js';
 
 const CLOSED = 0;
 const OPEN = 1;
@@ -72,6 +73,8 @@ export class CircuitBreaker<T = never> {
   /** True while no call needs per-call bookkeeping: the fast path. */
   private plain: boolean;
   private warnedFailOpen = false;
+  /** The rate rule's recent calls, while closed; undefined without a `window` option. */
+  private readonly window: CallWindow | undefined;
 
   // Outcome handlers of the current generation: made once per transition, never per call.
   private onFulfilled!: () => void;
@@ -89,7 +92,8 @@ export class CircuitBreaker<T = never> {
   constructor(options?: CircuitBreakerOptions<T>) {
     this.settings = resolveOptions(options);
     this.name = this.settings.name;
-    this.plain = this.settings.timeout === 0 && !this.settings.fallbackOnFailure;
+    this.window = this.settings.window?.create();
+    this.plain = this.needsNoTracking();
     this.newGeneration();
   }
 
@@ -178,7 +182,17 @@ export class CircuitBreaker<T = never> {
       timesOpened: this.timesOpened,
       timesClosed: this.timesClosed,
       successRate: judged === 0 ? 1 : this.successes / judged,
+      failureRate: this.rate('failures'),
+      slowCallRate: this.rate('slowCalls'),
     };
+  }
+
+  private rate(count: 'failures' | 'slowCalls'): number {
+    const { window } = this;
+    if (window === undefined) return -1;
+    window.advance(this.settings.clock.now());
+    const { minimumCalls } = this.settings.window as { minimumCalls: number };
+    return window.calls < minimumCalls ? -1 : window[count] / window.calls;
   }
 
   /** Holds the breaker open (maintenance) until `forceClose()` or `reset()`. */
@@ -303,6 +317,7 @@ export class CircuitBreaker<T = never> {
     if (generation !== this.generation) return;
     if (this.current === CLOSED) {
       this.failureCount = 0;
+      if (this.window !== undefined) this.recordInWindow(false, startedAt);
     } else if (this.current === HALF_OPEN) {
       this.probes--;
       if (++this.successCount >= this.settings.successThreshold) this.close('probes_succeeded');
@@ -330,10 +345,26 @@ export class CircuitBreaker<T = never> {
     this.failures++;
     if (generation !== this.generation) return true;
     if (this.current === HALF_OPEN) this.open('probe_failed', false);
-    else if (this.current === CLOSED && ++this.failureCount >= this.settings.failureThreshold) {
-      this.open('failure_threshold', false);
+    else if (this.current === CLOSED) {
+      if (++this.failureCount >= this.settings.failureThreshold)
+        this.open('failure_threshold', false);
+      else if (this.window !== undefined) this.recordInWindow(true, startedAt);
     }
     return true;
+  }
+
+  /** Adds a closed-state call to the rate window, and opens the breaker if a rate is over. */
+  private recordInWindow(failed: boolean, startedAt: number): void {
+    const window = this.window as CallWindow;
+    const rule = this.settings.window as NonNullable<Settings<T>['window']>;
+    const now = this.settings.clock.now();
+    window.record(failed, startedAt >= 0 && now - startedAt >= rule.slowCallDuration, now);
+    if (window.calls < rule.minimumCalls) return;
+    if (window.failures >= rule.failureRateThreshold * window.calls) {
+      this.open('failure_rate', false);
+    } else if (window.slowCalls >= rule.slowCallRateThreshold * window.calls) {
+      this.open('slow_call_rate', false);
+    }
   }
 
   /** @internal */
@@ -437,9 +468,16 @@ export class CircuitBreaker<T = never> {
 
   private newGeneration(): void {
     const generation = ++this.generation;
+    // Each closed period starts with an empty window: what tripped it is history.
+    this.window?.clear();
     this.onFulfilled = () => {
-      // The common case in one place: no listeners, still closed, same generation.
-      if (this.plain && this.current === CLOSED && generation === this.generation) {
+      // The common case in one place: no listeners, no window, still closed, same generation.
+      if (
+        this.plain &&
+        this.window === undefined &&
+        this.current === CLOSED &&
+        generation === this.generation
+      ) {
         this.successes++;
         this.failureCount = 0;
       } else {
@@ -457,11 +495,20 @@ export class CircuitBreaker<T = never> {
       this.halfOpen();
   }
 
-  private listenersChanged(): void {
-    this.plain =
+  /** True when calls need no start time, timer or signal: the fast path is enough. */
+  private needsNoTracking(): boolean {
+    return (
       this.settings.timeout === 0 &&
       !this.settings.fallbackOnFailure &&
-      !CALL_EVENTS.some((e) => this.events.has(e));
+      // Slow calls are measured from each call's start.
+      (this.settings.window?.slowCallDuration ?? Number.POSITIVE_INFINITY) ===
+        Number.POSITIVE_INFINITY &&
+      !CALL_EVENTS.some((e) => this.events.has(e))
+    );
+  }
+
+  private listenersChanged(): void {
+    this.plain = this.needsNoTracking();
     const wantsTimer =
       this.current === OPEN && !this.forced && CLOCK_EVENTS.some((e) => this.events.has(e));
     if (!wantsTimer) this.cancelHalfOpenTimer();

@@ -5,6 +5,8 @@ import type { StateName } from './state.js';
 /** Why the breaker changed state. */
 export type TransitionReason =
   | 'failure_threshold'
+  | 'failure_rate'
+  | 'slow_call_rate'
   | 'probe_failed'
   | 'probes_succeeded'
   | 'open_elapsed'

@@ -8,6 +8,11 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from './validate.js';
+import {
+  resolveWindow,
+  type WindowOptions,
+  type WindowSettings,
+} from './windows/window-options.js';
 
 /** pino-compatible: pino, console-like wrappers and most structured loggers fit. */
 export interface Logger {
@@ -46,6 +51,11 @@ export interface CircuitBreakerOptions<T = unknown> {
   clock?: Clock | undefined;
   /** Warns on open, informs on close. Default none. */
   logger?: Logger | undefined;
+  /**
+   * A rate-based trip rule beside the consecutive one (either opens the breaker): failure
+   * and slow-call rates over the last N calls or the last N ms. Default none.
+   */
+  window?: WindowOptions | undefined;
 }
 
 /** Options after validation, with every default filled in. */
@@ -63,6 +73,7 @@ export interface Settings<T> {
   readonly fallbackOnFailure: boolean;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
+  readonly window: WindowSettings | undefined;
 }
 
 export const DEFAULTS = {
@@ -87,6 +98,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'fallbackOnFailure',
   'clock',
   'logger',
+  'window',
 ]);
 
 const OWNER = 'CircuitBreaker';
@@ -204,6 +216,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallbackOnFailure,
     clock,
     logger,
+    window: resolveWindow(OWNER, o.window),
   };
 }
 

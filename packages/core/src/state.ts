@@ -34,4 +34,8 @@ export interface BreakerMetrics {
   readonly timesClosed: number;
   /** successful / (successful + failed); 1 when there were neither. */
   readonly successRate: number;
+  /** Failed / calls in the rate window; -1 without a window or below its `minimumCalls`. */
+  readonly failureRate: number;
+  /** Slow / calls in the rate window; -1 without a window or below its `minimumCalls`. */
+  readonly slowCallRate: number;
 }

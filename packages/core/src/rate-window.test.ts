@@ -1,0 +1,158 @@
+import { CircuitBreaker } from '@breakwater/core';
+import { describe, expect, it } from 'vitest';
+import { failOnce, onClock, succeedOnce } from '../test/helpers.js';
+
+function breakerOnClock(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
+  const { clock, options: withClock } = onClock(options);
+  return { clock, breaker: new CircuitBreaker(withClock) };
+}
+
+/** A call that takes `ms` on the breaker's ManualClock, then succeeds. */
+async function slowSuccess(
+  breaker: CircuitBreaker<unknown>,
+  clock: { advance(ms: number): void },
+  ms: number,
+) {
+  const call = breaker.execute(async () => {
+    clock.advance(ms);
+    return 'late';
+  });
+  await expect(call).resolves.toBe('late');
+}
+
+describe('count window', () => {
+  it('opens when the failure rate over the last N calls reaches the threshold', async () => {
+    const { breaker } = breakerOnClock({
+      failureThreshold: 100,
+      window: { type: 'count', size: 10, minimumCalls: 4, failureRateThreshold: 0.5 },
+    });
+    await failOnce(breaker);
+    await succeedOnce(breaker);
+    await failOnce(breaker);
+    // 2 of 3: over the rate, but below minimumCalls.
+    expect(breaker.metrics().failureRate).toBe(-1);
+    expect(breaker.state().name).toBe('closed');
+    const reasons: string[] = [];
+    breaker.on('open', ({ reason }) => reasons.push(reason));
+    await succeedOnce(breaker); // 2 of 4 = 0.5
+    expect(breaker.state().name).toBe('open');
+    expect(reasons).toEqual(['failure_rate']);
+  });
+
+  it('alternating failures never open a consecutive-only breaker, but do open a rate one', async () => {
+    const consecutive = breakerOnClock({ failureThreshold: 3 }).breaker;
+    const rate = breakerOnClock({
+      failureThreshold: 3,
+      window: { type: 'count', size: 20, minimumCalls: 10, failureRateThreshold: 0.5 },
+    }).breaker;
+    for (let i = 0; i < 10; i++) {
+      for (const breaker of [consecutive, rate]) {
+        if (breaker.state().name !== 'closed') continue;
+        await (i % 2 === 0 ? failOnce(breaker) : succeedOnce(breaker));
+      }
+    }
+    expect(consecutive.state().name).toBe('closed');
+    expect(rate.state().name).toBe('open');
+  });
+
+  it('reports rates in metrics, and starts each closed period with an empty window', async () => {
+    const { breaker, clock } = breakerOnClock({
+      failureThreshold: 100,
+      openDuration: 1_000,
+      successThreshold: 1,
+      window: { type: 'count', size: 4, minimumCalls: 2, failureRateThreshold: 0.75 },
+    });
+    await succeedOnce(breaker);
+    await failOnce(breaker);
+    expect(breaker.metrics()).toMatchObject({ failureRate: 0.5, slowCallRate: 0 });
+    await failOnce(breaker); // 2 of 3
+    await failOnce(breaker); // 3 of 4 = 0.75
+    expect(breaker.state().name).toBe('open');
+    clock.advance(1_000);
+    await succeedOnce(breaker); // the probe closes it
+    expect(breaker.state().name).toBe('closed');
+    expect(breaker.metrics().failureRate).toBe(-1);
+    await failOnce(breaker);
+    expect(breaker.state().name).toBe('closed');
+  });
+
+  it('does not count ignored errors', async () => {
+    const { breaker } = breakerOnClock({
+      failurePolicy: () => false,
+      window: { type: 'count', size: 4, minimumCalls: 1 },
+    });
+    await failOnce(breaker);
+    expect(breaker.metrics().failureRate).toBe(-1);
+  });
+});
+
+describe('time window', () => {
+  it('opens on the failure rate of the last `duration` ms, and forgets idle time', async () => {
+    const { breaker, clock } = breakerOnClock({
+      failureThreshold: 100,
+      window: {
+        type: 'time',
+        duration: 10_000,
+        buckets: 10,
+        minimumCalls: 4,
+        failureRateThreshold: 0.5,
+      },
+    });
+    await failOnce(breaker);
+    await failOnce(breaker);
+    await failOnce(breaker);
+    expect(breaker.metrics().failureRate).toBe(-1);
+    // Idle for longer than the window: those failures must not count at 3 a.m.
+    clock.advance(60_000);
+    await failOnce(breaker);
+    await succeedOnce(breaker);
+    await succeedOnce(breaker);
+    await succeedOnce(breaker);
+    expect(breaker.metrics().failureRate).toBe(0.25);
+    expect(breaker.state().name).toBe('closed');
+  });
+});
+
+describe('slow calls', () => {
+  it('counts a call slower than slowCallDuration as slow, even when it succeeded', async () => {
+    const { breaker, clock } = breakerOnClock({
+      window: {
+        type: 'count',
+        size: 10,
+        minimumCalls: 3,
+        slowCallDuration: 1_000,
+        slowCallRateThreshold: 0.6,
+      },
+    });
+    const reasons: string[] = [];
+    breaker.on('open', ({ reason }) => reasons.push(reason));
+    await slowSuccess(breaker, clock, 999);
+    await slowSuccess(breaker, clock, 1_000);
+    expect(breaker.state().name).toBe('closed');
+    await slowSuccess(breaker, clock, 5_000); // 2 of 3 slow
+    expect(breaker.state().name).toBe('open');
+    expect(reasons).toEqual(['slow_call_rate']);
+  });
+});
+
+describe('window options', () => {
+  it('rejects bad values with a message naming them', () => {
+    const make = (window: unknown) => () =>
+      new CircuitBreaker({ window } as ConstructorParameters<typeof CircuitBreaker>[0]);
+    expect(make({ type: 'sliding' })).toThrow(/option "window" must be \{ type: 'count'/);
+    expect(make({ type: 'count', size: 0 })).toThrow(
+      /window: option "size" must be an integer >= 1/,
+    );
+    expect(make({ type: 'count', size: 5, minimumCalls: 6 })).toThrow(
+      /"minimumCalls" \(6\) must be <= size \(5\)/,
+    );
+    expect(make({ type: 'count', failureRateThreshold: 50 })).toThrow(
+      /a fraction above 0 and at most 1 \(0.5 for 50%\), got 50/,
+    );
+    expect(make({ type: 'time', duration: 100, buckets: 500 })).toThrow(
+      /leave each bucket at least 1 ms/,
+    );
+    expect(make({ type: 'time', size: 10 })).toThrow(/unknown option "size"/);
+    expect(make({ type: 'count', slowCallRateThreshold: 0.5 })).toThrow(/needs "slowCallDuration"/);
+  });
+});
