@@ -1,3 +1,4 @@
+export { backoff, type ExponentialBackoffOptions } from './backoff.js';
 export { CircuitBreaker, type Operation } from './breaker.js';
 export { type Clock, MAX_TIMER_MS, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export { BreakwaterError, CircuitOpenError, TimeoutError } from './errors.js';

@@ -3,7 +3,7 @@ import { describeValue } from './validate.js';
 
 /**
  * How long the breaker stays open this time: `openDuration` (or its answer for this
- * attempt) plus up to `jitter` whole ms. A function that throws or answers nonsense is
+ * attempt) plus up to `jitter` whole ms (or that fraction of the period). A function that throws or answers nonsense is
  * reported and the default used: opening anyway is the safe side.
  */
 export function openPeriod(
@@ -11,7 +11,7 @@ export function openPeriod(
   attempt: number,
   report: (error: unknown, message: string) => void,
 ): number {
-  const { openDuration, jitter } = settings;
+  const { openDuration, jitterFraction } = settings;
   let base = DEFAULTS.openDuration as number;
   if (typeof openDuration === 'number') {
     base = openDuration;
@@ -27,6 +27,7 @@ export function openPeriod(
       report(error, `openDuration failed; open for the default ${DEFAULTS.openDuration} ms`);
     }
   }
+  const jitter = jitterFraction > 0 ? base * jitterFraction : settings.jitter;
   // Whole ms from 0 to floor(jitter) inclusive, so `until` stays an integer epoch time.
   return base + (jitter > 0 ? Math.floor(Math.random() * (Math.floor(jitter) + 1)) : 0);
 }

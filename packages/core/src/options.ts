@@ -37,8 +37,11 @@ export interface CircuitBreakerOptions<T = unknown> {
   successThreshold?: number | undefined;
   /** Probes allowed in flight at once while half-open. Default 1. */
   halfOpenMaxProbes?: number | undefined;
-  /** Up to this many milliseconds, at random, added to each open period. Default 0. */
-  jitter?: number | undefined;
+  /**
+   * Randomness added to each open period, so a fleet of breakers does not probe in step: up to
+   * this many ms, or `{ fraction: 0.1 }` for up to 10% of the period. Default 0.
+   */
+  jitter?: number | { fraction: number } | undefined;
   /** Per-call limit in ms: the call's AbortSignal aborts and it fails with `TimeoutError`. Default none. */
   timeout?: number | undefined;
   /** Which errors count as failures. Default `FailurePolicy.default()`. */
@@ -65,7 +68,10 @@ export interface Settings<T> {
   readonly openDuration: number | ((context: OpenDurationContext) => number);
   readonly successThreshold: number;
   readonly halfOpenMaxProbes: number;
+  /** Up to this many ms... */
   readonly jitter: number;
+  /** ...or up to this share of the period (one of the two is 0). */
+  readonly jitterFraction: number;
   /** 0 when calls have no time limit. */
   readonly timeout: number;
   readonly failurePolicy: { isFailure(error: unknown): boolean };
@@ -209,7 +215,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
       1,
     ),
-    jitter: durationAtLeast(OWNER, 'jitter', o.jitter ?? DEFAULTS.jitter, 0),
+    ...resolveJitter(o.jitter ?? DEFAULTS.jitter),
     timeout,
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
@@ -219,6 +225,22 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     window: resolveWindow(OWNER, o.window),
   };
 }
+
+function resolveJitter(value: unknown): { jitter: number; jitterFraction: number } {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    rejectUnknownKeys(`${OWNER} jitter`, value, JITTER_KEYS);
+    const fraction = (value as { fraction?: unknown }).fraction;
+    if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+      throw new RangeError(
+        `${OWNER}: option "jitter.fraction" must be a number from 0 to 1, got ${describeValue(fraction)}`,
+      );
+    }
+    return { jitter: 0, jitterFraction: fraction };
+  }
+  return { jitter: durationAtLeast(OWNER, 'jitter', value, 0), jitterFraction: 0 };
+}
+
+const JITTER_KEYS: ReadonlySet<string> = new Set(['fraction']);
 
 function preset(
   failureThreshold: number,
