@@ -13,6 +13,7 @@ import type { FallbackBehavior, FallbackReason } from './fallback.js';
 import { openPeriod } from './open-period.js';
 import { type CircuitBreakerOptions, resolveOptions, type Settings } from './options.js';
 import { log, reportProblem } from './report.js';
+import { retryAfterOf } from './retry-after.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
 import { describeValue } from './validate.js';
 import type { CallWindow } from './windows/call-window.js';
@@ -344,26 +345,32 @@ export class CircuitBreaker<T = never> {
     }
     this.failures++;
     if (generation !== this.generation) return true;
-    if (this.current === HALF_OPEN) this.open('probe_failed', false);
+    if (this.current === HALF_OPEN) this.open('probe_failed', false, error);
     else if (this.current === CLOSED) {
-      if (++this.failureCount >= this.settings.failureThreshold)
-        this.open('failure_threshold', false);
-      else if (this.window !== undefined) this.recordInWindow(true, startedAt);
+      if (++this.failureCount >= this.settings.failureThreshold) {
+        this.open('failure_threshold', false, error);
+      } else if (this.window !== undefined) {
+        this.recordInWindow(true, startedAt, error);
+      }
     }
     return true;
   }
 
-  /** Adds a closed-state call to the rate window, and opens the breaker if a rate is over. */
-  private recordInWindow(failed: boolean, startedAt: number): void {
+  /**
+   * Adds a closed-state call to the rate window, and opens the breaker if a rate is over its
+   * threshold; `error` is the failure, for its Retry-After.
+   */
+  private recordInWindow(failed: boolean, startedAt: number, error?: unknown): void {
     const window = this.window as CallWindow;
     const rule = this.settings.window as NonNullable<Settings<T>['window']>;
     const now = this.settings.clock.now();
-    window.record(failed, startedAt >= 0 && now - startedAt >= rule.slowCallDuration, now);
+    const slow = startedAt >= 0 && now - startedAt >= rule.slowCallDuration;
+    window.record(failed, slow, now);
     if (window.calls < rule.minimumCalls) return;
     if (window.failures >= rule.failureRateThreshold * window.calls) {
-      this.open('failure_rate', false);
+      this.open('failure_rate', false, error);
     } else if (window.slowCalls >= rule.slowCallRateThreshold * window.calls) {
-      this.open('slow_call_rate', false);
+      this.open('slow_call_rate', false, error);
     }
   }
 
@@ -387,13 +394,17 @@ export class CircuitBreaker<T = never> {
     return startedAt < 0 ? {} : { durationMs: this.settings.clock.now() - startedAt };
   }
 
-  private open(reason: TransitionReason, forced: boolean): void {
+  /** `error` is the failure that opened it, whose Retry-After may stretch the open period. */
+  private open(reason: TransitionReason, forced: boolean, error?: unknown): void {
     const now = this.settings.clock.now();
     const from = this.current;
     if (!forced) this.attempt++;
-    const period = forced
+    let period = forced
       ? Number.POSITIVE_INFINITY
       : openPeriod(this.settings, this.attempt, (e, m) => this.report(e, m));
+    if (this.settings.honorRetryAfter && error !== undefined) {
+      period = Math.max(period, retryAfterOf(error, now) ?? 0);
+    }
     this.current = OPEN;
     this.forced = forced;
     this.openedAt = now;

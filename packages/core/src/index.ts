@@ -22,4 +22,5 @@ export {
   presets,
 } from './options.js';
 export { type AsyncMethodKeys, type Protected, type ProtectOptions, protect } from './protect.js';
+export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterOf } from './retry-after.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';

@@ -50,6 +50,12 @@ export interface CircuitBreakerOptions<T = unknown> {
   fallback?: FallbackBehavior<T> | undefined;
   /** Also use the fallback when a call fails with a counted error. Default false. */
   fallbackOnFailure?: boolean | undefined;
+  /**
+   * When the failure that opens the breaker says how long to wait (`error.retryAfter` in ms, or
+   * a `Retry-After` header on `error.response`), stay open at least that long (at most a day).
+   * Default false.
+   */
+  honorRetryAfter?: boolean | undefined;
   /** Time source (epoch ms); a `ManualClock` in tests. Default `Date.now`. */
   clock?: Clock | undefined;
   /** Warns on open, informs on close. Default none. */
@@ -77,6 +83,7 @@ export interface Settings<T> {
   readonly failurePolicy: { isFailure(error: unknown): boolean };
   readonly fallback: FallbackBehavior<T>;
   readonly fallbackOnFailure: boolean;
+  readonly honorRetryAfter: boolean;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
   readonly window: WindowSettings | undefined;
@@ -102,6 +109,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'failurePolicy',
   'fallback',
   'fallbackOnFailure',
+  'honorRetryAfter',
   'clock',
   'logger',
   'window',
@@ -173,6 +181,9 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallbackOnFailure,
   );
 
+  const honorRetryAfter = o.honorRetryAfter ?? false;
+  check(typeof honorRetryAfter === 'boolean', 'honorRetryAfter', 'a boolean', honorRetryAfter);
+
   const clock = o.clock ?? systemClock;
   check(
     typeof clock === 'object' &&
@@ -220,6 +231,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
     fallbackOnFailure,
+    honorRetryAfter,
     clock,
     logger,
     window: resolveWindow(OWNER, o.window),

@@ -8,7 +8,6 @@ import {
   type VirusTotalScannerOptions,
   withCircuitBreaker,
 } from '../src/index.js';
-import { retryAfterMs } from '../src/virustotal/vt-client.js';
 import { freePort } from './clamd.js';
 import { bytes, EICAR, EICAR_SHA256, failure } from './helpers.js';
 import { FakeVirusTotal, fakeVerdict } from './virustotal-fake.js';
@@ -156,17 +155,6 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     expect(fake.paths().filter((p) => p.includes('analyses'))).toHaveLength(4);
     // The 1 s Retry-After was waited out, not the 10 ms poll interval.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-  });
-
-  it('reads Retry-After as seconds or an HTTP date, and nothing else', () => {
-    const now = Date.parse('2026-11-23T12:00:00Z');
-    expect(retryAfterMs('7', now)).toBe(7_000);
-    expect(retryAfterMs('Mon, 23 Nov 2026 12:00:30 GMT', now)).toBe(30_000);
-    expect(retryAfterMs('Mon, 23 Nov 2026 11:00:00 GMT', now)).toBe(0);
-    expect(retryAfterMs('99999999999', now)).toBe(24 * 60 * 60 * 1000);
-    for (const odd of [null, '', '-5', '1.5', 'soon', '2026-11-23']) {
-      expect(retryAfterMs(odd, now)).toBe(60_000);
-    }
   });
 
   it('gives up polling when a Retry-After does not fit in maxPollTimeMs', async () => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseRetryAfter } from '@breakwater/core';
 import { ScanError, type ScanErrorKind } from '../errors.js';
 
 export interface VtClientOptions {
@@ -28,8 +29,6 @@ function scrubDeep(value: unknown, scrub: (text: string) => string): unknown {
 
 // VirusTotal's public quota is per minute; without a Retry-After header, wait that long.
 const DEFAULT_RETRY_AFTER_MS = 60_000;
-const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
-const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 // A file report with every engine's verdict is a few hundred KiB; anything far larger is not one.
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
@@ -167,7 +166,8 @@ export class VtClient {
     const hint = status === 404 ? " (not VirusTotal's NotFoundError: is baseUrl right?)" : '';
     const detail = `${what} answered ${status}${errorDetail(body)}${hint}`;
     if (status === 429) {
-      const retryAfter = retryAfterMs(response.headers.get('retry-after'), Date.now());
+      const retryAfter =
+        parseRetryAfter(response.headers.get('retry-after'), Date.now()) ?? DEFAULT_RETRY_AFTER_MS;
       throw new ScanError('rate_limited', `${this.engine}: ${detail}`, {
         engine: this.engine,
         retryAfter,
@@ -246,16 +246,4 @@ async function tooLong(
     `${engine}: ${what} answered with more than ${MAX_ANSWER_BYTES} bytes`,
     { engine },
   );
-}
-
-/**
- * `Retry-After` as whole seconds or an HTTP date (RFC 9110), in ms from `now`, at most a day;
- * a minute when absent or in any other form.
- */
-export function retryAfterMs(header: string | null, now: number): number {
-  const trimmed = header?.trim() ?? '';
-  let ms = DEFAULT_RETRY_AFTER_MS;
-  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
-  else if (HTTP_DATE.test(trimmed)) ms = Math.max(0, Date.parse(trimmed) - now);
-  return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
