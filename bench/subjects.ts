@@ -4,12 +4,12 @@
  * Configurations match: no timeouts, no fallbacks, consecutive-failure rules where the
  * library has one, every error counted.
  */
-import { CircuitBreaker, FailurePolicy } from '@breakwater/core';
+import { CircuitBreaker, FailurePolicy, type StateName } from '@breakwater/core';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import Opossum from 'opossum';
 
 export type Op = () => Promise<unknown>;
-export type Observed = 'closed' | 'open' | 'half_open';
+export type Observed = StateName;
 
 export const SUCCESS: Op = async () => 1;
 const FAILURE_ERROR = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });

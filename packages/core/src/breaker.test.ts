@@ -304,6 +304,7 @@ describe('metrics', () => {
       timesOpened: 1,
       timesClosed: 0,
       successRate: 1 / 3,
+      timesWouldOpen: 0,
       failureRate: -1,
       slowCallRate: -1,
     });

@@ -1,6 +1,6 @@
 import { NEVER_ABORTS, TrackedCall } from './call.js';
 import { startTimer, stopTimer, type TimerHandle } from './clock.js';
-import { circuitOpenError } from './errors.js';
+import { circuitOpenError, type RejectingState } from './errors.js';
 import {
   type BreakerEventName,
   type BreakerEvents,
@@ -15,14 +15,16 @@ import { type CircuitBreakerOptions, resolveOptions, type Settings } from './opt
 import { log, reportProblem } from './report.js';
 import { retryAfterOf } from './retry-after.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
+import { failed, succeeded, type TryResult } from './try-result.js';
 import { describeValue } from './validate.js';
 import type { CallWindow } from './windows/call-window.js';
 
 const CLOSED = 0;
 const OPEN = 1;
 const HALF_OPEN = 2;
-type State = typeof CLOSED | typeof OPEN | typeof HALF_OPEN;
-const STATE_NAMES: readonly StateName[] = ['closed', 'open', 'half_open'];
+const DISABLED = 3;
+type State = typeof CLOSED | typeof OPEN | typeof HALF_OPEN | typeof DISABLED;
+const STATE_NAMES: readonly StateName[] = ['closed', 'open', 'half_open', 'disabled'];
 
 /** The operation a breaker runs: it gets an AbortSignal that aborts on timeout or the caller's abort. */
 export type Operation<R> = (signal: AbortSignal) => R | PromiseLike<R>;
@@ -89,6 +91,7 @@ export class CircuitBreaker<T = never> {
   private fallbacks = 0;
   private timesOpened = 0;
   private timesClosed = 0;
+  private timesWouldOpen = 0;
 
   constructor(options?: CircuitBreakerOptions<T>) {
     this.settings = resolveOptions(options);
@@ -100,23 +103,51 @@ export class CircuitBreaker<T = never> {
 
   /** Runs `fn` through the breaker: its value, its error, a rejection or the fallback's answer. */
   execute<R>(fn: Operation<R>, signal?: AbortSignal): Promise<R | T> {
-    if (typeof fn !== 'function') {
-      throw new TypeError(
-        `CircuitBreaker "${this.name}": execute(fn) needs a function, got ${describeValue(fn)}`,
-      );
-    }
-    if (signal !== undefined) {
-      if (!isAbortSignal(signal)) {
-        throw new TypeError(
-          `CircuitBreaker "${this.name}": execute(fn, signal) needs an AbortSignal, got ${describeValue(signal)}`,
-        );
-      }
-      if (signal.aborted) return Promise.reject(signal.reason);
-    }
+    this.checkCall('execute', fn, signal);
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
     if (this.current !== CLOSED) {
       const retryAfter = this.admit();
       if (retryAfter >= 0) return this.rejectCall(retryAfter) as Promise<T>;
     }
+    return this.run(fn, signal);
+  }
+
+  /**
+   * Like `execute`, but never rejects: resolves to `{ ok: true, value }`, `{ ok: false,
+   * rejected: true, retryAfter }` (refused, without allocating an error) or `{ ok: false,
+   * rejected: false, error }`. A fallback's answer to a refused call is `ok: true`.
+   */
+  tryExecute<R>(fn: Operation<R>, signal?: AbortSignal): Promise<TryResult<R | T>> {
+    this.checkCall('tryExecute', fn, signal);
+    if (signal?.aborted === true) return Promise.resolve(failed(signal.reason));
+    if (this.current !== CLOSED) {
+      const retryAfter = this.admit();
+      if (retryAfter >= 0) {
+        if (this.settings.fallback.kind !== 'fail_closed') {
+          return this.rejectCall(retryAfter).then(succeeded, failed) as Promise<TryResult<T>>;
+        }
+        this.countRejection(retryAfter);
+        return Promise.resolve({ ok: false, rejected: true, retryAfter });
+      }
+    }
+    return this.run(fn, signal).then(succeeded, failed);
+  }
+
+  private checkCall(method: string, fn: unknown, signal: unknown): void {
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `CircuitBreaker "${this.name}": ${method}(fn) needs a function, got ${describeValue(fn)}`,
+      );
+    }
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new TypeError(
+        `CircuitBreaker "${this.name}": ${method}(fn, signal) needs an AbortSignal, got ${describeValue(signal)}`,
+      );
+    }
+  }
+
+  /** Runs an admitted call. */
+  private run<R>(fn: Operation<R>, signal: AbortSignal | undefined): Promise<R | T> {
     if (signal !== undefined || !this.plain) {
       const call = new TrackedCall<R | T>(
         this,
@@ -167,6 +198,8 @@ export class CircuitBreaker<T = never> {
         return { name: 'open', openedAt: this.openedAt, until: this.until, forced: this.forced };
       case HALF_OPEN:
         return { name: 'half_open', successCount: this.successCount, probeCount: this.probes };
+      case DISABLED:
+        return { name: 'disabled' };
     }
   }
 
@@ -182,6 +215,7 @@ export class CircuitBreaker<T = never> {
       fallbacks: this.fallbacks,
       timesOpened: this.timesOpened,
       timesClosed: this.timesClosed,
+      timesWouldOpen: this.timesWouldOpen,
       successRate: judged === 0 ? 1 : this.successes / judged,
       failureRate: this.rate('failures'),
       slowCallRate: this.rate('slowCalls'),
@@ -209,6 +243,32 @@ export class CircuitBreaker<T = never> {
     this.emitOpen('forced_open');
   }
 
+  /** `forceOpen()` by the name Polly and resilience4j operators know: held open until released. */
+  isolate(): void {
+    this.forceOpen();
+  }
+
+  /**
+   * Takes the breaker out of the way: every call runs, nothing trips, metrics are still
+   * recorded. `forceClose()` or `reset()` turns it back on; `forceOpen()` isolates it.
+   */
+  disable(): void {
+    if (this.current === DISABLED) return;
+    const from = this.current;
+    this.current = DISABLED;
+    this.forced = false;
+    this.failureCount = this.successCount = this.probes = this.attempt = 0;
+    this.newGeneration();
+    this.cancelHalfOpenTimer();
+    log(
+      this.settings.logger,
+      'warn',
+      { breaker: this.name },
+      `circuit breaker "${this.name}" disabled: every call passes through`,
+    );
+    this.announce(from, 'disabled');
+  }
+
   /** Closes the breaker and clears its failure count; metrics are kept. */
   forceClose(): void {
     if (this.current === CLOSED) this.failureCount = 0;
@@ -221,6 +281,7 @@ export class CircuitBreaker<T = never> {
     this.failureCount = this.attempt = 0;
     this.successes = this.failures = this.rejections = this.ignored = 0;
     this.timeouts = this.fallbacks = this.timesOpened = this.timesClosed = 0;
+    this.timesWouldOpen = 0;
     this.warnedFailOpen = false;
     this.newGeneration();
   }
@@ -254,7 +315,7 @@ export class CircuitBreaker<T = never> {
 
   /** -1 to admit the call, or the ms until a probe may run (the caller is rejected). */
   private admit(): number {
-    if (this.current === CLOSED) return -1;
+    if (this.current === CLOSED || this.current === DISABLED) return -1;
     if (this.current === OPEN) {
       if (this.forced) return Number.POSITIVE_INFINITY;
       const now = this.settings.clock.now();
@@ -269,15 +330,21 @@ export class CircuitBreaker<T = never> {
   }
 
   private rejectCall(retryAfter: number): Promise<unknown> {
-    this.rejections++;
-    const state = this.current === OPEN ? 'open' : 'half_open';
-    const reason = state === 'open' ? 'open' : 'half_open_full';
-    if (this.events.has('rejected'))
-      this.events.emit('rejected', { breaker: this.name, reason, retryAfter });
+    const state = this.countRejection(retryAfter);
     const fallback = this.settings.fallback;
     if (fallback.kind === 'fail_closed')
       return Promise.reject(circuitOpenError(this.name, state, retryAfter));
-    return this.useFallback(fallback, reason, undefined);
+    return this.useFallback(fallback, state === 'open' ? 'open' : 'half_open_full', undefined);
+  }
+
+  private countRejection(retryAfter: number): RejectingState {
+    this.rejections++;
+    const state = this.current === OPEN ? 'open' : 'half_open';
+    if (this.events.has('rejected')) {
+      const reason = state === 'open' ? 'open' : 'half_open_full';
+      this.events.emit('rejected', { breaker: this.name, reason, retryAfter });
+    }
+    return state;
   }
 
   /** @internal The fallback's answer to a counted failure, or undefined to pass the error on. */
@@ -396,6 +463,10 @@ export class CircuitBreaker<T = never> {
 
   /** `error` is the failure that opened it, whose Retry-After may stretch the open period. */
   private open(reason: TransitionReason, forced: boolean, error?: unknown): void {
+    if (this.settings.observe && !forced) {
+      this.wouldOpen(reason);
+      return;
+    }
     const now = this.settings.clock.now();
     const from = this.current;
     if (!forced) this.attempt++;
@@ -420,6 +491,20 @@ export class CircuitBreaker<T = never> {
     );
     if (this.announce(from, reason)) this.emitOpen(reason);
     this.listenersChanged();
+  }
+
+  /** Observe mode: what would have opened the breaker is reported, and counting starts over. */
+  private wouldOpen(reason: TransitionReason): void {
+    this.timesWouldOpen++;
+    this.failureCount = 0;
+    this.window?.clear();
+    log(
+      this.settings.logger,
+      'info',
+      { breaker: this.name, reason },
+      `circuit breaker "${this.name}" would have opened (observe mode)`,
+    );
+    if (this.events.has('wouldOpen')) this.events.emit('wouldOpen', { breaker: this.name, reason });
   }
 
   private emitOpen(reason: TransitionReason): void {

@@ -1,4 +1,5 @@
-import type { StateName } from './state.js';
+/** The states that reject calls. */
+export type RejectingState = 'open' | 'half_open';
 
 /** Base class of every error the breaker itself raises; `code` is stable across versions. */
 export class BreakwaterError extends Error {
@@ -16,9 +17,9 @@ export class CircuitOpenError extends BreakwaterError {
   readonly breaker: string;
   /** Milliseconds until the breaker lets a probe through; `Infinity` while forced open, 0 in half-open. */
   readonly retryAfter: number;
-  readonly state: Exclude<StateName, 'closed'>;
+  readonly state: RejectingState;
 
-  constructor(breaker: string, state: Exclude<StateName, 'closed'>, retryAfter: number) {
+  constructor(breaker: string, state: RejectingState, retryAfter: number) {
     super(
       'BREAKWATER_CIRCUIT_OPEN',
       state === 'open'
@@ -59,7 +60,7 @@ const ErrorWithLimit = Error as ErrorConstructor & { stackTraceLimit?: number | 
  */
 export function circuitOpenError(
   breaker: string,
-  state: Exclude<StateName, 'closed'>,
+  state: RejectingState,
   retryAfter: number,
 ): CircuitOpenError {
   const limit = ErrorWithLimit.stackTraceLimit;

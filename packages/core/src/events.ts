@@ -12,6 +12,7 @@ export type TransitionReason =
   | 'open_elapsed'
   | 'forced_open'
   | 'forced_close'
+  | 'disabled'
   | 'reset';
 
 /** Every event a breaker emits, with its payload. */
@@ -25,6 +26,8 @@ export interface BreakerEvents {
     attempt: number;
   };
   close: { breaker: string; reason: TransitionReason };
+  /** In `mode: 'observe'`: a trip rule fired; an enforcing breaker would have opened now. */
+  wouldOpen: { breaker: string; reason: TransitionReason };
   halfOpen: { breaker: string };
   /** `durationMs` is absent for a call that started before the first listener was added. */
   success: { breaker: string; durationMs?: number };

@@ -1,7 +1,12 @@
 export { backoff, type ExponentialBackoffOptions } from './backoff.js';
 export { CircuitBreaker, type Operation } from './breaker.js';
 export { type Clock, MAX_TIMER_MS, ManualClock, systemClock, type TimerHandle } from './clock.js';
-export { BreakwaterError, CircuitOpenError, TimeoutError } from './errors.js';
+export {
+  BreakwaterError,
+  CircuitOpenError,
+  type RejectingState,
+  TimeoutError,
+} from './errors.js';
 export type { BreakerEventName, BreakerEvents, Listener, TransitionReason } from './events.js';
 export {
   classifyError,
@@ -24,3 +29,4 @@ export {
 export { type AsyncMethodKeys, type Protected, type ProtectOptions, protect } from './protect.js';
 export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterOf } from './retry-after.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';
+export type { TryResult } from './try-result.js';

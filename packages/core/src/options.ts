@@ -61,6 +61,12 @@ export interface CircuitBreakerOptions<T = unknown> {
   /** Warns on open, informs on close. Default none. */
   logger?: Logger | undefined;
   /**
+   * `'observe'` never rejects a call: when a trip rule fires, the breaker emits `wouldOpen`,
+   * counts it in `timesWouldOpen` and starts counting again, so a new breaker can be rolled
+   * out and tuned on live traffic before it enforces anything. Default `'enforce'`.
+   */
+  mode?: 'enforce' | 'observe' | undefined;
+  /**
    * A rate-based trip rule beside the consecutive one (either opens the breaker): failure
    * and slow-call rates over the last N calls or the last N ms. Default none.
    */
@@ -86,6 +92,7 @@ export interface Settings<T> {
   readonly honorRetryAfter: boolean;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
+  readonly observe: boolean;
   readonly window: WindowSettings | undefined;
 }
 
@@ -112,6 +119,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'honorRetryAfter',
   'clock',
   'logger',
+  'mode',
   'window',
 ]);
 
@@ -196,6 +204,9 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     clock,
   );
 
+  const mode = o.mode ?? 'enforce';
+  check(mode === 'enforce' || mode === 'observe', 'mode', '"enforce" or "observe"', mode);
+
   const logger = o.logger;
   check(
     logger === undefined ||
@@ -234,6 +245,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     honorRetryAfter,
     clock,
     logger,
+    observe: mode === 'observe',
     window: resolveWindow(OWNER, o.window),
   };
 }

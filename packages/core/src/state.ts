@@ -1,5 +1,8 @@
-/** The three states of a circuit breaker, as reported in snapshots and events. */
-export type StateName = 'closed' | 'open' | 'half_open';
+/**
+ * The states of a circuit breaker, as reported in snapshots and events: the three of the
+ * state machine, and `disabled` (every call passes through, nothing trips) for operators.
+ */
+export type StateName = 'closed' | 'open' | 'half_open' | 'disabled';
 
 /** What `breaker.state()` returns: the state as of the breaker's clock, right now. */
 export type BreakerState =
@@ -13,7 +16,8 @@ export type BreakerState =
       /** True when held open by `forceOpen()`. */
       readonly forced: boolean;
     }
-  | { readonly name: 'half_open'; readonly successCount: number; readonly probeCount: number };
+  | { readonly name: 'half_open'; readonly successCount: number; readonly probeCount: number }
+  | { readonly name: 'disabled' };
 
 /** Counters since construction or the last `reset()`. */
 export interface BreakerMetrics {
@@ -32,6 +36,8 @@ export interface BreakerMetrics {
   readonly fallbacks: number;
   readonly timesOpened: number;
   readonly timesClosed: number;
+  /** In `mode: 'observe'`: times a trip rule fired and the breaker would have opened. */
+  readonly timesWouldOpen: number;
   /** successful / (successful + failed); 1 when there were neither. */
   readonly successRate: number;
   /** Failed / calls in the rate window; -1 without a window or below its `minimumCalls`. */
