@@ -1,11 +1,12 @@
 import { CircuitBreaker, CircuitOpenError } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
-import { connectionRefused, deferred, failOnce, onClock, succeedOnce } from '../test/helpers.js';
-
-function breakerOnClock(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const { clock, options: withClock } = onClock(options);
-  return { clock, breaker: new CircuitBreaker(withClock) };
-}
+import {
+  breakerOnClock,
+  connectionRefused,
+  deferred,
+  failOnce,
+  succeedOnce,
+} from '../test/helpers.js';
 
 describe('closed', () => {
   it('opens on the Nth counted failure in a row', async () => {

@@ -1,11 +1,6 @@
 import { CircuitBreaker, CircuitOpenError } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
-import { failOnce, onClock, succeedOnce } from '../test/helpers.js';
-
-function breakerOnClock(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const { clock, options: withClock } = onClock(options);
-  return { clock, breaker: new CircuitBreaker(withClock) };
-}
+import { breakerOnClock, failOnce, succeedOnce } from '../test/helpers.js';
 
 describe('disable()', () => {
   it('lets every call through and never trips, while still counting', async () => {

@@ -1,11 +1,6 @@
 import { CircuitBreaker } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
-import { failOnce, onClock, succeedOnce } from '../test/helpers.js';
-
-function breakerOnClock(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const { clock, options: withClock } = onClock(options);
-  return { clock, breaker: new CircuitBreaker(withClock) };
-}
+import { breakerOnClock, failOnce, succeedOnce } from '../test/helpers.js';
 
 /** A call that takes `ms` on the breaker's ManualClock, then succeeds. */
 async function slowSuccess(

@@ -1,4 +1,4 @@
-import { type CircuitBreaker, type CircuitBreakerOptions, ManualClock } from '@breakwater/core';
+import { CircuitBreaker, type CircuitBreakerOptions, ManualClock } from '@breakwater/core';
 import { expect } from 'vitest';
 
 /** The error a refused TCP connection gives: counted by the default failure policy. */
@@ -41,6 +41,15 @@ export function onClock<T>(options: CircuitBreakerOptions<T> = {}): {
 } {
   const clock = new ManualClock(1_000_000);
   return { clock, options: { ...options, clock } };
+}
+
+/** A breaker on a fresh ManualClock, and the clock. */
+export function breakerOnClock(options: CircuitBreakerOptions<unknown> = {}): {
+  clock: ManualClock;
+  breaker: CircuitBreaker<unknown>;
+} {
+  const { clock, options: withClock } = onClock(options);
+  return { clock, breaker: new CircuitBreaker(withClock) };
 }
 
 /** Starts a call whose operation never settles by itself; `signal()` is what it was handed. */
