@@ -189,6 +189,10 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallbackOnFailure,
   );
 
+  // Destructured rather than spread into the result: a spread would give every breaker's
+  // settings a slower, larger object shape.
+  const { jitter, jitterFraction } = resolveJitter(o.jitter ?? DEFAULTS.jitter);
+
   const honorRetryAfter = o.honorRetryAfter ?? false;
   check(typeof honorRetryAfter === 'boolean', 'honorRetryAfter', 'a boolean', honorRetryAfter);
 
@@ -237,7 +241,8 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
       1,
     ),
-    ...resolveJitter(o.jitter ?? DEFAULTS.jitter),
+    jitter,
+    jitterFraction,
     timeout,
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
