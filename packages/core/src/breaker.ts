@@ -14,6 +14,7 @@ import { openPeriod } from './open-period.js';
 import { type CircuitBreakerOptions, resolveOptions, type Settings } from './options.js';
 import { log, reportProblem } from './report.js';
 import { retryAfterOf } from './retry-after.js';
+import { type BreakerSnapshot, parseSnapshot, snapshotHeader } from './snapshot.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
 import { failed, succeeded, type TryResult } from './try-result.js';
 import { describeValue } from './validate.js';
@@ -98,6 +99,9 @@ export class CircuitBreaker<T = never> {
     this.name = this.settings.name;
     this.window = this.settings.window?.create();
     this.plain = this.needsNoTracking();
+    // Checked whole before anything is applied; not kept in the settings, which every breaker carries.
+    const saved = options?.initialState;
+    if (saved !== undefined) this.restore(parseSnapshot('CircuitBreaker', this.name, saved));
     this.newGeneration();
   }
 
@@ -228,6 +232,54 @@ export class CircuitBreaker<T = never> {
     window.advance(this.settings.clock.now());
     const { minimumCalls } = this.settings.window as { minimumCalls: number };
     return window.calls < minimumCalls ? -1 : window[count] / window.calls;
+  }
+
+  /** The state as JSON, for `initialState` in the next process (`JSON.stringify(breaker)` works too). */
+  toJSON(): BreakerSnapshot {
+    this.catchUp();
+    const open = this.current === OPEN;
+    return {
+      ...snapshotHeader(this.name),
+      state: STATE_NAMES[this.current] as StateName,
+      failureCount: this.failureCount,
+      successCount: this.successCount,
+      attempt: this.attempt,
+      openedAt: open ? this.openedAt : null,
+      until: open && !this.forced ? this.until : null,
+      savedAt: this.settings.clock.now(),
+    };
+  }
+
+  /**
+   * Takes up a saved state; an open period that has passed since is already over. In observe
+   * mode only an operator's choice (held open, disabled) is taken up: it never rejects on its own.
+   */
+  private restore(saved: BreakerSnapshot): void {
+    const operators =
+      saved.state === 'disabled' || (saved.state === 'open' && saved.until === null);
+    if (this.settings.observe && !operators) return;
+    this.attempt = saved.attempt;
+    switch (saved.state) {
+      case 'closed':
+        this.failureCount = saved.failureCount;
+        return;
+      case 'disabled':
+        this.current = DISABLED;
+        return;
+      case 'half_open':
+        this.current = HALF_OPEN;
+        this.successCount = saved.successCount;
+        return;
+      case 'open':
+        if (saved.until !== null && saved.until <= this.settings.clock.now()) {
+          this.current = HALF_OPEN;
+          return;
+        }
+        this.current = OPEN;
+        this.forced = saved.until === null;
+        this.openedAt = saved.openedAt as number;
+        this.until = saved.until ?? Number.POSITIVE_INFINITY;
+    }
   }
 
   /** Holds the breaker open (maintenance) until `forceClose()` or `reset()`. */

@@ -28,5 +28,6 @@ export {
 } from './options.js';
 export { type AsyncMethodKeys, type Protected, type ProtectOptions, protect } from './protect.js';
 export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterOf } from './retry-after.js';
+export type { BreakerSnapshot } from './snapshot.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';
 export type { TryResult } from './try-result.js';

@@ -1,6 +1,7 @@
 import { type Clock, MAX_TIMER_MS, systemClock } from './clock.js';
 import { FailurePolicy } from './failure-policy.js';
 import { FallbackBehavior, isFallbackBehavior } from './fallback.js';
+import type { BreakerSnapshot } from './snapshot.js';
 import {
   describeValue,
   durationAtLeast,
@@ -67,6 +68,12 @@ export interface CircuitBreakerOptions<T = unknown> {
    */
   mode?: 'enforce' | 'observe' | undefined;
   /**
+   * A snapshot from `breaker.toJSON()` (or its JSON text) to start from, so a short-lived
+   * process keeps the state its predecessor saw. An open snapshot whose period has passed
+   * starts half-open; a corrupt, foreign or other breaker's snapshot is refused. Default none.
+   */
+  initialState?: BreakerSnapshot | string | undefined;
+  /**
    * A rate-based trip rule beside the consecutive one (either opens the breaker): failure
    * and slow-call rates over the last N calls or the last N ms. Default none.
    */
@@ -121,6 +128,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'logger',
   'mode',
   'window',
+  'initialState',
 ]);
 
 const OWNER = 'CircuitBreaker';
