@@ -46,6 +46,14 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   );
 }
 
+class Tallies {
+  timeouts = 0;
+  fallbacks = 0;
+  opened = 0;
+  closed = 0;
+  wouldOpen = 0;
+}
+
 /**
  * A circuit breaker: closed (calls run; consecutive counted failures open it), open
  * (calls are rejected at once until `openDuration` passes), half-open (a few probes run;
@@ -88,11 +96,8 @@ export class CircuitBreaker<T = never> {
   private failures = 0;
   private rejections = 0;
   private ignored = 0;
-  private timeouts = 0;
-  private fallbacks = 0;
-  private timesOpened = 0;
-  private timesClosed = 0;
-  private timesWouldOpen = 0;
+  /** Counts of rarer events, allocated the first time one happens: most breakers never need it. */
+  private tallies: Tallies | undefined;
 
   constructor(options?: CircuitBreakerOptions<T>) {
     this.settings = resolveOptions(options);
@@ -215,11 +220,11 @@ export class CircuitBreaker<T = never> {
       failedRequests: this.failures,
       rejectedRequests: this.rejections,
       ignoredErrors: this.ignored,
-      timeouts: this.timeouts,
-      fallbacks: this.fallbacks,
-      timesOpened: this.timesOpened,
-      timesClosed: this.timesClosed,
-      timesWouldOpen: this.timesWouldOpen,
+      timeouts: this.tallies?.timeouts ?? 0,
+      fallbacks: this.tallies?.fallbacks ?? 0,
+      timesOpened: this.tallies?.opened ?? 0,
+      timesClosed: this.tallies?.closed ?? 0,
+      timesWouldOpen: this.tallies?.wouldOpen ?? 0,
       successRate: judged === 0 ? 1 : this.successes / judged,
       failureRate: this.rate('failures'),
       slowCallRate: this.rate('slowCalls'),
@@ -332,8 +337,7 @@ export class CircuitBreaker<T = never> {
     if (this.current !== CLOSED) this.close('reset');
     this.failureCount = this.attempt = 0;
     this.successes = this.failures = this.rejections = this.ignored = 0;
-    this.timeouts = this.fallbacks = this.timesOpened = this.timesClosed = 0;
-    this.timesWouldOpen = 0;
+    this.tallies = undefined;
     this.warnedFailOpen = false;
     this.newGeneration();
   }
@@ -411,7 +415,7 @@ export class CircuitBreaker<T = never> {
     reason: FallbackReason,
     error: unknown,
   ): Promise<unknown> {
-    this.fallbacks++;
+    this.tally().fallbacks++;
     const info =
       error === undefined ? { breaker: this.name, reason } : { breaker: this.name, reason, error };
     if (this.events.has('fallback')) this.events.emit('fallback', info);
@@ -495,7 +499,7 @@ export class CircuitBreaker<T = never> {
 
   /** @internal */
   recordTimeout(timeoutMs: number): void {
-    this.timeouts++;
+    this.tally().timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { breaker: this.name, timeoutMs });
   }
 
@@ -533,7 +537,7 @@ export class CircuitBreaker<T = never> {
     this.openedAt = now;
     this.until = now + period;
     this.failureCount = this.successCount = this.probes = 0;
-    this.timesOpened++;
+    this.tally().opened++;
     this.newGeneration();
     log(
       this.settings.logger,
@@ -547,7 +551,7 @@ export class CircuitBreaker<T = never> {
 
   /** Observe mode: what would have opened the breaker is reported, and counting starts over. */
   private wouldOpen(reason: TransitionReason): void {
-    this.timesWouldOpen++;
+    this.tally().wouldOpen++;
     this.failureCount = 0;
     this.window?.clear();
     log(
@@ -585,7 +589,7 @@ export class CircuitBreaker<T = never> {
     this.current = CLOSED;
     this.forced = false;
     this.failureCount = this.successCount = this.probes = this.attempt = 0;
-    this.timesClosed++;
+    this.tally().closed++;
     this.newGeneration();
     this.cancelHalfOpenTimer();
     log(
@@ -677,6 +681,11 @@ export class CircuitBreaker<T = never> {
     if (this.halfOpenTimer === undefined) return;
     stopTimer(this.settings.clock, this.halfOpenTimer);
     this.halfOpenTimer = undefined;
+  }
+
+  private tally(): Tallies {
+    this.tallies ??= new Tallies();
+    return this.tallies;
   }
 
   private report(error: unknown, message: string): void {

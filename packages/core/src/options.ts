@@ -87,10 +87,8 @@ export interface Settings<T> {
   readonly openDuration: number | ((context: OpenDurationContext) => number);
   readonly successThreshold: number;
   readonly halfOpenMaxProbes: number;
-  /** Up to this many ms... */
-  readonly jitter: number;
-  /** ...or up to this share of the period (one of the two is 0). */
-  readonly jitterFraction: number;
+  /** Up to this many ms, or up to this share of the period. */
+  readonly jitter: number | { readonly fraction: number };
   /** 0 when calls have no time limit. */
   readonly timeout: number;
   readonly failurePolicy: { isFailure(error: unknown): boolean };
@@ -197,10 +195,6 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallbackOnFailure,
   );
 
-  // Destructured rather than spread into the result: a spread would give every breaker's
-  // settings a slower, larger object shape.
-  const { jitter, jitterFraction } = resolveJitter(o.jitter ?? DEFAULTS.jitter);
-
   const honorRetryAfter = o.honorRetryAfter ?? false;
   check(typeof honorRetryAfter === 'boolean', 'honorRetryAfter', 'a boolean', honorRetryAfter);
 
@@ -249,8 +243,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
       1,
     ),
-    jitter,
-    jitterFraction,
+    jitter: resolveJitter(o.jitter ?? DEFAULTS.jitter),
     timeout,
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
@@ -263,7 +256,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
   };
 }
 
-function resolveJitter(value: unknown): { jitter: number; jitterFraction: number } {
+function resolveJitter(value: unknown): Settings<unknown>['jitter'] {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     rejectUnknownKeys(`${OWNER} jitter`, value, JITTER_KEYS);
     const fraction = (value as { fraction?: unknown }).fraction;
@@ -272,9 +265,9 @@ function resolveJitter(value: unknown): { jitter: number; jitterFraction: number
         `${OWNER}: option "jitter.fraction" must be a number from 0 to 1, got ${describeValue(fraction)}`,
       );
     }
-    return { jitter: 0, jitterFraction: fraction };
+    return Object.freeze({ fraction });
   }
-  return { jitter: durationAtLeast(OWNER, 'jitter', value, 0), jitterFraction: 0 };
+  return durationAtLeast(OWNER, 'jitter', value, 0);
 }
 
 const JITTER_KEYS: ReadonlySet<string> = new Set(['fraction']);
