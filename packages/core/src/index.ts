@@ -27,6 +27,15 @@ export {
   presets,
 } from './options.js';
 export { type AsyncMethodKeys, type Protected, type ProtectOptions, protect } from './protect.js';
+export {
+  type BreakerHealth,
+  BreakerRegistry,
+  type BreakerRegistryOptions,
+  type Criticality,
+  type HealthStatus,
+  type RegistryHealth,
+  type RegistrySnapshot,
+} from './registry.js';
 export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterOf } from './retry-after.js';
 export type { BreakerSnapshot } from './snapshot.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';

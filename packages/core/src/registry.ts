@@ -1,0 +1,347 @@
+import { CircuitBreaker } from './breaker.js';
+import { type Clock, systemClock } from './clock.js';
+import { type BreakerEventName, type BreakerEvents, type Listener, Listeners } from './events.js';
+import type { CircuitBreakerOptions } from './options.js';
+import { reportProblem } from './report.js';
+import type { BreakerMetrics, BreakerState } from './state.js';
+import {
+  describeValue,
+  durationAtLeast,
+  integerAtLeast,
+  rejectUnknownKeys,
+  requireObject,
+} from './validate.js';
+
+/** What a breaker's being open means for the whole service. */
+export type Criticality = 'critical' | 'degraded' | 'warning';
+
+export type HealthStatus = 'healthy' | 'warning' | 'degraded' | 'critical';
+
+export interface BreakerHealth {
+  readonly name: string;
+  readonly state: BreakerState['name'];
+  readonly criticality: Criticality;
+  /** What this breaker contributes: its criticality while open, `warning` while half-open or disabled. */
+  readonly status: HealthStatus;
+}
+
+export interface RegistryHealth {
+  /** The worst of the breakers' statuses. */
+  readonly status: HealthStatus;
+  readonly breakers: readonly BreakerHealth[];
+}
+
+export interface RegistrySnapshot {
+  readonly takenAt: number;
+  readonly breakers: readonly {
+    readonly name: string;
+    readonly criticality: Criticality;
+    /** `until` is null while held open (JSON has no Infinity). */
+    readonly state: Record<string, unknown>;
+    readonly metrics: BreakerMetrics;
+  }[];
+}
+
+export interface BreakerRegistryOptions {
+  /** Options every breaker made by `get()` starts from. Default none (the breaker's defaults). */
+  defaults?: Omit<CircuitBreakerOptions<never>, 'name' | 'initialState'> | undefined;
+  /**
+   * At most this many breakers made by `get()`; past it the least recently used closed breaker
+   * with no failures to remember is dropped. Breakers with state worth keeping are never dropped,
+   * so the count can run over while they last. Default unlimited.
+   */
+  maxBreakers?: number | undefined;
+  /** Drops a `get()` breaker unused for this many ms, once it is closed with no failures. Default never. */
+  idleTtl?: number | undefined;
+  /** Time for `idleTtl`, and the breakers' clock unless `defaults` has one. Default `Date.now`. */
+  clock?: Clock | undefined;
+  /** The criticality of breakers made by `get()`. Default `'degraded'`. */
+  criticality?: Criticality | undefined;
+}
+
+interface Entry {
+  readonly breaker: CircuitBreaker<unknown>;
+  readonly criticality: Criticality;
+  /** Made by the registry (and so its to drop), or handed in with `register()`. */
+  readonly owned: boolean;
+  lastUsed: number;
+  unsubscribe: (() => void)[];
+}
+
+const OWNER = 'BreakerRegistry';
+const KEYS: ReadonlySet<string> = new Set([
+  'defaults',
+  'maxBreakers',
+  'idleTtl',
+  'clock',
+  'criticality',
+]);
+const CRITICALITIES: readonly Criticality[] = ['critical', 'degraded', 'warning'];
+const RANK: Readonly<Record<HealthStatus, number>> = {
+  healthy: 0,
+  warning: 1,
+  degraded: 2,
+  critical: 3,
+};
+// Each get() looks at no more than this many expired entries, so no call pays for a backlog.
+const SWEEP_PER_CALL = 2;
+
+/**
+ * Breakers by name: one per host, tenant or dependency, made on first use from shared
+ * defaults, dropped when idle or over `maxBreakers` (only when that loses nothing), rolled
+ * up into one health status, and observable through one `on()`.
+ */
+export class BreakerRegistry {
+  // Insertion order is recency order: get() moves an entry to the end.
+  private readonly entries = new Map<string, Entry>();
+  private readonly defaults: CircuitBreakerOptions<never>;
+  private readonly maxBreakers: number;
+  private readonly idleTtl: number;
+  private readonly clock: Clock;
+  private readonly criticality: Criticality;
+  private readonly listeners = new Listeners<BreakerEvents>((error, event) =>
+    reportProblem(undefined, OWNER, error, `a registry "${String(event)}" listener threw`),
+  );
+  private readonly subscribed = new Set<BreakerEventName>();
+  private owned = 0;
+  /** The most recently used name: touching it again needs no reordering. */
+  private newest: string | undefined;
+
+  constructor(options: BreakerRegistryOptions = {}) {
+    requireObject(OWNER, options);
+    rejectUnknownKeys(OWNER, options, KEYS);
+    this.clock = options.clock ?? systemClock;
+    if (typeof this.clock?.now !== 'function') {
+      throw new TypeError(
+        `${OWNER}: option "clock" must have a now() method, got ${describeValue(this.clock)}`,
+      );
+    }
+    const defaults = options.defaults ?? {};
+    requireObject(`${OWNER} defaults`, defaults);
+    for (const key of ['name', 'initialState'] as const) {
+      if (key in defaults) {
+        throw new TypeError(`${OWNER}: option "defaults" cannot hold "${key}": it is per breaker`);
+      }
+    }
+    this.defaults = { clock: this.clock, ...defaults };
+    try {
+      new CircuitBreaker({ ...this.defaults, name: 'defaults' }).dispose();
+    } catch (error) {
+      throw new TypeError(`${OWNER}: option "defaults": ${(error as Error).message}`);
+    }
+    this.maxBreakers =
+      options.maxBreakers === undefined
+        ? Number.POSITIVE_INFINITY
+        : integerAtLeast(OWNER, 'maxBreakers', options.maxBreakers, 1);
+    this.idleTtl =
+      options.idleTtl === undefined
+        ? Number.POSITIVE_INFINITY
+        : durationAtLeast(OWNER, 'idleTtl', options.idleTtl, 1);
+    this.criticality = checkCriticality(OWNER, options.criticality ?? 'degraded');
+  }
+
+  /** Breakers held now. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /**
+   * The breaker called `name`, made from the defaults plus `options` the first time; later
+   * calls return the same breaker and ignore `options`.
+   */
+  get(name: string, options?: CircuitBreakerOptions<never>): CircuitBreaker<unknown> {
+    const now = this.clock.now();
+    const entry = this.entries.get(name);
+    if (entry !== undefined) {
+      entry.lastUsed = now;
+      this.touch(name, entry);
+      this.sweep(now);
+      return entry.breaker;
+    }
+    checkName(name);
+    const breaker = new CircuitBreaker<unknown>({ ...this.defaults, ...options, name });
+    this.add(name, {
+      breaker,
+      criticality: this.criticality,
+      owned: true,
+      lastUsed: now,
+      unsubscribe: [],
+    });
+    this.owned++;
+    this.sweep(now);
+    if (this.owned > this.maxBreakers) this.evictOne();
+    return breaker;
+  }
+
+  /** Adds a breaker made elsewhere (the database's, the permission service's ...). It is never dropped. */
+  register(
+    name: string,
+    breaker: CircuitBreaker<unknown>,
+    options: { criticality?: Criticality | undefined } = {},
+  ): void {
+    checkName(name);
+    if (!(breaker instanceof CircuitBreaker)) {
+      throw new TypeError(
+        `${OWNER}.register: "${name}" needs a CircuitBreaker, got ${describeValue(breaker)}`,
+      );
+    }
+    if (this.entries.has(name)) {
+      throw new Error(`${OWNER}.register: a breaker called "${name}" is already registered`);
+    }
+    const criticality = checkCriticality(`${OWNER}.register`, options.criticality ?? 'degraded');
+    this.add(name, {
+      breaker,
+      criticality,
+      owned: false,
+      lastUsed: this.clock.now(),
+      unsubscribe: [],
+    });
+  }
+
+  /** Forgets a breaker; one the registry made is disposed. */
+  delete(name: string): boolean {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return false;
+    this.remove(name, entry);
+    return true;
+  }
+
+  /** The worst status of any breaker, and each breaker's. */
+  health(): RegistryHealth {
+    let status: HealthStatus = 'healthy';
+    const breakers: BreakerHealth[] = [];
+    for (const [name, { breaker, criticality }] of this.entries) {
+      const state = breaker.state().name;
+      const own = statusOf(state, criticality);
+      if (RANK[own] > RANK[status]) status = own;
+      breakers.push({ name, state, criticality, status: own });
+    }
+    return { status, breakers };
+  }
+
+  /** Every breaker's state and metrics, as plain JSON. */
+  snapshot(): RegistrySnapshot {
+    return {
+      takenAt: this.clock.now(),
+      breakers: [...this.entries].map(([name, { breaker, criticality }]) => ({
+        name,
+        criticality,
+        state: jsonSafe(breaker.state()),
+        metrics: breaker.metrics(),
+      })),
+    };
+  }
+
+  /** Every breaker's `event`, present and future; the payload names the breaker. */
+  on<E extends BreakerEventName>(event: E, listener: Listener<BreakerEvents[E]>): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(
+        `${OWNER}: on("${event}", listener) needs a function, got ${describeValue(listener)}`,
+      );
+    }
+    const unsubscribe = this.listeners.on(event, listener);
+    if (!this.subscribed.has(event)) {
+      this.subscribed.add(event);
+      for (const entry of this.entries.values()) this.forward(entry, event);
+    }
+    return unsubscribe;
+  }
+
+  /** Drops every breaker and listener; breakers the registry made are disposed. */
+  dispose(): void {
+    for (const [name, entry] of this.entries) this.remove(name, entry);
+    this.listeners.clear();
+    this.subscribed.clear();
+  }
+
+  private add(name: string, entry: Entry): void {
+    this.entries.set(name, entry);
+    this.newest = name;
+    for (const event of this.subscribed) this.forward(entry, event);
+  }
+
+  private forward(entry: Entry, event: BreakerEventName): void {
+    entry.unsubscribe.push(
+      entry.breaker.on(event, (payload) => this.listeners.emit(event, payload as never)),
+    );
+  }
+
+  private remove(name: string, entry: Entry): void {
+    this.entries.delete(name);
+    if (this.newest === name) this.newest = undefined;
+    for (const unsubscribe of entry.unsubscribe) unsubscribe();
+    if (entry.owned) {
+      this.owned--;
+      entry.breaker.dispose();
+    }
+  }
+
+  private touch(name: string, entry: Entry): void {
+    // Moving a key to the end costs a delete and a set; the hottest key is often already there.
+    if (this.newest !== name) {
+      this.entries.delete(name);
+      this.entries.set(name, entry);
+      this.newest = name;
+    }
+  }
+
+  /** Drops the oldest entries that have been idle past `idleTtl`, a few at a time. */
+  private sweep(now: number): void {
+    if (this.idleTtl === Number.POSITIVE_INFINITY) return;
+    let looked = 0;
+    for (const [name, entry] of this.entries) {
+      if (looked++ >= SWEEP_PER_CALL || now - entry.lastUsed < this.idleTtl) return;
+      if (entry.owned && forgettable(entry.breaker)) this.remove(name, entry);
+      // Still worth keeping: it goes to the back of the line, as if just used.
+      else this.touch(name, entry);
+    }
+  }
+
+  /** Over `maxBreakers`: drops the least recently used breaker that has nothing to remember. */
+  private evictOne(): void {
+    for (const [name, entry] of this.entries) {
+      if (entry.owned && forgettable(entry.breaker) && name !== this.newest) {
+        this.remove(name, entry);
+        return;
+      }
+    }
+  }
+}
+
+/** Closed with no failures counted: dropping it and making it again later loses nothing. */
+function forgettable(breaker: CircuitBreaker<unknown>): boolean {
+  const state = breaker.state();
+  return state.name === 'closed' && state.failureCount === 0;
+}
+
+function statusOf(state: BreakerState['name'], criticality: Criticality): HealthStatus {
+  if (state === 'open') return criticality;
+  return state === 'closed' ? 'healthy' : 'warning';
+}
+
+function jsonSafe(state: BreakerState): Record<string, unknown> {
+  return state.name === 'open' && state.until === Number.POSITIVE_INFINITY
+    ? { ...state, until: null }
+    : { ...state };
+}
+
+function checkName(name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError(
+      `${OWNER}: a breaker name must be a non-empty string, got ${describeValue(name)}`,
+    );
+  }
+}
+
+function checkCriticality(owner: string, value: unknown): Criticality {
+  if (!CRITICALITIES.includes(value as Criticality)) {
+    throw new TypeError(
+      `${owner}: criticality must be "critical", "degraded" or "warning", got ${describeValue(value)}`,
+    );
+  }
+  return value as Criticality;
+}
