@@ -11,6 +11,7 @@ const SMOKE: BenchOptions = {
   throughputCalls: 400,
   concurrency: 50,
   memoryBreakers: 5_000,
+  registryKeys: 2_000,
 };
 
 describe('benchmark harness', () => {
@@ -30,7 +31,15 @@ describe('benchmark harness', () => {
       'opossum',
     ]);
     expect(names('failure')).toEqual(['bare await', 'breakwater', 'cockatiel', 'opossum']);
-    expect(names('open')).toEqual(['breakwater', 'cockatiel', 'opossum']);
+    expect(names('open')).toEqual(['breakwater', 'breakwater tryExecute', 'cockatiel', 'opossum']);
+    expect(names('rate-window')).toEqual(['bare await', 'breakwater', 'cockatiel', 'opossum']);
+    expect(names('registry')).toEqual([
+      'bare Map.get',
+      'breakwater registry',
+      'breakwater registry, maxBreakers + idleTtl',
+      'cockatiel in a Map',
+    ]);
+    expect(names('registry-heap')).toEqual(['breakwater registry', 'cockatiel in a Map']);
     expect(names('throughput')).toEqual(['bare await', 'breakwater', 'cockatiel', 'opossum']);
     expect(names('heap')).toEqual(['breakwater', 'cockatiel', 'opossum']);
     for (const result of cases) {
@@ -40,7 +49,6 @@ describe('benchmark harness', () => {
         if (result.id !== 'retained') expect(row.median).toBeGreaterThan(0);
       }
     }
-    expect(byId.get('rate-window')?.note).toMatch(/skipped/);
 
     const checks = targets(cases, SMOKE.memoryBreakers);
     expect(checks).toHaveLength(7);

@@ -5,15 +5,20 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BreakerRegistry, type CircuitBreaker } from '@breakwater/core';
 import { measure } from 'mitata';
 import {
   bare,
   breakers,
+  breakwaterTry,
+  type KeyedBreakerName,
+  keyedBreakers,
   type Observed,
   type RawBreakerName,
   rawBreakers,
   type Subject,
   thenWrapper,
+  windowBreakers,
 } from './subjects.js';
 
 export interface BenchOptions {
@@ -25,6 +30,8 @@ export interface BenchOptions {
   throughputCalls: number;
   concurrency: number;
   memoryBreakers: number;
+  /** Keys in the per-key registry case. */
+  registryKeys: number;
 }
 
 export const FULL: BenchOptions = {
@@ -34,6 +41,7 @@ export const FULL: BenchOptions = {
   throughputCalls: 50_000,
   concurrency: 1_000,
   memoryBreakers: 10_000,
+  registryKeys: 100_000,
 };
 
 /** One row of a case: a contender's median over rounds, in the case's unit. */
@@ -46,7 +54,7 @@ export interface Row {
 export interface CaseResult {
   id: string;
   title: string;
-  unit: 'ns/call' | 'calls/s' | 'bytes/breaker' | 'bytes retained';
+  unit: 'ns/call' | 'ns/lookup' | 'calls/s' | 'bytes/breaker' | 'bytes retained';
   rows: Row[];
   note?: string;
 }
@@ -72,7 +80,7 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-async function nsPerCall(fn: () => Promise<unknown>, options: BenchOptions): Promise<number> {
+async function nsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
   const stats = await measure(fn, {
     min_cpu_time: options.minCpuMs * 1e6,
     max_samples: options.maxSamples,
@@ -109,13 +117,21 @@ const TIMED: TimedCase[] = [
   {
     id: 'open',
     title: '3. open-state rejection: tripped by real failures, then ns per rejected call',
-    subjects: () => breakers.map((make) => make(TRIPS_AT_ONCE)),
+    subjects: () => [...breakers, breakwaterTry].map((make) => make(TRIPS_AT_ONCE)),
     expected: 'open',
     prepare: async (subject) => {
       for (let i = 0; i < 3; i++) await subject.failure();
     },
     // The success operation: a rejection is the breaker's own doing.
     call: (subject) => () => subject.success().catch(noop),
+  },
+  {
+    id: 'rate-window',
+    title:
+      '4. rate window: every 4th call fails (25%, never trips) through a 10 s window, 50% threshold: time-window breaker vs cockatiel SamplingBreaker',
+    subjects: () => [bare, ...windowBreakers.map((make) => make())],
+    expected: 'closed',
+    call: (subject) => subject.mixed,
   },
 ];
 
@@ -133,12 +149,53 @@ async function throughput(subject: Subject, options: BenchOptions): Promise<numb
   return options.throughputCalls / ((performance.now() - begin) / 1000);
 }
 
+/**
+ * ns per lookup among `keys` per-key breakers, every key made beforehand: a plain Map (the
+ * floor), our registry bare and with LRU bookkeeping, and cockatiel policies in a Map.
+ */
+async function registryLookups(options: BenchOptions, round: number): Promise<Map<string, number>> {
+  const keys = Array.from({ length: options.registryKeys }, (_, i) => `tenant-${i}`);
+  const plain = new Map<string, CircuitBreaker<unknown>>();
+  const floorRegistry = new BreakerRegistry();
+  const lookups: [string, (key: string) => unknown][] = [
+    ['bare Map.get', (key) => plain.get(key)],
+    ['breakwater registry', keyedBreakers['breakwater registry']()],
+    [
+      'breakwater registry, maxBreakers + idleTtl',
+      (() => {
+        const registry = new BreakerRegistry({ maxBreakers: keys.length, idleTtl: 3_600_000 });
+        return (key: string) => registry.get(key);
+      })(),
+    ],
+    ['cockatiel in a Map', keyedBreakers['cockatiel in a Map']()],
+  ];
+  for (const key of keys) plain.set(key, floorRegistry.get(key));
+  const figures = new Map<string, number>();
+  for (const [name, lookup] of rotate(lookups, round)) {
+    for (const key of keys) lookup(key);
+    let next = 0;
+    const ns = await nsPerCall(() => lookup(keys[next++ % keys.length] as string), options);
+    const sample = lookup(keys[0] as string) as { state?: unknown };
+    // Every key is still there (nothing was evicted and remade) and closed.
+    if (
+      typeof sample.state === 'function' &&
+      (sample as CircuitBreaker).state().name !== 'closed'
+    ) {
+      throw new StateError(`case registry: ${name} left its breakers closed state`);
+    }
+    figures.set(name, ns);
+  }
+  floorRegistry.dispose();
+  return figures;
+}
+
 const MEMORY_CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
 
 /** Heap per breaker (made and used once) and heap still held once all are dropped, measured in a child process. */
 function memory(
-  name: RawBreakerName,
+  name: RawBreakerName | KeyedBreakerName,
   options: BenchOptions,
+  count = options.memoryBreakers,
 ): { perBreaker: number; retained: number } {
   const output = execFileSync(
     process.execPath,
@@ -150,7 +207,7 @@ function memory(
       'tsx',
       MEMORY_CHILD,
       name,
-      String(options.memoryBreakers),
+      String(count),
     ],
     { encoding: 'utf8', timeout: 120_000 },
   );
@@ -183,6 +240,8 @@ export async function runBench(
   const ops = new Map<string, number[]>();
   const heap = new Map<string, number[]>();
   const retained = new Map<string, number[]>();
+  const lookups = new Map<string, number[]>();
+  const keyedHeap = new Map<string, number[]>();
 
   for (let round = 0; round < options.rounds; round++) {
     log(`round ${round + 1}/${options.rounds}`);
@@ -206,6 +265,10 @@ export async function runBench(
       push(heap, name, perBreaker);
       push(retained, name, left);
     }
+    for (const [name, ns] of await registryLookups(options, round)) push(lookups, name, ns);
+    for (const name of rotate(Object.keys(keyedBreakers) as KeyedBreakerName[], round)) {
+      push(keyedHeap, name, memory(name, options, options.registryKeys).perBreaker);
+    }
   }
 
   return [
@@ -215,13 +278,6 @@ export async function runBench(
       unit: 'ns/call' as const,
       rows: collectRows(timed[index] as Map<string, number[]>),
     })),
-    {
-      id: 'rate-window',
-      title: '4. rate window: time-window breaker vs cockatiel SamplingBreaker',
-      unit: 'ns/call',
-      rows: [],
-      note: 'skipped: the time-window breaker arrives with the rate-window issue (#7)',
-    },
     {
       id: 'throughput',
       title: `5. throughput: ${options.concurrency} calls in flight of a 1 ms timer operation, ${options.throughputCalls} calls`,
@@ -242,10 +298,15 @@ export async function runBench(
     },
     {
       id: 'registry',
-      title: '7. scale: 100,000 per-key breakers through the registry',
-      unit: 'ns/call',
-      rows: [],
-      note: 'skipped: the registry arrives with issue #7',
+      title: `7. scale: ${options.registryKeys.toLocaleString('en-US')} per-key breakers, ns per lookup of a key, round robin`,
+      unit: 'ns/lookup',
+      rows: collectRows(lookups),
+    },
+    {
+      id: 'registry-heap',
+      title: `7. scale: heap per breaker among ${options.registryKeys.toLocaleString('en-US')} per-key breakers (own process)`,
+      unit: 'bytes/breaker',
+      rows: collectRows(keyedHeap),
     },
   ];
 }

@@ -1,16 +1,29 @@
 // Measures one library's heap per breaker in a process of its own, so neither the
 // other libraries nor our bookkeeping (or opossum's live timers) colour the figure.
 // Prints { perBreaker, retained } as JSON. Run with --expose-gc.
-import { type RawBreakerName, rawBreakers } from './subjects.js';
+import {
+  type KeyedBreakerName,
+  keyedBreakers,
+  type RawBreakerName,
+  rawBreakers,
+  SUCCESS,
+} from './subjects.js';
 
 const [name, countArg] = process.argv.slice(2);
 const count = Number(countArg);
-const library = rawBreakers[name as RawBreakerName];
-if (library === undefined || !Number.isInteger(count) || count <= 0) {
-  throw new Error(
-    `usage: memory-child.ts <${Object.keys(rawBreakers).join('|')}> <count>, got ${name} ${countArg}`,
-  );
+const names = [...Object.keys(rawBreakers), ...Object.keys(keyedBreakers)];
+if (!names.includes(name as string) || !Number.isInteger(count) || count <= 0) {
+  throw new Error(`usage: memory-child.ts <${names.join('|')}> <count>, got ${name} ${countArg}`);
 }
+// A keyed kind makes breaker i under key i and keeps it in its registry (or Map).
+const keyed = keyedBreakers[name as KeyedBreakerName]?.();
+let key = 0;
+const library = keyed
+  ? {
+      make: () => keyed(`tenant-${key++}`),
+      use: (b: { execute(op: () => Promise<unknown>): Promise<unknown> }) => b.execute(SUCCESS),
+    }
+  : rawBreakers[name as RawBreakerName];
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('memory-child.ts needs node --expose-gc');
 const heap = () => {

@@ -97,8 +97,9 @@ function format(value: number | undefined, unit?: string): string {
 
 function table(result: CaseResult): string[] {
   if (result.rows.length === 0) return [`_${result.note ?? 'no figures'}_`];
-  const base = result.rows.find((r) => r.name === 'bare await');
-  const cockatiel = result.rows.find((r) => r.name === 'cockatiel');
+  // The floor of a case is its `bare ...` row (bare await, bare Map.get).
+  const base = result.rows.find((r) => r.name.startsWith('bare '));
+  const cockatiel = result.rows.find((r) => r.name.startsWith('cockatiel'));
   const lines = [
     `| contender | ${result.unit} (median) | × bare | × cockatiel |`,
     '| --- | ---: | ---: | ---: |',

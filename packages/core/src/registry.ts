@@ -1,6 +1,7 @@
 import { CircuitBreaker } from './breaker.js';
 import { type Clock, systemClock } from './clock.js';
 import { type BreakerEventName, type BreakerEvents, type Listener, Listeners } from './events.js';
+import { LruList, type LruNode } from './lru.js';
 import type { CircuitBreakerOptions } from './options.js';
 import { reportProblem } from './report.js';
 import type { BreakerMetrics, BreakerState } from './state.js';
@@ -59,13 +60,14 @@ export interface BreakerRegistryOptions {
   criticality?: Criticality | undefined;
 }
 
-interface Entry {
+interface Entry extends LruNode<Entry> {
+  readonly name: string;
   readonly breaker: CircuitBreaker<unknown>;
   readonly criticality: Criticality;
-  /** Made by the registry (and so its to drop), or handed in with `register()`. */
+  /** Made by `get()`, so the registry's to drop; `register()`ed breakers never are. */
   readonly owned: boolean;
   lastUsed: number;
-  unsubscribe: (() => void)[];
+  readonly unsubscribe: (() => void)[];
 }
 
 const OWNER = 'BreakerRegistry';
@@ -92,8 +94,9 @@ const SWEEP_PER_CALL = 2;
  * up into one health status, and observable through one `on()`.
  */
 export class BreakerRegistry {
-  // Insertion order is recency order: get() moves an entry to the end.
   private readonly entries = new Map<string, Entry>();
+  /** The breakers `get()` made, least recently used first. */
+  private readonly lru = new LruList<Entry>();
   private readonly defaults: CircuitBreakerOptions<never>;
   private readonly maxBreakers: number;
   private readonly idleTtl: number;
@@ -104,8 +107,6 @@ export class BreakerRegistry {
   );
   private readonly subscribed = new Set<BreakerEventName>();
   private owned = 0;
-  /** The most recently used name: touching it again needs no reordering. */
-  private newest: string | undefined;
 
   constructor(options: BreakerRegistryOptions = {}) {
     requireObject(OWNER, options);
@@ -154,26 +155,19 @@ export class BreakerRegistry {
    * calls return the same breaker and ignore `options`.
    */
   get(name: string, options?: CircuitBreakerOptions<never>): CircuitBreaker<unknown> {
-    const now = this.clock.now();
     const entry = this.entries.get(name);
     if (entry !== undefined) {
-      entry.lastUsed = now;
-      this.touch(name, entry);
-      this.sweep(now);
+      // Without limits there is nothing to keep in order: a lookup is a Map lookup.
+      if (entry.owned && this.limited) this.used(entry);
       return entry.breaker;
     }
     checkName(name);
     const breaker = new CircuitBreaker<unknown>({ ...this.defaults, ...options, name });
-    this.add(name, {
-      breaker,
-      criticality: this.criticality,
-      owned: true,
-      lastUsed: now,
-      unsubscribe: [],
-    });
+    const made = this.add(name, breaker, this.criticality, true);
+    this.lru.append(made);
     this.owned++;
-    this.sweep(now);
-    if (this.owned > this.maxBreakers) this.evictOne();
+    if (this.owned > this.maxBreakers) this.evictOne(made);
+    if (this.idleTtl !== Number.POSITIVE_INFINITY) this.sweep(made.lastUsed);
     return breaker;
   }
 
@@ -193,20 +187,14 @@ export class BreakerRegistry {
       throw new Error(`${OWNER}.register: a breaker called "${name}" is already registered`);
     }
     const criticality = checkCriticality(`${OWNER}.register`, options.criticality ?? 'degraded');
-    this.add(name, {
-      breaker,
-      criticality,
-      owned: false,
-      lastUsed: this.clock.now(),
-      unsubscribe: [],
-    });
+    this.add(name, breaker, criticality, false);
   }
 
   /** Forgets a breaker; one the registry made is disposed. */
   delete(name: string): boolean {
     const entry = this.entries.get(name);
     if (entry === undefined) return false;
-    this.remove(name, entry);
+    this.remove(entry);
     return true;
   }
 
@@ -253,15 +241,36 @@ export class BreakerRegistry {
 
   /** Drops every breaker and listener; breakers the registry made are disposed. */
   dispose(): void {
-    for (const [name, entry] of this.entries) this.remove(name, entry);
+    for (const entry of [...this.entries.values()]) this.remove(entry);
     this.listeners.clear();
     this.subscribed.clear();
   }
 
-  private add(name: string, entry: Entry): void {
+  private get limited(): boolean {
+    return (
+      this.maxBreakers !== Number.POSITIVE_INFINITY || this.idleTtl !== Number.POSITIVE_INFINITY
+    );
+  }
+
+  private add(
+    name: string,
+    breaker: CircuitBreaker<unknown>,
+    criticality: Criticality,
+    owned: boolean,
+  ): Entry {
+    const entry: Entry = {
+      name,
+      breaker,
+      criticality,
+      owned,
+      lastUsed: this.clock.now(),
+      unsubscribe: [],
+      older: undefined,
+      newer: undefined,
+    };
     this.entries.set(name, entry);
-    this.newest = name;
     for (const event of this.subscribed) this.forward(entry, event);
+    return entry;
   }
 
   private forward(entry: Entry, event: BreakerEventName): void {
@@ -270,42 +279,43 @@ export class BreakerRegistry {
     );
   }
 
-  private remove(name: string, entry: Entry): void {
-    this.entries.delete(name);
-    if (this.newest === name) this.newest = undefined;
+  private remove(entry: Entry): void {
+    this.entries.delete(entry.name);
     for (const unsubscribe of entry.unsubscribe) unsubscribe();
     if (entry.owned) {
+      this.lru.remove(entry);
       this.owned--;
       entry.breaker.dispose();
     }
   }
 
-  private touch(name: string, entry: Entry): void {
-    // Moving a key to the end costs a delete and a set; the hottest key is often already there.
-    if (this.newest !== name) {
-      this.entries.delete(name);
-      this.entries.set(name, entry);
-      this.newest = name;
-    }
+  private used(entry: Entry): void {
+    this.lru.use(entry);
+    if (this.idleTtl === Number.POSITIVE_INFINITY) return;
+    entry.lastUsed = this.clock.now();
+    this.sweep(entry.lastUsed);
   }
 
-  /** Drops the oldest entries that have been idle past `idleTtl`, a few at a time. */
+  /** Drops the oldest breakers idle past `idleTtl`, a few at a time. */
   private sweep(now: number): void {
-    if (this.idleTtl === Number.POSITIVE_INFINITY) return;
-    let looked = 0;
-    for (const [name, entry] of this.entries) {
-      if (looked++ >= SWEEP_PER_CALL || now - entry.lastUsed < this.idleTtl) return;
-      if (entry.owned && forgettable(entry.breaker)) this.remove(name, entry);
-      // Still worth keeping: it goes to the back of the line, as if just used.
-      else this.touch(name, entry);
+    for (let looked = 0; looked < SWEEP_PER_CALL; looked++) {
+      const oldest = this.lru.oldest;
+      if (oldest === undefined || now - oldest.lastUsed < this.idleTtl) return;
+      if (forgettable(oldest.breaker)) {
+        this.remove(oldest);
+      } else {
+        // Still worth keeping: back of the line, as if just used.
+        oldest.lastUsed = now;
+        this.lru.use(oldest);
+      }
     }
   }
 
   /** Over `maxBreakers`: drops the least recently used breaker that has nothing to remember. */
-  private evictOne(): void {
-    for (const [name, entry] of this.entries) {
-      if (entry.owned && forgettable(entry.breaker) && name !== this.newest) {
-        this.remove(name, entry);
+  private evictOne(keep: Entry): void {
+    for (let entry = this.lru.oldest; entry !== undefined; entry = entry.newer) {
+      if (entry !== keep && forgettable(entry.breaker)) {
+        this.remove(entry);
         return;
       }
     }
