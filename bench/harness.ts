@@ -32,6 +32,8 @@ export interface BenchOptions {
   memoryBreakers: number;
   /** Keys in the per-key registry case. */
   registryKeys: number;
+  /** Calls in the soak. */
+  soakCalls: number;
 }
 
 export const FULL: BenchOptions = {
@@ -42,6 +44,7 @@ export const FULL: BenchOptions = {
   concurrency: 1_000,
   memoryBreakers: 10_000,
   registryKeys: 100_000,
+  soakCalls: 2_000_000,
 };
 
 /** One row of a case: a contender's median over rounds, in the case's unit. */
@@ -54,7 +57,7 @@ export interface Row {
 export interface CaseResult {
   id: string;
   title: string;
-  unit: 'ns/call' | 'ns/lookup' | 'calls/s' | 'bytes/breaker' | 'bytes retained';
+  unit: 'ns/call' | 'ns/lookup' | 'calls/s' | 'bytes/breaker' | 'bytes retained' | 'bytes grown';
   rows: Row[];
   note?: string;
 }
@@ -190,6 +193,25 @@ async function registryLookups(options: BenchOptions, round: number): Promise<Ma
 }
 
 const MEMORY_CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+const SOAK_CHILD = fileURLToPath(new URL('../packages/core/test/soak-child.ts', import.meta.url));
+
+/** Heap growth over the soak (the core's own soak test, with the figure kept): last sample minus the second. */
+function soak(options: BenchOptions): number {
+  const output = execFileSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--conditions=breakwater-source',
+      '--import',
+      'tsx',
+      SOAK_CHILD,
+      String(options.soakCalls),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  const { samples } = JSON.parse(output) as { samples: number[] };
+  return (samples.at(-1) as number) - (samples[1] as number);
+}
 
 /** Heap per breaker (made and used once) and heap still held once all are dropped, measured in a child process. */
 function memory(
@@ -242,6 +264,7 @@ export async function runBench(
   const retained = new Map<string, number[]>();
   const lookups = new Map<string, number[]>();
   const keyedHeap = new Map<string, number[]>();
+  const soakGrowth = new Map<string, number[]>();
 
   for (let round = 0; round < options.rounds; round++) {
     log(`round ${round + 1}/${options.rounds}`);
@@ -269,6 +292,7 @@ export async function runBench(
     for (const name of rotate(Object.keys(keyedBreakers) as KeyedBreakerName[], round)) {
       push(keyedHeap, name, memory(name, options, options.registryKeys).perBreaker);
     }
+    push(soakGrowth, 'breakwater', soak(options));
   }
 
   return [
@@ -307,6 +331,12 @@ export async function runBench(
       title: `7. scale: heap per breaker among ${options.registryKeys.toLocaleString('en-US')} per-key breakers (own process)`,
       unit: 'bytes/breaker',
       rows: collectRows(keyedHeap),
+    },
+    {
+      id: 'soak',
+      title: `8. soak: heap growth over ${options.soakCalls.toLocaleString('en-US')} calls through one breaker opening and closing hundreds of times (tenth of the way to the end)`,
+      unit: 'bytes grown',
+      rows: collectRows(soakGrowth),
     },
   ];
 }

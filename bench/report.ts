@@ -89,7 +89,7 @@ export function targets(cases: CaseResult[], breakersMeasured: number): Target[]
 
 function format(value: number | undefined, unit?: string): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
-  if (unit === 'calls/s' || unit === 'bytes retained')
+  if (unit === 'calls/s' || unit === 'bytes retained' || unit === 'bytes grown')
     return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 100) return value.toFixed(0);
   return value.toFixed(value >= 10 ? 1 : 2);
