@@ -195,21 +195,26 @@ async function registryLookups(options: BenchOptions, round: number): Promise<Ma
 const MEMORY_CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
 const SOAK_CHILD = fileURLToPath(new URL('../packages/core/test/soak-child.ts', import.meta.url));
 
-/** Heap growth over the soak (the core's own soak test, with the figure kept): last sample minus the second. */
-function soak(options: BenchOptions): number {
+/**
+ * Runs a measuring script in a Node process of its own, with --expose-gc, from the sources
+ * (not dist/: the same code, and a fresh clone has no build); returns its JSON output.
+ */
+function child<T>(file: string, args: string[], timeoutMs: number): T {
   const output = execFileSync(
     process.execPath,
-    [
-      '--expose-gc',
-      '--conditions=breakwater-source',
-      '--import',
-      'tsx',
-      SOAK_CHILD,
-      String(options.soakCalls),
-    ],
-    { encoding: 'utf8', timeout: 300_000 },
+    ['--expose-gc', '--conditions=breakwater-source', '--import', 'tsx', file, ...args],
+    { encoding: 'utf8', timeout: timeoutMs },
   );
-  const { samples } = JSON.parse(output) as { samples: number[] };
+  return JSON.parse(output) as T;
+}
+
+/** Heap growth over the soak (the core's own soak test, with the figure kept): last sample minus the second. */
+function soak(options: BenchOptions): number {
+  const { samples } = child<{ samples: number[] }>(
+    SOAK_CHILD,
+    [String(options.soakCalls)],
+    300_000,
+  );
   return (samples.at(-1) as number) - (samples[1] as number);
 }
 
@@ -219,21 +224,7 @@ function memory(
   options: BenchOptions,
   count = options.memoryBreakers,
 ): { perBreaker: number; retained: number } {
-  const output = execFileSync(
-    process.execPath,
-    // Sources, not dist/: the same code, and a fresh clone has no build.
-    [
-      '--expose-gc',
-      '--conditions=breakwater-source',
-      '--import',
-      'tsx',
-      MEMORY_CHILD,
-      name,
-      String(count),
-    ],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  return JSON.parse(output) as { perBreaker: number; retained: number };
+  return child(MEMORY_CHILD, [name, String(count)], 120_000);
 }
 
 function median(values: number[]): number {
