@@ -1,0 +1,299 @@
+import { CircuitBreaker, CircuitOpenError, ManualClock } from '@breakwater/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { connectionRefused, deferred } from '../test/helpers.js';
+
+/**
+ * The specification: a reference model of the breaker's state machine, kept short enough to
+ * read at a glance. Random command sequences run against it and the real breaker (on a
+ * ManualClock) side by side, and after every command both must agree.
+ */
+interface Config {
+  failureThreshold: number;
+  successThreshold: number;
+  halfOpenMaxProbes: number;
+  openDuration: number;
+  timeout: number | undefined;
+}
+
+type Name = 'closed' | 'open' | 'half_open' | 'disabled';
+
+class Model {
+  state: Name = 'closed';
+  now = 0;
+  failures = 0;
+  successes = 0;
+  probes = 0;
+  until = 0;
+  forced = false;
+  generation = 0;
+  m = { ok: 0, failed: 0, rejected: 0, ignored: 0, timeouts: 0, opened: 0, closed: 0 };
+
+  constructor(readonly config: Config) {}
+
+  /** Lazily, on admission or when asked: an open period that has passed is half-open. */
+  catchUp(): void {
+    if (this.state === 'open' && !this.forced && this.now >= this.until) {
+      this.enter('half_open');
+      this.successes = this.probes = 0;
+    }
+  }
+
+  /** Admits a call (returning its generation) or rejects it (undefined). */
+  admit(): number | undefined {
+    this.catchUp();
+    if (
+      this.state === 'open' ||
+      (this.state === 'half_open' && this.probes >= this.config.halfOpenMaxProbes)
+    ) {
+      this.m.rejected++;
+      return undefined;
+    }
+    if (this.state === 'half_open') this.probes++;
+    return this.generation;
+  }
+
+  succeed(generation: number): void {
+    this.m.ok++;
+    if (generation !== this.generation) return;
+    if (this.state === 'closed') this.failures = 0;
+    if (this.state !== 'half_open') return;
+    this.probes--;
+    if (++this.successes >= this.config.successThreshold) this.close();
+  }
+
+  fail(generation: number, counted: boolean): void {
+    if (!counted) {
+      this.m.ignored++;
+      if (generation === this.generation && this.state === 'half_open') this.probes--;
+      return;
+    }
+    this.m.failed++;
+    if (generation !== this.generation) return;
+    if (this.state === 'half_open') this.open(false);
+    else if (this.state === 'closed' && ++this.failures >= this.config.failureThreshold)
+      this.open(false);
+  }
+
+  open(forced: boolean): void {
+    if (forced && this.state === 'open') {
+      this.forced = true;
+      this.until = Number.POSITIVE_INFINITY;
+      return;
+    }
+    this.enter('open');
+    this.forced = forced;
+    this.until = forced ? Number.POSITIVE_INFINITY : this.now + this.config.openDuration;
+    this.failures = this.successes = this.probes = 0;
+    this.m.opened++;
+  }
+
+  close(): void {
+    this.enter('closed');
+    this.forced = false;
+    this.failures = this.successes = this.probes = 0;
+    this.m.closed++;
+  }
+
+  disable(): void {
+    if (this.state === 'disabled') return;
+    this.enter('disabled');
+    this.forced = false;
+    this.failures = this.successes = this.probes = 0;
+  }
+
+  enter(state: Name): void {
+    this.state = state;
+    this.generation++;
+  }
+}
+
+type Command =
+  | { kind: 'start'; withSignal: boolean }
+  | { kind: 'settle'; pick: number; outcome: 'ok' | 'fail' | 'ignored' }
+  | { kind: 'abort'; pick: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'forceOpen' | 'forceClose' | 'reset' | 'disable' };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('start' as const), withSignal: fc.boolean() }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('settle' as const),
+      pick: fc.nat(),
+      outcome: fc.constantFrom('ok' as const, 'fail' as const, 'ignored' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), pick: fc.nat() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.integer({ min: 1, max: 150 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom(
+        'forceOpen' as const,
+        'forceClose' as const,
+        'reset' as const,
+        'disable' as const,
+      ),
+    }),
+  },
+);
+
+const config: fc.Arbitrary<Config> = fc.record({
+  failureThreshold: fc.integer({ min: 1, max: 4 }),
+  successThreshold: fc.integer({ min: 1, max: 3 }),
+  halfOpenMaxProbes: fc.integer({ min: 1, max: 3 }),
+  openDuration: fc.integer({ min: 10, max: 100 }),
+  timeout: fc.option(fc.integer({ min: 20, max: 200 }), { nil: undefined }),
+});
+
+/** A call in flight: its settle handle, its generation in the model, when it times out. */
+interface Pending {
+  settle: ReturnType<typeof deferred<string>>;
+  abort: AbortController | undefined;
+  generation: number;
+  deadline: number;
+}
+
+const settleReactions = async () => {
+  for (let i = 0; i < 8; i++) await null;
+};
+
+async function run(cfg: Config, commands: Command[]): Promise<void> {
+  const clock = new ManualClock(0);
+  const breaker = new CircuitBreaker({ ...cfg, clock });
+  const model = new Model(cfg);
+  const pending: Pending[] = [];
+  const ignoredError = () => new Error('not a failure the default policy counts');
+
+  for (const c of commands) {
+    switch (c.kind) {
+      case 'start': {
+        const settle = deferred<string>();
+        const abort = c.withSignal ? new AbortController() : undefined;
+        let ran = false;
+        const call = breaker.execute(() => {
+          ran = true;
+          return settle.promise;
+        }, abort?.signal);
+        call.catch(() => {});
+        const generation = model.admit();
+        if (generation === undefined) {
+          await expect(call).rejects.toBeInstanceOf(CircuitOpenError);
+          expect(ran).toBe(false);
+        } else {
+          expect(ran).toBe(true);
+          const deadline =
+            cfg.timeout === undefined ? Number.POSITIVE_INFINITY : model.now + cfg.timeout;
+          pending.push({ settle, abort, generation, deadline });
+        }
+        break;
+      }
+      case 'settle': {
+        const [call] = pending.splice(c.pick % Math.max(1, pending.length), 1);
+        if (call === undefined) break;
+        if (c.outcome === 'ok') {
+          call.settle.resolve('ok');
+          model.succeed(call.generation);
+        } else {
+          call.settle.reject(c.outcome === 'fail' ? connectionRefused() : ignoredError());
+          model.fail(call.generation, c.outcome === 'fail');
+        }
+        break;
+      }
+      case 'abort': {
+        const at = pending.findIndex((p) => p.abort !== undefined);
+        if (at < 0) break;
+        const [call] = pending.splice(at, 1) as [Pending];
+        call.abort?.abort(new Error('caller gave up'));
+        model.fail(call.generation, false);
+        break;
+      }
+      case 'advance': {
+        // Timeouts fire in deadline order, each at its own moment.
+        const target = model.now + c.ms;
+        for (const call of [...pending].sort((a, b) => a.deadline - b.deadline)) {
+          if (call.deadline > target) break;
+          pending.splice(pending.indexOf(call), 1);
+          model.now = call.deadline;
+          model.m.timeouts++;
+          model.fail(call.generation, true);
+        }
+        model.now = target;
+        clock.advance(c.ms);
+        break;
+      }
+      case 'forceOpen':
+        breaker.forceOpen();
+        model.open(true);
+        break;
+      case 'forceClose':
+        breaker.forceClose();
+        if (model.state === 'closed') model.failures = 0;
+        else model.close();
+        break;
+      case 'reset':
+        breaker.reset();
+        if (model.state !== 'closed') model.close();
+        model.failures = 0;
+        model.generation++;
+        model.m = { ok: 0, failed: 0, rejected: 0, ignored: 0, timeouts: 0, opened: 0, closed: 0 };
+        break;
+      case 'disable':
+        breaker.disable();
+        model.disable();
+        break;
+    }
+    await settleReactions();
+    compare(breaker, model);
+  }
+  // Whatever is still in flight finishes; the metrics still add up.
+  for (const call of pending) call.settle.resolve('late');
+  await settleReactions();
+  const m = breaker.metrics();
+  expect(m.totalRequests).toBe(
+    m.successfulRequests + m.failedRequests + m.ignoredErrors + m.rejectedRequests,
+  );
+}
+
+function compare(breaker: CircuitBreaker<unknown>, model: Model): void {
+  model.catchUp();
+  const state = breaker.state();
+  const expected =
+    model.state === 'closed'
+      ? { name: 'closed', failureCount: model.failures }
+      : model.state === 'open'
+        ? { name: 'open', until: model.until, forced: model.forced }
+        : model.state === 'half_open'
+          ? { name: 'half_open', successCount: model.successes, probeCount: model.probes }
+          : { name: 'disabled' };
+  expect(state).toMatchObject(expected);
+  expect(breaker.metrics()).toMatchObject({
+    successfulRequests: model.m.ok,
+    failedRequests: model.m.failed,
+    rejectedRequests: model.m.rejected,
+    ignoredErrors: model.m.ignored,
+    timeouts: model.m.timeouts,
+    timesOpened: model.m.opened,
+    timesClosed: model.m.closed,
+  });
+}
+
+describe('the breaker against its reference model', () => {
+  it('agrees after every command of thousands of random sequences', async () => {
+    await fc.assert(fc.asyncProperty(config, fc.array(command, { maxLength: 60 }), run), {
+      numRuns: 2_000,
+      seed: 20261123,
+    });
+  }, 120_000);
+});
