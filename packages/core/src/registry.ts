@@ -102,6 +102,8 @@ export class BreakerRegistry {
   private readonly idleTtl: number;
   private readonly clock: Clock;
   private readonly criticality: Criticality;
+  /** With neither limit there is no order of use to keep. */
+  private readonly limited: boolean;
   private readonly listeners = new Listeners<BreakerEvents>((error, event) =>
     reportProblem(undefined, OWNER, error, `a registry "${String(event)}" listener threw`),
   );
@@ -139,6 +141,8 @@ export class BreakerRegistry {
         ? Number.POSITIVE_INFINITY
         : durationAtLeast(OWNER, 'idleTtl', options.idleTtl, 1);
     this.criticality = checkCriticality(OWNER, options.criticality ?? 'degraded');
+    this.limited =
+      this.maxBreakers !== Number.POSITIVE_INFINITY || this.idleTtl !== Number.POSITIVE_INFINITY;
   }
 
   /** Breakers held now. */
@@ -244,12 +248,6 @@ export class BreakerRegistry {
     for (const entry of [...this.entries.values()]) this.remove(entry);
     this.listeners.clear();
     this.subscribed.clear();
-  }
-
-  private get limited(): boolean {
-    return (
-      this.maxBreakers !== Number.POSITIVE_INFINITY || this.idleTtl !== Number.POSITIVE_INFINITY
-    );
   }
 
   private add(
