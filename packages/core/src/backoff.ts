@@ -30,7 +30,8 @@ export const backoff = {
         `${owner}: option "factor" must be a finite number >= 1, got ${describeValue(factor)}`,
       );
     }
-    return ({ attempt }) => Math.min(max, initial * factor ** (attempt - 1));
+    // factor ** attempt reaches Infinity in time; with initial 0 that would be 0 * Infinity.
+    return ({ attempt }) => (initial === 0 ? 0 : Math.min(max, initial * factor ** (attempt - 1)));
   },
 
   /** The same period every time. */

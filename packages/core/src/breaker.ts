@@ -105,8 +105,11 @@ export class CircuitBreaker<T = never> {
     this.window = this.settings.window?.create();
     this.plain = this.needsNoTracking();
     // Checked whole before anything is applied; not kept in the settings, which every breaker carries.
-    const saved = options?.initialState;
-    if (saved !== undefined) this.restore(parseSnapshot('CircuitBreaker', this.name, saved));
+    const saved =
+      options?.initialState === undefined
+        ? undefined
+        : parseSnapshot('CircuitBreaker', this.name, options.initialState);
+    if (saved !== undefined) this.restore(saved);
     this.newGeneration();
   }
 
@@ -328,8 +331,12 @@ export class CircuitBreaker<T = never> {
 
   /** Closes the breaker and clears its failure count; metrics are kept. */
   forceClose(): void {
-    if (this.current === CLOSED) this.failureCount = 0;
-    else this.close('forced_close');
+    if (this.current !== CLOSED) {
+      this.close('forced_close');
+      return;
+    }
+    this.failureCount = 0;
+    this.window?.clear();
   }
 
   /** Closes the breaker and clears its state and metrics, as if new. */
@@ -486,13 +493,15 @@ export class CircuitBreaker<T = never> {
   private recordInWindow(failed: boolean, startedAt: number, error?: unknown): void {
     const window = this.window as CallWindow;
     const rule = this.settings.window as NonNullable<Settings<T>['window']>;
-    const now = this.settings.clock.now();
+    // A count window on the fast path needs no time at all.
+    const now = startedAt >= 0 || rule.timed ? this.settings.clock.now() : 0;
     const slow = startedAt >= 0 && now - startedAt >= rule.slowCallDuration;
     window.record(failed, slow, now);
     if (window.calls < rule.minimumCalls) return;
-    if (window.failures >= rule.failureRateThreshold * window.calls) {
+    // Divided, not multiplied: 0.55 * 100 is 55.00000000000001, and 55 of 100 must trip.
+    if (window.failures / window.calls >= rule.failureRateThreshold) {
       this.open('failure_rate', false, error);
-    } else if (window.slowCalls >= rule.slowCallRateThreshold * window.calls) {
+    } else if (window.slowCalls / window.calls >= rule.slowCallRateThreshold) {
       this.open('slow_call_rate', false, error);
     }
   }
@@ -525,13 +534,12 @@ export class CircuitBreaker<T = never> {
     }
     const now = this.settings.clock.now();
     const from = this.current;
+    const asked = this.settings.honorRetryAfter ? this.retryAfter(error, now) : 0;
     if (!forced) this.attempt++;
     let period = forced
       ? Number.POSITIVE_INFINITY
       : openPeriod(this.settings, this.attempt, (e, m) => this.report(e, m));
-    if (this.settings.honorRetryAfter && error !== undefined) {
-      period = Math.max(period, retryAfterOf(error, now) ?? 0);
-    }
+    period = Math.max(period, asked);
     this.current = OPEN;
     this.forced = forced;
     this.openedAt = now;
@@ -547,6 +555,17 @@ export class CircuitBreaker<T = never> {
     );
     if (this.announce(from, reason)) this.emitOpen(reason);
     this.listenersChanged();
+  }
+
+  /** What the failure asks for; its getters are user code, so a throw is reported, not raised. */
+  private retryAfter(error: unknown, now: number): number {
+    if (error === undefined) return 0;
+    try {
+      return retryAfterOf(error, now) ?? 0;
+    } catch (readError) {
+      this.report(readError, 'reading Retry-After from the failure threw; it is ignored');
+      return 0;
+    }
   }
 
   /** Observe mode: what would have opened the breaker is reported, and counting starts over. */

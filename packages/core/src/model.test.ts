@@ -257,13 +257,6 @@ async function run(cfg: Config, commands: Command[]): Promise<void> {
     await settleReactions();
     compare(breaker, model);
   }
-  // Whatever is still in flight finishes; the metrics still add up.
-  for (const call of pending) call.settle.resolve('late');
-  await settleReactions();
-  const m = breaker.metrics();
-  expect(m.totalRequests).toBe(
-    m.successfulRequests + m.failedRequests + m.ignoredErrors + m.rejectedRequests,
-  );
 }
 
 function compare(breaker: CircuitBreaker<unknown>, model: Model): void {

@@ -70,9 +70,10 @@ export interface CircuitBreakerOptions<T = unknown> {
   /**
    * A snapshot from `breaker.toJSON()` (or its JSON text) to start from, so a short-lived
    * process keeps the state its predecessor saw. An open snapshot whose period has passed
-   * starts half-open; a corrupt, foreign or other breaker's snapshot is refused. Default none.
+   * starts half-open; a corrupt, foreign or other breaker's snapshot is refused; null (a store's
+   * "no such key") is none. Default none.
    */
-  initialState?: BreakerSnapshot | string | undefined;
+  initialState?: BreakerSnapshot | string | null | undefined;
   /**
    * A rate-based trip rule beside the consecutive one (either opens the breaker): failure
    * and slow-call rates over the last N calls or the last N ms. Default none.

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
-import { breakerOnClock, failOnce, succeedOnce } from '../test/helpers.js';
+import { breakerOnClock, failOnce, onClock, succeedOnce } from '../test/helpers.js';
 
 /** A call that takes `ms` on the breaker's ManualClock, then succeeds. */
 async function slowSuccess(
@@ -69,6 +69,43 @@ describe('count window', () => {
     expect(breaker.metrics().failureRate).toBe(-1);
     await failOnce(breaker);
     expect(breaker.state().name).toBe('closed');
+  });
+
+  it('trips at exactly the threshold, whatever floating point makes of threshold × calls', async () => {
+    const { breaker } = breakerOnClock({
+      failureThreshold: 1_000,
+      window: { type: 'count', size: 100, minimumCalls: 100, failureRateThreshold: 0.55 },
+    });
+    for (let i = 0; i < 45; i++) await succeedOnce(breaker);
+    for (let i = 0; i < 54; i++) await failOnce(breaker);
+    expect(breaker.state().name).toBe('closed');
+    await failOnce(breaker); // 55 of 100
+    expect(breaker.state().name).toBe('open');
+  });
+
+  it('forceClose() on a closed breaker clears the window too', async () => {
+    const { breaker } = breakerOnClock({
+      failureThreshold: 100,
+      window: { type: 'count', size: 4, minimumCalls: 2, failureRateThreshold: 0.5 },
+    });
+    await succeedOnce(breaker);
+    await succeedOnce(breaker);
+    await failOnce(breaker); // 1 of 3
+    breaker.forceClose();
+    await succeedOnce(breaker);
+    expect(breaker.metrics().failureRate).toBe(-1);
+  });
+
+  it('reads no clock on the fast path of a count window', async () => {
+    const { clock, options } = onClock({
+      window: { type: 'count', size: 10, minimumCalls: 5 },
+    });
+    let reads = 0;
+    const counting = { now: () => (reads++, clock.now()) };
+    const breaker = new CircuitBreaker({ ...options, clock: counting });
+    reads = 0;
+    for (let i = 0; i < 100; i++) await succeedOnce(breaker);
+    expect(reads).toBe(0);
   });
 
   it('does not count ignored errors', async () => {

@@ -71,15 +71,61 @@ describe('maxBreakers', () => {
 });
 
 describe('idleTtl', () => {
-  it('drops breakers unused for idleTtl once they are closed and clean', async () => {
+  it('drops breakers neither looked up nor called for idleTtl, open ones included', async () => {
     const { registry, clock } = onClock({ idleTtl: 60_000, defaults: { failureThreshold: 1 } });
     registry.get('quiet');
-    await failOnce(registry.get('down'));
-    clock.advance(60_000);
-    registry.get('busy');
-    registry.get('busy');
+    await failOnce(registry.get('gone-host'));
+    const held = registry.get('held');
+    held.forceOpen();
+    const db = registry.get('db');
+    // Called through a reference kept from the first get(): that is use too.
+    for (let t = 0; t < 120; t++) {
+      clock.advance(1_000);
+      await succeedOnce(db);
+    }
+    const sweep = () => {
+      for (let i = 0; i < 3; i++) registry.get('busy');
+    };
+    sweep();
     expect(registry.has('quiet')).toBe(false);
-    expect(registry.has('down')).toBe(true);
+    // Its one call came after its last lookup: it gets another idleTtl from this sweep.
+    expect(registry.has('gone-host')).toBe(true);
+    for (let t = 0; t < 60; t++) {
+      clock.advance(1_000);
+      await succeedOnce(db);
+    }
+    sweep();
+    expect(registry.has('gone-host')).toBe(false);
+    expect(registry.has('db')).toBe(true);
+    expect(registry.has('held')).toBe(true); // an operator's choice is kept
+  });
+
+  it('survives a listener that changes the registry while it sweeps', async () => {
+    let now = 0;
+    const clock = { now: () => now }; // no timers: half-open happens when the state is read
+    const registry = new BreakerRegistry({
+      clock,
+      idleTtl: 1_000,
+      defaults: { failureThreshold: 1, openDuration: 500 },
+    });
+    registry.on('halfOpen', ({ breaker }) => registry.delete(breaker));
+    await failOnce(registry.get('x'));
+    registry.get('a');
+    now = 1_500;
+    registry.get('fresh'); // x was called since its lookup: it gets another idleTtl
+    now = 3_000;
+    registry.get('fresh'); // the sweep reads x, which goes half-open and is deleted by the listener
+    expect(registry.has('x')).toBe(false);
+    const again = registry.get('x');
+    now = 3_500;
+    registry.get('fresh');
+    registry.get('fresh');
+    expect(registry.get('x')).toBe(again);
+    now = 10_000;
+    for (let i = 0; i < 5; i++) registry.get('latest');
+    now = 20_000;
+    for (let i = 0; i < 5; i++) registry.get('latest');
+    expect(['a', 'x', 'fresh', 'latest'].filter((n) => registry.has(n))).toEqual(['latest']);
   });
 });
 
@@ -117,13 +163,22 @@ describe('health', () => {
     expect(registry.health().breakers.find((b) => b.name === 'database')?.status).toBe('healthy');
   });
 
-  it('refuses a second breaker under one name, and a bad criticality', () => {
+  it('refuses a second breaker under one name, another name, and bad options', () => {
     const registry = new BreakerRegistry();
     registry.register('db', new CircuitBreaker({ name: 'db' }));
-    expect(() => registry.register('db', new CircuitBreaker())).toThrow(/already registered/);
-    expect(() =>
-      registry.register('x', new CircuitBreaker(), { criticality: 'high' as never }),
-    ).toThrow(/criticality must be "critical", "degraded" or "warning", got "high"/);
+    expect(() => registry.register('db', new CircuitBreaker({ name: 'db' }))).toThrow(
+      /already registered/,
+    );
+    expect(() => registry.register('database', new CircuitBreaker({ name: 'db' }))).toThrow(
+      /the breaker is called "db", not "database"/,
+    );
+    const x = new CircuitBreaker({ name: 'x' });
+    expect(() => registry.register('x', x, { criticality: 'high' as never })).toThrow(
+      /criticality must be "critical", "degraded" or "warning", got "high"/,
+    );
+    expect(() => registry.register('x', x, { criticallity: 'critical' } as never)).toThrow(
+      /unknown option "criticallity"/,
+    );
     expect(() => registry.register('y', {} as never)).toThrow(/needs a CircuitBreaker/);
   });
 });
@@ -145,6 +200,16 @@ describe('snapshot and events', () => {
         metrics: expect.objectContaining({ successfulRequests: 1 }),
       }),
     ]);
+  });
+
+  it('stops forwarding once the last registry listener is gone, so no breaker keeps a timer', async () => {
+    const { registry, clock } = onClock({ defaults: { failureThreshold: 1 } });
+    const off = registry.on('stateChange', () => {});
+    await failOnce(registry.get('a'));
+    expect(clock.pendingTimers).toBe(1); // a stateChange listener gets half-open on time
+    off();
+    await failOnce(registry.get('b'));
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it("forwards every breaker's events, present and future, until unsubscribed or dropped", async () => {

@@ -66,8 +66,12 @@ interface Entry extends LruNode<Entry> {
   readonly criticality: Criticality;
   /** Made by `get()`, so the registry's to drop; `register()`ed breakers never are. */
   readonly owned: boolean;
+  /** When `get()` last returned it, or the sweep last saw it busy. */
   lastUsed: number;
-  readonly unsubscribe: (() => void)[];
+  /** Its call count when last looked at: calls through a held reference are use too. */
+  seen: number;
+  /** Unsubscribes its forwarding to registry listeners, per event; made on first need. */
+  forwarders: Map<BreakerEventName, () => void> | undefined;
 }
 
 const OWNER = 'BreakerRegistry';
@@ -78,6 +82,7 @@ const KEYS: ReadonlySet<string> = new Set([
   'clock',
   'criticality',
 ]);
+const REGISTER_KEYS: ReadonlySet<string> = new Set(['criticality']);
 const CRITICALITIES: readonly Criticality[] = ['critical', 'degraded', 'warning'];
 const RANK: Readonly<Record<HealthStatus, number>> = {
   healthy: 0,
@@ -85,8 +90,10 @@ const RANK: Readonly<Record<HealthStatus, number>> = {
   degraded: 2,
   critical: 3,
 };
-// Each get() looks at no more than this many expired entries, so no call pays for a backlog.
+// Each get() looks at no more than this many expired entries, and an eviction at no more than
+// this many candidates, so no call pays for a backlog.
 const SWEEP_PER_CALL = 2;
+const EVICTION_SCAN = 16;
 
 /**
  * Breakers by name: one per host, tenant or dependency, made on first use from shared
@@ -107,7 +114,8 @@ export class BreakerRegistry {
   private readonly listeners = new Listeners<BreakerEvents>((error, event) =>
     reportProblem(undefined, OWNER, error, `a registry "${String(event)}" listener threw`),
   );
-  private readonly subscribed = new Set<BreakerEventName>();
+  /** Registry listeners per event: while there are any, every breaker forwards it. */
+  private readonly subscribed = new Map<BreakerEventName, number>();
   private owned = 0;
 
   constructor(options: BreakerRegistryOptions = {}) {
@@ -126,7 +134,7 @@ export class BreakerRegistry {
         throw new TypeError(`${OWNER}: option "defaults" cannot hold "${key}": it is per breaker`);
       }
     }
-    this.defaults = { clock: this.clock, ...defaults };
+    this.defaults = { ...defaults, clock: defaults.clock ?? this.clock };
     try {
       new CircuitBreaker({ ...this.defaults, name: 'defaults' }).dispose();
     } catch (error) {
@@ -187,6 +195,14 @@ export class BreakerRegistry {
         `${OWNER}.register: "${name}" needs a CircuitBreaker, got ${describeValue(breaker)}`,
       );
     }
+    // Its events carry its own name: under another, health() and events would disagree.
+    if (breaker.name !== name) {
+      throw new TypeError(
+        `${OWNER}.register: the breaker is called "${breaker.name}", not "${name}"`,
+      );
+    }
+    requireObject(`${OWNER}.register`, options);
+    rejectUnknownKeys(`${OWNER}.register`, options, REGISTER_KEYS);
     if (this.entries.has(name)) {
       throw new Error(`${OWNER}.register: a breaker called "${name}" is already registered`);
     }
@@ -235,12 +251,27 @@ export class BreakerRegistry {
         `${OWNER}: on("${event}", listener) needs a function, got ${describeValue(listener)}`,
       );
     }
-    const unsubscribe = this.listeners.on(event, listener);
-    if (!this.subscribed.has(event)) {
-      this.subscribed.add(event);
-      for (const entry of this.entries.values()) this.forward(entry, event);
-    }
-    return unsubscribe;
+    const off = this.listeners.on(event, listener);
+    const count = (this.subscribed.get(event) ?? 0) + 1;
+    this.subscribed.set(event, count);
+    if (count === 1) for (const entry of this.entries.values()) this.forward(entry, event);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      off();
+      const left = (this.subscribed.get(event) ?? 1) - 1;
+      if (left > 0) {
+        this.subscribed.set(event, left);
+        return;
+      }
+      // The last one gone: breakers stop forwarding, and may go back to their fast path.
+      this.subscribed.delete(event);
+      for (const entry of this.entries.values()) {
+        entry.forwarders?.get(event)?.();
+        entry.forwarders?.delete(event);
+      }
+    };
   }
 
   /** Drops every breaker and listener; breakers the registry made are disposed. */
@@ -262,24 +293,30 @@ export class BreakerRegistry {
       criticality,
       owned,
       lastUsed: this.clock.now(),
-      unsubscribe: [],
+      seen: 0,
+      forwarders: undefined,
       older: undefined,
       newer: undefined,
     };
     this.entries.set(name, entry);
-    for (const event of this.subscribed) this.forward(entry, event);
+    for (const event of this.subscribed.keys()) this.forward(entry, event);
     return entry;
   }
 
   private forward(entry: Entry, event: BreakerEventName): void {
-    entry.unsubscribe.push(
+    entry.forwarders ??= new Map();
+    entry.forwarders.set(
+      event,
       entry.breaker.on(event, (payload) => this.listeners.emit(event, payload as never)),
     );
   }
 
+  /** Forgets `entry`, unless it is already gone (a listener may have removed it meanwhile). */
   private remove(entry: Entry): void {
+    if (this.entries.get(entry.name) !== entry) return;
     this.entries.delete(entry.name);
-    for (const unsubscribe of entry.unsubscribe) unsubscribe();
+    for (const unsubscribe of entry.forwarders?.values() ?? []) unsubscribe();
+    entry.forwarders = undefined;
     if (entry.owned) {
       this.lru.remove(entry);
       this.owned--;
@@ -294,36 +331,60 @@ export class BreakerRegistry {
     this.sweep(entry.lastUsed);
   }
 
-  /** Drops the oldest breakers idle past `idleTtl`, a few at a time. */
+  /**
+   * Drops the oldest breakers idle past `idleTtl`, a few at a time. Idle means neither looked
+   * up nor called; an operator's choice (held open, disabled) is kept.
+   */
   private sweep(now: number): void {
     for (let looked = 0; looked < SWEEP_PER_CALL; looked++) {
       const oldest = this.lru.oldest;
       if (oldest === undefined || now - oldest.lastUsed < this.idleTtl) return;
-      if (forgettable(oldest.breaker)) {
+      const calls = oldest.breaker.metrics().totalRequests;
+      // Reading the state may move it to half-open, and its listeners may change the registry.
+      const drop = calls === oldest.seen && !operatorHeld(oldest.breaker);
+      if (this.entries.get(oldest.name) !== oldest) continue;
+      if (drop) {
         this.remove(oldest);
       } else {
-        // Still worth keeping: back of the line, as if just used.
+        oldest.seen = calls;
         oldest.lastUsed = now;
         this.lru.use(oldest);
       }
     }
   }
 
-  /** Over `maxBreakers`: drops the least recently used breaker that has nothing to remember. */
+  /**
+   * Over `maxBreakers`: drops the least recently used breaker that has nothing to remember,
+   * looking at a few of the oldest; with none among them the registry runs over for now.
+   */
   private evictOne(keep: Entry): void {
-    for (let entry = this.lru.oldest; entry !== undefined; entry = entry.newer) {
-      if (entry !== keep && forgettable(entry.breaker)) {
+    let entry = this.lru.oldest;
+    for (let looked = 0; entry !== undefined && looked < EVICTION_SCAN; looked++) {
+      const next: Entry | undefined = entry.newer;
+      if (entry !== keep && forgettable(entry.breaker) && this.entries.get(entry.name) === entry) {
         this.remove(entry);
         return;
       }
+      entry = next;
     }
   }
 }
 
-/** Closed with no failures counted: dropping it and making it again later loses nothing. */
+/**
+ * Closed with no failures counted, consecutive or in its rate window: dropping it and making
+ * it again later loses nothing.
+ */
 function forgettable(breaker: CircuitBreaker<unknown>): boolean {
   const state = breaker.state();
-  return state.name === 'closed' && state.failureCount === 0;
+  if (state.name !== 'closed' || state.failureCount !== 0) return false;
+  const { failureRate, slowCallRate } = breaker.metrics();
+  return failureRate <= 0 && slowCallRate <= 0;
+}
+
+/** Held open or disabled by an operator: never dropped for being idle. */
+function operatorHeld(breaker: CircuitBreaker<unknown>): boolean {
+  const state = breaker.state();
+  return state.name === 'disabled' || (state.name === 'open' && state.forced);
 }
 
 function statusOf(state: BreakerState['name'], criticality: Criticality): HealthStatus {

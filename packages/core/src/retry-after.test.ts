@@ -21,19 +21,13 @@ describe('parseRetryAfter', () => {
 describe('retryAfterOf', () => {
   it("reads the error's own retryAfter (ms) first, then its response's Retry-After header", () => {
     expect(retryAfterOf(Object.assign(new Error('x'), { retryAfter: 1_500 }), NOW)).toBe(1_500);
+    expect(retryAfterOf({ retryAfter: Number.POSITIVE_INFINITY }, NOW)).toBe(DAY);
     const fetchLike = { response: { headers: new Headers({ 'Retry-After': '3' }) } };
     expect(retryAfterOf(fetchLike, NOW)).toBe(3_000);
     const axiosLike = { response: { headers: { 'retry-after': '4' } } };
     expect(retryAfterOf(axiosLike, NOW)).toBe(4_000);
     expect(retryAfterOf({ headers: { 'Retry-After': 5 } }, NOW)).toBe(5_000);
-    for (const silent of [
-      undefined,
-      null,
-      'text',
-      new Error('plain'),
-      { retryAfter: -1 },
-      { retryAfter: Number.POSITIVE_INFINITY },
-    ]) {
+    for (const silent of [undefined, null, 'text', new Error('plain'), { retryAfter: -1 }]) {
       expect(retryAfterOf(silent, NOW)).toBeUndefined();
     }
   });
@@ -72,6 +66,31 @@ describe('honorRetryAfter', () => {
     await failOnce(breaker, limited(60_000));
     const state = breaker.state();
     expect(state.name === 'open' && state.until - state.openedAt).toBe(60_000);
+  });
+
+  it('reports an error whose Retry-After cannot be read, and opens for the usual period', async () => {
+    const errors: string[] = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (_: unknown, message: string) => errors.push(message),
+    };
+    const { options } = onClock({
+      failureThreshold: 1,
+      openDuration: 1_000,
+      honorRetryAfter: true,
+      logger,
+    });
+    const breaker = new CircuitBreaker(options);
+    const hostile = Object.defineProperty(connectionRefused(), 'response', {
+      get() {
+        throw new Error('no response here');
+      },
+    });
+    await failOnce(breaker, hostile);
+    const state = breaker.state();
+    expect(state.name === 'open' && state.until - state.openedAt).toBe(1_000);
+    expect(errors).toContain('reading Retry-After from the failure threw; it is ignored');
   });
 
   it('must be a boolean', () => {

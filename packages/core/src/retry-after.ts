@@ -30,13 +30,9 @@ export function retryAfterOf(error: unknown, now: number): number | undefined {
     response?: { headers?: unknown };
     headers?: unknown;
   };
-  if (
-    typeof retryAfter === 'number' &&
-    retryAfter >= 0 &&
-    retryAfter !== Number.POSITIVE_INFINITY
-  ) {
+  // Infinity too is read as the longest wait, a day, as a header asking for a year is.
+  if (typeof retryAfter === 'number' && retryAfter >= 0)
     return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-  }
   return parseRetryAfter(headerOf(response?.headers ?? headers), now);
 }
 

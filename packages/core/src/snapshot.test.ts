@@ -113,6 +113,37 @@ describe('toJSON and initialState', () => {
     }
   });
 
+  it('round-trips fractional times (a backoff factor of 1.5), and takes null as no snapshot', async () => {
+    const options = {
+      name: 'f',
+      failureThreshold: 1,
+      openDuration: backoff.exponential({ initial: 1_000, max: 60_000, factor: 1.5 }),
+    };
+    const { breaker, clock } = breakerOnClock(options);
+    await failOnce(breaker);
+    clock.advance(1_000.25);
+    await failOnce(breaker); // the probe fails at a fractional time: open for 1.5 s from then
+    const until = breaker.toJSON().until as number;
+    expect(Number.isInteger(until)).toBe(false);
+    expect(restored(breaker, { ...options, clock }).state()).toMatchObject({ name: 'open', until });
+    expect(new CircuitBreaker({ name: 'f', initialState: null }).state().name).toBe('closed');
+  });
+
+  it('refuses counts that do not belong to the state', () => {
+    const { breaker, clock } = breakerOnClock({ name: 'c' });
+    const closed = breaker.toJSON();
+    const make = (initialState: object) => () =>
+      new CircuitBreaker({ name: 'c', clock, initialState } as never);
+    expect(make({ ...closed, attempt: 3 })).toThrow(/has attempt 3 while closed/);
+    expect(make({ ...closed, successCount: 2 })).toThrow(/has successCount 2 while closed/);
+    expect(make({ ...closed, state: 'half_open' })).toThrow(
+      /has attempt 0 while half_open \(it opened, so at least 1\)/,
+    );
+    expect(make({ ...closed, state: 'disabled', failureCount: 1 })).toThrow(
+      /has failureCount 1 while disabled/,
+    );
+  });
+
   it('serialises with JSON.stringify', async () => {
     const { options } = onClock({ name: 'q', failureThreshold: 1 });
     const breaker = new CircuitBreaker(options);

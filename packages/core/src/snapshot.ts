@@ -45,10 +45,16 @@ export function snapshotHeader(name: string): Pick<BreakerSnapshot, 'format' | '
 }
 
 /**
- * Checks a snapshot (an object, or its JSON text) before anything of it is used: a corrupt,
- * foreign or other breaker's snapshot is refused whole, with the reason.
+ * Checks a snapshot (an object, or its JSON text; null is none) before anything of it is
+ * used: a corrupt, foreign or other breaker's snapshot is refused whole, with the reason.
  */
-export function parseSnapshot(owner: string, name: string, value: unknown): BreakerSnapshot {
+export function parseSnapshot(
+  owner: string,
+  name: string,
+  value: unknown,
+): BreakerSnapshot | undefined {
+  // What a store gives back for a key it does not have: no snapshot yet.
+  if (value === null) return undefined;
   let snapshot = value;
   if (typeof value === 'string') {
     try {
@@ -74,27 +80,42 @@ export function parseSnapshot(owner: string, name: string, value: unknown): Brea
   if (s.name !== name) return fail(`belongs to breaker ${describeValue(s.name)}, not "${name}"`);
   if (!STATES.includes(s.state as StateName))
     return fail(`has an unknown state ${describeValue(s.state)}`);
-  for (const key of ['failureCount', 'successCount', 'attempt', 'savedAt'] as const) {
+  for (const key of ['failureCount', 'successCount', 'attempt'] as const) {
     if (!Number.isSafeInteger(s[key]) || (s[key] as number) < 0) {
       fail(`field "${key}" must be an integer >= 0, got ${describeValue(s[key])}`);
     }
   }
+  // Times may be fractional: a backoff factor of 1.5 or a fractional Retry-After gives such an end.
+  if (!isTime(s.savedAt))
+    fail(`field "savedAt" must be an epoch ms, got ${describeValue(s.savedAt)}`);
   const open = s.state === 'open';
-  if (open ? !Number.isSafeInteger(s.openedAt) : s.openedAt !== null) {
+  if (open ? !isTime(s.openedAt) : s.openedAt !== null) {
     fail(
       `field "openedAt" must be ${open ? 'an epoch ms' : 'null when not open'}, got ${describeValue(s.openedAt)}`,
     );
   }
   if (
     s.until !== null &&
-    !(open && Number.isSafeInteger(s.until) && (s.until as number) >= (s.openedAt as number))
+    !(open && isTime(s.until) && (s.until as number) >= (s.openedAt as number))
   ) {
     fail(
       `field "until" must be null or an epoch ms no earlier than openedAt while open, got ${describeValue(s.until)}`,
     );
   }
-  if (open && s.until !== null && (s.attempt as number) < 1) {
-    fail('field "attempt" must be >= 1 for a breaker that opened on failures');
+  // Each count belongs to one state; elsewhere the breaker keeps it at 0.
+  if (s.state !== 'closed' && s.failureCount !== 0)
+    fail(`has failureCount ${s.failureCount} while ${s.state}`);
+  if (s.state !== 'half_open' && s.successCount !== 0)
+    fail(`has successCount ${s.successCount} while ${s.state}`);
+  const failedOpen = (open && s.until !== null) || s.state === 'half_open';
+  if (failedOpen ? (s.attempt as number) < 1 : open ? false : s.attempt !== 0) {
+    fail(
+      `has attempt ${s.attempt} while ${s.state}${failedOpen ? ' (it opened, so at least 1)' : ''}`,
+    );
   }
   return s as unknown as BreakerSnapshot;
+}
+
+function isTime(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }

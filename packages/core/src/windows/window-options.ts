@@ -26,6 +26,8 @@ export type WindowOptions =
 /** The rate rule, checked, with defaults filled in. */
 export interface WindowSettings {
   readonly create: () => CallWindow;
+  /** A time window, which needs the time of every call. */
+  readonly timed: boolean;
   readonly minimumCalls: number;
   readonly failureRateThreshold: number;
   /** `Infinity` when no call counts as slow. */
@@ -92,6 +94,7 @@ export function resolveWindow(owner: string, value: unknown): WindowSettings | u
   }
   return {
     create,
+    timed: type === 'time',
     minimumCalls,
     failureRateThreshold: fraction(where, 'failureRateThreshold', o.failureRateThreshold ?? 0.5),
     slowCallDuration,
