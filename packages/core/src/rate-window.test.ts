@@ -101,7 +101,12 @@ describe('count window', () => {
       window: { type: 'count', size: 10, minimumCalls: 5 },
     });
     let reads = 0;
-    const counting = { now: () => (reads++, clock.now()) };
+    const counting = {
+      now: () => {
+        reads++;
+        return clock.now();
+      },
+    };
     const breaker = new CircuitBreaker({ ...options, clock: counting });
     reads = 0;
     for (let i = 0; i < 100; i++) await succeedOnce(breaker);
