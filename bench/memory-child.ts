@@ -34,8 +34,9 @@ const heap = () => {
 
 const make = library.make as () => unknown;
 const use = library.use as (breaker: unknown) => Promise<unknown>;
-// Warm the code paths first, so compiled code and feedback are not counted as breakers.
-await Promise.all(Array.from({ length: 100 }, make).map(use));
+// Warm the code paths first, long enough for the optimising compiler to have run, so compiled
+// code and feedback are not counted as breakers (or as retained once they are dropped).
+await Promise.all(Array.from({ length: 2_000 }, make).map(use));
 
 const slots: unknown[] = new Array(count).fill(undefined);
 const before = heap();
