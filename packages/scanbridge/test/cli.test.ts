@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { freePort, useClamd } from './clamd.js';
 import { EICAR, EICAR_SHA256, tempDirs } from './helpers.js';
-import { FakeVirusTotal, fakeVerdict } from './virustotal-fake.js';
+import { fakeVerdict, useFakeVirusTotal } from './virustotal-fake.js';
 
 const clamd = useClamd();
 
@@ -239,27 +239,21 @@ describe('scanbridge scan when engines are missing or down', () => {
 
 describe('scanbridge scan with VirusTotal (loopback fake)', () => {
   const KEY = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
-  let fake: FakeVirusTotal;
-  beforeEach(async () => {
-    fake = await FakeVirusTotal.start(KEY);
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVirusTotal(KEY);
 
   it('asks both engines, and never prints the key', async () => {
-    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
+    fake().files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
     const dir = await tempDir();
     await writeFile(join(dir, 'eicar.com'), EICAR);
     const argv = ['scan', dir, '--clamav', tcp(), '--virustotal-key-env', 'VT_KEY'];
-    const good = await cli([...argv, '--virustotal-url', fake.baseUrl], { env: { VT_KEY: KEY } });
+    const good = await cli([...argv, '--virustotal-url', fake().baseUrl], { env: { VT_KEY: KEY } });
     expect(good.code).toBe(1);
     expect(good.stdout).toMatch(/EICAR-Test-File \(virustotal\)/);
     expect(good.stdout).toMatch(/Eicar-Test-Signature\S* \(clamav\)/);
     expect(good.stdout).toContain('breakers: clamav closed, virustotal closed');
 
     const wrongKey = KEY.replace('f00d', 'beef');
-    const bad = await cli([...argv, '--virustotal-url', fake.baseUrl], {
+    const bad = await cli([...argv, '--virustotal-url', fake().baseUrl], {
       env: { VT_KEY: wrongKey },
     });
     // clamd's find still blocks the file, but an engine failed: the run is incomplete.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 /** A file report the fake returns for GET /files/{sha256}. */
 export interface FakeReport {
@@ -259,4 +260,20 @@ function uploadedFile(req: IncomingMessage, body: Buffer): Buffer | undefined {
     start = next;
   }
   return undefined;
+}
+
+/** A fresh fake for each test, closed after it; call the returned function inside a test. */
+export function useFakeVirusTotal(apiKey: string): () => FakeVirusTotal {
+  let fake: FakeVirusTotal | undefined;
+  beforeEach(async () => {
+    fake = await FakeVirusTotal.start(apiKey);
+  });
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+  return () => {
+    if (fake === undefined) throw new Error('useFakeVirusTotal: the fake is read outside a test');
+    return fake;
+  };
 }

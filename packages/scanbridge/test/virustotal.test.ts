@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   FileInput,
   ScanManager,
@@ -10,28 +10,22 @@ import {
 } from '../src/index.js';
 import { freePort } from './clamd.js';
 import { bytes, EICAR, EICAR_SHA256, failure } from './helpers.js';
-import { FakeVirusTotal, fakeVerdict } from './virustotal-fake.js';
+import { FakeVirusTotal, fakeVerdict, useFakeVirusTotal } from './virustotal-fake.js';
 
 const KEY = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2';
 const NOTE = 'a note nobody has uploaded before';
 
-let fake: FakeVirusTotal;
-beforeEach(async () => {
-  fake = await FakeVirusTotal.start(KEY);
-});
-afterEach(async () => {
-  await fake.close();
-});
+const fake = useFakeVirusTotal(KEY);
 
 const scanner = (options: Partial<VirusTotalScannerOptions> = {}) =>
-  new VirusTotalScanner({ apiKey: KEY, baseUrl: fake.baseUrl, pollIntervalMs: 10, ...options });
+  new VirusTotalScanner({ apiKey: KEY, baseUrl: fake().baseUrl, pollIntervalMs: 10, ...options });
 const eicar = () => FileInput.fromBytes(bytes(EICAR), 'eicar.com');
 const note = () => FileInput.fromBytes(bytes(NOTE), 'note.txt');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('VirusTotalScanner against a loopback fake of API v3', () => {
   it('looks a known file up by its sha256 and turns detections into threats', async () => {
-    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
+    fake().files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
     const result = await scanner().scan(eicar());
     expect(result.outcome).toEqual({
       type: 'infected',
@@ -56,13 +50,13 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
       stats: { malicious: 2, suspicious: 1 },
       lastAnalysisDate: 1_700_000_000_000,
     });
-    expect(fake.requests).toEqual([
+    expect(fake().requests).toEqual([
       { method: 'GET', path: `/api/v3/files/${EICAR_SHA256}`, apiKey: KEY },
     ]);
   });
 
   it('reports a known harmless file clean', async () => {
-    fake.files.set(sha256(NOTE), fakeVerdict(Buffer.from(NOTE)));
+    fake().files.set(sha256(NOTE), fakeVerdict(Buffer.from(NOTE)));
     expect((await scanner().scan(note())).outcome).toEqual({ type: 'clean' });
   });
 
@@ -70,11 +64,11 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     const result = await scanner().scan(note());
     expect(result.outcome).toEqual({ type: 'error', recoverable: true });
     expect(result.details).toEqual({ source: 'lookup', known: false });
-    expect(fake.paths()).toEqual([`GET /api/v3/files/${sha256(NOTE)}`]);
+    expect(fake().paths()).toEqual([`GET /api/v3/files/${sha256(NOTE)}`]);
   });
 
   it('uploads an unknown file and polls its analysis until it completes', async () => {
-    fake.pendingPolls = 2;
+    fake().pendingPolls = 2;
     const stream = FileInput.fromStream(
       (async function* () {
         yield bytes(EICAR.slice(0, 20));
@@ -85,14 +79,14 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     const result = await scanner({ uploadUnknown: true }).scan(stream);
     expect(result.outcome.type).toBe('infected');
     expect(result.details).toMatchObject({ source: 'upload', stats: { malicious: 2 } });
-    expect(fake.paths()).toEqual([
+    expect(fake().paths()).toEqual([
       `GET /api/v3/files/${EICAR_SHA256}`,
       'POST /api/v3/files',
       ...Array(3).fill(`GET /api/v3/analyses/${result.details.analysisId}`),
     ]);
     // The uploaded bytes are the scanned ones, and VirusTotal knows the file from now on.
-    expect(fake.requests[1]?.uploadedSha256).toBe(EICAR_SHA256);
-    expect(fake.files.has(EICAR_SHA256)).toBe(true);
+    expect(fake().requests[1]?.uploadedSha256).toBe(EICAR_SHA256);
+    expect(fake().files.has(EICAR_SHA256)).toBe(true);
   });
 
   it('uploads files over 32 MB through an upload URL on the API origin', async () => {
@@ -102,18 +96,18 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     );
     expect(result.outcome).toEqual({ type: 'clean' });
     const digest = createHash('sha256').update(big).digest('hex');
-    expect(fake.paths().slice(0, 3)).toEqual([
+    expect(fake().paths().slice(0, 3)).toEqual([
       `GET /api/v3/files/${digest}`,
       'GET /api/v3/files/upload_url',
       'POST /upload/1',
     ]);
-    expect(fake.requests[2]).toMatchObject({ apiKey: KEY, uploadedSha256: digest });
+    expect(fake().requests[2]).toMatchObject({ apiKey: KEY, uploadedSha256: digest });
   });
 
   it('refuses an upload URL on another origin, which would receive the key', async () => {
     const elsewhere = await FakeVirusTotal.start(KEY);
     try {
-      fake.script(/upload_url$/, { body: { data: `${elsewhere.origin}/upload/1` } });
+      fake().script(/upload_url$/, { body: { data: `${elsewhere.origin}/upload/1` } });
       const error = await failure(
         scanner({ uploadUnknown: true, maxUploadSize: 40 * 1024 * 1024 }).scan(
           FileInput.fromBytes(new Uint8Array(33 * 1024 * 1024), 'big.bin'),
@@ -129,7 +123,10 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   it('does not follow redirects: the key would go with them', async () => {
     const elsewhere = await FakeVirusTotal.start(KEY);
     try {
-      fake.script(/files/, { status: 302, headers: { location: `${elsewhere.baseUrl}/files/x` } });
+      fake().script(/files/, {
+        status: 302,
+        headers: { location: `${elsewhere.baseUrl}/files/x` },
+      });
       expect((await failure(scanner().scan(eicar()))).kind).toBe('ambiguous_response');
       expect(elsewhere.requests).toEqual([]);
     } finally {
@@ -138,13 +135,13 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('maps a 429 to rate_limited with Retry-After, and waits it out while polling', async () => {
-    fake.script(/files/, { status: 429, headers: { 'retry-after': '7' } }, { status: 429 });
+    fake().script(/files/, { status: 429, headers: { 'retry-after': '7' } }, { status: 429 });
     const first = await failure(scanner().scan(eicar()));
     expect(first).toMatchObject({ kind: 'rate_limited', retryAfter: 7_000, recoverable: true });
     // Without Retry-After, VirusTotal's per-minute quota says a minute.
     expect((await failure(scanner().scan(eicar()))).retryAfter).toBe(60_000);
 
-    fake.script(
+    fake().script(
       /analyses/,
       { status: 429, headers: { 'retry-after': '1' } },
       { status: 429, headers: { 'retry-after': '0' } },
@@ -152,13 +149,17 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     const started = Date.now();
     const result = await scanner({ uploadUnknown: true }).scan(note());
     expect(result.outcome).toEqual({ type: 'clean' });
-    expect(fake.paths().filter((p) => p.includes('analyses'))).toHaveLength(4);
+    expect(
+      fake()
+        .paths()
+        .filter((p) => p.includes('analyses')),
+    ).toHaveLength(4);
     // The 1 s Retry-After was waited out, not the 10 ms poll interval.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
   });
 
   it('gives up polling when a Retry-After does not fit in maxPollTimeMs', async () => {
-    fake.script(/analyses/, { status: 429, headers: { 'retry-after': '30' } });
+    fake().script(/analyses/, { status: 429, headers: { 'retry-after': '30' } });
     const error = await failure(
       scanner({ uploadUnknown: true, maxPollTimeMs: 1_000 }).scan(note()),
     );
@@ -166,7 +167,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('times out polling after maxPollTimeMs', async () => {
-    fake.pendingPolls = 1_000;
+    fake().pendingPolls = 1_000;
     const started = Date.now();
     const error = await failure(
       scanner({ uploadUnknown: true, pollIntervalMs: 20, maxPollTimeMs: 150 }).scan(note()),
@@ -185,12 +186,12 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     expect(error.message).toContain('WrongCredentialsError');
     expect(error.message).toContain('[api key]');
     expect(inspect(error, { depth: 10 })).not.toContain(wrongKey);
-    fake.script(/files/, { status: 403, body: { error: { code: 'ForbiddenError' } } });
+    fake().script(/files/, { status: 403, body: { error: { code: 'ForbiddenError' } } });
     expect((await failure(scanner().scan(eicar()))).kind).toBe('authentication_failed');
   });
 
   it('maps 5xx to engine_unavailable, and a breaker opens on them', async () => {
-    fake.script(
+    fake().script(
       /files/,
       { status: 503, body: { error: { code: 'TransientError' } } },
       { status: 500 },
@@ -202,11 +203,11 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     }
     expect(guarded.breaker.state().name).toBe('open');
     expect((await failure(guarded.scan(eicar()))).kind).toBe('circuit_open');
-    expect(fake.requests).toHaveLength(3);
+    expect(fake().requests).toHaveLength(3);
   });
 
   it('does not let a burst of 429s open the breaker', async () => {
-    fake.script(/files/, ...Array(6).fill({ status: 429, headers: { 'retry-after': '1' } }));
+    fake().script(/files/, ...Array(6).fill({ status: 429, headers: { 'retry-after': '1' } }));
     const guarded = withCircuitBreaker(scanner(), { failureThreshold: 3 });
     for (let i = 0; i < 6; i++) {
       expect((await failure(guarded.scan(eicar()))).kind).toBe('rate_limited');
@@ -215,7 +216,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('times out a response that is too slow, in its headers or its body', async () => {
-    fake.script(/files/, { delayMs: 5_000 }, { stallBodyMs: 5_000, body: { data: {} } });
+    fake().script(/files/, { delayMs: 5_000 }, { stallBodyMs: 5_000, body: { data: {} } });
     for (let i = 0; i < 2; i++) {
       const started = Date.now();
       const error = await failure(scanner({ timeoutMs: 200 }).scan(eicar()));
@@ -226,7 +227,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('calls malformed or empty answers ambiguous, never clean', async () => {
-    fake.script(
+    fake().script(
       /files/,
       { body: '{"data": {"attributes": ' },
       { body: { data: { attributes: {} } } },
@@ -262,7 +263,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('tells VirusTotal\'s "not found" from a 404 of some other server', async () => {
-    fake.script(/files/, { status: 404, body: '<html>no such page</html>' }, { status: 404 });
+    fake().script(/files/, { status: 404, body: '<html>no such page</html>' }, { status: 404 });
     const error = await failure(scanner().scan(eicar()));
     expect(error.kind).toBe('ambiguous_response');
     expect(error.message).toMatch(
@@ -274,7 +275,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('refuses answers over 8 MiB without reading them to the end', async () => {
-    fake.script(/files/, { body: `{"pad": "${'x'.repeat(9 * 1024 * 1024)}"}` });
+    fake().script(/files/, { body: `{"pad": "${'x'.repeat(9 * 1024 * 1024)}"}` });
     const error = await failure(scanner().scan(eicar()));
     expect(error.message).toMatch(/answered with more than 8388608 bytes/);
   });
@@ -282,13 +283,13 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   it('looks up files of any size, and only refuses to upload one over maxUploadSize', async () => {
     const big = new Uint8Array(40 * 1024 * 1024).fill(0x62);
     const digest = createHash('sha256').update(big).digest('hex');
-    fake.files.set(digest, fakeVerdict(Buffer.from('x')));
+    fake().files.set(digest, fakeVerdict(Buffer.from('x')));
     expect((await scanner().scan(FileInput.fromBytes(big))).outcome).toEqual({ type: 'clean' });
-    fake.files.delete(digest);
+    fake().files.delete(digest);
     const error = await failure(scanner({ uploadUnknown: true }).scan(FileInput.fromBytes(big)));
     expect(error.kind).toBe('file_too_large');
     expect(error.message).toMatch(/over maxUploadSize \(33554432\) to upload/);
-    expect(fake.paths()).toEqual([`GET /api/v3/files/${digest}`, `GET /api/v3/files/${digest}`]);
+    expect(fake().paths()).toEqual([`GET /api/v3/files/${digest}`, `GET /api/v3/files/${digest}`]);
   });
 
   it('fails with connection_failed when nothing listens', async () => {
@@ -303,7 +304,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('stops at once when the caller aborts, with the caller reason', async () => {
-    fake.script(/files/, { delayMs: 5_000 });
+    fake().script(/files/, { delayMs: 5_000 });
     const controller = new AbortController();
     const scanning = scanner().scan(eicar(), { signal: controller.signal });
     const reason = new Error('user went away');
@@ -317,7 +318,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     expect(JSON.stringify(result)).not.toContain(KEY);
     expect(inspect(vt, { depth: 10, showHidden: true })).not.toContain(KEY);
     // Server text that repeats the key, anywhere, is scrubbed before it is read.
-    fake.script(/files/, {
+    fake().script(/files/, {
       body: {
         data: {
           attributes: {
@@ -338,7 +339,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     const echoed = await vt.scan(note());
     expect(JSON.stringify(echoed)).not.toContain(KEY);
     expect(JSON.stringify(echoed.outcome)).toContain('Trojan.[api key]');
-    fake.script(/files/, { status: 500, body: { error: { message: `key was ${KEY}` } } });
+    fake().script(/files/, { status: 500, body: { error: { message: `key was ${KEY}` } } });
     const error = await failure(vt.scan(note()));
     expect(
       `${error.message} ${inspect(error, { depth: 10 })} ${JSON.stringify(error)}`,
@@ -346,9 +347,9 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('health-checks with one lookup, which also checks the key', async () => {
-    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
+    fake().files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
     await expect(scanner().healthCheck()).resolves.toBeUndefined();
-    expect(fake.paths()).toEqual([`GET /api/v3/files/${EICAR_SHA256}`]);
+    expect(fake().paths()).toEqual([`GET /api/v3/files/${EICAR_SHA256}`]);
     await expect(scanner({ apiKey: 'wrong' }).healthCheck()).rejects.toMatchObject({
       kind: 'authentication_failed',
     });
@@ -386,7 +387,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
   });
 
   it('works as one engine of a ScanManager', async () => {
-    fake.files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
+    fake().files.set(EICAR_SHA256, fakeVerdict(Buffer.from(EICAR)));
     const manager = ScanManager.builder()
       .addScanner(withCircuitBreaker(scanner(), { failureThreshold: 2 }))
       .build();

@@ -26,11 +26,7 @@ export function defaultPolicy(): PolicyEngine {
         .withCondition(Condition.sourceEquals('failopen'))
         .withPriority(90),
     )
-    .addRule(
-      new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
-        .withCondition(Condition.outcomeIs('suspicious'))
-        .withPriority(80),
-    )
+    .addRule(quarantineSuspicious())
     .addRule(
       new PolicyRule('review-errors', PolicyAction.requireReview('the scan could not finish'))
         .withCondition(Condition.outcomeIs('error'))
@@ -65,11 +61,7 @@ export function strictPolicy(): PolicyEngine {
         .withCondition(Condition.sourceEquals('failopen'))
         .withPriority(90),
     )
-    .addRule(
-      new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
-        .withCondition(Condition.outcomeIs('suspicious'))
-        .withPriority(80),
-    )
+    .addRule(quarantineSuspicious())
     .addRule(
       new PolicyRule('block-errors', PolicyAction.block('the scan could not finish'))
         .withCondition(Condition.outcomeIs('error'))
@@ -101,4 +93,11 @@ export function strictPolicy(): PolicyEngine {
         Condition.outcomeIs('clean'),
       ),
     );
+}
+
+/** Both presets keep a suspicious file aside for a closer look. */
+function quarantineSuspicious(): PolicyRule {
+  return new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
+    .withCondition(Condition.outcomeIs('suspicious'))
+    .withPriority(80);
 }
