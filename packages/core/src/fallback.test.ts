@@ -57,9 +57,11 @@ describe('fail open', () => {
   });
 
   it('says half_open_full when the probe slots are taken', async () => {
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const { clock, options } = onClock({
       failureThreshold: 1,
       openDuration: 100,
+      logger,
       fallback: FallbackBehavior.failOpen((info: FallbackInfo) => info.reason),
     });
     const breaker = new CircuitBreaker<string>(options);
@@ -70,6 +72,10 @@ describe('fail open', () => {
     await expect(breaker.execute(async () => 'x')).resolves.toBe('half_open_full');
     probe.resolve('done');
     await running;
+    expect(logger.warn).toHaveBeenCalledWith(
+      { breaker: 'breaker', reason: 'half_open_full' },
+      'circuit breaker "breaker" is failing open: callers get synthetic results',
+    );
   });
 });
 

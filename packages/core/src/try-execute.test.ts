@@ -1,5 +1,5 @@
 import { CircuitBreaker, FallbackBehavior } from '@breakwater/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { connectionRefused, onClock } from '../test/helpers.js';
 
 describe('tryExecute', () => {
@@ -33,8 +33,10 @@ describe('tryExecute', () => {
   });
 
   it("reports a synchronous throw, a caller's abort and a fallback's answer", async () => {
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const { options } = onClock({
       failureThreshold: 1,
+      logger,
       fallback: FallbackBehavior.failOpen(() => 'stand-in'),
     });
     const breaker = new CircuitBreaker(options);
@@ -53,6 +55,10 @@ describe('tryExecute', () => {
     });
     await breaker.tryExecute(() => Promise.reject(connectionRefused()));
     expect(await breaker.tryExecute(async () => 'real')).toEqual({ ok: true, value: 'stand-in' });
+    expect(logger.warn).toHaveBeenCalledWith(
+      { breaker: 'breaker', reason: 'open' },
+      'circuit breaker "breaker" is failing open: callers get synthetic results',
+    );
   });
 
   it('throws at once for a call that is not a function', () => {
