@@ -1,5 +1,5 @@
 import { NEVER_ABORTS, TrackedCall } from './call.js';
-import { startTimer, stopTimer, type TimerHandle } from './clock.js';
+import { startBackgroundTimer, stopTimer, type TimerHandle } from './clock.js';
 import { circuitOpenError, type RejectingState } from './errors.js';
 import {
   type BreakerEventName,
@@ -685,7 +685,11 @@ export class CircuitBreaker<T = never> {
     if (!wantsTimer) this.cancelHalfOpenTimer();
     else if (this.halfOpenTimer === undefined) {
       const delay = Math.max(0, this.until - this.settings.clock.now());
-      this.halfOpenTimer = startTimer(this.settings.clock, () => this.onHalfOpenTimer(), delay);
+      this.halfOpenTimer = startBackgroundTimer(
+        this.settings.clock,
+        () => this.onHalfOpenTimer(),
+        delay,
+      );
     }
   }
 

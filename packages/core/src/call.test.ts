@@ -1,6 +1,8 @@
 import { getEventListeners } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { CircuitBreaker, FailurePolicy, TimeoutError } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { runTypeScript } from '../../../scripts/run-typescript.js';
 import { deferred, hangingCall, onClock } from '../test/helpers.js';
 
 describe('timeouts', () => {
@@ -63,6 +65,14 @@ describe('timeouts', () => {
     await expect(breaker.execute(() => new Promise<never>(() => {}))).rejects.toBeInstanceOf(
       TimeoutError,
     );
+  });
+
+  it('keeps the process alive until it fires, for an operation that waits only on its signal', () => {
+    const fixture = fileURLToPath(new URL('../test/fixtures/signal-only-call.ts', import.meta.url));
+    const child = runTypeScript(fixture, 15_000);
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('BREAKWATER_TIMEOUT');
+    expect(child.status).toBe(0);
   });
 });
 

@@ -18,13 +18,22 @@ export const systemClock: Clock = { now: Date.now };
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * Starts a timer on `clock` that never keeps the process alive. Delays past
- * {@link MAX_TIMER_MS} are capped: the caller re-arms if its moment has not come.
+ * Starts a timer on `clock` that keeps the process alive until it fires or is stopped: a
+ * call's time limit, which an operation waiting only on its signal depends on.
+ * Delays past {@link MAX_TIMER_MS} are capped: the caller re-arms if its moment has not come.
  */
 export function startTimer(clock: Clock, callback: () => void, ms: number): TimerHandle {
   if (clock.setTimeout !== undefined) return clock.setTimeout(callback, ms);
-  const handle: unknown = setTimeout(callback, Math.min(ms, MAX_TIMER_MS));
-  // Node returns a Timeout object; browsers and edge runtimes return a number.
+  return setTimeout(callback, Math.min(ms, MAX_TIMER_MS));
+}
+
+/**
+ * A timer for what the breaker reports on its own (a state change on time): it never keeps
+ * the process alive, since nobody is waiting on it.
+ */
+export function startBackgroundTimer(clock: Clock, callback: () => void, ms: number): TimerHandle {
+  const handle = startTimer(clock, callback, ms);
+  // Node returns a Timeout object; browsers, edge runtimes and ManualClock return a number.
   (handle as { unref?: () => void }).unref?.();
   return handle;
 }
