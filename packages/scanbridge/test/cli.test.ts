@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { freePort, useClamd } from './clamd.js';
+import { useCliProcess } from './cli-process.js';
 import { EICAR, EICAR_SHA256, tempDirs } from './helpers.js';
 import { fakeVerdict, useFakeVirusTotal } from './virustotal-fake.js';
 
@@ -130,9 +130,8 @@ describe('scanbridge scan against a real clamd', () => {
     const empty = await tempDir();
     const nothing = await cli(['scan', empty, join(dir, 'inbox', 'empty.txt'), '--clamav', tcp()]);
     expect(nothing.code).toBe(2);
-    expect(nothing.stdout).toContain(
-      '1 file: 0 allowed, 0 flagged, 0 errors, 1 skipped (nothing was scanned)',
-    );
+    expect(nothing.stdout).toContain('1 file: 0 allowed, 0 flagged, 0 errors, 1 skipped\n');
+    expect(nothing.stdout).toContain('\nexit 2: nothing was scanned\n');
   });
 
   it('applies a policy file', async () => {
@@ -293,7 +292,7 @@ describe('scanbridge health', () => {
 
 describe('scanbridge usage', () => {
   it('prints help, and exits 2 with a clear message on bad usage', async () => {
-    const help = await cli([]);
+    const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('scanbridge scan <files or directories...>');
     const cases: [string[], string][] = [
@@ -304,7 +303,7 @@ describe('scanbridge usage', () => {
       [['health', 'x'], 'health takes no files'],
       [
         ['scan', '/nonexistent/file', '--clamav', '127.0.0.1:1'],
-        'cannot read /nonexistent/file: ENOENT',
+        'cannot read /nonexistent/file: no such file (ENOENT)',
       ],
       [
         ['scan', 'x', '--clamav', '127.0.0.1:99999'],
@@ -339,19 +338,13 @@ describe('scanbridge usage', () => {
 });
 
 describe('the scanbridge executable', () => {
+  const scanbridge = useCliProcess();
+
   it('runs as a process, with the exit code as its status', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'eicar.com'), EICAR);
-    const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
-    const child = spawn(
-      process.execPath,
-      ['--conditions=breakwater-source', '--import', 'tsx', main, 'scan', dir, '--clamav', tcp()],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    const status = await new Promise((resolve) => child.on('close', resolve));
-    expect(status).toBe(1);
+    const { code, stdout } = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    expect(code).toBe(1);
     expect(stdout).toMatch(/eicar\.com\s+infected\s+block/);
   });
 });

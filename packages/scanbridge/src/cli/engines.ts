@@ -1,7 +1,11 @@
 import { ClamAvScanner, type ClamAvScannerOptions } from '../clamav/clamav-scanner.js';
 import type { Scanner } from '../scanner.js';
-import { VirusTotalScanner } from '../virustotal/virustotal-scanner.js';
-import { UsageError } from './usage.js';
+import {
+  VirusTotalScanner,
+  type VirusTotalScannerOptions,
+} from '../virustotal/virustotal-scanner.js';
+import { clamdAddress, describeAddress } from './clamd-address.js';
+import { UsageError } from './usage-error.js';
 
 /** Where clamd usually listens (Debian/Ubuntu, Fedora), then its default TCP port. */
 export const STANDARD_CLAMD = [
@@ -16,11 +20,20 @@ export interface EngineFlags {
   readonly virustotalKeyEnv?: string | undefined;
   readonly virustotalUrl?: string | undefined;
   readonly virustotalUpload?: boolean | undefined;
+  /** Milliseconds a health check may take. */
+  readonly timeout: number;
+  /** Bytes; when left out, the engine's own limit. */
+  readonly maxFileSize?: number | undefined;
 }
 
 /** An engine and where it is, for messages. */
 export interface Engine {
   readonly scanner: Scanner;
+  /**
+   * The same engine with the health-check limit as its time limit: an engine that accepts
+   * connections and never answers must not hold a health check for a scan's 60 s.
+   */
+  readonly probe: Scanner;
   readonly where: string;
 }
 
@@ -34,17 +47,17 @@ export async function configureEngines(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<Engine[]> {
   const engines: Engine[] = [];
-  if (flags.clamav !== undefined) engines.push(clamav(flags.clamav));
+  if (flags.clamav !== undefined) engines.push(clamav(flags.clamav, flags));
   if (flags.virustotalKeyEnv !== undefined) engines.push(virusTotal(flags, env));
   else if (flags.virustotalUrl !== undefined || flags.virustotalUpload === true) {
     throw new UsageError('--virustotal-url and --virustotal-upload need --virustotal-key-env');
   }
   if (engines.length > 0) return engines;
   const candidates = env.SCANBRIDGE_CLAMAV === undefined ? STANDARD_CLAMD : [env.SCANBRIDGE_CLAMAV];
-  const local = await firstAnswering(candidates.map(clamav));
+  const local = await firstAnswering(candidates.map((spec) => clamav(spec, flags)));
   if (local === undefined) {
     throw new UsageError(
-      `no engine configured: no clamd answered at ${candidates.join(', ')}; give --clamav host:port|socket or --virustotal-key-env VAR`,
+      `no engine configured: no clamd answered at ${candidates.join(', ')} within ${flags.timeout} ms; give --clamav host[:port]|socket or --virustotal-key-env VAR`,
     );
   }
   return [local];
@@ -53,7 +66,7 @@ export async function configureEngines(
 /** The first engine whose health check passes, asking them one after another. */
 export async function firstAnswering(engines: readonly Engine[]): Promise<Engine | undefined> {
   for (const engine of engines) {
-    const answered = await engine.scanner.healthCheck().then(
+    const answered = await engine.probe.healthCheck().then(
       () => true,
       () => false,
     );
@@ -62,15 +75,23 @@ export async function firstAnswering(engines: readonly Engine[]): Promise<Engine
   return undefined;
 }
 
-/** `host:port`, `[v6]:port`, or a unix socket path. */
-export function clamav(spec: string): Engine {
-  const tcp = /^(?:\[([^\]]+)\]|([^/:]+)):(\d+)$/.exec(spec);
-  const options: ClamAvScannerOptions =
-    tcp === null
-      ? { socketPath: spec, connectTimeoutMs: 2_000 }
-      : { host: tcp[1] ?? tcp[2], port: Number(tcp[3]), connectTimeoutMs: 2_000 };
+function clamav(spec: string, flags: EngineFlags): Engine {
+  const endpoint = clamdAddress(spec);
+  const scan: ClamAvScannerOptions = {
+    ...endpoint,
+    connectTimeoutMs: 2_000,
+    ...(flags.maxFileSize === undefined ? {} : { maxFileSize: flags.maxFileSize }),
+  };
   try {
-    return { scanner: new ClamAvScanner(options), where: `clamd at ${spec}` };
+    return {
+      scanner: new ClamAvScanner(scan),
+      probe: new ClamAvScanner({
+        ...endpoint,
+        connectTimeoutMs: Math.min(2_000, flags.timeout),
+        scanTimeoutMs: flags.timeout,
+      }),
+      where: `clamd at ${describeAddress(endpoint)}`,
+    };
   } catch (error) {
     throw new UsageError(`--clamav ${spec}: ${(error as Error).message}`);
   }
@@ -83,13 +104,17 @@ function virusTotal(flags: EngineFlags, env: Readonly<Record<string, string | un
     throw new UsageError(`--virustotal-key-env: the environment variable ${variable} is not set`);
   }
   const baseUrl = flags.virustotalUrl ?? 'https://www.virustotal.com/api/v3';
+  const options: VirusTotalScannerOptions = {
+    apiKey,
+    baseUrl,
+    uploadUnknown: flags.virustotalUpload === true,
+  };
   try {
-    const scanner = new VirusTotalScanner({
-      apiKey,
-      baseUrl,
-      uploadUnknown: flags.virustotalUpload === true,
-    });
-    return { scanner, where: `VirusTotal at ${new URL(baseUrl).origin}` };
+    return {
+      scanner: new VirusTotalScanner(options),
+      probe: new VirusTotalScanner({ ...options, timeoutMs: flags.timeout }),
+      where: `VirusTotal at ${new URL(baseUrl).origin}`,
+    };
   } catch (error) {
     // The scanner's messages never contain the key; its option names are the flags' too.
     throw new UsageError(`VirusTotal: ${(error as Error).message}`);

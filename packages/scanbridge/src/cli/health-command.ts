@@ -10,13 +10,16 @@ const FAILURE_THRESHOLD = 3;
 /**
  * `scanbridge health`: pings each engine through a breaker like the one `scan` uses, up to
  * its failure threshold, and prints what the engine said and where that left the breaker: a
- * dead engine shows `open`, a flaky one `closed` with its failures. Exit 0 when every engine
+ * dead engine shows `open`, a flaky one `closed` with its failures. All within about
+ * `--timeout` per engine: no ping starts after it, and each ping has at most that long, so
+ * an engine that never answers costs one timeout, not three. Exit 0 when every engine
  * answered, 2 otherwise.
  */
 export async function healthCommand(flags: Flags, io: Io): Promise<number> {
   const engines = await configureEngines(flags, io.env);
   const checks = await Promise.all(
-    engines.map(async ({ scanner, where }) => {
+    engines.map(async ({ probe: scanner, where }) => {
+      const deadline = Date.now() + flags.timeout;
       const guarded = withCircuitBreaker(scanner, {
         failureThreshold: FAILURE_THRESHOLD,
         openDuration: 30_000,
@@ -29,7 +32,7 @@ export async function healthCommand(flags: Flags, io: Io): Promise<number> {
             () => undefined,
             (e: unknown) => toScanError(e, scanner.name),
           );
-        if (error === undefined) break;
+        if (error === undefined || Date.now() >= deadline) break;
       }
       const state = guarded.breaker.state();
       const failures = state.name === 'closed' ? state.failureCount : undefined;

@@ -1,12 +1,15 @@
 import type { BreakerScanner } from '../breaker-scanner.js';
+import { exitReason } from './exit-reason.js';
+import { plural } from './plural.js';
 import { type Output, table } from './render.js';
 import { classOf, type FileRow, type RowClass, unscannedBy, verdictOf } from './rows.js';
 
-/** The verdict table, a count of each kind of line, and each breaker's state. */
+/** The verdict table, a count of each kind of line, each breaker's state, and why the exit is not 0. */
 export function writeTable(
   out: Output,
   rows: readonly FileRow[],
   breakers: readonly BreakerScanner[],
+  exitCode: number,
 ): void {
   out.write(
     table(
@@ -16,11 +19,12 @@ export function writeTable(
   );
   const tally: Record<RowClass, number> = { allowed: 0, flagged: 0, error: 0, skipped: 0 };
   for (const row of rows) tally[classOf(row)]++;
-  const scanned = rows.length - tally.error - tally.skipped;
   out.write(
-    `\n${plural(rows.length, 'file')}: ${tally.allowed} allowed, ${tally.flagged} flagged, ${tally.error} errors, ${tally.skipped} skipped${scanned === 0 ? ' (nothing was scanned)' : ''}\n`,
+    `\n${plural(rows.length, 'file')}: ${tally.allowed} allowed, ${tally.flagged} flagged, ${plural(tally.error, 'error')}, ${tally.skipped} skipped\n`,
   );
   out.write(`breakers: ${breakers.map((b) => `${b.name} ${b.breaker.state().name}`).join(', ')}\n`);
+  const reason = exitReason(rows, exitCode);
+  if (reason !== undefined) out.write(`${reason}\n`);
 }
 
 /** The same, as one JSON-safe document. */
@@ -32,8 +36,9 @@ export function asJson(
   return {
     files: rows.map((row) => {
       const common = { path: row.path, status: row.status, verdict: verdictOf(row) };
-      if (row.status === 'skipped')
+      if (row.status === 'skipped') {
         return { ...common, reason: row.reason, unchecked: row.unchecked };
+      }
       if (row.status === 'error') return { ...common, error: row.error };
       const { report, decision } = row;
       return {
@@ -52,11 +57,8 @@ export function asJson(
     }),
     breakers: Object.fromEntries(breakers.map((b) => [b.name, b.breaker.state().name])),
     exitCode,
+    ...(exitCode === 0 ? {} : { exitReason: exitReason(rows, exitCode) }),
   };
-}
-
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function decisionOf(row: FileRow): string {

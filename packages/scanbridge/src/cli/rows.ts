@@ -1,6 +1,7 @@
 import type { ScanError } from '../errors.js';
 import type { PolicyDecision } from '../policy/engine.js';
 import type { ScanReport } from '../report.js';
+import type { SkipKind } from './files.js';
 import { EXIT } from './usage.js';
 
 /** One file's line in the report. */
@@ -8,6 +9,7 @@ export type FileRow =
   | {
       readonly path: string;
       readonly status: 'skipped';
+      readonly kind: SkipKind;
       readonly reason: string;
       /** There was content, and nobody looked at it. */
       readonly unchecked: boolean;

@@ -1,10 +1,13 @@
 import { toScanError } from '../errors.js';
 import { PathError } from './files.js';
 import { healthCommand } from './health-command.js';
+import { USAGE } from './help.js';
 import type { Io } from './io.js';
 import { printable } from './render.js';
 import { scanCommand } from './scan-command.js';
-import { EXIT, HELP, parseCommand, UsageError } from './usage.js';
+import { EXIT, parseCommand } from './usage.js';
+import { UsageError } from './usage-error.js';
+import { packageVersion } from './version.js';
 
 /** The whole command line, in-process: returns the exit code. */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
@@ -12,8 +15,14 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     const command = parseCommand(argv);
     switch (command.name) {
       case 'help':
-        io.stdout.write(HELP);
+        io.stdout.write(command.text);
         return EXIT.allowed;
+      case 'version':
+        io.stdout.write(`scanbridge ${packageVersion()}\n`);
+        return EXIT.allowed;
+      case 'usage':
+        io.stderr.write(`${USAGE}Run "scanbridge --help" for the options.\n`);
+        return EXIT.error;
       case 'scan':
         return await scanCommand(command.paths, command.flags, io);
       case 'health':

@@ -1,17 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { FallbackBehavior, withCircuitBreaker } from '../breaker-scanner.js';
 import { toScanError } from '../errors.js';
-import { FileInput } from '../input.js';
 import { ScanManager } from '../manager.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { defaultPolicy } from '../policy/presets.js';
 import { configureEngines } from './engines.js';
-import { type FoundFile, findFiles } from './files.js';
+import { describeFsError } from './errno.js';
+import { type FoundFile, findFiles, SKIPS } from './files.js';
 import type { Io } from './io.js';
+import { openInput } from './open-input.js';
+import { plural } from './plural.js';
 import { Progress } from './render.js';
-import { asJson, plural, writeTable } from './report.js';
+import { asJson, writeTable } from './report.js';
 import { exitCode, type FileRow, verdictOf } from './rows.js';
-import { type Flags, UsageError } from './usage.js';
+import type { Flags } from './usage.js';
+import { UsageError } from './usage-error.js';
 
 /** `scanbridge scan`: every file through the engines and the policy; the exit code says how it went. */
 export async function scanCommand(paths: readonly string[], flags: Flags, io: Io): Promise<number> {
@@ -33,7 +36,10 @@ export async function scanCommand(paths: readonly string[], flags: Flags, io: Io
   // clamd keeps its own 60 s scan limit.
   const builder = ScanManager.builder()
     .withPolicyEngine(policy)
-    .withConfig({ scanTimeoutMs: flags.virustotalUpload === true ? 330_000 : 60_000 });
+    .withConfig({
+      scanTimeoutMs: flags.virustotalUpload === true ? 330_000 : 60_000,
+      maxFileSize: flags.maxFileSize,
+    });
   for (const scanner of guarded) builder.addScanner(scanner);
   const manager = builder.build();
 
@@ -50,7 +56,7 @@ export async function scanCommand(paths: readonly string[], flags: Flags, io: Io
   const code = exitCode(rows);
   if (flags.json === true)
     io.stdout.write(`${JSON.stringify(asJson(rows, guarded, code), null, 2)}\n`);
-  else writeTable(io.stdout, rows, guarded);
+  else writeTable(io.stdout, rows, guarded, code);
   return code;
 }
 
@@ -59,7 +65,7 @@ async function loadPolicy(path: string): Promise<PolicyEngine> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--policy ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new UsageError(`--policy ${path}: ${describeFsError(error)}`);
   }
   try {
     return PolicyEngine.fromJSON(text);
@@ -69,17 +75,19 @@ async function loadPolicy(path: string): Promise<PolicyEngine> {
 }
 
 async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
-  const { path } = file;
-  if (file.skipped !== undefined) {
-    return { path, status: 'skipped', reason: file.skipped, unchecked: file.unchecked };
-  }
+  const { shown: path, skipped } = file;
+  if (skipped !== undefined) return { path, status: 'skipped', kind: skipped, ...SKIPS[skipped] };
+  let opened: Awaited<ReturnType<typeof openInput>> | undefined;
   try {
-    const { report, decision } = await manager.scanWithPolicy(FileInput.fromPath(path), {
+    opened = await openInput(file);
+    const { report, decision } = await manager.scanWithPolicy(opened.input, {
       source: 'scanbridge-cli',
     });
     return { path, status: 'scanned', report, decision };
   } catch (error) {
     return { path, status: 'error', error: toScanError(error) };
+  } finally {
+    await opened?.close();
   }
 }
 

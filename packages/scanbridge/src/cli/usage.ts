@@ -1,44 +1,22 @@
 import { parseArgs } from 'node:util';
+import { byteSize, wholeNumber } from './flag-values.js';
+import { HEALTH_HELP, HELP, SCAN_HELP } from './help.js';
+import { UsageError } from './usage-error.js';
 
 /** Exit codes: everything allowed / something flagged / the run itself went wrong. */
 export const EXIT = { allowed: 0, flagged: 1, error: 2 } as const;
 
-/** A mistake in how scanbridge was called, or a setup that cannot work: exit 2. */
-export class UsageError extends Error {}
+/** How long a health check (and looking for a local clamd) may take, unless --timeout says. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 
-export const HELP = `Usage:
-  scanbridge scan <files or directories...> [options]
-  scanbridge health [engine options] [--json]
-
-Scans files with ClamAV (clamd) and/or VirusTotal, each engine behind its own circuit
-breaker, and applies a policy to every verdict.
-
-Engine options (without any, the first local clamd that answers is used:
-$SCANBRIDGE_CLAMAV, or /var/run/clamav/clamd.ctl and the other standard places, then
-127.0.0.1:3310):
-  --clamav <host:port|socket>   clamd over TCP or a unix socket
-  --virustotal-key-env <VAR>    use VirusTotal, with the API key read from $VAR
-  --virustotal-url <url>        VirusTotal's API root (default https://www.virustotal.com/api/v3)
-  --virustotal-upload           upload files VirusTotal does not know (they become visible to
-                                its subscribers); without it they are reported unknown
-
-Scan options:
-  --policy <policy.json>        the policy (default: block threats, review anything unsure)
-  --json                        one JSON document on stdout instead of the table
-  --fail-open                   when an engine is down (timeouts, connection failures, 5xx, an
-                                open breaker), give the policy a "fail-open" stand-in verdict
-                                instead of failing the run; other errors (a rejected key, rate
-                                limits, unreadable answers) still fail it
-  --concurrency <n>             files scanned at once (default 4)
-
-Exit status: 0 every file scanned and allowed; 1 any file blocked, quarantined, sent to
-review, or not checked (a linked directory, a special file, every engine failed open);
-2 usage or engine errors, or nothing scanned at all (an error outranks a block: the run is
-incomplete).
-`;
+/** clamd 1.4's own StreamMaxLength (`clamconf`: 104857600). */
+export const DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024;
 
 export type Command =
-  | { readonly name: 'help' }
+  | { readonly name: 'help'; readonly text: string }
+  | { readonly name: 'version' }
+  /** No command at all: the usage, and exit 2, so a script that forgot its arguments fails. */
+  | { readonly name: 'usage' }
   | { readonly name: 'scan' | 'health'; readonly paths: string[]; readonly flags: Flags };
 
 export interface Flags {
@@ -50,6 +28,10 @@ export interface Flags {
   readonly json?: boolean | undefined;
   readonly failOpen?: boolean | undefined;
   readonly concurrency: number;
+  /** Milliseconds for a health check. */
+  readonly timeout: number;
+  /** Bytes. */
+  readonly maxFileSize: number;
 }
 
 const ENGINE_OPTIONS = {
@@ -57,7 +39,9 @@ const ENGINE_OPTIONS = {
   'virustotal-key-env': { type: 'string' },
   'virustotal-url': { type: 'string' },
   'virustotal-upload': { type: 'boolean' },
+  timeout: { type: 'string' },
   json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 const SCAN_OPTIONS = {
@@ -65,14 +49,15 @@ const SCAN_OPTIONS = {
   policy: { type: 'string' },
   'fail-open': { type: 'boolean' },
   concurrency: { type: 'string' },
+  'max-file-size': { type: 'string' },
 } as const;
 
 /** The command line, checked; a UsageError names what is wrong. */
 export function parseCommand(argv: readonly string[]): Command {
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    return { name: 'help' };
-  }
+  if (name === undefined) return { name: 'usage' };
+  if (name === 'help' || name === '--help' || name === '-h') return { name: 'help', text: HELP };
+  if (name === '--version' || name === '-V') return { name: 'version' };
   if (name !== 'scan' && name !== 'health') {
     throw new UsageError(
       `unknown command ${JSON.stringify(name)}; the commands are scan and health`,
@@ -92,6 +77,8 @@ export function parseCommand(argv: readonly string[]): Command {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
+  if (values.help === true)
+    return { name: 'help', text: name === 'scan' ? SCAN_HELP : HEALTH_HELP };
   if (name === 'scan' && positionals.length === 0) {
     throw new UsageError('scan needs at least one file or directory');
   }
@@ -109,18 +96,18 @@ export function parseCommand(argv: readonly string[]): Command {
       policy: values.policy,
       json: values.json,
       failOpen: values['fail-open'],
-      concurrency: concurrency(values.concurrency),
+      concurrency:
+        values.concurrency === undefined
+          ? 4
+          : wholeNumber('--concurrency', values.concurrency, { min: 1, max: 64 }),
+      timeout:
+        values.timeout === undefined
+          ? DEFAULT_PROBE_TIMEOUT_MS
+          : wholeNumber('--timeout', values.timeout, { min: 1, max: 600_000, unit: ' of ms' }),
+      maxFileSize:
+        values['max-file-size'] === undefined
+          ? DEFAULT_MAX_FILE_SIZE
+          : byteSize('--max-file-size', values['max-file-size']),
     },
   };
-}
-
-function concurrency(value: string | undefined): number {
-  if (value === undefined) return 4;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) {
-    throw new UsageError(
-      `--concurrency must be a whole number from 1 to 64, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
 }

@@ -1,0 +1,288 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, useClamd } from './clamd.js';
+import { useCliProcess } from './cli-process.js';
+import { EICAR, tempDirs } from './helpers.js';
+
+// Every test here runs the installed command, bin/scanbridge.js -> dist/cli.js, as a process.
+const clamd = useClamd();
+const scanbridge = useCliProcess();
+const tempDir = tempDirs();
+const tcp = () => `127.0.0.1:${clamd().port}`;
+
+/** A loopback server that accepts connections and never says a word, as a wedged clamd does. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('help, usage and version', () => {
+  it('prints the help for --help, scan --help and health --help on stdout, and exits 0', async () => {
+    const cases: [string[], string, string[]][] = [
+      [['--help'], 'scanbridge scan <files or directories...>', ['--max-file-size', '--timeout']],
+      [['-h'], 'scanbridge health [engine options]', ['--policy']],
+      [['scan', '--help'], 'Usage: scanbridge scan <files', ['--max-file-size', '--clamav']],
+      [['scan', 'x', '-h'], 'Usage: scanbridge scan <files', ['--policy']],
+      [['health', '--help'], 'Usage: scanbridge health', ['--timeout <ms>', '--clamav']],
+    ];
+    for (const [argv, usage, options] of cases) {
+      const { code, stdout, stderr } = await scanbridge(argv);
+      expect({ argv, code, stderr }).toEqual({ argv, code: 0, stderr: '' });
+      expect(stdout).toContain(usage);
+      for (const option of options) expect(stdout).toContain(option);
+    }
+    // Each command's help is about that command.
+    expect((await scanbridge(['health', '--help'])).stdout).not.toContain('--policy');
+  });
+
+  it('prints the version for --version and exits 0', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    );
+    const { code, stdout, stderr } = await scanbridge(['--version']);
+    expect({ code, stdout, stderr }).toEqual({
+      code: 0,
+      stdout: `scanbridge ${version}\n`,
+      stderr: '',
+    });
+  });
+
+  it('prints the usage on stderr and exits 2 when run with no command', async () => {
+    const { code, stdout, stderr } = await scanbridge([]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toContain('Usage:\n  scanbridge scan <files or directories...> [options]');
+    expect(stderr).toContain('scanbridge --help');
+  });
+});
+
+describe('file names that are not UTF-8', () => {
+  it('scans them, shows the bytes escaped, and walks into such directories', async () => {
+    const dir = await tempDir();
+    const bytes = (name: string) =>
+      Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')]);
+    await writeFile(bytes('report\xff.txt'), EICAR);
+    await writeFile(join(dir, 'report\ufffd.txt'), 'a decoy, harmless');
+    await mkdir(bytes('in\xff'));
+    await writeFile(Buffer.concat([bytes('in\xff'), Buffer.from('/eicar.com')]), EICAR);
+    const { code, stdout } = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    expect(stdout).toMatch(/report\\xff\.txt\s+infected\s+block/);
+    expect(stdout).toMatch(/in\\xff\/eicar\.com\s+infected\s+block/);
+    expect(stdout).toMatch(/report\ufffd\.txt\s+clean\s+allow/);
+    expect(stdout).toContain('3 files: 1 allowed, 2 flagged, 0 errors, 0 skipped');
+    expect(code).toBe(1);
+  });
+});
+
+describe('files whose size says 0', () => {
+  it('reads and scans one with content (/proc/cpuinfo), and still skips a truly empty one', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'empty.txt'), '');
+    const { code, stdout } = await scanbridge([
+      'scan',
+      '/proc/cpuinfo',
+      join(dir, 'empty.txt'),
+      '--clamav',
+      tcp(),
+    ]);
+    expect(stdout).toMatch(/^\/proc\/cpuinfo\s+clean\s+allow \(allow-clean\)\s+clamav: clean$/m);
+    expect(stdout).toMatch(/empty\.txt\s+skipped\s+-\s+empty file, nothing to scan/);
+    expect(code).toBe(0);
+  });
+});
+
+describe('engines that accept connections and never answer', () => {
+  it('health gives up after --timeout, not after three scan timeouts', async () => {
+    const silent = await silentServer();
+    try {
+      const where = `127.0.0.1:${silent.port}`;
+      const run = await scanbridge(['health', '--clamav', where, '--timeout', '300', '--json']);
+      expect(run.code).toBe(2);
+      expect(JSON.parse(run.stdout).engines).toEqual([
+        expect.objectContaining({
+          status: 'down',
+          error: expect.objectContaining({ kind: 'timeout' }),
+          breaker: 'closed',
+        }),
+      ]);
+      // One timeout, plus starting node: far from the 180 s this took with three scan timeouts.
+      expect(run.ms).toBeLessThan(300 + 5_000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('looking for a local clamd gives up after --timeout too', async () => {
+    const silent = await silentServer();
+    try {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'a.txt'), 'alpha');
+      const where = `127.0.0.1:${silent.port}`;
+      const run = await scanbridge(['scan', dir, '--timeout', '300'], {
+        env: { SCANBRIDGE_CLAMAV: where },
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        `no engine configured: no clamd answered at ${where} within 300 ms`,
+      );
+      expect(run.ms).toBeLessThan(300 + 5_000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('checks --timeout', async () => {
+    for (const value of ['0', '1.5', 'soon']) {
+      const run = await scanbridge(['health', '--clamav', tcp(), '--timeout', value]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('--timeout must be a whole number of ms from 1 to 600000');
+    }
+  });
+});
+
+describe('a closed stdout', () => {
+  it('ends the run quietly, with the exit code of the run', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    for (const json of [[], ['--json']]) {
+      const run = await scanbridge(['scan', dir, '--clamav', tcp(), ...json], {
+        closeStdout: true,
+      });
+      expect(run.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+      expect(run.code).toBe(0);
+    }
+  });
+});
+
+describe('--max-file-size', () => {
+  it('refuses a larger file with file_too_large, and takes K, M and G', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'big.bin'), Buffer.alloc(1025, 0x61));
+    await writeFile(join(dir, 'fits.bin'), Buffer.alloc(1024, 0x61));
+    const run = await scanbridge(['scan', dir, '--clamav', tcp(), '--max-file-size', '1K']);
+    expect(run.stdout).toMatch(/big\.bin\s+error\s+-\s+file_too_large: .*limit is 1024 bytes/);
+    expect(run.stdout).toMatch(/fits\.bin\s+clean\s+allow/);
+    expect(run.code).toBe(2);
+    const roomy = await scanbridge(['scan', dir, '--clamav', tcp(), '--max-file-size', '1M']);
+    expect(roomy.stdout).toContain('2 files: 2 allowed');
+    expect(roomy.code).toBe(0);
+  });
+
+  it("defaults to 100 MiB, and a file over clamd's own limit still gets file_too_large", async () => {
+    const dir = await tempDir();
+    // Sparse files: no disk written. The test clamd's StreamMaxLength is 1M.
+    await writeFile(join(dir, 'over-clamd.bin'), '');
+    await truncate(join(dir, 'over-clamd.bin'), 2 * 1024 * 1024);
+    await writeFile(join(dir, 'over-default.bin'), '');
+    await truncate(join(dir, 'over-default.bin'), 100 * 1024 * 1024 + 1);
+    const run = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    expect(run.stdout).toMatch(
+      /over-clamd\.bin\s+error\s+-\s+file_too_large: .*clamd: INSTREAM size limit exceeded/,
+    );
+    expect(run.stdout).toMatch(
+      /over-default\.bin\s+error\s+-\s+file_too_large: .*limit is 104857600 bytes/,
+    );
+    expect(run.code).toBe(2);
+  });
+
+  it('says what is wrong with a bad size', async () => {
+    for (const value of ['12X', '0', '1.5M', '-1', '']) {
+      const run = await scanbridge(['scan', '.', '--clamav', tcp(), `--max-file-size=${value}`]);
+      expect({ value, code: run.code }).toEqual({ value, code: 2 });
+      expect(run.stderr).toContain(
+        `--max-file-size must be a size in bytes, or a whole number with K, M or G (25M, 1G), got ${JSON.stringify(value)}`,
+      );
+    }
+  });
+});
+
+describe('--clamav addresses', () => {
+  it('takes a host without a port as TCP port 3310, not a socket file', async () => {
+    // An empty directory: the old reading looked for a socket file named "localhost" here.
+    const dir = await tempDir();
+    const run = await scanbridge(
+      ['health', '--clamav', 'localhost', '--json', '--timeout', '2000'],
+      {
+        cwd: dir,
+      },
+    );
+    const [engine] = JSON.parse(run.stdout).engines;
+    expect(engine.where).toBe('clamd at localhost:3310');
+    // Up only where a clamd really listens on 3310; otherwise refused there, over TCP.
+    if (engine.status === 'down') {
+      expect(engine.error.message).toContain('localhost:3310');
+      expect(engine.error.message).not.toContain('ENOENT');
+    }
+  });
+
+  it('takes anything with a "/" as a unix socket, and refuses what it cannot read', async () => {
+    const socket = clamd().socketPath;
+    const up = await scanbridge(['health', '--clamav', './clamd.sock'], { cwd: dirname(socket) });
+    expect(up.stdout).toMatch(/^clamav\s+up\s+closed\s+clamd at \.\/clamd\.sock$/m);
+    expect(up.code).toBe(0);
+    const v6 = await scanbridge(['health', '--clamav', '[::1]', '--json', '--timeout', '500']);
+    expect(JSON.parse(v6.stdout).engines[0].where).toBe('clamd at [::1]:3310');
+    for (const spec of ['::1', 'host:port', 'host:', '']) {
+      const bad = await scanbridge(['health', '--clamav', spec]);
+      expect({ spec, code: bad.code }).toEqual({ spec, code: 2 });
+      expect(bad.stderr).toContain(`--clamav ${JSON.stringify(spec)}: expected host, host:port`);
+    }
+  });
+});
+
+describe('messages', () => {
+  it('say what happened to a path in words', async () => {
+    const dir = await tempDir();
+    const missing = join(dir, 'x');
+    const scan = await scanbridge(['scan', missing, '--clamav', tcp()]);
+    expect(scan.stderr).toContain(`scanbridge: cannot read ${missing}: no such file (ENOENT)\n`);
+    expect(scan.code).toBe(2);
+    const policy = join(dir, 'nope.json');
+    const run = await scanbridge(['scan', dir, '--clamav', tcp(), '--policy', policy]);
+    expect(run.stderr).toContain(`scanbridge: --policy ${policy}: no such file (ENOENT)\n`);
+    expect(run.code).toBe(2);
+  });
+
+  it('explain a non-zero exit on the last line, with counts that read right', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'inbox'));
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    for (const name of ['a', 'b', 'c', 'd']) await symlink(join(dir, 'inbox'), join(dir, name));
+    const links = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    expect(links.stdout).toContain('5 files: 1 allowed, 0 flagged, 0 errors, 4 skipped\n');
+    expect(links.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'exit 1: 4 directory links skipped, not scanned',
+    );
+    expect(links.code).toBe(1);
+
+    await writeFile(join(dir, 'inbox', 'eicar.com'), EICAR);
+    const port = await freePort();
+    const down = await scanbridge(['scan', join(dir, 'inbox'), '--clamav', `127.0.0.1:${port}`]);
+    expect(down.stdout).toContain('1 file: 0 allowed, 0 flagged, 1 error, 0 skipped\n');
+    expect(down.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'exit 2: 1 file could not be scanned; nothing was scanned',
+    );
+    expect(down.code).toBe(2);
+
+    const found = await scanbridge(['scan', join(dir, 'inbox'), '--clamav', tcp(), '--json']);
+    expect(JSON.parse(found.stdout)).toMatchObject({
+      exitCode: 1,
+      exitReason: 'exit 1: 1 file blocked',
+    });
+  });
+});

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'tsup';
+import { afterAll, beforeAll } from 'vitest';
+
+const PACKAGE = new URL('..', import.meta.url).pathname;
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall time from spawn to exit, for bounds on how long a fault may take. */
+  readonly ms: number;
+}
+
+export interface CliRunOptions {
+  /** The child's whole environment, besides PATH: nothing leaks in from the test's. */
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  /** Closes the read end of stdout at once, as `| head -1` does once it has its line. */
+  readonly closeStdout?: boolean;
+}
+
+/**
+ * The scanbridge executable as npm installs it: the package's own bin/scanbridge.js beside
+ * its package.json, importing ../dist/cli.js, which is built from the current sources (with
+ * the workspace packages bundled from theirs) before the file's tests, so no test runs a stale
+ * dist/. Each run is a child process of its own.
+ */
+export function useCliProcess(): (
+  argv: readonly string[],
+  options?: CliRunOptions,
+) => Promise<CliRun> {
+  let root: string | undefined;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'scanbridge-cli-'));
+    await build({
+      config: false,
+      entry: { cli: join(PACKAGE, 'src/cli/main.ts') },
+      outDir: join(root, 'dist'),
+      format: ['esm'],
+      platform: 'node',
+      target: 'es2022',
+      noExternal: [/./],
+      dts: false,
+      sourcemap: false,
+      clean: false,
+      silent: true,
+      esbuildOptions(options) {
+        options.conditions = ['breakwater-source'];
+      },
+    });
+    await mkdir(join(root, 'bin'));
+    await copyFile(join(PACKAGE, 'bin/scanbridge.js'), join(root, 'bin/scanbridge.js'));
+    await copyFile(join(PACKAGE, 'package.json'), join(root, 'package.json'));
+  }, 30_000);
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+  return (argv, options = {}) => {
+    if (root === undefined) throw new Error('useCliProcess: run before the build');
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(root, 'bin/scanbridge.js'), ...argv], {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    if (options.closeStdout === true) child.stdout.destroy();
+    else child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    return new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) =>
+        resolve({ code, stdout, stderr, ms: performance.now() - started }),
+      );
+    });
+  };
+}
