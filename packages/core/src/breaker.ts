@@ -296,9 +296,12 @@ export class CircuitBreaker<T = never> {
       this.open('forced_open', true);
       return;
     }
-    // Already open: it stays open, now without an end.
+    // Already held open: nothing changes, so nothing is reported.
+    if (this.forced) return;
+    // A timed open becomes held open, without an end: a new opening, counted and reported.
     this.forced = true;
     this.until = Number.POSITIVE_INFINITY;
+    this.tally().opened++;
     this.cancelHalfOpenTimer();
     this.emitOpen('forced_open');
   }

@@ -216,3 +216,33 @@ describe('logging', () => {
     expect(logger.error).not.toHaveBeenCalled();
   });
 });
+
+describe('events agree with transitions and metrics', () => {
+  it('a second forceOpen() or isolate() on a breaker held open emits nothing', () => {
+    const { options } = onClock();
+    const breaker = new CircuitBreaker(options);
+    const seen = record(breaker, ['stateChange', 'open', 'halfOpen', 'close']);
+    breaker.forceOpen();
+    breaker.forceOpen();
+    breaker.isolate();
+    expect(seen.map(([name]) => name)).toEqual(['stateChange', 'open']);
+    expect(breaker.metrics().timesOpened).toBe(1);
+  });
+
+  it('a timed open becoming held open is one more open event, and one more in timesOpened', async () => {
+    const { options } = onClock({ failureThreshold: 1, openDuration: 1_000 });
+    const breaker = new CircuitBreaker(options);
+    const opens: string[] = [];
+    breaker.on('open', ({ reason, until }) => opens.push(`${reason} until ${until}`));
+    await failOnce(breaker);
+    const { openedAt } = breaker.state() as { openedAt: number };
+    breaker.isolate();
+    breaker.forceOpen();
+    expect(opens).toEqual([
+      `failure_threshold until ${openedAt + 1_000}`,
+      'forced_open until Infinity',
+    ]);
+    expect(breaker.metrics().timesOpened).toBe(2);
+    expect(breaker.state()).toMatchObject({ name: 'open', openedAt, forced: true });
+  });
+});
