@@ -14,7 +14,7 @@ import type { FileInput } from './input.js';
 import { readMetadata } from './metadata.js';
 import type { ScanResult } from './result.js';
 import { type Scanner, type ScanOptions, scanResult } from './scanner.js';
-import { withTimeout } from './timeout.js';
+import { engineTimeout, type OnTimeout, withTimeout } from './timeout.js';
 
 /** What a breaker-wrapped scanner does with a scan its breaker will not run. */
 export type ScanFallback =
@@ -90,12 +90,14 @@ class CircuitBreakerScanner implements BreakerScanner {
   readonly inner: Scanner;
   private readonly fallback: ScanFallback;
   private readonly clock: Clock;
+  private readonly timedOut: OnTimeout;
 
   constructor(scanner: Scanner, options: ScannerBreakerOptions) {
     const { fallback, ...rest } = options;
     this.inner = scanner;
     this.fallback = fallbackOf(fallback);
     this.clock = rest.clock ?? systemClock;
+    this.timedOut = engineTimeout(scanner.name);
     const decline = (info: FallbackInfo) => new Declined(info);
     this.breaker = new CircuitBreaker<Declined>({
       name: scanner.name,
@@ -124,7 +126,7 @@ class CircuitBreakerScanner implements BreakerScanner {
       result = await this.breaker.execute(
         // The time limit runs inside the breaker, so a slow engine counts as a failure.
         (callSignal) =>
-          withTimeout(this.clock, timeoutMs, callSignal, this.name, (scanSignal) =>
+          withTimeout(this.clock, timeoutMs, callSignal, this.timedOut, (scanSignal) =>
             this.inner.scan(input, { ...rest, signal: scanSignal }),
           ),
         signal,
@@ -179,8 +181,12 @@ class CircuitBreakerScanner implements BreakerScanner {
     // Fail open: the file passes unscanned, and everything about the result says so.
     const startedAt = this.clock.now();
     const { timeoutMs, signal } = options;
-    const fileMetadata = await withTimeout(this.clock, timeoutMs, signal, this.name, (readSignal) =>
-      readMetadata(input, { ...options, signal: readSignal }),
+    const fileMetadata = await withTimeout(
+      this.clock,
+      timeoutMs,
+      signal,
+      this.timedOut,
+      (readSignal) => readMetadata(input, { ...options, signal: readSignal }),
     );
     return scanResult({
       outcome: { type: 'clean' },
@@ -235,7 +241,7 @@ export function scanWithin(
 ): Promise<ScanResult> {
   if (scanner instanceof CircuitBreakerScanner) return scanner.scan(input, options);
   const { timeoutMs, signal, ...rest } = options;
-  return withTimeout(clock, timeoutMs, signal, scanner.name, (scanSignal) =>
+  return withTimeout(clock, timeoutMs, signal, engineTimeout(scanner.name), (scanSignal) =>
     scanner.scan(input, { ...rest, signal: scanSignal }),
   );
 }

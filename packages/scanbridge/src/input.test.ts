@@ -52,6 +52,20 @@ describe('FileInput.fromPath', () => {
     expect(error.message).toContain('the limit is 999 bytes and it has 1000 bytes');
   });
 
+  it('reads a file whose stat size is 0 but which has content (/proc), and decides from what it read', async () => {
+    const status = new TextDecoder().decode(
+      await FileInput.fromPath('/proc/self/status').readAll(),
+    );
+    expect(status).toMatch(/^Name:/);
+    const tooLarge = await failure(
+      FileInput.fromPath('/proc/self/status').readAll({ maxBytes: 10 }),
+    );
+    expect(tooLarge.kind).toBe('file_too_large');
+    expect(tooLarge.message).toBe(
+      '/proc/self/status is too large: the limit is 10 bytes and it has more than that',
+    );
+  });
+
   it('rejects a path that is not a string', () => {
     expect(() => FileInput.fromPath('')).toThrow(/path must be a non-empty string, got ""/);
   });

@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
 import { ScanError } from './errors.js';
+import { type OpenFile, openRegularFile, readOpenFile } from './open-file.js';
+import type { FileMetadata } from './result.js';
 
 export type InputKind = 'path' | 'bytes' | 'stream';
 
@@ -25,12 +25,23 @@ export interface StreamInputOptions {
 /** Where the bytes come from; a path or bytes can be read again, a stream only once. */
 interface Source {
   readonly kind: InputKind;
-  /** Known before reading (bytes) or from a stat (path); a stream's is unknown. */
-  size(): Promise<number | undefined>;
-  open(): ByteStream;
   /** What to call the input in error messages. */
   readonly label: string;
+  /** The file on disk, for path inputs (and copies of them made while preparing a scan). */
+  readonly path: string | undefined;
+  open(): Promise<Opened>;
 }
+
+/** One read of a source. */
+interface Opened {
+  /** Known before reading; undefined for a stream, and for a file whose stat says 0 (/proc). */
+  readonly size: number | undefined;
+  readonly stream: ByteStream;
+  /** Releases what the read holds (a file handle); never waits on a stalled source. */
+  close(): Promise<void>;
+}
+
+const NOTHING_TO_CLOSE = async (): Promise<void> => {};
 
 /**
  * A file to scan. Scanners read it with {@link FileInput.chunks}; the checks every reader
@@ -39,12 +50,26 @@ interface Source {
 export class FileInput {
   readonly filename: string | undefined;
   readonly sizeHint: number | undefined;
+  /**
+   * @internal The metadata of every read of this input, when it is known before reading (a copy
+   * in memory made while preparing a scan): readers need not hash it again.
+   */
+  readonly knownMetadata: FileMetadata | undefined;
   private readonly source: Source;
+  private readonly onRead: ((metadata: FileMetadata) => void) | undefined;
 
-  private constructor(source: Source, filename: string | undefined, sizeHint: number | undefined) {
+  private constructor(
+    source: Source,
+    filename: string | undefined,
+    sizeHint: number | undefined,
+    known?: FileMetadata,
+    onRead?: (metadata: FileMetadata) => void,
+  ) {
     this.source = source;
     this.filename = filename;
     this.sizeHint = sizeHint;
+    this.knownMetadata = known;
+    this.onRead = onRead;
   }
 
   /** A file on disk, read lazily (and again for every engine that reads it). */
@@ -87,29 +112,65 @@ export class FileInput {
     return new FileInput(pathSource(path), this.filename, this.sizeHint);
   }
 
+  /** @internal This input's bytes, already read into memory, with their metadata. */
+  withContent(bytes: Uint8Array, metadata: FileMetadata): FileInput {
+    const { kind, label, path } = this.source;
+    const source: Source = { kind, label, path, open: async () => bytesRead(bytes) };
+    return new FileInput(source, this.filename, this.sizeHint, metadata);
+  }
+
+  /**
+   * @internal This path input read from a file it already opened: every read starts at the
+   * beginning of that same handle, and the owner of `file` closes it. `onRead` hears the
+   * metadata of each complete metered read.
+   */
+  withOpenFile(file: OpenFile, onRead?: (metadata: FileMetadata) => void): FileInput {
+    const { label, path } = this.source;
+    const source: Source = {
+      kind: 'path',
+      label,
+      path,
+      open: async () => ({
+        size: file.size === 0 ? undefined : file.size,
+        stream: readOpenFile(file),
+        close: NOTHING_TO_CLOSE,
+      }),
+    };
+    return new FileInput(source, this.filename, this.sizeHint, undefined, onRead);
+  }
+
+  /** @internal Told by a metered read (MeteredRead) that read this input to its end. */
+  readFinished(metadata: FileMetadata): void {
+    this.onRead?.(metadata);
+  }
+
   get kind(): InputKind {
     return this.source.kind;
   }
 
   /** The path, for path inputs. */
   get path(): string | undefined {
-    return this.source.kind === 'path' ? this.source.label : undefined;
+    return this.source.path;
   }
 
   /**
-   * The content, chunk by chunk. Fails with a ScanError for a missing file, a directory,
-   * an empty input (there is nothing to scan), more than `maxBytes`, or a stream that errors.
+   * The content, chunk by chunk. Fails with a ScanError for a missing file, anything that is
+   * not a regular file (a directory, a FIFO, a device), an empty input (there is nothing to
+   * scan: decided from what was read, as /proc files have content but a stat size of 0),
+   * more than `maxBytes`, or a stream that errors.
    */
   async *chunks(options: ReadOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
     const { signal, maxBytes = Number.POSITIVE_INFINITY } = options;
     signal?.throwIfAborted();
-    const size = await this.source.size();
-    if (size === 0) throw emptyInput(this.source.label);
-    if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
+    const opened = await this.source.open();
+    const { size } = opened;
     let total = 0;
-    const iterator = this.source.open()[Symbol.asyncIterator]();
+    let iterator: AsyncIterator<Uint8Array> | undefined;
     let drained = false;
     try {
+      if (size === 0) throw emptyInput(this.source.label);
+      if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
+      iterator = opened.stream[Symbol.asyncIterator]();
       while (true) {
         const step = await nextUnlessAborted(iterator, signal);
         if (step.done === true) break;
@@ -130,7 +191,10 @@ export class FileInput {
       throw readFailure(error, this.source.label, total, signal);
     } finally {
       // Stops the source (a Node stream is destroyed) without waiting on one that is stalled.
-      if (!drained) iterator.return?.()?.catch(() => {});
+      if (!drained) iterator?.return?.()?.catch(() => {});
+      const closing = opened.close();
+      if (drained) await closing;
+      else closing.catch(() => {});
     }
     if (total === 0) throw emptyInput(this.source.label);
   }
@@ -138,56 +202,55 @@ export class FileInput {
   /** The whole content in memory: for engines that cannot stream. Stops at `maxBytes`. */
   async readAll(options: ReadOptions = {}): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    let length = 0;
-    for await (const chunk of this.chunks(options)) {
-      parts.push(chunk);
-      length += chunk.byteLength;
-    }
-    const all = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      all.set(part, offset);
-      offset += part.byteLength;
-    }
-    return all;
+    for await (const chunk of this.chunks(options)) parts.push(chunk);
+    return joinChunks(parts);
   }
+}
+
+/** The chunks as one array; a single chunk is returned as it is, without a copy. */
+export function joinChunks(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const all = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.byteLength;
+  }
+  return all;
 }
 
 function pathSource(path: string): Source {
   return {
     kind: 'path',
     label: path,
-    async size() {
-      let info: Awaited<ReturnType<typeof stat>>;
-      try {
-        info = await stat(path);
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          throw new ScanError('file_not_found', `File not found: ${path}`, { cause: error });
-        }
-        throw new ScanError('io', `Cannot read ${path}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      if (info.isDirectory()) {
-        throw new ScanError('io', `${path} is a directory; scan the files inside it instead`);
-      }
-      if (!info.isFile()) throw new ScanError('io', `${path} is not a regular file`);
-      return info.size;
+    path,
+    async open() {
+      const file = await openRegularFile(path);
+      return {
+        size: file.size === 0 ? undefined : file.size,
+        stream: readOpenFile(file),
+        close: () => file.handle.close(),
+      };
     },
-    open: () => createReadStream(path),
   };
+}
+
+function bytesRead(bytes: Uint8Array): Opened {
+  return { size: bytes.byteLength, stream: once(bytes), close: NOTHING_TO_CLOSE };
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
 }
 
 function bytesSource(bytes: Uint8Array, filename: string | undefined): Source {
   return {
     kind: 'bytes',
     label: filename ?? 'the input',
-    size: async () => bytes.byteLength,
-    async *open() {
-      yield bytes;
-    },
+    path: undefined,
+    open: async () => bytesRead(bytes),
   };
 }
 
@@ -196,8 +259,8 @@ function streamSource(stream: ByteStream, filename: string | undefined): Source 
   return {
     kind: 'stream',
     label: filename === undefined ? 'the input stream' : `${filename} (stream)`,
-    size: async () => undefined,
-    open() {
+    path: undefined,
+    async open() {
       if (opened) {
         throw new ScanError(
           'io',
@@ -205,7 +268,7 @@ function streamSource(stream: ByteStream, filename: string | undefined): Source 
         );
       }
       opened = true;
-      return stream;
+      return { size: undefined, stream, close: NOTHING_TO_CLOSE };
     },
   };
 }

@@ -206,6 +206,18 @@ describe('ScanManager.scan', () => {
     expect(engine.scanCount).toBe(0);
   });
 
+  it('scans a file whose stat size is 0 but which has content (/proc/cpuinfo)', async () => {
+    const engine = clean('a');
+    const report = await ScanManager.builder()
+      .addScanner(engine)
+      .build()
+      .scan(FileInput.fromPath('/proc/cpuinfo'));
+    expect(report.aggregatedOutcome.type).toBe('clean');
+    expect(report.fileMetadata.filename).toBe('cpuinfo');
+    expect(report.fileMetadata.size).toBeGreaterThan(0);
+    expect(report.results[0]?.fileMetadata).toEqual(report.fileMetadata);
+  });
+
   it('computes md5 and blake3 when configured', async () => {
     const manager = ScanManager.builder()
       .addScanner(clean('a'))

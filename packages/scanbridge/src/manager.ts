@@ -13,8 +13,9 @@ import { defaultPolicy } from './policy/presets.js';
 import { type Prepared, prepareInput } from './prepare.js';
 import type { FilesystemQuarantine } from './quarantine.js';
 import type { ScanReport } from './report.js';
-import type { ScanContext, ScanOutcome, ScanResult } from './result.js';
+import type { FileMetadata, ScanContext, ScanOutcome, ScanResult } from './result.js';
 import type { Scanner } from './scanner.js';
+import { withTimeout } from './timeout.js';
 
 export interface ScanCallOptions {
   /** Cancels the whole scan: every engine's read stops and the scan rejects with `cancelled`. */
@@ -28,7 +29,10 @@ export interface PolicyScan {
   readonly quarantineId?: string;
 }
 
-type EngineRun = { readonly result: ScanResult } | { readonly failure: ScanFailure };
+/** A result comes with the metadata of what its engine read, as the manager measured it. */
+type EngineRun =
+  | { readonly result: ScanResult; readonly metadata: FileMetadata; readonly engine: string }
+  | { readonly failure: ScanFailure };
 
 /**
  * Runs a file through every engine (or, in `first-success` mode, through engines in turn
@@ -36,6 +40,7 @@ type EngineRun = { readonly result: ScanResult } | { readonly failure: ScanFailu
  */
 export class ScanManager {
   private readonly scanners: readonly Scanner[];
+  private readonly names: readonly string[];
   private readonly policy: PolicyEngine;
   private readonly quarantine: FilesystemQuarantine | undefined;
   private readonly settings: Settings;
@@ -50,6 +55,7 @@ export class ScanManager {
     logger: Logger | undefined;
   }) {
     this.scanners = parts.scanners;
+    this.names = parts.scanners.map((s) => s.name);
     this.policy = parts.policy;
     this.quarantine = parts.quarantine;
     this.settings = parts.settings;
@@ -117,24 +123,32 @@ export class ScanManager {
     context: ScanContext,
     options: ScanCallOptions,
   ): Promise<Preparation> {
-    const { clock, maxFileSize, hashes, spoolDir } = this.settings;
+    const { clock, maxFileSize, hashes, spoolDir, scanTimeoutMs } = this.settings;
     const id = randomUUID();
     const requestedAt = clock.now();
-    this.audit.scanStarted(
-      id,
-      input.filename,
-      context,
-      this.scanners.map((s) => s.name),
-    );
+    this.audit.scanStarted(id, input.filename, context, this.names);
+    let preparing: Promise<Prepared> | undefined;
     try {
-      const prepared = await prepareInput(input, {
-        maxBytes: maxFileSize,
-        hashes,
-        signal: options.signal,
-        spoolDir,
-      });
+      // A file on disk is read within the scan's time limit: one that cannot be (a stuck disk,
+      // a mount that hangs) ends the scan with a timeout instead of holding it forever. A
+      // stream goes at its sender's pace, which the caller bounds with its signal.
+      const prepared = await withTimeout(
+        clock,
+        input.kind === 'stream' ? undefined : scanTimeoutMs,
+        options.signal,
+        (ms) => preparationTimeout(input, ms),
+        (signal) => {
+          preparing = prepareInput(input, { maxBytes: maxFileSize, hashes, signal, spoolDir });
+          return preparing;
+        },
+      );
       return { id, requestedAt, prepared };
     } catch (error) {
+      // A preparation that finishes after its time ran out holds a file nobody will close.
+      preparing?.then(
+        (late) => late.close(),
+        () => {},
+      );
       throw this.failed(id, context, error, options.signal, []);
     }
   }
@@ -150,9 +164,12 @@ export class ScanManager {
       ? this.firstSuccess(prepared, context, signal)
       : this.all(prepared, context, signal));
     if (signal?.aborted === true) throw this.failed(id, context, undefined, signal, []);
-    const results = runs.flatMap((run) => ('result' in run ? [run.result] : []));
-    const failures = runs.flatMap((run) => ('failure' in run ? [run.failure] : []));
-    if (results.length === 0) throw this.failed(id, context, allFailed(failures), signal, failures);
+    const checked = sameFile(runs);
+    const results = checked.flatMap((run) => ('result' in run ? [run.result] : []));
+    const failures = checked.flatMap((run) => ('failure' in run ? [run.failure] : []));
+    const metadata = checked.find((run) => 'metadata' in run)?.metadata;
+    if (metadata === undefined)
+      throw this.failed(id, context, allFailed(failures), signal, failures);
     // In first-success mode the engines tried before the one that answered are reported,
     // but the answer stands; in `all` mode every engine must vouch for the file.
     const counted: ScanOutcome[] = results.map((r) => r.outcome);
@@ -163,8 +180,8 @@ export class ScanManager {
       id,
       results,
       aggregatedOutcome: aggregateOutcomes(counted),
-      fileHash: prepared.metadata.hash,
-      fileMetadata: prepared.metadata,
+      fileHash: metadata.hash,
+      fileMetadata: metadata,
       requestedAt,
       completedAt,
       totalDurationMs: completedAt - requestedAt,
@@ -241,8 +258,14 @@ export class ScanManager {
     const { scanTimeoutMs, hashes, clock } = this.settings;
     try {
       const options = { context, hashes, signal, timeoutMs: scanTimeoutMs };
-      const result = await scanWithin(scanner, prepared.input, options, clock);
-      return { result: checkResult(result, scanner.name, prepared.metadata) };
+      const given = prepared.forEngine();
+      const result = await scanWithin(scanner, given.input, options, clock);
+      const metadata = await given.metadata();
+      return {
+        result: checkResult(result, scanner.name, metadata),
+        metadata,
+        engine: scanner.name,
+      };
     } catch (error) {
       return { failure: { engine: scanner.name, error: toScanError(error, scanner.name) } };
     }
@@ -253,6 +276,34 @@ interface Preparation {
   readonly id: string;
   readonly requestedAt: number;
   readonly prepared: Prepared;
+}
+
+/**
+ * Engines that read the file themselves may have read different bytes (it changed during the
+ * scan): the first engine's file is the report's, and a verdict on other bytes is no verdict.
+ */
+function sameFile(runs: readonly EngineRun[]): readonly EngineRun[] {
+  const first = runs.find((run) => 'metadata' in run);
+  if (first === undefined || !('metadata' in first)) return runs;
+  const expected = first.metadata.hash.sha256;
+  return runs.map((run) => {
+    if (!('metadata' in run) || run.metadata.hash.sha256 === expected) return run;
+    const { engine } = run;
+    const error = new ScanError(
+      'ambiguous_response',
+      `${engine}: unusable result: it read other content than ${first.engine} did (sha256 ${run.metadata.hash.sha256}, not ${expected}); the file changed during the scan`,
+      { engine },
+    );
+    return { failure: { engine, error } };
+  });
+}
+
+function preparationTimeout(input: FileInput, ms: number): ScanError {
+  const what = input.path ?? input.filename ?? 'the input';
+  return new ScanError(
+    'timeout',
+    `Reading ${what} before scanning timed out after ${ms} ms (the scan's time limit, scanTimeoutMs)`,
+  );
 }
 
 function bypassed(result: ScanResult): ScanFailure {

@@ -2,8 +2,9 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScanError } from './errors.js';
 import type { ExtraHash } from './hashing.js';
-import type { FileInput } from './input.js';
+import { type FileInput, joinChunks } from './input.js';
 import { MeteredRead, readMetadata } from './metadata.js';
+import { type OpenFile, openRegularFile } from './open-file.js';
 import type { FileMetadata } from './result.js';
 
 export interface PrepareOptions {
@@ -13,26 +14,99 @@ export interface PrepareOptions {
   spoolDir: string;
 }
 
-/** The input made ready for its engines: checked, hashed, and readable as often as needed. */
+/** The input made ready for its engines: checked, and readable as often as needed. */
 export interface Prepared {
-  /** What every engine reads (and the quarantine copies). */
+  /** What the quarantine copies. */
   readonly input: FileInput;
-  readonly metadata: FileMetadata;
-  /** Removes the spooled copy, if there is one; always called. */
+  /** What one engine reads, and the metadata of the bytes it was given. */
+  forEngine(): EngineInput;
+  /** Releases the file (a handle, a spooled copy); always called. */
   close(): Promise<void>;
 }
 
+export interface EngineInput {
+  readonly input: FileInput;
+  /** Once the engine is done: the metadata of what it read, computed here, never taken from it. */
+  metadata(): Promise<FileMetadata>;
+}
+
 /**
- * Path and bytes inputs are checked and hashed, then read again by each engine. A stream is
- * read once, into a private temporary file, and engines read that: a slow upload then never
- * counts against an engine's time limit (or trips its breaker), several engines and the
- * quarantine can all have the whole file, and memory use stays flat whatever its size.
+ * Files up to this size are read into memory once, hashed once, and every engine reads that
+ * copy; larger ones are read by the engines themselves, from the handle opened here, so memory
+ * stays flat and the file is still read once (for one engine).
+ */
+export const IN_MEMORY_BYTES = 1024 * 1024;
+
+/**
+ * Checks the input before any engine sees it, so a missing, empty, unreadable or oversized file
+ * never reaches (or trips) an engine. A stream is read once, into a private temporary file, and
+ * engines read that: several engines and the quarantine can all have the whole file, and memory
+ * use stays flat whatever its size.
  */
 export async function prepareInput(input: FileInput, options: PrepareOptions): Promise<Prepared> {
   if (input.kind === 'stream') return spooled(input, options);
-  // Checked first, so a missing, empty or oversized file never reaches (or trips) an engine.
-  const metadata = await readMetadata(input, options);
-  return { input, metadata, close: async () => {} };
+  const { path } = input;
+  if (path === undefined) return inMemory(input, input, options, async () => {});
+  const file = await openRegularFile(path);
+  const release = () => file.handle.close();
+  try {
+    // A preparation that timed out while the open was stuck has nobody to hand the file to.
+    options.signal?.throwIfAborted();
+    if (file.size > options.maxBytes) {
+      throw new ScanError(
+        'file_too_large',
+        `${path} is too large: the limit is ${options.maxBytes} bytes and it has ${file.size} bytes`,
+      );
+    }
+    // A stat size of 0 says nothing (/proc files have content): read it to find out.
+    if (file.size <= IN_MEMORY_BYTES)
+      return await inMemory(input, input.withOpenFile(file), options, release);
+    return onDisk(input, file, options);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function inMemory(
+  original: FileInput,
+  reading: FileInput,
+  options: PrepareOptions,
+  release: () => Promise<void>,
+): Promise<Prepared> {
+  const read = new MeteredRead(reading, options);
+  const parts: Uint8Array[] = [];
+  for await (const chunk of read.chunks()) parts.push(chunk);
+  await release();
+  const metadata = read.metadata();
+  const input = original.withContent(joinChunks(parts), metadata);
+  const engineInput: EngineInput = { input, metadata: async () => metadata };
+  return { input, forEngine: () => engineInput, close: async () => {} };
+}
+
+/**
+ * Each engine gets its own view of the open file, which hears the metadata of the engine's
+ * metered read: what the engine scanned is what its result is checked against. An engine that
+ * reads without metering gets the file hashed here, once, instead.
+ */
+function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): Prepared {
+  const input = original.withOpenFile(file);
+  let ours: Promise<FileMetadata> | undefined;
+  const hashedHere = () => {
+    ours ??= readMetadata(input, options);
+    return ours;
+  };
+  return {
+    input,
+    forEngine() {
+      let seen: FileMetadata | undefined;
+      const view = original.withOpenFile(file, (metadata) => {
+        seen ??= metadata;
+      });
+      return { input: view, metadata: async () => seen ?? hashedHere() };
+    },
+    close: () => file.handle.close(),
+  };
 }
 
 async function spooled(input: FileInput, options: PrepareOptions): Promise<Prepared> {
@@ -53,7 +127,10 @@ async function spooled(input: FileInput, options: PrepareOptions): Promise<Prepa
     } finally {
       await handle.close();
     }
-    return { input: input.withPath(path), metadata: read.metadata(), close: remove };
+    const copy = input.withPath(path);
+    const metadata = read.metadata();
+    const engineInput: EngineInput = { input: copy, metadata: async () => metadata };
+    return { input: copy, forEngine: () => engineInput, close: remove };
   } catch (error) {
     await remove();
     throw error;

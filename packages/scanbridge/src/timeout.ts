@@ -2,35 +2,45 @@ import type { Clock } from '@breakwater/core';
 import { ScanError } from './errors.js';
 import { sleep } from './sleep.js';
 
+/** What a limit that ran out says, given its length in ms. */
+export type OnTimeout = (ms: number) => ScanError;
+
+// Cancels the timer once the work settles; one reason for all, so settling allocates no error.
+const SETTLED = Object.freeze(new Error('settled before its time limit'));
+
+/** The timeout of one engine's scan. */
+export function engineTimeout(engine: string): OnTimeout {
+  return (ms) => new ScanError('timeout', `${engine}: scan timed out after ${ms} ms`, { engine });
+}
+
 /**
- * Runs `scan` with a signal that aborts after `ms` on `clock` (or when `parent` aborts). On
- * time out the scan rejects with a `timeout` ScanError at once, even if the engine ignores
- * its signal.
+ * Runs `work` with a signal that aborts after `ms` on `clock` (or when `parent` aborts). On
+ * time out the work rejects with `timedOut(ms)` at once, even if it ignores its signal.
  */
 export function withTimeout<R>(
   clock: Clock,
   ms: number | undefined,
   parent: AbortSignal | undefined,
-  engine: string,
-  scan: (signal: AbortSignal | undefined) => Promise<R>,
+  timedOut: OnTimeout,
+  work: (signal: AbortSignal | undefined) => Promise<R>,
 ): Promise<R> {
-  if (ms === undefined) return scan(parent);
+  if (ms === undefined) return work(parent);
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent?.reason);
   parent?.addEventListener('abort', onParentAbort, { once: true });
   if (parent?.aborted === true) onParentAbort();
   const done = new AbortController();
   const expired = sleep(clock, ms, done.signal).then(() => {
-    const error = new ScanError('timeout', `${engine}: scan timed out after ${ms} ms`, { engine });
+    const error = timedOut(ms);
     controller.abort(error);
     throw error;
   });
-  // Once the scan settles the timer is cancelled, and its rejection has nobody to tell.
+  // Once the work settles the timer is cancelled, and its rejection has nobody to tell.
   expired.catch(() => {});
-  // Started in a then(), so even a scanner that throws synchronously gets the cleanup below.
-  const scanning = Promise.resolve().then(() => scan(controller.signal));
-  return Promise.race([scanning, expired]).finally(() => {
-    done.abort();
+  // Started in a then(), so even work that throws synchronously gets the cleanup below.
+  const working = Promise.resolve().then(() => work(controller.signal));
+  return Promise.race([working, expired]).finally(() => {
+    done.abort(SETTLED);
     parent?.removeEventListener('abort', onParentAbort);
   });
 }

@@ -1,0 +1,94 @@
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { ScanError } from './errors.js';
+
+// O_NONBLOCK: opening a FIFO (or a device) by path can otherwise wait forever for a writer,
+// holding one of libuv's four threads; a regular file reads the same with or without it.
+// No O_NOFOLLOW: a link to a regular file is scanned on purpose (the CLI follows them).
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+const CHUNK_BYTES = 64 * 1024;
+
+/** A regular file, opened once; everything about it comes from this handle, never the path again. */
+export interface OpenFile {
+  readonly handle: FileHandle;
+  /** From fstat when opened; 0 may still have content (/proc files). */
+  readonly size: number;
+}
+
+/**
+ * Opens `path` for reading without ever blocking, and refuses anything that is not a regular
+ * file. What was checked is what gets read: there is no second open by path to race with.
+ */
+export async function openRegularFile(path: string): Promise<OpenFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (error) {
+    throw openFailure(path, error);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) {
+      throw new ScanError('io', `${path} is a directory; scan the files inside it instead`);
+    }
+    if (!info.isFile()) {
+      throw new ScanError(
+        'io',
+        `${path} is not a regular file (${typeOf(info)}); only files can be scanned`,
+      );
+    }
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw error instanceof ScanError ? error : openFailure(path, error);
+  }
+}
+
+/**
+ * The file's bytes from its start, by position, so several readers can share one handle. A
+ * file with a size is read up to that size (the file as it was when opened); one whose stat
+ * says 0 is read until a read returns nothing.
+ */
+export async function* readOpenFile(file: OpenFile): AsyncGenerator<Uint8Array, void, undefined> {
+  const { handle, size } = file;
+  let position = 0;
+  while (size === 0 || position < size) {
+    const length = size === 0 ? CHUNK_BYTES : Math.min(CHUNK_BYTES, size - position);
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
+
+function typeOf(info: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
+
+function openFailure(path: string, error: unknown): ScanError {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new ScanError('file_not_found', `File not found: ${path}`, { cause: error });
+  }
+  // A unix socket cannot be opened at all.
+  if (code === 'ENXIO') {
+    return new ScanError(
+      'io',
+      `${path} is not a regular file (a socket); only files can be scanned`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new ScanError('io', `Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+}
