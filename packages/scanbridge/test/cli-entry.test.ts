@@ -3,7 +3,7 @@ import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, useClamd } from './clamd.js';
+import { freePort, startClamd, useClamd } from './clamd.js';
 import { useCliProcess } from './cli-process.js';
 import { EICAR, tempDirs } from './helpers.js';
 
@@ -183,22 +183,35 @@ describe('--max-file-size', () => {
     expect(roomy.code).toBe(0);
   });
 
-  it("defaults to 100 MiB, and a file over clamd's own limit still gets file_too_large", async () => {
-    const dir = await tempDir();
-    // Sparse files: no disk written. The test clamd's StreamMaxLength is 1M.
-    await writeFile(join(dir, 'over-clamd.bin'), '');
-    await truncate(join(dir, 'over-clamd.bin'), 2 * 1024 * 1024);
-    await writeFile(join(dir, 'over-default.bin'), '');
-    await truncate(join(dir, 'over-default.bin'), 100 * 1024 * 1024 + 1);
-    const run = await scanbridge(['scan', dir, '--clamav', tcp()]);
-    expect(run.stdout).toMatch(
-      /over-clamd\.bin\s+error\s+-\s+file_too_large: .*clamd: INSTREAM size limit exceeded/,
-    );
-    expect(run.stdout).toMatch(
-      /over-default\.bin\s+error\s+-\s+file_too_large: .*limit is 104857600 bytes/,
-    );
-    expect(run.code).toBe(2);
-  });
+  it('defaults to 100 MiB, and is the limit of the engine too', async () => {
+    const roomy = await startClamd({ streamMaxLength: '200M' });
+    try {
+      const dir = await tempDir();
+      // Sparse: nothing is written to disk, and zeros scan fast.
+      const over = join(dir, 'over-100MiB.bin');
+      await writeFile(over, '');
+      await truncate(over, 100 * 1024 * 1024 + 1);
+      const engine = `127.0.0.1:${roomy.port}`;
+      const byDefault = await scanbridge(['scan', over, '--clamav', engine]);
+      expect(byDefault.stdout).toMatch(
+        /over-100MiB\.bin\s+error\s+-\s+file_too_large: .*limit is 104857600 bytes/,
+      );
+      expect(byDefault.code).toBe(2);
+      // Neither the manager's limit nor clamd's scanner keeps its own smaller default.
+      const raised = await scanbridge([
+        'scan',
+        over,
+        '--clamav',
+        engine,
+        '--max-file-size',
+        '101M',
+      ]);
+      expect(raised.stdout).toMatch(/over-100MiB\.bin\s+clean\s+allow/);
+      expect(raised.code).toBe(0);
+    } finally {
+      await roomy.stop();
+    }
+  }, 60_000);
 
   it('says what is wrong with a bad size', async () => {
     for (const value of ['12X', '0', '1.5M', '-1', '']) {
