@@ -1,10 +1,11 @@
-import { CircuitBreaker, CircuitOpenError } from '@breakwater/core';
+import { CircuitBreaker, CircuitOpenError, FallbackBehavior } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   breakerOnClock,
   connectionRefused,
   deferred,
   failOnce,
+  hangingCall,
   succeedOnce,
 } from '../test/helpers.js';
 
@@ -367,6 +368,46 @@ describe('manual control', () => {
     expect(breaker.state()).toEqual({ name: 'closed', failureCount: 0 });
     expect(breaker.metrics()).toMatchObject({ totalRequests: 0, timesOpened: 0, timesClosed: 0 });
     await succeedOnce(breaker);
+  });
+
+  it('reset starts the metrics afresh: calls admitted before it that finish after it are not counted', async () => {
+    const { clock, breaker } = breakerOnClock({
+      failureThreshold: 10,
+      timeout: 100,
+      fallbackOnFailure: true,
+      fallback: FallbackBehavior.fallback(() => 'alt'),
+    });
+    const ok = deferred<string>();
+    const refused = deferred<string>();
+    const invalid = deferred<string>();
+    const calls = [ok, refused, invalid].map((op) => breaker.execute(() => op.promise));
+    const { call: hanging } = hangingCall(breaker);
+    breaker.reset();
+    ok.resolve('ok');
+    refused.reject(connectionRefused());
+    const bad = new Error('bad input');
+    invalid.reject(bad);
+    const settled = await Promise.allSettled(calls);
+    clock.advance(100);
+    const outcomes = [...settled, ...(await Promise.allSettled([hanging]))];
+    // The callers still get what they would have: only the counting starts over.
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 'ok' },
+      { status: 'fulfilled', value: 'alt' },
+      { status: 'rejected', reason: bad },
+      { status: 'fulfilled', value: 'alt' },
+    ]);
+    expect(breaker.metrics()).toMatchObject({
+      totalRequests: 0,
+      successfulRequests: 0,
+      failedRequests: 0,
+      ignoredErrors: 0,
+      timeouts: 0,
+      fallbacks: 0,
+    });
+    expect(breaker.state()).toEqual({ name: 'closed', failureCount: 0 });
+    await succeedOnce(breaker);
+    expect(breaker.metrics()).toMatchObject({ totalRequests: 1, successfulRequests: 1 });
   });
 });
 

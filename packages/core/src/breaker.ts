@@ -92,6 +92,8 @@ export class CircuitBreaker<T = never> {
   private onFulfilled!: () => void;
   private onRejected!: (error: unknown) => void;
 
+  /** The first generation whose calls count: calls admitted before the last `reset()` do not. */
+  private countedFrom = 0;
   private successes = 0;
   private failures = 0;
   private rejections = 0;
@@ -350,6 +352,7 @@ export class CircuitBreaker<T = never> {
     this.tallies = undefined;
     this.warnedFailOpen = false;
     this.newGeneration();
+    this.countedFrom = this.generation;
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -414,18 +417,19 @@ export class CircuitBreaker<T = never> {
   }
 
   /** @internal The fallback's answer to a counted failure, or undefined to pass the error on. */
-  recover(error: unknown): Promise<unknown> | undefined {
+  recover(generation: number, error: unknown): Promise<unknown> | undefined {
     const fallback = this.settings.fallback;
     if (!this.settings.fallbackOnFailure || fallback.kind === 'fail_closed') return undefined;
-    return this.useFallback(fallback, 'failure', error);
+    return this.useFallback(fallback, 'failure', error, generation >= this.countedFrom);
   }
 
   private useFallback(
     fallback: Exclude<FallbackBehavior<T>, { kind: 'fail_closed' }>,
     reason: FallbackReason,
     error: unknown,
+    counted = true,
   ): Promise<unknown> {
-    this.tally().fallbacks++;
+    if (counted) this.tally().fallbacks++;
     const info =
       error === undefined ? { breaker: this.name, reason } : { breaker: this.name, reason, error };
     if (this.events.has('fallback')) this.events.emit('fallback', info);
@@ -445,7 +449,7 @@ export class CircuitBreaker<T = never> {
 
   /** @internal */
   recordSuccess(generation: number, startedAt: number): void {
-    this.successes++;
+    if (generation >= this.countedFrom) this.successes++;
     if (this.events.has('success'))
       this.events.emit('success', { breaker: this.name, ...this.duration(startedAt) });
     if (generation !== this.generation) return;
@@ -471,12 +475,13 @@ export class CircuitBreaker<T = never> {
       const category = cancelled ? 'cancelled' : classifyError(error);
       this.events.emit(event, { breaker: this.name, error, category, ...this.duration(startedAt) });
     }
+    const since = generation >= this.countedFrom;
     if (!counted) {
-      this.ignored++;
+      if (since) this.ignored++;
       if (generation === this.generation && this.current === HALF_OPEN) this.probes--;
       return false;
     }
-    this.failures++;
+    if (since) this.failures++;
     if (generation !== this.generation) return true;
     if (this.current === HALF_OPEN) this.open('probe_failed', false, error);
     else if (this.current === CLOSED) {
@@ -510,8 +515,8 @@ export class CircuitBreaker<T = never> {
   }
 
   /** @internal */
-  recordTimeout(timeoutMs: number): void {
-    this.tally().timeouts++;
+  recordTimeout(generation: number, timeoutMs: number): void {
+    if (generation >= this.countedFrom) this.tally().timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { breaker: this.name, timeoutMs });
   }
 

@@ -7,9 +7,9 @@ export interface CallRecorder {
   recordSuccess(generation: number, startedAt: number): void;
   /** Returns true when the error counted as a failure. */
   recordFailure(generation: number, error: unknown, startedAt: number, cancelled: boolean): boolean;
-  recordTimeout(timeoutMs: number): void;
+  recordTimeout(generation: number, timeoutMs: number): void;
   /** The fallback's answer for a counted failure, or undefined to pass the error on. */
-  recover(error: unknown): Promise<unknown> | undefined;
+  recover(generation: number, error: unknown): Promise<unknown> | undefined;
 }
 
 /**
@@ -105,13 +105,13 @@ export class TrackedCall<R> {
     if (!this.finish()) return;
     const error = new TimeoutError(this.recorder.name, this.timeoutMs);
     this.controller?.abort(error);
-    this.recorder.recordTimeout(this.timeoutMs);
+    this.recorder.recordTimeout(this.generation, this.timeoutMs);
     this.fail(error);
   }
 
   private fail(error: unknown): void {
     const counted = this.recorder.recordFailure(this.generation, error, this.startedAt, false);
-    const recovered = counted ? this.recorder.recover(error) : undefined;
+    const recovered = counted ? this.recorder.recover(this.generation, error) : undefined;
     if (recovered === undefined) this.reject(error);
     else this.resolve(recovered as Promise<R>);
   }

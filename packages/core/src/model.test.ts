@@ -27,6 +27,8 @@ class Model {
   until = 0;
   forced = false;
   generation = 0;
+  /** Calls admitted before the last reset (an earlier generation) are not counted. */
+  countedFrom = 0;
   m = { ok: 0, failed: 0, rejected: 0, ignored: 0, timeouts: 0, opened: 0, closed: 0 };
 
   constructor(readonly config: Config) {}
@@ -54,7 +56,7 @@ class Model {
   }
 
   succeed(generation: number): void {
-    this.m.ok++;
+    if (generation >= this.countedFrom) this.m.ok++;
     if (generation !== this.generation) return;
     if (this.state === 'closed') this.failures = 0;
     if (this.state !== 'half_open') return;
@@ -63,12 +65,13 @@ class Model {
   }
 
   fail(generation: number, counted: boolean): void {
+    const since = generation >= this.countedFrom;
     if (!counted) {
-      this.m.ignored++;
+      if (since) this.m.ignored++;
       if (generation === this.generation && this.state === 'half_open') this.probes--;
       return;
     }
-    this.m.failed++;
+    if (since) this.m.failed++;
     if (generation !== this.generation) return;
     if (this.state === 'half_open') this.open(false);
     else if (this.state === 'closed' && ++this.failures >= this.config.failureThreshold)
@@ -240,7 +243,7 @@ async function run(cfg: Config, listen: boolean, commands: Command[]): Promise<v
           if (call.deadline > target) break;
           pending.splice(pending.indexOf(call), 1);
           model.now = call.deadline;
-          model.m.timeouts++;
+          if (call.generation >= model.countedFrom) model.m.timeouts++;
           model.fail(call.generation, true);
         }
         model.now = target;
@@ -260,7 +263,7 @@ async function run(cfg: Config, listen: boolean, commands: Command[]): Promise<v
         breaker.reset();
         if (model.state !== 'closed') model.close();
         model.failures = 0;
-        model.generation++;
+        model.countedFrom = ++model.generation;
         model.m = { ok: 0, failed: 0, rejected: 0, ignored: 0, timeouts: 0, opened: 0, closed: 0 };
         if (heard !== undefined) heard.open = heard.close = 0;
         break;

@@ -19,7 +19,10 @@ export type BreakerState =
   | { readonly name: 'half_open'; readonly successCount: number; readonly probeCount: number }
   | { readonly name: 'disabled' };
 
-/** Counters since construction or the last `reset()`. */
+/**
+ * Counters since construction or the last `reset()`: a call admitted before a reset is not
+ * counted, even when it finishes after it.
+ */
 export interface BreakerMetrics {
   /** Calls that finished or were rejected: always successful + failed + ignored + rejected. */
   readonly totalRequests: number;
