@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { failure, tempDirs } from '../test/helpers.js';
+import { FileInput } from './input.js';
+import { ScanManager } from './manager.js';
+import { MeteredRead } from './metadata.js';
+import { MockScanner } from './mock-scanner.js';
+import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
+import type { ScanResult } from './result.js';
+import type { Scanner } from './scanner.js';
+
+const tempDir = tempDirs();
+const options = { maxBytes: 64 * 1024 * 1024, hashes: [], signal: undefined, spoolDir: '/tmp' };
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+async function largeFile(fill: number): Promise<{ path: string; content: Uint8Array }> {
+  const dir = await tempDir();
+  const path = join(dir, 'large.bin');
+  const content = new Uint8Array(IN_MEMORY_BYTES + 12_345).fill(fill);
+  await writeFile(path, content);
+  return { path, content };
+}
+
+/** A scanner that reads the whole input with plain chunks() and reports what `claim` says. */
+function unmetered(name: string, claim: (read: Uint8Array) => string): Scanner {
+  return {
+    name,
+    healthCheck: async () => {},
+    async scan(input) {
+      const read = await input.readAll();
+      return {
+        id: name,
+        outcome: { type: 'clean' },
+        fileMetadata: { size: read.byteLength, hash: { sha256: claim(read) } },
+        engine: name,
+        startedAt: 0,
+        completedAt: 0,
+        durationMs: 0,
+        context: {},
+        cached: false,
+        details: {},
+      } satisfies ScanResult;
+    },
+  };
+}
+
+describe('prepareInput', () => {
+  it('reads a small file once into memory: engines read that copy without hashing it again', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'small.txt');
+    await writeFile(path, 'small and read once');
+    const prepared = await prepareInput(FileInput.fromPath(path), options);
+    const { input } = prepared.forEngine();
+    expect(input.path).toBe(path);
+    await writeFile(path, 'changed on disk later');
+    const read = new MeteredRead(input);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of read.chunks()) chunks.push(chunk);
+    expect(Buffer.concat(chunks).toString()).toBe('small and read once');
+    // The very metadata computed while preparing: nothing was hashed twice.
+    expect(read.metadata()).toBe(input.knownMetadata);
+    // A reader asking for a digest the copy lacks gets it computed.
+    const md5 = new MeteredRead(input, { hashes: ['md5'] });
+    for await (const _ of md5.chunks()) {
+      // Only the digest is wanted.
+    }
+    expect(md5.metadata().hash.md5).toBe(
+      createHash('md5').update('small and read once').digest('hex'),
+    );
+    await prepared.close();
+  });
+
+  it('leaves a large file on disk, read from the handle opened once, by every engine', async () => {
+    const { path, content } = await largeFile(0x61);
+    const prepared = await prepareInput(FileInput.fromPath(path), options);
+    const first = prepared.forEngine();
+    const second = prepared.forEngine();
+    const [a, b] = await Promise.all([first.input.readAll(), second.input.readAll()]);
+    expect(sha256(a)).toBe(sha256(content));
+    expect(sha256(b)).toBe(sha256(content));
+    // Neither read was metered, so the manager's own reading decides.
+    expect((await first.metadata()).hash.sha256).toBe(sha256(content));
+    await prepared.close();
+  });
+
+  it('refuses a file over the limit from its size, before anything reads it', async () => {
+    const { path } = await largeFile(0x61);
+    const error = await failure(
+      prepareInput(FileInput.fromPath(path), { ...options, maxBytes: IN_MEMORY_BYTES }),
+    );
+    expect(error.kind).toBe('file_too_large');
+    expect(error.message).toBe(
+      `${path} is too large: the limit is ${IN_MEMORY_BYTES} bytes and it has ${IN_MEMORY_BYTES + 12_345} bytes`,
+    );
+  });
+});
+
+describe('ScanManager with a large file', () => {
+  it('reports the metadata of what its engines read, hashed once per engine', async () => {
+    const { path, content } = await largeFile(0x62);
+    const manager = ScanManager.builder()
+      .addScanner(MockScanner.clean().withName('a'))
+      .addScanner(MockScanner.clean().withName('b'))
+      .build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.failures).toEqual([]);
+    expect(report.fileMetadata).toEqual({
+      filename: 'large.bin',
+      size: content.byteLength,
+      hash: { sha256: sha256(content) },
+    });
+  });
+
+  it('counts no verdict on other bytes: a file that changed between two engines reads', async () => {
+    const { path, content } = await largeFile(0x63);
+    const inner = MockScanner.clean().withName('first');
+    const changer: Scanner = {
+      name: 'first',
+      healthCheck: async () => {},
+      async scan(input, scanOptions) {
+        const result = await inner.scan(input, scanOptions);
+        await writeFile(path, new Uint8Array(content.byteLength).fill(0x64));
+        return result;
+      },
+    };
+    const manager = ScanManager.builder()
+      .addScanner(changer)
+      .addScanner(MockScanner.clean().withName('second'))
+      .withConfig({ maxParallel: 1 })
+      .build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.fileHash.sha256).toBe(sha256(content));
+    expect(report.results.map((r) => r.engine)).toEqual(['first']);
+    expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([
+      ['second', 'ambiguous_response'],
+    ]);
+    expect(report.failures[0]?.error.message).toMatch(
+      /^second: unusable result: it read other content than first did .*; the file changed during the scan$/,
+    );
+    expect(report.aggregatedOutcome).toEqual({ type: 'error', recoverable: true });
+  });
+
+  it('hashes the file itself for an engine that read it without metering, and holds it to that', async () => {
+    const { path, content } = await largeFile(0x65);
+    const manager = ScanManager.builder()
+      .addScanner(unmetered('honest', sha256))
+      .addScanner(unmetered('liar', () => 'f'.repeat(64)))
+      .build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.fileHash.sha256).toBe(sha256(content));
+    expect(report.results.map((r) => r.engine)).toEqual(['honest']);
+    expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([
+      ['liar', 'ambiguous_response'],
+    ]);
+  });
+});
