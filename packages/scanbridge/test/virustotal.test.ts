@@ -230,11 +230,12 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     fake().script(
       /files/,
       { body: '{"data": {"attributes": ' },
-      { body: { data: { attributes: {} } } },
+      { body: { data: { id: EICAR_SHA256, attributes: {} } } },
       { body: { data: { id: sha256('other'), attributes: { last_analysis_stats: {} } } } },
       {
         body: {
           data: {
+            id: EICAR_SHA256,
             attributes: {
               last_analysis_stats: {
                 malicious: 0,
@@ -259,6 +260,103 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
       expect.stringMatching(/no usable stats/),
       expect.stringMatching(/describes another file/),
       expect.stringMatching(/no VirusTotal engine could analyse the file/),
+    ]);
+  });
+
+  it('calls a file report without data.id ambiguous: it cannot be tied to these bytes', async () => {
+    const { stats, results } = fakeVerdict(Buffer.from(NOTE));
+    fake().script(
+      /files/,
+      {
+        body: {
+          data: { attributes: { last_analysis_stats: stats, last_analysis_results: results } },
+        },
+      },
+      { body: { data: { id: '', attributes: { last_analysis_stats: stats } } } },
+    );
+    for (let i = 0; i < 2; i++) {
+      const error = await failure(scanner().scan(note()));
+      expect(error.kind).toBe('ambiguous_response');
+      expect(error.message).toMatch(/the file report does not say which file it describes/);
+    }
+  });
+
+  it('calls a finished analysis without meta.file_info.sha256 ambiguous, never clean', async () => {
+    const { stats, results } = fakeVerdict(Buffer.from(NOTE));
+    const completed = { status: 'completed', stats, results };
+    fake().script(
+      /analyses/,
+      { body: { data: { id: 'a1', attributes: completed } } },
+      { body: { data: { id: 'a2', attributes: completed }, meta: { file_info: { size: 3 } } } },
+    );
+    for (let i = 0; i < 2; i++) {
+      const error = await failure(scanner({ uploadUnknown: true }).scan(note()));
+      expect(error.kind).toBe('ambiguous_response');
+      expect(error.message).toMatch(/the analysis does not say which file it describes/);
+    }
+  });
+
+  it('counts the worse of last_analysis_stats and last_analysis_results when they disagree', async () => {
+    const counts = (malicious: number, suspicious: number, undetected = 3) => ({
+      malicious,
+      suspicious,
+      undetected,
+      harmless: 0,
+    });
+    const listed = (category: string, result: string) => ({
+      Alpha: { category, engine_name: 'Alpha', result },
+      Beta: { category: 'undetected', engine_name: 'Beta', result: null },
+    });
+    const report = (stats: object, results: object) => ({
+      body: {
+        data: {
+          id: sha256(NOTE),
+          attributes: { last_analysis_stats: stats, last_analysis_results: results },
+        },
+      },
+    });
+    fake().script(
+      /files/,
+      // The stats count three malicious verdicts that the results do not list.
+      report(counts(3, 0), listed('undetected', '')),
+      // The results list a malicious verdict that the stats do not count.
+      report(counts(0, 0), listed('malicious', 'Trojan.Listed')),
+      // Nothing counted as analysed at all, yet an engine's result is malicious.
+      report(counts(0, 0, 0), listed('malicious', 'Trojan.Listed')),
+      // The stats say malicious where the results only say suspicious.
+      report(counts(2, 0), listed('suspicious', 'Heur.Listed')),
+    );
+    const threats = [];
+    for (let i = 0; i < 4; i++) {
+      const { outcome } = await scanner().scan(note());
+      expect(outcome.type).toBe('infected');
+      threats.push(outcome.type === 'infected' ? outcome.threats : []);
+    }
+    const unlisted = (count: number, category: string, severity: string) => ({
+      name: `VirusTotal.${category}`,
+      severity,
+      engine: 'virustotal',
+      description: `counted by ${count} of VirusTotal's engines in its stats, with no per-engine result`,
+    });
+    const trojan = {
+      name: 'Trojan.Listed',
+      severity: 'high',
+      engine: 'virustotal',
+      description: 'reported by Alpha',
+    };
+    expect(threats).toEqual([
+      [unlisted(3, 'malicious', 'high')],
+      [trojan],
+      [trojan],
+      [
+        {
+          name: 'Heur.Listed',
+          severity: 'medium',
+          engine: 'virustotal',
+          description: 'reported by Alpha',
+        },
+        unlisted(2, 'malicious', 'high'),
+      ],
     ]);
   });
 
@@ -321,6 +419,7 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
     fake().script(/files/, {
       body: {
         data: {
+          id: sha256(NOTE),
           attributes: {
             last_analysis_stats: {
               malicious: 1,

@@ -277,10 +277,15 @@ export class VirusTotalScanner implements Scanner {
     }
   }
 
-  /** A report about other bytes is no verdict on these. */
+  /**
+   * A report about other bytes is no verdict on these, and neither is one that does not say
+   * which bytes it is about (a proxy's cached answer, a stand-in that is not VirusTotal).
+   */
   private checkSameFile(reported: unknown, sha256: string, what: string): void {
-    if (reported === undefined) return;
-    if (typeof reported !== 'string' || reported.toLowerCase() !== sha256) {
+    if (typeof reported !== 'string' || reported.length === 0) {
+      throw this.ambiguous(`the ${what} does not say which file it describes`);
+    }
+    if (reported.toLowerCase() !== sha256) {
       throw this.ambiguous(`the ${what} describes another file`);
     }
   }
