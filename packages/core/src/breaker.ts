@@ -458,7 +458,11 @@ export class CircuitBreaker<T = never> {
       if (this.window !== undefined) this.recordInWindow(false, startedAt);
     } else if (this.current === HALF_OPEN) {
       this.probes--;
-      if (++this.successCount >= this.settings.successThreshold) this.close('probes_succeeded');
+      // A slow answer is no sign of recovery: the rule that can open on slowness judges probes too.
+      const slow = this.window !== undefined && this.isSlow(startedAt, this.settings.clock.now());
+      if (slow) this.open('probe_slow', false);
+      else if (++this.successCount >= this.settings.successThreshold)
+        this.close('probes_succeeded');
     }
   }
 
@@ -503,8 +507,7 @@ export class CircuitBreaker<T = never> {
     const rule = this.settings.window as NonNullable<Settings<T>['window']>;
     // A count window on the fast path needs no time at all.
     const now = startedAt >= 0 || rule.timed ? this.settings.clock.now() : 0;
-    const slow = startedAt >= 0 && now - startedAt >= rule.slowCallDuration;
-    window.record(failed, slow, now);
+    window.record(failed, this.isSlow(startedAt, now), now);
     if (window.calls < rule.minimumCalls) return;
     // Divided, not multiplied: 0.55 * 100 is 55.00000000000001, and 55 of 100 must trip.
     if (window.failures / window.calls >= rule.failureRateThreshold) {
@@ -512,6 +515,12 @@ export class CircuitBreaker<T = never> {
     } else if (window.slowCalls / window.calls >= rule.slowCallRateThreshold) {
       this.open('slow_call_rate', false, error);
     }
+  }
+
+  /** True for a call that took at least the slow-call rule's `slowCallDuration`; calls without a start time are not judged. */
+  private isSlow(startedAt: number, now: number): boolean {
+    const rule = this.settings.window;
+    return rule !== undefined && startedAt >= 0 && now - startedAt >= rule.slowCallDuration;
   }
 
   /** @internal */

@@ -8,6 +8,7 @@ export type TransitionReason =
   | 'failure_rate'
   | 'slow_call_rate'
   | 'probe_failed'
+  | 'probe_slow'
   | 'probes_succeeded'
   | 'open_elapsed'
   | 'forced_open'

@@ -170,6 +170,34 @@ describe('slow calls', () => {
     expect(breaker.state().name).toBe('open');
     expect(reasons).toEqual(['slow_call_rate']);
   });
+
+  it('judges probes too: a slow probe re-opens the breaker, fast ones close it', async () => {
+    const { breaker, clock } = breakerOnClock({
+      openDuration: 100,
+      successThreshold: 2,
+      window: {
+        type: 'count',
+        size: 10,
+        minimumCalls: 3,
+        slowCallDuration: 1_000,
+        slowCallRateThreshold: 0.6,
+      },
+    });
+    const opens: string[] = [];
+    breaker.on('open', ({ reason, attempt }) => opens.push(`${reason} ${attempt}`));
+    for (let i = 0; i < 3; i++) await slowSuccess(breaker, clock, 1_000);
+    expect(opens).toEqual(['slow_call_rate 1']);
+    clock.advance(100);
+    await slowSuccess(breaker, clock, 1_000);
+    expect(breaker.state().name).toBe('open');
+    expect(opens).toEqual(['slow_call_rate 1', 'probe_slow 2']);
+    clock.advance(100);
+    await slowSuccess(breaker, clock, 999);
+    await slowSuccess(breaker, clock, 10);
+    expect(breaker.state().name).toBe('closed');
+    // The slow probe still succeeded for its caller, and is counted so.
+    expect(breaker.metrics()).toMatchObject({ successfulRequests: 6, failedRequests: 0 });
+  });
 });
 
 describe('window options', () => {
