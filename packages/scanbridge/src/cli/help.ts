@@ -14,8 +14,8 @@ $SCANBRIDGE_CLAMAV, or /var/run/clamav/clamd.ctl and the other standard places, 
   --virustotal-url <url>        VirusTotal's API root (default https://www.virustotal.com/api/v3)
   --virustotal-upload           upload files VirusTotal does not know (they become visible to
                                 its subscribers); without it they are reported unknown
-  --timeout <ms>                how long an engine has to answer a health check, here and
-                                when looking for a local clamd (default 5000)
+  --timeout <ms>                how long an engine has to answer a health check: in health,
+                                and in the search for a local clamd (default 5000)
 `;
 
 const SCAN_OPTIONS = `Scan options:

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { clamdAddress, describeAddress } from './clamd-address.js';
+import { UsageError } from './usage-error.js';
+
+describe('clamdAddress', () => {
+  it('reads a host without a port as TCP port 3310, and anything with a "/" as a socket', () => {
+    expect(clamdAddress('localhost')).toEqual({ host: 'localhost', port: 3310 });
+    expect(clamdAddress('scanner.internal:3311')).toEqual({ host: 'scanner.internal', port: 3311 });
+    expect(clamdAddress('[::1]')).toEqual({ host: '::1', port: 3310 });
+    expect(clamdAddress('[::1]:3311')).toEqual({ host: '::1', port: 3311 });
+    expect(clamdAddress('./clamd.sock')).toEqual({ socketPath: './clamd.sock' });
+    expect(clamdAddress('/run/clamav/clamd.ctl')).toEqual({ socketPath: '/run/clamav/clamd.ctl' });
+  });
+
+  it('refuses what is neither, naming the forms it takes', () => {
+    for (const spec of ['', '::1', 'host:', 'host:port', '[::1', 'a:1:2']) {
+      expect(() => clamdAddress(spec)).toThrow(UsageError);
+      expect(() => clamdAddress(spec)).toThrow(
+        'expected host, host:port, [ipv6]:port, or a unix socket',
+      );
+    }
+  });
+
+  it('describes an address as it would be written', () => {
+    expect(describeAddress(clamdAddress('localhost'))).toBe('localhost:3310');
+    expect(describeAddress(clamdAddress('[::1]'))).toBe('[::1]:3310');
+    expect(describeAddress(clamdAddress('./clamd.sock'))).toBe('./clamd.sock');
+  });
+});
