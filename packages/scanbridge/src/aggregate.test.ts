@@ -15,14 +15,28 @@ const suspicious = (confidence: number): ScanOutcome => ({
 const error = (recoverable: boolean): ScanOutcome => ({ type: 'error', recoverable });
 
 describe('aggregateOutcomes', () => {
-  it('ranks unrecoverable error > infected > suspicious > recoverable error > clean', () => {
+  it('ranks infected > unrecoverable error > suspicious > recoverable error > clean', () => {
     expect(aggregateOutcomes([clean, error(true)])).toEqual(error(true));
     expect(aggregateOutcomes([error(true), suspicious(0.4), clean])).toEqual(suspicious(0.4));
+    expect(aggregateOutcomes([suspicious(0.9), error(false), clean])).toEqual(error(false));
     expect(aggregateOutcomes([suspicious(0.9), infected('a', 'X'), error(true)])).toEqual(
       infected('a', 'X'),
     );
-    expect(aggregateOutcomes([infected('a', 'X'), error(false), clean])).toEqual(error(false));
     expect(aggregateOutcomes([clean, clean])).toEqual(clean);
+  });
+
+  it('calls a file infected when one engine found malware and another failed for good', () => {
+    // The failure leaves the verdict incomplete, but no further verdict could make it clean.
+    expect(aggregateOutcomes([infected('a', 'X'), error(false), clean])).toEqual(
+      infected('a', 'X'),
+    );
+    expect(aggregateOutcomes([error(false), infected('a', 'X'), infected('b', 'Y')])).toEqual({
+      type: 'infected',
+      threats: [
+        { name: 'X', severity: 'high', engine: 'a' },
+        { name: 'Y', severity: 'high', engine: 'b' },
+      ],
+    });
   });
 
   it("merges every engine's threats, each once", () => {

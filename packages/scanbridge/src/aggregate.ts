@@ -1,14 +1,16 @@
 import type { ScanOutcome, ThreatInfo } from './result.js';
 
-// Higher ranks win. A file an engine could not judge at all (unrecoverable error) outranks
-// even an infection, because the verdict is incomplete; a transient error outranks "clean",
-// because clean from some engines is not clean from all.
+// Higher ranks win. An infection outranks everything: a failed engine leaves the verdict
+// incomplete, but no verdict it could have given would make the file clean, and a policy
+// written on the outcome must see the malware. A file an engine could not judge at all
+// (unrecoverable error) outranks a suspicion; a transient error outranks "clean", because
+// clean from some engines is not clean from all.
 function rank(outcome: ScanOutcome): number {
   switch (outcome.type) {
     case 'error':
-      return outcome.recoverable ? 1 : 4;
+      return outcome.recoverable ? 1 : 3;
     case 'infected':
-      return 3;
+      return 4;
     case 'suspicious':
       return 2;
     case 'clean':
@@ -17,7 +19,7 @@ function rank(outcome: ScanOutcome): number {
 }
 
 /**
- * One outcome from many: unrecoverable error > infected (threats merged) > suspicious
+ * One outcome from many: infected (threats merged) > unrecoverable error > suspicious
  * (highest confidence) > recoverable error > clean. There is no verdict of nothing.
  */
 export function aggregateOutcomes(outcomes: readonly ScanOutcome[]): ScanOutcome {
