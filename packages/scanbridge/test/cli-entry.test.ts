@@ -3,7 +3,7 @@ import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, startClamd, useClamd } from './clamd.js';
+import { freePort, saturatedPort, startClamd, useClamd } from './clamd.js';
 import { useCliProcess } from './cli-process.js';
 import { EICAR, tempDirs } from './helpers.js';
 
@@ -124,6 +124,22 @@ describe('engines that accept connections and never answer', () => {
       expect(run.ms).toBeLessThan(300 + 5_000);
     } finally {
       await silent.close();
+    }
+  });
+
+  it('health gives up after --timeout on an address where connecting hangs', async () => {
+    const saturated = await saturatedPort();
+    try {
+      const where = `127.0.0.1:${saturated.port}`;
+      const run = await scanbridge(['health', '--clamav', where, '--timeout', '300', '--json']);
+      expect(run.code).toBe(2);
+      expect(JSON.parse(run.stdout).engines[0]).toMatchObject({
+        status: 'down',
+        error: { kind: 'timeout' },
+      });
+      expect(run.ms).toBeLessThan(300 + 5_000);
+    } finally {
+      saturated.close();
     }
   });
 

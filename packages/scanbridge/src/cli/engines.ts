@@ -87,7 +87,8 @@ function clamav(spec: string, flags: EngineFlags): Engine {
       scanner: new ClamAvScanner(scan),
       probe: new ClamAvScanner({
         ...endpoint,
-        connectTimeoutMs: Math.min(2_000, flags.timeout),
+        // One limit for the whole ping: a connect that hangs costs it once, not once per try.
+        connectTimeoutMs: flags.timeout,
         scanTimeoutMs: flags.timeout,
       }),
       where: `clamd at ${describeAddress(endpoint)}`,
