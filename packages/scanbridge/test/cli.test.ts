@@ -255,9 +255,13 @@ describe('scanbridge scan with VirusTotal (loopback fake)', () => {
     const bad = await cli([...argv, '--virustotal-url', fake().baseUrl], {
       env: { VT_KEY: wrongKey },
     });
-    // clamd's find still blocks the file, but an engine failed: the run is incomplete.
+    // clamd's find still blocks the file (infected outranks the other engine's failure), but
+    // an engine failed: the run is incomplete, and the last line says so.
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toMatch(/eicar\.com\s+error\s+block.*virustotal: authentication_failed/);
+    expect(bad.stdout).toMatch(
+      /eicar\.com\s+infected\s+block.*Eicar-Test-Signature\S* \(clamav\); virustotal: authentication_failed/,
+    );
+    expect(bad.stdout).toContain('\nexit 2: an engine failed on 1 file; 1 file blocked\n');
     expect(`${good.stdout}${good.stderr}${bad.stdout}${bad.stderr}`).not.toMatch(
       /f00dfeed|beeffeed/,
     );
