@@ -440,7 +440,11 @@ describe('ScanManager under adversity', () => {
       .addScanner(clean('b').withMaxFileSize(10))
       .build();
     const { report, decision } = await manager.scanWithPolicy(eicar());
-    expect(report.aggregatedOutcome).toEqual({ type: 'error', recoverable: false });
+    // An infection outranks the other engine's failure (aggregate.ts); the failure stays reported.
+    expect(report.aggregatedOutcome).toEqual({
+      type: 'infected',
+      threats: [{ name: 'Eicar-Test-Signature', severity: 'high', engine: 'a' }],
+    });
     expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([['b', 'file_too_large']]);
     expect(decision).toMatchObject({ action: { type: 'block' }, matchedRuleId: 'block-infected' });
   });

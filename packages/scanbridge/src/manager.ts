@@ -260,7 +260,7 @@ export class ScanManager {
       const options = { context, hashes, signal, timeoutMs: scanTimeoutMs };
       const given = prepared.forEngine();
       const result = await scanWithin(scanner, given.input, options, clock);
-      const metadata = await given.metadata();
+      const metadata = await given.metadata(signal);
       return {
         result: checkResult(result, scanner.name, metadata),
         metadata,

@@ -26,8 +26,11 @@ export interface Prepared {
 
 export interface EngineInput {
   readonly input: FileInput;
-  /** Once the engine is done: the metadata of what it read, computed here, never taken from it. */
-  metadata(): Promise<FileMetadata>;
+  /**
+   * Once the engine is done: the metadata of what it read, measured here, never taken from its
+   * result. `signal` stops a read this needs (for an engine that read without metering).
+   */
+  metadata(signal?: AbortSignal): Promise<FileMetadata>;
 }
 
 /**
@@ -92,8 +95,8 @@ async function inMemory(
 function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): Prepared {
   const input = original.withOpenFile(file);
   let ours: Promise<FileMetadata> | undefined;
-  const hashedHere = () => {
-    ours ??= readMetadata(input, options);
+  const hashedHere = (signal: AbortSignal | undefined) => {
+    ours ??= readMetadata(input, { hashes: options.hashes, signal });
     return ours;
   };
   return {
@@ -103,7 +106,7 @@ function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): P
       const view = original.withOpenFile(file, (metadata) => {
         seen ??= metadata;
       });
-      return { input: view, metadata: async () => seen ?? hashedHere() };
+      return { input: view, metadata: async (signal) => seen ?? hashedHere(signal) };
     },
     close: () => file.handle.close(),
   };
