@@ -8,7 +8,7 @@ import { configureEngines } from './engines.js';
 import { describeFsError } from './errno.js';
 import { type FoundFile, findFiles, SKIPS } from './files.js';
 import type { Io } from './io.js';
-import { openInput } from './open-input.js';
+import { type OpenedInput, openInput } from './open-input.js';
 import { plural } from './plural.js';
 import { Progress } from './render.js';
 import { asJson, writeTable } from './report.js';
@@ -77,7 +77,7 @@ async function loadPolicy(path: string): Promise<PolicyEngine> {
 async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
   const { shown: path, skipped } = file;
   if (skipped !== undefined) return { path, status: 'skipped', kind: skipped, ...SKIPS[skipped] };
-  let opened: Awaited<ReturnType<typeof openInput>> | undefined;
+  let opened: OpenedInput | undefined;
   try {
     opened = await openInput(file);
     const { report, decision } = await manager.scanWithPolicy(opened.input, {
