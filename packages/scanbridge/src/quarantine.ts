@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '@breakwater/core';
 import { describeValue } from '@breakwater/core/validate';
 import { ScanError } from './errors.js';
-import type { FileInput } from './input.js';
+import { FileInput } from './input.js';
 import { MeteredRead } from './metadata.js';
+import { openRegularFile, readOpenFile } from './open-file.js';
 import type { ScanReport } from './report.js';
 import type { FileMetadata } from './result.js';
 
@@ -53,6 +54,25 @@ export interface FilesystemQuarantineOptions {
   clock?: Clock | undefined;
 }
 
+/** A quarantined file and its record, from `retrieve`. */
+export interface RetrievedFile {
+  readonly record: QuarantineRecord;
+  /**
+   * The file, read from disk as it is consumed (never whole into memory) and hashed on the way:
+   * bytes that no longer match the record fail the read before its last chunk is handed over.
+   * A stream input, so it is read once: `retrieve` again to read it again.
+   */
+  readonly input: FileInput;
+}
+
+/** What `cleanupExpired` did. */
+export interface CleanupResult {
+  /** Ids of the expired files removed, with their records. */
+  readonly removed: readonly string[];
+  /** Records that could not be read or removed (a corrupt record, say): left as they are. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+}
+
 export type QuarantineErrorKind = 'not_found' | 'integrity' | 'invalid_id' | 'corrupt_record';
 
 export class QuarantineError extends Error {
@@ -60,6 +80,11 @@ export class QuarantineError extends Error {
   constructor(kind: QuarantineErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;
+  }
+
+  /** A stable code: `SCANBRIDGE_QUARANTINE_INTEGRITY`, ... */
+  get code(): string {
+    return `SCANBRIDGE_QUARANTINE_${this.kind.toUpperCase()}`;
   }
 }
 QuarantineError.prototype.name = 'QuarantineError';
@@ -196,27 +221,29 @@ export class FilesystemQuarantine {
     return parseRecord(text, id);
   }
 
-  /** The record and the file, after checking the file still has the hash it was stored with. */
-  async retrieve(id: string): Promise<{ record: QuarantineRecord; content: Uint8Array }> {
+  /**
+   * The record and the file. A file whose size is not the record's fails here; one whose bytes
+   * are not the record's fails as it is read (see `RetrievedFile.input`).
+   */
+  async retrieve(id: string): Promise<RetrievedFile> {
     const record = await this.get(id);
-    let content: Uint8Array;
-    try {
-      content = await readFile(this.path(`${id}.bin`));
-    } catch (error) {
+    const path = this.path(`${id}.bin`);
+    const info = await stat(path).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
       throw new QuarantineError(
         'not_found',
         `The quarantined file ${id} is missing (its record is there)`,
         { cause: error },
       );
+    });
+    if (info.size !== record.size) {
+      throw integrityError(id, `it has ${info.size} bytes, the record says ${record.size}`);
     }
-    const actual = createHash('sha256').update(content).digest('hex');
-    if (actual !== record.sha256) {
-      throw new QuarantineError(
-        'integrity',
-        `Quarantined file ${id} fails its integrity check: sha256 is ${actual}, the record says ${record.sha256}`,
-      );
-    }
-    return { record, content };
+    const input = FileInput.fromStream(verifiedContent(path, record), {
+      filename: record.filename,
+      sizeHint: record.size,
+    });
+    return { record, input };
   }
 
   async list(filter: QuarantineFilter = {}): Promise<QuarantineRecord[]> {
@@ -248,14 +275,26 @@ export class FilesystemQuarantine {
     return existed;
   }
 
-  /** Deletes expired files and what dead writers left behind; returns how many records went. */
-  async cleanupExpired(): Promise<number> {
-    let removed = 0;
-    for (const record of await this.list({ expired: true })) {
-      if (await this.delete(record.id)) removed++;
+  /**
+   * Deletes expired files and what dead writers left behind. A record that cannot be read or
+   * removed is skipped and reported, so one bad record never keeps the rest past their expiry.
+   */
+  async cleanupExpired(): Promise<CleanupResult> {
+    const now = this.clock.now();
+    const removed: string[] = [];
+    const skipped: { id: string; reason: string }[] = [];
+    for (const id of await this.ids()) {
+      try {
+        const record = await this.get(id);
+        if (record.expiresAt <= now && (await this.delete(id))) removed.push(id);
+      } catch (error) {
+        // Deleted meanwhile: nothing to clean up.
+        if (error instanceof QuarantineError && error.kind === 'not_found') continue;
+        skipped.push({ id, reason: error instanceof Error ? error.message : String(error) });
+      }
     }
     await this.removeLeftovers();
-    return removed;
+    return { removed, skipped };
   }
 
   private async removeLeftovers(): Promise<void> {
@@ -348,6 +387,42 @@ function parseRecord(text: string, id: string): QuarantineRecord {
     );
   }
   return r as QuarantineRecord;
+}
+
+/**
+ * The file's bytes from one handle, hashed as they go; the last chunk is held back until the
+ * hash is known, so a reader never gets the whole of bytes that are not the record's.
+ */
+async function* verifiedContent(
+  path: string,
+  record: QuarantineRecord,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const file = await openRegularFile(path);
+  try {
+    const hash = createHash('sha256');
+    let held: Uint8Array | undefined;
+    // Each chunk is a buffer of its own (readOpenFile allocates one per read), so holding
+    // one back while the next is read is safe.
+    for await (const chunk of readOpenFile(file)) {
+      hash.update(chunk);
+      if (held !== undefined) yield held;
+      held = chunk;
+    }
+    const actual = hash.digest('hex');
+    if (actual !== record.sha256) {
+      throw integrityError(record.id, `sha256 is ${actual}, the record says ${record.sha256}`);
+    }
+    if (held !== undefined) yield held;
+  } finally {
+    await file.handle.close();
+  }
+}
+
+function integrityError(id: string, problem: string): QuarantineError {
+  return new QuarantineError(
+    'integrity',
+    `Quarantined file ${id} fails its integrity check: ${problem}`,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
