@@ -32,8 +32,14 @@ interface Source {
   open(): Promise<Opened>;
 }
 
-/** One read of a source. */
-interface Opened {
+/** One read of a source: bytes already in memory, or a stream of them. */
+type Opened = InMemory | Streaming;
+
+interface InMemory {
+  readonly bytes: Uint8Array;
+}
+
+interface Streaming {
   /** Known before reading; undefined for a stream, and for a file whose stat says 0 (/proc). */
   readonly size: number | undefined;
   readonly stream: ByteStream;
@@ -115,7 +121,7 @@ export class FileInput {
   /** @internal This input's bytes, already read into memory, with their metadata. */
   withContent(bytes: Uint8Array, metadata: FileMetadata): FileInput {
     const { kind, label, path } = this.source;
-    const source: Source = { kind, label, path, open: async () => bytesRead(bytes) };
+    const source: Source = { kind, label, path, open: async () => ({ bytes }) };
     return new FileInput(source, this.filename, this.sizeHint, metadata);
   }
 
@@ -163,6 +169,15 @@ export class FileInput {
     const { signal, maxBytes = Number.POSITIVE_INFINITY } = options;
     signal?.throwIfAborted();
     const opened = await this.source.open();
+    if ('bytes' in opened) {
+      // Nothing to wait on, so nothing to race against the signal.
+      const { bytes } = opened;
+      if (bytes.byteLength === 0) throw emptyInput(this.source.label);
+      if (bytes.byteLength > maxBytes)
+        throw tooLarge(this.source.label, maxBytes, bytes.byteLength);
+      yield bytes;
+      return;
+    }
     const { size } = opened;
     let total = 0;
     let iterator: AsyncIterator<Uint8Array> | undefined;
@@ -237,20 +252,12 @@ function pathSource(path: string): Source {
   };
 }
 
-function bytesRead(bytes: Uint8Array): Opened {
-  return { size: bytes.byteLength, stream: once(bytes), close: NOTHING_TO_CLOSE };
-}
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
-}
-
 function bytesSource(bytes: Uint8Array, filename: string | undefined): Source {
   return {
     kind: 'bytes',
     label: filename ?? 'the input',
     path: undefined,
-    open: async () => bytesRead(bytes),
+    open: async () => ({ bytes }),
   };
 }
 

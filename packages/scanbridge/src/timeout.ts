@@ -1,12 +1,8 @@
 import type { Clock } from '@breakwater/core';
 import { ScanError } from './errors.js';
-import { sleep } from './sleep.js';
 
 /** What a limit that ran out says, given its length in ms. */
 export type OnTimeout = (ms: number) => ScanError;
-
-// Cancels the timer once the work settles; one reason for all, so settling allocates no error.
-const SETTLED = Object.freeze(new Error('settled before its time limit'));
 
 /** The timeout of one engine's scan. */
 export function engineTimeout(engine: string): OnTimeout {
@@ -15,7 +11,8 @@ export function engineTimeout(engine: string): OnTimeout {
 
 /**
  * Runs `work` with a signal that aborts after `ms` on `clock` (or when `parent` aborts). On
- * time out the work rejects with `timedOut(ms)` at once, even if it ignores its signal.
+ * time out the work rejects with `timedOut(ms)` at once, even if it ignores its signal. The
+ * timer keeps the process alive like any awaited work would.
  */
 export function withTimeout<R>(
   clock: Clock,
@@ -29,18 +26,31 @@ export function withTimeout<R>(
   const onParentAbort = (): void => controller.abort(parent?.reason);
   parent?.addEventListener('abort', onParentAbort, { once: true });
   if (parent?.aborted === true) onParentAbort();
-  const done = new AbortController();
-  const expired = sleep(clock, ms, done.signal).then(() => {
+  let expire: (error: ScanError) => void = () => {};
+  const expired = new Promise<never>((_, reject) => {
+    expire = reject;
+  });
+  const onTimer = (): void => {
     const error = timedOut(ms);
     controller.abort(error);
-    throw error;
-  });
-  // Once the work settles the timer is cancelled, and its rejection has nobody to tell.
-  expired.catch(() => {});
+    expire(error);
+  };
   // Started in a then(), so even work that throws synchronously gets the cleanup below.
   const working = Promise.resolve().then(() => work(controller.signal));
+  const stopTimer = startTimer(clock, onTimer, ms);
   return Promise.race([working, expired]).finally(() => {
-    done.abort(SETTLED);
+    stopTimer();
     parent?.removeEventListener('abort', onParentAbort);
   });
+}
+
+/** A timer on `clock` (a ManualClock in tests), else the system's; returns how to stop it. */
+function startTimer(clock: Clock, callback: () => void, ms: number): () => void {
+  const { setTimeout: set, clearTimeout: clear } = clock;
+  if (set !== undefined && clear !== undefined) {
+    const handle = set.call(clock, callback, ms);
+    return () => clear.call(clock, handle);
+  }
+  const handle = setTimeout(callback, ms);
+  return () => clearTimeout(handle);
 }
