@@ -49,6 +49,7 @@ export { PolicyError } from './policy/errors.js';
 export { defaultPolicy, strictPolicy } from './policy/presets.js';
 export { PolicyRule, type PolicyRuleJSON } from './policy/rule.js';
 export {
+  type CleanupResult,
   FilesystemQuarantine,
   type FilesystemQuarantineOptions,
   type QuarantineEntry,
@@ -56,6 +57,7 @@ export {
   type QuarantineErrorKind,
   type QuarantineFilter,
   type QuarantineRecord,
+  type RetrievedFile,
   type StagedFile,
 } from './quarantine.js';
 export type { ScanReport } from './report.js';

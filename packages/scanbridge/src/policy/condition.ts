@@ -220,8 +220,8 @@ export function conditionHolds(
 }
 
 /**
- * Every threat any engine found. Not just the aggregate's: when another engine failed outright
- * the aggregate is an error, and a rule on threats must still see what was found.
+ * Every threat any engine found, the aggregate's and each result's: a rule on threats sees
+ * what was found whatever the aggregate says.
  */
 function threatsIn(report: ScanReport): readonly ThreatInfo[] {
   const outcomes = [report.aggregatedOutcome, ...report.results.map((result) => result.outcome)];

@@ -4,8 +4,8 @@ import { PolicyEngine } from './engine.js';
 import { PolicyRule } from './rule.js';
 
 /**
- * The scan manager's default: infected (or threats found by any engine, even when another
- * engine failed and the aggregate is an error) -> block, suspicious -> quarantine, error -> review,
+ * The scan manager's default: infected (or any threat any engine found) -> block,
+ * suspicious -> quarantine, error -> review,
  * clean -> allow; a fail-open stand-in verdict -> review; anything else -> review.
  */
 export function defaultPolicy(): PolicyEngine {
