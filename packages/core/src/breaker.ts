@@ -30,8 +30,11 @@ const STATE_NAMES: readonly StateName[] = ['closed', 'open', 'half_open', 'disab
 /** The operation a breaker runs: it gets an AbortSignal that aborts on timeout or the caller's abort. */
 export type Operation<R> = (signal: AbortSignal) => R | PromiseLike<R>;
 
-/** Events that need a timer to be reported on time rather than on the next call. */
-const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen'];
+/**
+ * Events that need a timer to be reported on time rather than on the next call: open ->
+ * half-open when the open period ends, half-open -> open when the probes run out of time.
+ */
+const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen', 'open'];
 /** Events that need per-call bookkeeping (start time), so calls leave the fast path. */
 const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored', 'timeout'];
 const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
@@ -81,7 +84,10 @@ export class CircuitBreaker<T = never> {
   private openedAt = 0;
   private until = 0;
   private forced = false;
-  private halfOpenTimer: TimerHandle | undefined;
+  /** Since when probes have held half-open slots with no decision; -1 while none is in flight. */
+  private waitingSince = -1;
+  /** Reports the next timed transition on time; only while someone listens for it. */
+  private timer: TimerHandle | undefined;
   /** True while no call needs per-call bookkeeping: the fast path. */
   private plain: boolean;
   private warnedFailOpen = false;
@@ -304,7 +310,7 @@ export class CircuitBreaker<T = never> {
     this.forced = true;
     this.until = Number.POSITIVE_INFINITY;
     this.tally().opened++;
-    this.cancelHalfOpenTimer();
+    this.cancelTimer();
     this.emitOpen('forced_open');
   }
 
@@ -324,7 +330,7 @@ export class CircuitBreaker<T = never> {
     this.forced = false;
     this.failureCount = this.successCount = this.probes = this.attempt = 0;
     this.newGeneration();
-    this.cancelHalfOpenTimer();
+    this.cancelTimer();
     log(
       this.settings.logger,
       'warn',
@@ -385,16 +391,17 @@ export class CircuitBreaker<T = never> {
   /** -1 to admit the call, or the ms until a probe may run (the caller is rejected). */
   private admit(): number {
     if (this.current === CLOSED || this.current === DISABLED) return -1;
-    if (this.current === OPEN) {
-      if (this.forced) return Number.POSITIVE_INFINITY;
-      const now = this.settings.clock.now();
-      if (now < this.until) return this.until - now;
-      this.halfOpen();
-      // A listener of the transition may have moved the breaker on already.
-      if ((this.current as State) !== HALF_OPEN) return this.admit();
-    }
+    if (this.current === OPEN && this.forced) return Number.POSITIVE_INFINITY;
+    const now = this.settings.clock.now();
+    if (this.current === OPEN && now < this.until) return this.until - now;
+    this.catchUp();
+    // A listener of the transition may have moved the breaker on already.
+    if (this.current !== HALF_OPEN) return this.admit();
     if (this.probes >= this.settings.halfOpenMaxProbes) return 0;
-    this.probes++;
+    if (this.probes++ === 0) {
+      this.waitingSince = now;
+      this.armTimer();
+    }
     return -1;
   }
 
@@ -449,6 +456,7 @@ export class CircuitBreaker<T = never> {
 
   /** @internal */
   recordSuccess(generation: number, startedAt: number): void {
+    this.expireProbe(generation);
     if (generation >= this.countedFrom) this.successes++;
     if (this.events.has('success'))
       this.events.emit('success', { breaker: this.name, ...this.duration(startedAt) });
@@ -457,7 +465,7 @@ export class CircuitBreaker<T = never> {
       this.failureCount = 0;
       if (this.window !== undefined) this.recordInWindow(false, startedAt);
     } else if (this.current === HALF_OPEN) {
-      this.probes--;
+      this.probeDone();
       // A slow answer is no sign of recovery: the rule that can open on slowness judges probes too.
       const slow = this.window !== undefined && this.isSlow(startedAt, this.settings.clock.now());
       if (slow) this.open('probe_slow', false);
@@ -473,6 +481,7 @@ export class CircuitBreaker<T = never> {
     startedAt: number,
     cancelled: boolean,
   ): boolean {
+    this.expireProbe(generation);
     const counted = !cancelled && this.counts(error);
     const event = counted ? 'failure' : 'ignored';
     if (this.events.has(event)) {
@@ -482,7 +491,7 @@ export class CircuitBreaker<T = never> {
     const since = generation >= this.countedFrom;
     if (!counted) {
       if (since) this.ignored++;
-      if (generation === this.generation && this.current === HALF_OPEN) this.probes--;
+      if (generation === this.generation && this.current === HALF_OPEN) this.probeDone();
       return false;
     }
     if (since) this.failures++;
@@ -515,6 +524,18 @@ export class CircuitBreaker<T = never> {
     } else if (window.slowCalls / window.calls >= rule.slowCallRateThreshold) {
       this.open('slow_call_rate', false, error);
     }
+  }
+
+  /** A probe's result after its half-open period ran out is late: the period ends first. */
+  private expireProbe(generation: number): void {
+    if (generation === this.generation && this.current === HALF_OPEN) this.catchUp();
+  }
+
+  /** Frees a probe slot; with none left in flight, nothing is waited on. */
+  private probeDone(): void {
+    if (--this.probes > 0) return;
+    this.waitingSince = -1;
+    this.armTimer();
   }
 
   /** True for a call that took at least the slow-call rule's `slowCallDuration`; calls without a start time are not judged. */
@@ -613,8 +634,9 @@ export class CircuitBreaker<T = never> {
   private halfOpen(): void {
     this.current = HALF_OPEN;
     this.successCount = this.probes = 0;
+    this.waitingSince = -1;
     this.newGeneration();
-    this.cancelHalfOpenTimer();
+    this.cancelTimer();
     if (this.announce(OPEN, 'open_elapsed') && this.events.has('halfOpen')) {
       this.events.emit('halfOpen', { breaker: this.name });
     }
@@ -627,7 +649,7 @@ export class CircuitBreaker<T = never> {
     this.failureCount = this.successCount = this.probes = this.attempt = 0;
     this.tally().closed++;
     this.newGeneration();
-    this.cancelHalfOpenTimer();
+    this.cancelTimer();
     log(
       this.settings.logger,
       'info',
@@ -677,10 +699,17 @@ export class CircuitBreaker<T = never> {
     };
   }
 
-  /** Makes the state true to the clock: an open period that has passed becomes half-open. */
+  /**
+   * Makes the state true to the clock: an open period that has passed becomes half-open, and
+   * a half-open period whose probes have not decided within `halfOpenMaxWait` opens again.
+   */
   private catchUp(): void {
-    if (this.current === OPEN && !this.forced && this.settings.clock.now() >= this.until)
-      this.halfOpen();
+    if (this.current === OPEN) {
+      if (!this.forced && this.settings.clock.now() >= this.until) this.halfOpen();
+    } else if (this.current === HALF_OPEN && this.waitingSince >= 0) {
+      const waited = this.settings.clock.now() - this.waitingSince;
+      if (waited >= this.settings.halfOpenMaxWait) this.open('half_open_timeout', false);
+    }
   }
 
   /** True when calls need no start time, timer or signal: the fast path is enough. */
@@ -697,30 +726,33 @@ export class CircuitBreaker<T = never> {
 
   private listenersChanged(): void {
     this.plain = this.needsNoTracking();
-    const wantsTimer =
-      this.current === OPEN && !this.forced && CLOCK_EVENTS.some((e) => this.events.has(e));
-    if (!wantsTimer) this.cancelHalfOpenTimer();
-    else if (this.halfOpenTimer === undefined) {
-      const delay = Math.max(0, this.until - this.settings.clock.now());
-      this.halfOpenTimer = startBackgroundTimer(
-        this.settings.clock,
-        () => this.onHalfOpenTimer(),
-        delay,
-      );
-    }
+    this.armTimer();
   }
 
-  private onHalfOpenTimer(): void {
-    this.halfOpenTimer = undefined;
+  /** (Re)starts the timer for the next timed transition, if one is due and someone listens. */
+  private armTimer(): void {
+    this.cancelTimer();
+    if (!CLOCK_EVENTS.some((e) => this.events.has(e))) return;
+    let due: number;
+    if (this.current === OPEN && !this.forced) due = this.until;
+    else if (this.current === HALF_OPEN && this.waitingSince >= 0)
+      due = this.waitingSince + this.settings.halfOpenMaxWait;
+    else return;
+    const delay = Math.max(0, due - this.settings.clock.now());
+    this.timer = startBackgroundTimer(this.settings.clock, () => this.onTimer(), delay);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
     this.catchUp();
-    // Timers may fire before the clock agrees the period is over (or were capped): re-arm.
-    this.listenersChanged();
+    // Timers may fire before the clock agrees the moment has come (or were capped): re-arm.
+    if (this.timer === undefined) this.armTimer();
   }
 
-  private cancelHalfOpenTimer(): void {
-    if (this.halfOpenTimer === undefined) return;
-    stopTimer(this.settings.clock, this.halfOpenTimer);
-    this.halfOpenTimer = undefined;
+  private cancelTimer(): void {
+    if (this.timer === undefined) return;
+    stopTimer(this.settings.clock, this.timer);
+    this.timer = undefined;
   }
 
   private tally(): Tallies {

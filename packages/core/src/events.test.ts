@@ -185,7 +185,7 @@ describe('the half-open timer', () => {
     const started = Date.now();
     const child = runTypeScript(fixture, 15_000);
     expect(child.stderr).toBe('');
-    expect(child.stdout.trim()).toBe('open');
+    expect(child.stdout.trim()).toBe('open half_open');
     expect(child.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
   });

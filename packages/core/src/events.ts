@@ -9,6 +9,7 @@ export type TransitionReason =
   | 'slow_call_rate'
   | 'probe_failed'
   | 'probe_slow'
+  | 'half_open_timeout'
   | 'probes_succeeded'
   | 'open_elapsed'
   | 'forced_open'

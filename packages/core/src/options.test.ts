@@ -12,6 +12,11 @@ describe('bad options get a clear error naming the option and the value', () => 
     [{ successThreshold: 0 }, /"successThreshold" must be an integer >= 1, got 0/],
     [{ halfOpenMaxProbes: 0 }, /"halfOpenMaxProbes" must be an integer >= 1, got 0/],
     [
+      { halfOpenMaxWait: 0 },
+      /"halfOpenMaxWait" must be a finite number of milliseconds >= 1, got 0/,
+    ],
+    [{ halfOpenMaxWait: Number.POSITIVE_INFINITY }, /"halfOpenMaxWait".*got Infinity/],
+    [
       { openDuration: Number.POSITIVE_INFINITY },
       /"openDuration" must be a finite number of milliseconds >= 0, got Infinity/,
     ],
@@ -29,6 +34,7 @@ describe('bad options get a clear error naming the option and the value', () => 
   it.each([
     [{ failureThreshold: '5' }, /"failureThreshold" must be a number, got "5"/],
     [{ openDuration: '30s' }, /"openDuration" must be a number of milliseconds, got "30s"/],
+    [{ halfOpenMaxWait: '1m' }, /"halfOpenMaxWait" must be a number of milliseconds, got "1m"/],
     [{ name: '' }, /"name" must be a non-empty string, got ""/],
     [{ name: 7 }, /"name" must be a non-empty string, got 7/],
     [{ failurePolicy: 'all' }, /"failurePolicy" must be a FailurePolicy or a function/],

@@ -39,6 +39,12 @@ export interface CircuitBreakerOptions<T = unknown> {
   /** Probes allowed in flight at once while half-open. Default 1. */
   halfOpenMaxProbes?: number | undefined;
   /**
+   * Milliseconds probes may hold half-open without a decision, timed from when a probe takes a
+   * slot while none is in flight: then the breaker opens again (`half_open_timeout`), so a probe
+   * that never settles cannot keep it rejecting. Default 60 000.
+   */
+  halfOpenMaxWait?: number | undefined;
+  /**
    * Randomness added to each open period, so a fleet of breakers does not probe in step: up to
    * this many ms, or `{ fraction: 0.1 }` for up to 10% of the period. Default 0.
    */
@@ -88,6 +94,7 @@ export interface Settings<T> {
   readonly openDuration: number | ((context: OpenDurationContext) => number);
   readonly successThreshold: number;
   readonly halfOpenMaxProbes: number;
+  readonly halfOpenMaxWait: number;
   /** Up to this many ms, or up to this share of the period. */
   readonly jitter: number | { readonly fraction: number };
   /** 0 when calls have no time limit. */
@@ -108,6 +115,7 @@ export const DEFAULTS = {
   openDuration: 30_000,
   successThreshold: 3,
   halfOpenMaxProbes: 1,
+  halfOpenMaxWait: 60_000,
   jitter: 0,
 } as const;
 
@@ -117,6 +125,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'openDuration',
   'successThreshold',
   'halfOpenMaxProbes',
+  'halfOpenMaxWait',
   'jitter',
   'timeout',
   'failurePolicy',
@@ -242,6 +251,12 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       OWNER,
       'halfOpenMaxProbes',
       o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
+      1,
+    ),
+    halfOpenMaxWait: durationAtLeast(
+      OWNER,
+      'halfOpenMaxWait',
+      o.halfOpenMaxWait ?? DEFAULTS.halfOpenMaxWait,
       1,
     ),
     jitter: resolveJitter(o.jitter ?? DEFAULTS.jitter),
