@@ -4,12 +4,17 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import { ScanError } from '../errors.js';
+import { ScanError, toScanError } from '../errors.js';
 import type { FileInput } from '../input.js';
 import { MeteredRead } from '../metadata.js';
-import type { ScanOutcome, ScanResult, Severity } from '../result.js';
+import type { FileMetadata, ScanResult } from '../result.js';
 import { type Scanner, type ScanOptions, scanResult } from '../scanner.js';
 import { type ClamdEndpoint, clamdCommand } from './clamd-client.js';
+import { ClamdSessionPool } from './clamd-pool.js';
+import type { ClamdSession, SessionRequest } from './clamd-session.js';
+import { verdictOf } from './clamd-verdict.js';
+import { commandBytes, describeEndpoint, sendChunks } from './clamd-wire.js';
+import { ScanDeadline } from './scan-deadline.js';
 
 export interface ClamAvScannerOptions {
   /** clamd's TCP address. Default 127.0.0.1 (when no `socketPath` is given). */
@@ -20,12 +25,22 @@ export interface ClamAvScannerOptions {
   socketPath?: string | undefined;
   /** Default 5 000 ms. */
   connectTimeoutMs?: number | undefined;
-  /** The whole scan, from connecting to clamd's verdict. Default 60 000 ms. */
+  /** Each scan, from asking for a connection to clamd's verdict. Default 60 000 ms. */
   scanTimeoutMs?: number | undefined;
   /** INSTREAM chunk size. Default 64 KiB. */
   chunkSize?: number | undefined;
-  /** Bytes; larger inputs fail with `file_too_large` before clamd sees them. Default 25 MiB (clamd's default StreamMaxLength). */
+  /**
+   * Bytes; larger inputs fail with `file_too_large` before clamd sees them. Default 100 MiB,
+   * clamd 1.4's own default StreamMaxLength.
+   */
   maxFileSize?: number | undefined;
+  /**
+   * Connections to clamd kept open, each carrying many scans (clamd's IDSESSION). Default 4;
+   * 0 opens a connection per scan.
+   */
+  maxSessions?: number | undefined;
+  /** A kept connection with nothing to do closes after this long. Default 1 000 ms. */
+  sessionIdleMs?: number | undefined;
   /** Default `clamav`. */
   name?: string | undefined;
 }
@@ -39,10 +54,27 @@ const KEYS: ReadonlySet<string> = new Set([
   'scanTimeoutMs',
   'chunkSize',
   'maxFileSize',
+  'maxSessions',
+  'sessionIdleMs',
   'name',
 ]);
 
-/** ClamAV through clamd's own protocol: files stream to it in chunks, never whole into memory. */
+/** clamd 1.4's default StreamMaxLength (`clamconf -g clamd.conf` says 104857600). */
+export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
+
+const INSTREAM = commandBytes('INSTREAM');
+const VERSION = commandBytes('VERSION');
+
+/** What an exchange with clamd came to: its reply, and the read that fed it. */
+interface Exchange {
+  readonly reply: string;
+  readonly read: MeteredRead;
+}
+
+/**
+ * ClamAV through clamd's own protocol: files stream to it in chunks, never whole into memory,
+ * over a few kept connections that each carry many scans.
+ */
 export class ClamAvScanner implements Scanner {
   readonly name: string;
   readonly maxFileSize: number;
@@ -50,7 +82,12 @@ export class ClamAvScanner implements Scanner {
   private readonly connectTimeoutMs: number;
   private readonly scanTimeoutMs: number;
   private readonly chunkSize: number;
-  private version: string | undefined;
+  private readonly pool: ClamdSessionPool | undefined;
+  /** What a scan that times out missed. */
+  private readonly noAnswer: string;
+  private engineVersion: string | undefined;
+  /** The one VERSION question in flight, so concurrent first scans ask it once. */
+  private versionAsked: Promise<string | undefined> | undefined;
 
   constructor(options: ClamAvScannerOptions = {}) {
     requireObject(OWNER, options);
@@ -81,25 +118,48 @@ export class ClamAvScanner implements Scanner {
     this.maxFileSize = integerAtLeast(
       OWNER,
       'maxFileSize',
-      options.maxFileSize ?? 25 * 1024 * 1024,
+      options.maxFileSize ?? CLAMD_STREAM_MAX_LENGTH,
       1,
     );
+    const maxSessions = integerAtLeast(OWNER, 'maxSessions', options.maxSessions ?? 4, 0);
+    const idleMs = integerAtLeast(OWNER, 'sessionIdleMs', options.sessionIdleMs ?? 1_000, 1);
+    this.pool =
+      maxSessions === 0
+        ? undefined
+        : new ClamdSessionPool({
+            endpoint: this.endpoint,
+            engine: this.name,
+            connectTimeoutMs: this.connectTimeoutMs,
+            idleMs,
+            maxSessions,
+          });
+    this.noAnswer = `clamd at ${describeEndpoint(this.endpoint)} did not answer INSTREAM`;
   }
 
   async scan(input: FileInput, options: ScanOptions = {}): Promise<ScanResult> {
     const startedAt = Date.now();
-    const read = new MeteredRead(input, { ...options, maxBytes: this.maxFileSize });
-    const reply = await this.command('INSTREAM', options.signal, read.chunks());
-    return scanResult({
-      outcome: this.outcome(reply),
-      fileMetadata: read.metadata(),
-      engine: this.name,
-      engineVersion: this.version,
-      startedAt,
-      completedAt: Date.now(),
-      context: options.context,
-      details: { reply },
-    });
+    const deadline = new ScanDeadline(this.name, this.scanTimeoutMs, this.noAnswer, options.signal);
+    try {
+      const { reply, read } = await deadline.race(this.exchange(input, options, deadline));
+      const outcome = verdictOf(reply, this.name);
+      const fileMetadata = this.metadataOf(read, reply);
+      const engineVersion =
+        this.engineVersion ?? (await deadline.race(this.versionAsked ?? this.askVersion()));
+      return scanResult({
+        outcome,
+        fileMetadata,
+        engine: this.name,
+        engineVersion,
+        startedAt,
+        completedAt: Date.now(),
+        context: options.context,
+        details: { reply },
+      });
+    } catch (error) {
+      throw toScanError(error, this.name);
+    } finally {
+      deadline.clear();
+    }
   }
 
   async healthCheck(): Promise<void> {
@@ -117,56 +177,173 @@ export class ClamAvScanner implements Scanner {
   async signatureVersion(): Promise<string | undefined> {
     const reply = await this.command('VERSION');
     const [engine, ...database] = reply.split('/');
-    this.version = engine;
+    this.engineVersion = engine;
     return database.length > 0 ? database.join('/') : undefined;
   }
 
-  private command(
-    command: string,
-    signal?: AbortSignal,
-    body?: AsyncIterable<Uint8Array>,
-  ): Promise<string> {
-    return clamdCommand({
+  /** Closes the kept connections once their scans are answered; a later scan opens new ones. */
+  close(): Promise<void> {
+    return this.pool?.close() ?? Promise.resolve();
+  }
+
+  /** A pooled session, or a connection of its own when the session breaks and the input can be read again. */
+  private async exchange(
+    input: FileInput,
+    options: ScanOptions,
+    deadline: ScanDeadline,
+  ): Promise<Exchange> {
+    if (this.pool === undefined) return this.exchangeAlone(input, options, deadline);
+    const read = this.meter(input, options, deadline);
+    const session = await this.pool.acquire(deadline.signal);
+    const answer = new Answer();
+    try {
+      deadline.signal.throwIfAborted();
+      if (this.engineVersion === undefined && this.versionAsked === undefined) {
+        this.askVersion(session);
+      }
+      answer.id = session.send(INSTREAM, answer);
+      try {
+        await sendChunks(session.wire, read.chunks(), this.chunkSize, deadline.signal);
+      } catch (error) {
+        // The input failed or the scan gave up. Ending its stream keeps the session in step
+        // for the scans it carries, unless clamd stopped reading: then it is of no more use.
+        if (session.backlogged) session.fail(toScanError(error, this.name));
+        else session.endStream();
+        session.abandon(answer.id);
+        throw error;
+      }
+      session.endStream();
+    } finally {
+      this.pool.release(session);
+    }
+    const reply = await answer.settled(session, deadline.signal);
+    if (typeof reply === 'string') return { reply, read };
+    if (input.kind === 'stream') {
+      throw new ScanError(
+        reply.kind,
+        `${reply.message}; the input was a stream, read once, so it could not be sent again`,
+        { engine: this.name, cause: reply },
+      );
+    }
+    return this.exchangeAlone(input, options, deadline);
+  }
+
+  /** One scan on a connection of its own. */
+  private async exchangeAlone(
+    input: FileInput,
+    options: ScanOptions,
+    deadline: ScanDeadline,
+  ): Promise<Exchange> {
+    const read = this.meter(input, options, deadline);
+    const reply = await clamdCommand({
       endpoint: this.endpoint,
-      command,
-      body,
+      command: 'INSTREAM',
+      body: read.chunks(),
       chunkSize: this.chunkSize,
       connectTimeoutMs: this.connectTimeoutMs,
-      timeoutMs: this.scanTimeoutMs,
-      signal,
+      timeoutMs: deadline.remaining(),
+      signal: deadline.signal,
       engine: this.name,
+    });
+    return { reply, read };
+  }
+
+  private meter(input: FileInput, options: ScanOptions, deadline: ScanDeadline): MeteredRead {
+    return new MeteredRead(input, {
+      hashes: options.hashes,
+      signal: deadline.signal,
+      maxBytes: this.maxFileSize,
     });
   }
 
-  /** clamd's verdict: `stream: OK`, `stream: <name> FOUND`, `<message> ERROR`; anything else is not one. */
-  private outcome(reply: string): ScanOutcome {
-    if (reply === 'stream: OK') return { type: 'clean' };
-    const found = /^stream: (.+) FOUND$/.exec(reply);
-    if (found?.[1] !== undefined) {
-      const name = found[1];
-      return {
-        type: 'infected',
-        threats: [{ name, severity: severityOf(name), engine: this.name, signatureId: name }],
-      };
+  /** The read's metadata; a verdict that came before the whole file was sent is none. */
+  private metadataOf(read: MeteredRead, reply: string): FileMetadata {
+    try {
+      return read.metadata();
+    } catch (error) {
+      throw new ScanError(
+        'ambiguous_response',
+        `${this.name}: clamd answered ${JSON.stringify(reply.slice(0, 200))} before the whole file was sent (${read.bytesRead} bytes)`,
+        { engine: this.name, cause: error },
+      );
     }
-    if (reply.endsWith('ERROR')) {
-      const kind = /size limit exceeded/i.test(reply) ? 'file_too_large' : 'engine_unavailable';
-      throw new ScanError(kind, `${this.name}: clamd: ${reply}`, { engine: this.name });
-    }
-    throw new ScanError(
-      'ambiguous_response',
-      `${this.name}: unexpected reply from clamd: ${JSON.stringify(reply.slice(0, 200))}`,
-      {
-        engine: this.name,
-      },
-    );
+  }
+
+  /**
+   * Learns clamd's version (`ClamAV 1.4.6`) once per scanner: on the session the first scan
+   * uses, just before its stream, or on a connection of its own. A lost answer is asked again
+   * by the next scan.
+   */
+  private askVersion(session?: ClamdSession): Promise<string | undefined> {
+    const learned = (reply: string): string | undefined => {
+      this.engineVersion = reply.split('/')[0];
+      return this.engineVersion;
+    };
+    const forgotten = (): undefined => {
+      this.versionAsked = undefined;
+      return undefined;
+    };
+    this.versionAsked =
+      session === undefined
+        ? this.command('VERSION').then(learned, forgotten)
+        : new Promise((resolve) =>
+            session.send(VERSION, {
+              answered: (reply) => resolve(learned(reply)),
+              lost: () => resolve(forgotten()),
+            }),
+          );
+    return this.versionAsked;
+  }
+
+  private command(command: string): Promise<string> {
+    return clamdCommand({
+      endpoint: this.endpoint,
+      command,
+      chunkSize: this.chunkSize,
+      connectTimeoutMs: this.connectTimeoutMs,
+      timeoutMs: this.scanTimeoutMs,
+      engine: this.name,
+    });
   }
 }
 
-// ClamAV names carry their class: potentially unwanted applications and heuristics are not
-// the same thing as a known piece of malware.
-function severityOf(name: string): Severity {
-  if (name.startsWith('PUA.')) return 'low';
-  if (name.startsWith('Heuristics.')) return 'medium';
-  return 'high';
+/** One INSTREAM on a session: clamd's reply, or the session's failure when it broke first. */
+class Answer implements SessionRequest {
+  id = 0;
+  private result: string | ScanError | undefined;
+  private wake: ((result: string | ScanError) => void) | undefined;
+
+  answered(reply: string): void {
+    this.settle(reply);
+  }
+
+  lost(error: ScanError): void {
+    this.settle(error);
+  }
+
+  /** The reply or the loss; a scan that gives up first stops waiting, and its reply is dropped. */
+  settled(session: ClamdSession, signal: AbortSignal): Promise<string | ScanError> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    if (signal.aborted) {
+      session.abandon(this.id);
+      return Promise.reject(signal.reason);
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        session.abandon(this.id);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.wake = (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+    });
+  }
+
+  private settle(result: string | ScanError): void {
+    if (this.result !== undefined) return;
+    this.result = result;
+    this.wake?.(result);
+  }
 }

@@ -1,10 +1,18 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ScanError } from '../errors.js';
+import { ClamdReplySplitter } from './clamd-replies.js';
+import {
+  type ClamdEndpoint,
+  commandBytes,
+  connectTimedOut,
+  connectTo,
+  describeEndpoint,
+  END_OF_STREAM,
+  sendChunks,
+  socketFailure,
+} from './clamd-wire.js';
 
-/** Where clamd listens: TCP or a unix socket. */
-export type ClamdEndpoint =
-  | { readonly host: string; readonly port: number }
-  | { readonly socketPath: string };
+export type { ClamdEndpoint } from './clamd-wire.js';
 
 export interface ClamdRequest {
   readonly endpoint: ClamdEndpoint;
@@ -21,56 +29,51 @@ export interface ClamdRequest {
   readonly engine: string;
 }
 
-const NUL = 0;
-const END_OF_STREAM = new Uint8Array(4);
-
-function describeEndpoint(endpoint: ClamdEndpoint): string {
-  return 'socketPath' in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`;
+/** A reply past the bound, or one that never ends: not something clamd says. */
+export function overlongReply(
+  engine: string,
+  endpoint: ClamdEndpoint,
+  maxBytes: number,
+): ScanError {
+  return new ScanError(
+    'ambiguous_response',
+    `${engine}: clamd at ${describeEndpoint(endpoint)} sent more than ${maxBytes} bytes without ending its reply; that is not clamd`,
+    { engine },
+  );
 }
 
 /**
  * One clamd command on its own connection, in the NUL-delimited `z` form: returns clamd's
  * reply without its NUL terminator. Connect timeout, overall timeout and abort are all real:
- * each destroys the socket and rejects with a ScanError (or the abort reason).
+ * each destroys the socket and rejects (a timeout with a ScanError, an abort with its reason).
  */
 export function clamdCommand(request: ClamdRequest): Promise<string> {
   const { endpoint, engine, signal } = request;
-  const where = describeEndpoint(endpoint);
   return new Promise<string>((resolve, reject) => {
     signal?.throwIfAborted();
-    const socket: Socket = connect(
-      'socketPath' in endpoint ? { path: endpoint.socketPath } : endpoint,
-    );
-    const received: Buffer[] = [];
+    const socket: Socket = connectTo(endpoint);
+    let reply: string | undefined;
     let settled = false;
 
-    const finish = (error: unknown, reply?: string): void => {
+    const finish = (error: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
       clearTimeout(overallTimer);
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      if (reply !== undefined) resolve(reply);
+      if (reply !== undefined) resolve(reply.trim());
       else reject(error);
     };
     // clamd may answer (e.g. "size limit exceeded") and close while we are still sending:
     // a complete reply wins over the write error that follows.
-    const replyReceived = (): string | undefined => {
-      const all = Buffer.concat(received);
-      const end = all.indexOf(NUL);
-      return end === -1 ? undefined : all.subarray(0, end).toString('utf8').trim();
-    };
+    const replies = new ClamdReplySplitter((text) => {
+      reply ??= text;
+      finish(undefined);
+    });
     const onAbort = (): void => finish(signal?.reason);
     const connectTimer = setTimeout(
-      () =>
-        finish(
-          new ScanError(
-            'timeout',
-            `${engine}: connecting to clamd at ${where} timed out after ${request.connectTimeoutMs} ms`,
-            { engine },
-          ),
-        ),
+      () => finish(connectTimedOut(engine, endpoint, request.connectTimeoutMs)),
       request.connectTimeoutMs,
     );
     const overallTimer = setTimeout(
@@ -78,7 +81,7 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
         finish(
           new ScanError(
             'timeout',
-            `${engine}: clamd at ${where} did not answer ${request.command} within ${request.timeoutMs} ms`,
+            `${engine}: clamd at ${describeEndpoint(endpoint)} did not answer ${request.command} within ${request.timeoutMs} ms`,
             { engine },
           ),
         ),
@@ -88,67 +91,30 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
 
     socket.on('connect', () => {
       clearTimeout(connectTimer);
-      send(socket, request).catch((error: unknown) => {
-        // The input failed (too large, unreadable, aborted): that is the answer. A write that
-        // fails because clamd hung up is judged by clamd's reply, or its absence, on close.
-        if (error instanceof ScanError || error === signal?.reason) finish(error);
-      });
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received.push(chunk);
-      const reply = replyReceived();
-      if (reply !== undefined) finish(undefined, reply);
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const reply = replyReceived();
-      if (reply !== undefined) return finish(undefined, reply);
-      const refused = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';
-      finish(
-        new ScanError(
-          'connection_failed',
-          refused
-            ? `${engine}: cannot connect to clamd at ${where} (${error.code})`
-            : `${engine}: connection to clamd at ${where} failed: ${error.message}`,
-          { engine, cause: error },
-        ),
+      socket.write(commandBytes(request.command));
+      if (request.body === undefined) return;
+      sendChunks(socket, request.body, request.chunkSize).then(
+        () => {
+          if (!socket.destroyed) socket.write(END_OF_STREAM);
+        },
+        // The input failed (too large, unreadable, aborted): that is the answer.
+        finish,
       );
     });
-    socket.on('close', () => {
-      const reply = replyReceived();
-      if (reply !== undefined) return finish(undefined, reply);
+    socket.on('data', (packet: Buffer) => {
+      if (!replies.push(packet)) finish(overlongReply(engine, endpoint, replies.maxBytes));
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      finish(socketFailure(error, engine, endpoint)),
+    );
+    socket.on('close', () =>
       finish(
         new ScanError(
           'connection_failed',
-          `${engine}: clamd at ${where} closed the connection before answering ${request.command}`,
+          `${engine}: clamd at ${describeEndpoint(endpoint)} closed the connection before answering ${request.command}`,
           { engine },
         ),
-      );
-    });
-  });
-}
-
-async function send(socket: Socket, request: ClamdRequest): Promise<void> {
-  await write(socket, Buffer.from(`z${request.command}\0`, 'latin1'));
-  if (request.body === undefined) return;
-  const length = Buffer.alloc(4);
-  for await (const chunk of request.body) {
-    for (let offset = 0; offset < chunk.byteLength; offset += request.chunkSize) {
-      const piece = chunk.subarray(offset, offset + request.chunkSize);
-      length.writeUInt32BE(piece.byteLength);
-      await write(socket, Buffer.from(length));
-      await write(socket, piece);
-      if (socket.destroyed) return;
-    }
-  }
-  await write(socket, END_OF_STREAM);
-}
-
-/** Writes, waiting for the socket to drain when its buffer is full. */
-function write(socket: Socket, data: Uint8Array): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const flushed = socket.write(data, (error) => (error ? reject(error) : undefined));
-    if (flushed) resolve();
-    else socket.once('drain', resolve);
+      ),
+    );
   });
 }

@@ -1,0 +1,98 @@
+import { connect, type Socket } from 'node:net';
+import { ScanError } from '../errors.js';
+
+/** Where clamd listens: TCP or a unix socket. */
+export type ClamdEndpoint =
+  | { readonly host: string; readonly port: number }
+  | { readonly socketPath: string };
+
+/** INSTREAM's last chunk: a length of zero. */
+export const END_OF_STREAM: Uint8Array = new Uint8Array(4);
+
+export function describeEndpoint(endpoint: ClamdEndpoint): string {
+  return 'socketPath' in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`;
+}
+
+export function connectTo(endpoint: ClamdEndpoint): Socket {
+  return connect('socketPath' in endpoint ? { path: endpoint.socketPath } : endpoint);
+}
+
+/** A command in clamd's NUL-delimited `z` form. */
+export function commandBytes(command: string): Buffer {
+  return Buffer.from(`z${command}\0`, 'latin1');
+}
+
+/** What a socket error means for a scan, in words. */
+export function socketFailure(
+  error: NodeJS.ErrnoException,
+  engine: string,
+  endpoint: ClamdEndpoint,
+): ScanError {
+  const where = describeEndpoint(endpoint);
+  const refused = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';
+  return new ScanError(
+    'connection_failed',
+    refused
+      ? `${engine}: cannot connect to clamd at ${where} (${error.code})`
+      : `${engine}: connection to clamd at ${where} failed: ${error.message}`,
+    { engine, cause: error },
+  );
+}
+
+/** A connect that does not finish in time. */
+export function connectTimedOut(engine: string, endpoint: ClamdEndpoint, ms: number): ScanError {
+  return new ScanError(
+    'timeout',
+    `${engine}: connecting to clamd at ${describeEndpoint(endpoint)} timed out after ${ms} ms`,
+    { engine },
+  );
+}
+
+/**
+ * Sends `body` as INSTREAM chunks of at most `chunkSize` bytes, each behind its 4-byte
+ * big-endian length, waiting only when the socket's buffer is full. The zero-length
+ * terminator is the caller's: a session ends a stream the same way whether it was read to
+ * its end or given up. Stops quietly once the socket is gone (clamd's reply, or its absence,
+ * tells what happened); rejects when the body does, or when `signal` aborts while clamd is
+ * not taking what was sent.
+ */
+export async function sendChunks(
+  socket: Socket,
+  body: AsyncIterable<Uint8Array>,
+  chunkSize: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  for await (const chunk of body) {
+    for (let offset = 0; offset < chunk.byteLength; offset += chunkSize) {
+      if (socket.destroyed) return;
+      const piece =
+        chunk.byteLength <= chunkSize ? chunk : chunk.subarray(offset, offset + chunkSize);
+      const length = Buffer.allocUnsafe(4);
+      length.writeUInt32BE(piece.byteLength);
+      socket.cork();
+      socket.write(length);
+      const roomLeft = socket.write(piece);
+      socket.uncork();
+      if (!roomLeft) {
+        await drained(socket, signal);
+        signal?.throwIfAborted();
+      }
+    }
+  }
+}
+
+/** Resolves once the socket can take more, is closed (nothing to wait for), or `signal` aborts. */
+function drained(socket: Socket, signal: AbortSignal | undefined): Promise<void> {
+  if (socket.destroyed || signal?.aborted === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

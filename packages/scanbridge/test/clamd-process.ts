@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clamdCommand } from '../src/clamav/clamd-client.js';
+
+/** clamd's binary, or undefined when it is not installed. */
+export const CLAMD = ['/usr/sbin/clamd', '/usr/bin/clamd'].find((path) => existsSync(path));
+
+/** A free loopback port, found by letting the OS pick one. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        resolve(typeof address === 'object' && address !== null ? address.port : 0),
+      );
+    });
+  });
+}
+
+export interface Clamd {
+  readonly port: number;
+  readonly socketPath: string;
+  /** The running clamd's process id (for its CPU time in /proc/<pid>/stat). */
+  readonly pid: number | undefined;
+  /** SIGKILLs clamd, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts clamd again on the same port and socket. */
+  start(): Promise<void>;
+  /** Stops clamd and removes its files. */
+  stop(): Promise<void>;
+}
+
+export interface ClamdOptions {
+  /** Default 1M: tests of the size limit stay fast. */
+  streamMaxLength?: string;
+  /** More clamd.conf lines (`MaxRecursion 3`), after the harness's own. */
+  extra?: readonly string[];
+}
+
+/**
+ * A real clamd on a free loopback port and a unix socket in a temporary directory, with a
+ * one-line signature database (the EICAR test file's md5), since there is no network for freshclam.
+ */
+export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
+  if (CLAMD === undefined)
+    throw new Error(
+      'clamd is not installed: run `apt-get install -y clamav-daemon` (npm test does this as root)',
+    );
+  const dir = await mkdtemp(join(tmpdir(), 'clamd-test-'));
+  const port = await freePort();
+  const socketPath = join(dir, 'clamd.sock');
+  await mkdir(join(dir, 'db'));
+  await writeFile(
+    join(dir, 'db', 'test.hdb'),
+    '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n',
+  );
+  const config = join(dir, 'clamd.conf');
+  await writeFile(
+    config,
+    [
+      'Foreground yes',
+      `TCPSocket ${port}`,
+      'TCPAddr 127.0.0.1',
+      `LocalSocket ${socketPath}`,
+      `DatabaseDirectory ${join(dir, 'db')}`,
+      `LogFile ${join(dir, 'clamd.log')}`,
+      `PidFile ${join(dir, 'clamd.pid')}`,
+      `StreamMaxLength ${options.streamMaxLength ?? '1M'}`,
+      'MaxThreads 4',
+      // Without it a file past a scan limit (nesting, size) comes back `OK`, unscanned.
+      'AlertExceedsMax yes',
+      ...(options.extra ?? []),
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const exited = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null)
+        return resolve();
+      child.once('exit', () => resolve());
+    });
+  const start = async (): Promise<void> => {
+    await rm(socketPath, { force: true });
+    child = spawn(CLAMD, ['-c', config], { stdio: 'ignore' });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null)
+        throw new Error(`clamd exited with ${child.exitCode}; see ${join(dir, 'clamd.log')}`);
+      const pong = await clamdCommand({
+        endpoint: { host: '127.0.0.1', port },
+        command: 'PING',
+        chunkSize: 1,
+        connectTimeoutMs: 500,
+        timeoutMs: 1_000,
+        engine: 'harness',
+      }).catch(() => undefined);
+      if (pong === 'PONG') return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('clamd did not answer PING within 30 s');
+  };
+  const signal = async (name: NodeJS.Signals): Promise<void> => {
+    const done = exited();
+    child?.kill(name);
+    await done;
+  };
+  await start();
+  return {
+    port,
+    socketPath,
+    get pid() {
+      return child?.pid;
+    },
+    start,
+    kill: () => signal('SIGKILL'),
+    stop: async () => {
+      await signal('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A loopback port where connecting hangs, as it does to a host that drops packets: a child
+ * process listens with a backlog of 1 and never accepts, and two held connections fill the queue.
+ */
+export async function saturatedPort(): Promise<{ port: number; close(): void }> {
+  const script =
+    "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);setTimeout(()=>{for(;;){}},20)})";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout?.once('data', (data) => resolve(Number(String(data).trim()))),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const held: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => resolve());
+      socket.on('error', () => resolve());
+      held.push(socket);
+    });
+  }
+  return {
+    port,
+    close() {
+      for (const socket of held) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}
