@@ -13,7 +13,11 @@ import { EXTRA_HASHES, type ExtraHash } from './hashing.js';
 export type ScanMode = 'all' | 'first-success';
 
 export interface ManagerConfig {
-  /** Per-engine time limit in ms; inside each engine's breaker when it has one. Default 60 000. */
+  /**
+   * Per-engine time limit in ms; inside each engine's breaker when it has one. Reading a file on
+   * disk (or bytes) before the engines see it has a limit of its own of the same length; a
+   * stream's upload has none (the caller's signal bounds it). Default 60 000.
+   */
   scanTimeoutMs?: number | undefined;
   /** Larger inputs fail with `file_too_large` before any engine reads them. Default 100 MiB. */
   maxFileSize?: number | undefined;
