@@ -151,16 +151,16 @@ describe('time window', () => {
 });
 
 describe('slow calls', () => {
+  const SLOW_CALLS = {
+    type: 'count',
+    size: 10,
+    minimumCalls: 3,
+    slowCallDuration: 1_000,
+    slowCallRateThreshold: 0.6,
+  } as const;
+
   it('counts a call slower than slowCallDuration as slow, even when it succeeded', async () => {
-    const { breaker, clock } = breakerOnClock({
-      window: {
-        type: 'count',
-        size: 10,
-        minimumCalls: 3,
-        slowCallDuration: 1_000,
-        slowCallRateThreshold: 0.6,
-      },
-    });
+    const { breaker, clock } = breakerOnClock({ window: SLOW_CALLS });
     const reasons: string[] = [];
     breaker.on('open', ({ reason }) => reasons.push(reason));
     await slowSuccess(breaker, clock, 999);
@@ -175,13 +175,7 @@ describe('slow calls', () => {
     const { breaker, clock } = breakerOnClock({
       openDuration: 100,
       successThreshold: 2,
-      window: {
-        type: 'count',
-        size: 10,
-        minimumCalls: 3,
-        slowCallDuration: 1_000,
-        slowCallRateThreshold: 0.6,
-      },
+      window: SLOW_CALLS,
     });
     const opens: string[] = [];
     breaker.on('open', ({ reason, attempt }) => opens.push(`${reason} ${attempt}`));
