@@ -301,7 +301,7 @@ function emptyInput(label: string): ScanError {
   return new ScanError('malformed_file', `${label} is empty (0 bytes): there is nothing to scan`);
 }
 
-function tooLarge(label: string, maxBytes: number, size?: number): ScanError {
+export function tooLarge(label: string, maxBytes: number, size?: number): ScanError {
   const actual = size === undefined ? 'more than that' : `${size} bytes`;
   return new ScanError(
     'file_too_large',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { failure, tempDirs } from '../test/helpers.js';
+import { entries, failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MeteredRead } from './metadata.js';
@@ -83,6 +83,29 @@ describe('prepareInput', () => {
     // Neither read was metered, so the manager's own reading decides.
     expect((await first.metadata()).hash.sha256).toBe(sha256(content));
     await prepared.close();
+  });
+
+  it('reads a file whose stat size is 0 into memory while it fits, else into a spooled copy', async () => {
+    const spoolDir = await tempDir();
+    const status = FileInput.fromPath('/proc/self/status');
+    const small = await prepareInput(status, { ...options, spoolDir });
+    expect(small.input.path).toBe('/proc/self/status');
+    expect(small.input.knownMetadata?.size).toBeGreaterThan(100);
+    await small.close();
+
+    const spooled = await prepareInput(status, { ...options, spoolDir, inMemoryBytes: 100 });
+    expect(spooled.input.path).toMatch(new RegExp(`^${spoolDir}/scanbridge-`));
+    expect(spooled.input.filename).toBe('status');
+    const content = new TextDecoder().decode(await spooled.forEngine().input.readAll());
+    expect(content).toMatch(/^Name:/);
+    expect((await spooled.forEngine().metadata()).size).toBe(content.length);
+    await spooled.close();
+    expect(await entries(spoolDir)).toEqual([]);
+
+    const limit = { ...options, spoolDir, inMemoryBytes: 100, maxBytes: 200 };
+    const error = await failure(prepareInput(status, limit));
+    expect(error.kind).toBe('file_too_large');
+    expect(await entries(spoolDir)).toEqual([]);
   });
 
   it('refuses a file over the limit from its size, before anything reads it', async () => {

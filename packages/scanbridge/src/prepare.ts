@@ -2,9 +2,9 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScanError } from './errors.js';
 import type { ExtraHash } from './hashing.js';
-import { type FileInput, joinChunks } from './input.js';
+import { FileInput, joinChunks, tooLarge } from './input.js';
 import { MeteredRead, readMetadata } from './metadata.js';
-import { type OpenFile, openRegularFile } from './open-file.js';
+import { type OpenFile, openRegularFile, readOpenFile } from './open-file.js';
 import type { FileMetadata } from './result.js';
 
 export interface PrepareOptions {
@@ -12,6 +12,8 @@ export interface PrepareOptions {
   hashes: readonly ExtraHash[];
   signal: AbortSignal | undefined;
   spoolDir: string;
+  /** Files up to this size are read into memory; default {@link IN_MEMORY_BYTES}. */
+  inMemoryBytes?: number | undefined;
 }
 
 /** The input made ready for its engines: checked, and readable as often as needed. */
@@ -55,16 +57,27 @@ export async function prepareInput(input: FileInput, options: PrepareOptions): P
   try {
     // A preparation that timed out while the open was stuck has nobody to hand the file to.
     options.signal?.throwIfAborted();
-    if (file.size > options.maxBytes) {
-      throw new ScanError(
-        'file_too_large',
-        `${path} is too large: the limit is ${options.maxBytes} bytes and it has ${file.size} bytes`,
-      );
-    }
-    // A stat size of 0 says nothing (/proc files have content): read it to find out.
-    if (file.size <= IN_MEMORY_BYTES)
+    if (file.size > options.maxBytes) throw tooLarge(path, options.maxBytes, file.size);
+    const inMemoryBytes = options.inMemoryBytes ?? IN_MEMORY_BYTES;
+    if (file.size > inMemoryBytes) return onDisk(input, file, options);
+    if (file.size > 0 || options.maxBytes <= inMemoryBytes)
       return await inMemory(input, input.withOpenFile(file), options, release);
-    return onDisk(input, file, options);
+    // A stat size of 0 says nothing (/proc files have content): the file is read to find out,
+    // into memory while it fits, else into a spooled copy, so memory stays bounded either way.
+    const fits = await inMemory(
+      input,
+      input.withOpenFile(file),
+      { ...options, maxBytes: inMemoryBytes },
+      release,
+    ).catch((error: unknown) => {
+      if (error instanceof ScanError && error.kind === 'file_too_large') return undefined;
+      throw error;
+    });
+    if (fits !== undefined) return fits;
+    const rest = FileInput.fromStream(readOpenFile(file), { filename: input.filename });
+    const copy = await spooled(rest, options);
+    await release();
+    return copy;
   } catch (error) {
     await release();
     throw error;
