@@ -136,11 +136,7 @@ export class FileInput {
       kind: 'path',
       label,
       path,
-      open: async () => ({
-        size: file.size === 0 ? undefined : file.size,
-        stream: readOpenFile(file),
-        close: NOTHING_TO_CLOSE,
-      }),
+      open: async () => fileRead(file, NOTHING_TO_CLOSE),
     };
     return new FileInput(source, this.filename, this.sizeHint, undefined, onRead);
   }
@@ -183,7 +179,6 @@ export class FileInput {
     let iterator: AsyncIterator<Uint8Array> | undefined;
     let drained = false;
     try {
-      if (size === 0) throw emptyInput(this.source.label);
       if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
       iterator = opened.stream[Symbol.asyncIterator]();
       while (true) {
@@ -243,13 +238,14 @@ function pathSource(path: string): Source {
     path,
     async open() {
       const file = await openRegularFile(path);
-      return {
-        size: file.size === 0 ? undefined : file.size,
-        stream: readOpenFile(file),
-        close: () => file.handle.close(),
-      };
+      return fileRead(file, () => file.handle.close());
     },
   };
+}
+
+/** A stat size of 0 is no size at all: /proc files have content and say 0. */
+function fileRead(file: OpenFile, close: () => Promise<void>): Streaming {
+  return { size: file.size === 0 ? undefined : file.size, stream: readOpenFile(file), close };
 }
 
 function bytesSource(bytes: Uint8Array, filename: string | undefined): Source {
