@@ -82,10 +82,13 @@ export class CircuitBreaker<T = never> {
   private probes = 0;
   private attempt = 0;
   private openedAt = 0;
+  /**
+   * When the open or half-open period runs out: open -> half-open at the end of the open period,
+   * half-open -> open `halfOpenMaxWait` after a probe took a slot with none in flight. Infinity
+   * while held open, or half-open with no probe in flight.
+   */
   private until = 0;
   private forced = false;
-  /** Since when probes have held half-open slots with no decision; -1 while none is in flight. */
-  private waitingSince = -1;
   /** Reports the next timed transition on time; only while someone listens for it. */
   private timer: TimerHandle | undefined;
   /** True while no call needs per-call bookkeeping: the fast path. */
@@ -285,10 +288,12 @@ export class CircuitBreaker<T = never> {
       case 'half_open':
         this.current = HALF_OPEN;
         this.successCount = saved.successCount;
+        this.until = Number.POSITIVE_INFINITY;
         return;
       case 'open':
         if (saved.until !== null && saved.until <= this.settings.clock.now()) {
           this.current = HALF_OPEN;
+          this.until = Number.POSITIVE_INFINITY;
           return;
         }
         this.current = OPEN;
@@ -399,7 +404,7 @@ export class CircuitBreaker<T = never> {
     if (this.current !== HALF_OPEN) return this.admit();
     if (this.probes >= this.settings.halfOpenMaxProbes) return 0;
     if (this.probes++ === 0) {
-      this.waitingSince = now;
+      this.until = now + this.settings.halfOpenMaxWait;
       this.armTimer();
     }
     return -1;
@@ -534,7 +539,7 @@ export class CircuitBreaker<T = never> {
   /** Frees a probe slot; with none left in flight, nothing is waited on. */
   private probeDone(): void {
     if (--this.probes > 0) return;
-    this.waitingSince = -1;
+    this.until = Number.POSITIVE_INFINITY;
     this.armTimer();
   }
 
@@ -634,7 +639,7 @@ export class CircuitBreaker<T = never> {
   private halfOpen(): void {
     this.current = HALF_OPEN;
     this.successCount = this.probes = 0;
-    this.waitingSince = -1;
+    this.until = Number.POSITIVE_INFINITY;
     this.newGeneration();
     this.cancelTimer();
     if (this.announce(OPEN, 'open_elapsed') && this.events.has('halfOpen')) {
@@ -704,12 +709,17 @@ export class CircuitBreaker<T = never> {
    * a half-open period whose probes have not decided within `halfOpenMaxWait` opens again.
    */
   private catchUp(): void {
-    if (this.current === OPEN) {
-      if (!this.forced && this.settings.clock.now() >= this.until) this.halfOpen();
-    } else if (this.current === HALF_OPEN && this.waitingSince >= 0) {
-      const waited = this.settings.clock.now() - this.waitingSince;
-      if (waited >= this.settings.halfOpenMaxWait) this.open('half_open_timeout', false);
-    }
+    if (!this.timed() || this.settings.clock.now() < this.until) return;
+    if (this.current === OPEN) this.halfOpen();
+    else this.open('half_open_timeout', false);
+  }
+
+  /** True while the state ends by itself at `until`. */
+  private timed(): boolean {
+    return (
+      (this.current === OPEN || this.current === HALF_OPEN) &&
+      this.until !== Number.POSITIVE_INFINITY
+    );
   }
 
   /** True when calls need no start time, timer or signal: the fast path is enough. */
@@ -732,13 +742,8 @@ export class CircuitBreaker<T = never> {
   /** (Re)starts the timer for the next timed transition, if one is due and someone listens. */
   private armTimer(): void {
     this.cancelTimer();
-    if (!CLOCK_EVENTS.some((e) => this.events.has(e))) return;
-    let due: number;
-    if (this.current === OPEN && !this.forced) due = this.until;
-    else if (this.current === HALF_OPEN && this.waitingSince >= 0)
-      due = this.waitingSince + this.settings.halfOpenMaxWait;
-    else return;
-    const delay = Math.max(0, due - this.settings.clock.now());
+    if (!this.timed() || !CLOCK_EVENTS.some((e) => this.events.has(e))) return;
+    const delay = Math.max(0, this.until - this.settings.clock.now());
     this.timer = startBackgroundTimer(this.settings.clock, () => this.onTimer(), delay);
   }
 

@@ -65,6 +65,19 @@ describe('toJSON and initialState', () => {
     expect(periods).toEqual([4_000]); // attempt 3 of the backoff, not a fresh 1 s
   });
 
+  it('an open snapshot restored after its period starts half-open, idle until a probe takes a slot', async () => {
+    const options = { name: 'api', failureThreshold: 1, openDuration: 1_000, successThreshold: 1 };
+    const { breaker, clock } = breakerOnClock(options);
+    await failOnce(breaker);
+    const saved = JSON.stringify(breaker);
+    clock.advance(5_000);
+    const next = new CircuitBreaker({ ...options, clock, initialState: saved });
+    clock.advance(120_000); // longer than halfOpenMaxWait, with no probe in flight
+    expect(next.state()).toEqual({ name: 'half_open', successCount: 0, probeCount: 0 });
+    await expect(next.execute(async () => 'probe')).resolves.toBe('probe');
+    expect(next.state().name).toBe('closed');
+  });
+
   it('keeps an operator-held open breaker and a disabled one as they were', () => {
     const { breaker, clock } = breakerOnClock({ name: 'cache' });
     breaker.isolate();
