@@ -178,11 +178,12 @@ export class FileInput {
     let total = 0;
     let iterator: AsyncIterator<Uint8Array> | undefined;
     let drained = false;
+    const race = signal === undefined ? undefined : new AbortRace(signal);
     try {
       if (size !== undefined && size > maxBytes) throw tooLarge(this.source.label, maxBytes, size);
       iterator = opened.stream[Symbol.asyncIterator]();
       while (true) {
-        const step = await nextUnlessAborted(iterator, signal);
+        const step = await (race === undefined ? iterator.next() : race.next(iterator));
         if (step.done === true) break;
         const chunk: unknown = step.value;
         if (!(chunk instanceof Uint8Array)) {
@@ -200,6 +201,7 @@ export class FileInput {
     } catch (error) {
       throw readFailure(error, this.source.label, total, signal);
     } finally {
+      race?.dispose();
       // Stops the source (a Node stream is destroyed) without waiting on one that is stalled.
       if (!drained) iterator?.return?.()?.catch(() => {});
       const closing = opened.close();
@@ -276,21 +278,33 @@ function streamSource(stream: ByteStream, filename: string | undefined): Source 
   };
 }
 
-/** The next chunk, or the abort reason as soon as the signal fires, even while the source is stalled. */
-function nextUnlessAborted<T>(
-  iterator: AsyncIterator<T>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<T>> {
-  if (signal === undefined) return iterator.next();
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    iterator
-      .next()
-      .then(resolve, reject)
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
+/**
+ * Races each chunk against the signal, so a stalled source cannot hold a read the caller
+ * gave up on. One listener for the whole read, and nothing kept per chunk (a long-lived
+ * promise raced per chunk would hold every chunk's reaction until the read ends).
+ */
+class AbortRace {
+  private readonly signal: AbortSignal;
+  private rejectPending: ((reason: unknown) => void) | undefined;
+  private readonly onAbort = (): void => this.rejectPending?.(this.signal.reason);
+
+  constructor(signal: AbortSignal) {
+    this.signal = signal;
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+    this.signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      this.rejectPending = reject;
+      iterator.next().then(resolve, reject);
+    });
+  }
+
+  dispose(): void {
+    this.rejectPending = undefined;
+    this.signal.removeEventListener('abort', this.onAbort);
+  }
 }
 
 function emptyInput(label: string): ScanError {
