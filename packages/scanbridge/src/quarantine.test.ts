@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ManualClock } from '@breakwater/core';
@@ -29,6 +29,26 @@ async function drain(input: FileInput): Promise<{ received: number; error: unkno
     return { received, error: undefined };
   } catch (error) {
     return { received, error };
+  }
+}
+
+/** Retrieves `id` and drains its input: every byte a caller of `retrieve` gets, and how it failed. */
+async function readBack(
+  quarantine: FilesystemQuarantine,
+  id: string,
+): Promise<{ received: number; error: unknown }> {
+  const retrieved = await quarantine.retrieve(id).catch((error: unknown) => ({ error }));
+  if ('error' in retrieved) return { received: 0, error: retrieved.error };
+  return drain(retrieved.input);
+}
+
+/** Overwrites the start of `path` in place: the same file, other bytes, the same size. */
+async function overwriteStart(path: string, text: string): Promise<void> {
+  const file = await open(path, 'r+');
+  try {
+    await file.write(text, 0);
+  } finally {
+    await file.close();
   }
 }
 
@@ -88,39 +108,70 @@ describe('FilesystemQuarantine', () => {
     });
   });
 
-  it('fails the read of a file whose bytes changed before handing over its last chunk', async () => {
+  it('refuses a file whose bytes changed at rest before handing over any of them', async () => {
     const { dir, quarantine } = await quarantineIn();
-    // Several chunks of a read, so some are handed over before the hash can be known.
+    // Many chunks of a read: a check made only as they are read would hand most of them over.
+    const content = new Uint8Array(2 ** 20).fill(0x61);
+    const { id } = await quarantine.store(FileInput.fromBytes(content, 'big.txt'), {
+      reason: 'x',
+    });
+    await overwriteStart(join(dir, `${id}.bin`), 'MALICIOUS PAYLOAD');
+    content.set(bytes('MALICIOUS PAYLOAD'));
+    const digest = createHash('sha256').update(content).digest('hex');
+    const { received, error } = await readBack(quarantine, id);
+    expect(received).toBe(0);
+    expect(error).toBeInstanceOf(QuarantineError);
+    expect(error).toMatchObject({
+      kind: 'integrity',
+      code: 'SCANBRIDGE_QUARANTINE_INTEGRITY',
+      message: expect.stringContaining(
+        `Quarantined file ${id} fails its integrity check: sha256 is ${digest}, the record says`,
+      ),
+    });
+  });
+
+  it('fails the read of a file changed after retrieve before handing over its last chunk', async () => {
+    const { dir, quarantine } = await quarantineIn();
     const content = new Uint8Array(300 * 1024).fill(0x61);
     const { id } = await quarantine.store(FileInput.fromBytes(content, 'big.txt'), {
       reason: 'x',
     });
-    content[content.length - 1] = 0x62;
-    await chmod(join(dir, `${id}.bin`), 0o600);
-    await writeFile(join(dir, `${id}.bin`), content);
-    const digest = createHash('sha256').update(content).digest('hex');
-    const { received, error } = await drain((await quarantine.retrieve(id)).input);
-    expect(received).toBeGreaterThan(0);
+    const { input } = await quarantine.retrieve(id);
+    await overwriteStart(join(dir, `${id}.bin`), 'MALICIOUS PAYLOAD');
+    const { received, error } = await drain(input);
     expect(received).toBeLessThan(content.length);
     expect(error).toMatchObject({
       kind: 'io',
-      message: expect.stringContaining(
-        `Quarantined file ${id} fails its integrity check: sha256 is ${digest}, the record says`,
+      message: expect.stringMatching(
+        new RegExp(
+          `^Quarantined file ${id} fails its integrity check: it changed while it was read \\(sha256 is now [0-9a-f]{64}, the record says [0-9a-f]{64}\\); discard what was read$`,
+        ),
       ),
-      cause: expect.objectContaining({ kind: 'integrity' }),
+      cause: expect.objectContaining({ code: 'SCANBRIDGE_QUARANTINE_INTEGRITY' }),
     });
-    // One chunk: nothing at all is handed over.
-    const small = await quarantine.store(eicar(), { reason: 'x' });
-    await chmod(join(dir, `${small.id}.bin`), 0o600);
-    await writeFile(join(dir, `${small.id}.bin`), EICAR.replace('X5O', 'X50'));
-    const read = await drain((await quarantine.retrieve(small.id)).input);
-    expect(read.received).toBe(0);
-    expect(read.error).toMatchObject({ cause: expect.objectContaining({ kind: 'integrity' }) });
     // Scanned directly, the scan fails instead of judging other bytes.
+    await overwriteStart(join(dir, `${id}.bin`), 'a'.repeat(17));
+    const scanned = (await quarantine.retrieve(id)).input;
+    await overwriteStart(join(dir, `${id}.bin`), 'MALICIOUS PAYLOAD');
     const manager = ScanManager.builder().addScanner(MockScanner.clean()).build();
-    await expect(manager.scan((await quarantine.retrieve(id)).input)).rejects.toMatchObject({
+    await expect(manager.scan(scanned)).rejects.toMatchObject({
       kind: 'io',
-      message: expect.stringContaining('fails its integrity check'),
+      message: expect.stringContaining('changed while it was read'),
+    });
+    // And from then on the file is refused at once.
+    await expect(quarantine.retrieve(id)).rejects.toMatchObject({
+      code: 'SCANBRIDGE_QUARANTINE_INTEGRITY',
+    });
+  });
+
+  it('closes a retrieved file that is not going to be read', async () => {
+    const { quarantine } = await quarantineIn();
+    const { id } = await quarantine.store(eicar(), { reason: 'x' });
+    const retrieved = await quarantine.retrieve(id);
+    await retrieved.close();
+    await expect(text(retrieved.input)).rejects.toMatchObject({
+      kind: 'io',
+      message: expect.stringContaining('closed'),
     });
   });
 
@@ -239,19 +290,49 @@ describe('FilesystemQuarantine', () => {
     expect(await entries(dir)).toEqual([]);
   });
 
-  it('removes files left by a writer that died mid-write, once they are old', async () => {
-    const clock = new ManualClock(Date.now() + 2 * 3_600_000);
-    const { dir, quarantine } = await quarantineIn({ clock });
-    const kept = await quarantine.store(eicar(), { reason: 'keep' });
-    const temp = join(dir, '.tmp-0b5c3c5e-8a57-4a63-9d5e-3c1f0c8f2a11.bin');
-    const orphan = join(dir, '9f1c2b7a-1111-4a63-9d5e-3c1f0c8f2a11.bin');
-    await writeFile(temp, 'half');
-    await writeFile(orphan, 'no record');
-    const old = new Date(Date.now() - 1_000);
-    await utimes(temp, old, old);
-    await utimes(orphan, old, old);
-    expect(await quarantine.cleanupExpired()).toEqual({ removed: [], skipped: [] });
-    expect((await entries(dir)).sort()).toEqual([`${kept.id}.bin`, `${kept.id}.json`]);
+  it('removes files left by a writer that died mid-write once they are an hour old by the wall clock, whatever the injected clock says', async () => {
+    const { dir } = await quarantineIn();
+    // The injected clock times records; file mtimes are wall-clock time, so leftovers are too.
+    const past = new FilesystemQuarantine(dir, { clock: new ManualClock(0) });
+    const future = new FilesystemQuarantine(dir, { clock: new ManualClock(Date.now() + 10 * DAY) });
+    const kept = await future.store(eicar(), { reason: 'keep' });
+    const names = {
+      oldTemp: '.tmp-0b5c3c5e-8a57-4a63-9d5e-3c1f0c8f2a11.bin',
+      oldOrphan: '9f1c2b7a-1111-4a63-9d5e-3c1f0c8f2a11.bin',
+      newTemp: '.tmp-1c6d4d6f-8a57-4a63-9d5e-3c1f0c8f2a11.bin',
+      newOrphan: '8e2d3c8b-2222-4a63-9d5e-3c1f0c8f2a11.bin',
+    };
+    for (const name of Object.values(names)) await writeFile(join(dir, name), 'half');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(join(dir, names.oldTemp), old, old);
+    await utimes(join(dir, names.oldOrphan), old, old);
+    const live = [`${kept.id}.bin`, `${kept.id}.json`, names.newTemp, names.newOrphan].sort();
+
+    expect(await future.cleanupExpired()).toEqual({ removed: [], skipped: [] });
+    expect((await entries(dir)).sort()).toEqual(live);
+    await utimes(join(dir, names.newTemp), old, old);
+    await utimes(join(dir, names.newOrphan), old, old);
+    expect(await past.cleanupExpired()).toEqual({ removed: [], skipped: [] });
+    expect((await entries(dir)).sort()).toEqual([`${kept.id}.bin`, `${kept.id}.json`].sort());
+  });
+
+  it('says clearly that a staged file left uncommitted for over an hour is gone', async () => {
+    const { dir, quarantine } = await quarantineIn();
+    const staged = await quarantine.stage(eicar());
+    const [temp] = await entries(dir);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(join(dir, temp as string), old, old);
+    await quarantine.cleanupExpired();
+    const error = await staged.commit({ reason: 'late' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuarantineError);
+    expect(error).toMatchObject({
+      code: 'SCANBRIDGE_QUARANTINE_NOT_FOUND',
+      message: expect.stringMatching(
+        /^The staged file [0-9a-f-]{36} is gone, so it cannot be committed: a staged file left uncommitted for over an hour is removed by cleanupExpired; stage it again$/,
+      ),
+    });
+    expect(await entries(dir)).toEqual([]);
+    await staged.discard();
   });
 
   it('skips and reports a corrupt record when cleaning up, and removes the rest', async () => {

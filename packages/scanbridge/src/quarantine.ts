@@ -6,7 +6,7 @@ import { describeValue } from '@breakwater/core/validate';
 import { ScanError } from './errors.js';
 import { FileInput } from './input.js';
 import { MeteredRead } from './metadata.js';
-import { openRegularFile, readOpenFile } from './open-file.js';
+import { type OpenFile, openRegularFile, readOpenFile } from './open-file.js';
 import type { ScanReport } from './report.js';
 import type { FileMetadata } from './result.js';
 
@@ -14,7 +14,9 @@ const DAY_MS = 86_400_000;
 const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TEMP_PREFIX = '.tmp-';
 // A temporary file this old belongs to a writer that died; younger ones may still be in use.
+// Measured against file mtimes, so in wall-clock time, never the injected clock.
 const STALE_TEMP_MS = 3_600_000;
+const HASH_CHUNK_BYTES = 64 * 1024;
 
 export interface QuarantineRecord {
   readonly id: string;
@@ -58,11 +60,16 @@ export interface FilesystemQuarantineOptions {
 export interface RetrievedFile {
   readonly record: QuarantineRecord;
   /**
-   * The file, read from disk as it is consumed (never whole into memory) and hashed on the way:
-   * bytes that no longer match the record fail the read before its last chunk is handed over.
-   * A stream input, so it is read once: `retrieve` again to read it again.
+   * The file, already checked against the record, read from the handle `retrieve` opened as it
+   * is consumed (never whole into memory). It is hashed again on the way, for a writer that
+   * changes the file after `retrieve`: such bytes fail the read (a ScanError `io` whose cause is
+   * a QuarantineError `integrity`) before its last chunk is handed over. A stream input, so it
+   * is read once: `retrieve` again to read it again. Reading it to its end (or stopping a read
+   * part-way) closes the file.
    */
   readonly input: FileInput;
+  /** Closes the file without reading `input` (it can then no longer be read). */
+  close(): Promise<void>;
 }
 
 /** What `cleanupExpired` did. */
@@ -89,7 +96,11 @@ export class QuarantineError extends Error {
 }
 QuarantineError.prototype.name = 'QuarantineError';
 
-/** A file written to a temporary name, waiting for `commit` (or `discard`). */
+/**
+ * A file written to a temporary name, waiting for `commit` (or `discard`). Commit within an
+ * hour: `cleanupExpired` takes an older temporary file for a dead writer's leftover and removes
+ * it, and `commit` then fails with a QuarantineError `not_found`.
+ */
 export interface StagedFile {
   readonly metadata: FileMetadata;
   commit(entry: QuarantineEntry): Promise<QuarantineRecord>;
@@ -159,7 +170,14 @@ export class FilesystemQuarantine {
   ): Promise<QuarantineRecord> {
     try {
       const record = this.record(id, metadata, entry);
-      await rename(temp, this.path(`${id}.bin`));
+      await rename(temp, this.path(`${id}.bin`)).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+        throw new QuarantineError(
+          'not_found',
+          `The staged file ${id} is gone, so it cannot be committed: a staged file left uncommitted for over an hour is removed by cleanupExpired; stage it again`,
+          { cause: error },
+        );
+      });
       try {
         await this.writeAtomically(`${id}.json`, `${JSON.stringify(record, null, 2)}\n`);
       } catch (error) {
@@ -222,28 +240,38 @@ export class FilesystemQuarantine {
   }
 
   /**
-   * The record and the file. A file whose size is not the record's fails here; one whose bytes
-   * are not the record's fails as it is read (see `RetrievedFile.input`).
+   * The record and the file. The whole file is hashed from the handle it will be read from
+   * before anything is returned, so a file whose size or bytes are not the record's fails here
+   * (a QuarantineError `integrity`) and no byte of it is handed over. Read the file twice
+   * rather than hold it in memory: any size works with flat memory.
    */
   async retrieve(id: string): Promise<RetrievedFile> {
     const record = await this.get(id);
-    const path = this.path(`${id}.bin`);
-    const info = await stat(path).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+    const file = await openRegularFile(this.path(`${id}.bin`)).catch((error: unknown) => {
+      if (!(error instanceof ScanError && error.kind === 'file_not_found')) throw error;
       throw new QuarantineError(
         'not_found',
         `The quarantined file ${id} is missing (its record is there)`,
         { cause: error },
       );
     });
-    if (info.size !== record.size) {
-      throw integrityError(id, `it has ${info.size} bytes, the record says ${record.size}`);
+    try {
+      if (file.size !== record.size) {
+        throw integrityError(id, `it has ${file.size} bytes, the record says ${record.size}`);
+      }
+      const actual = await sha256Of(file);
+      if (actual !== record.sha256) {
+        throw integrityError(id, `sha256 is ${actual}, the record says ${record.sha256}`);
+      }
+    } catch (error) {
+      await file.handle.close();
+      throw error;
     }
-    const input = FileInput.fromStream(verifiedContent(path, record), {
+    const input = FileInput.fromStream(verifiedContent(file, record), {
       filename: record.filename,
       sizeHint: record.size,
     });
-    return { record, input };
+    return { record, input, close: () => file.handle.close() };
   }
 
   async list(filter: QuarantineFilter = {}): Promise<QuarantineRecord[]> {
@@ -298,7 +326,7 @@ export class FilesystemQuarantine {
   }
 
   private async removeLeftovers(): Promise<void> {
-    const now = this.clock.now();
+    const now = Date.now();
     const names = await this.names();
     const recorded = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
     for (const name of names) {
@@ -389,15 +417,31 @@ function parseRecord(text: string, id: string): QuarantineRecord {
   return r as QuarantineRecord;
 }
 
+/** The sha256 of the file's first `size` bytes, read by position through one reused buffer. */
+async function sha256Of(file: OpenFile): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, file.size));
+  let position = 0;
+  while (position < file.size) {
+    const length = Math.min(buffer.byteLength, file.size - position);
+    const { bytesRead } = await file.handle.read(buffer, 0, length, position);
+    // Shorter than its stat: the hash cannot match, and says so.
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hash.digest('hex');
+}
+
 /**
- * The file's bytes from one handle, hashed as they go; the last chunk is held back until the
- * hash is known, so a reader never gets the whole of bytes that are not the record's.
+ * The file's bytes, hashed again as they go, for a writer that changed them after `retrieve`
+ * checked them; the last chunk is held back until the hash is known, so such a reader never
+ * gets the whole of bytes that are not the record's.
  */
 async function* verifiedContent(
-  path: string,
+  file: OpenFile,
   record: QuarantineRecord,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const file = await openRegularFile(path);
   try {
     const hash = createHash('sha256');
     let held: Uint8Array | undefined;
@@ -410,7 +454,10 @@ async function* verifiedContent(
     }
     const actual = hash.digest('hex');
     if (actual !== record.sha256) {
-      throw integrityError(record.id, `sha256 is ${actual}, the record says ${record.sha256}`);
+      const problem = `it changed while it was read (sha256 is now ${actual}, the record says ${record.sha256})`;
+      const cause = integrityError(record.id, problem);
+      // A ScanError, as every failed read of a FileInput is, so it reaches the reader as it is.
+      throw new ScanError('io', `${cause.message}; discard what was read`, { cause });
     }
     if (held !== undefined) yield held;
   } finally {
