@@ -89,6 +89,39 @@ describe('file names that are not UTF-8', () => {
   });
 });
 
+describe('names that are not UTF-8 on the command line', () => {
+  it('scans the file the bytes name, not the one their decoding names', async () => {
+    const dir = await tempDir();
+    const named = (name: string) =>
+      Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')]);
+    await writeFile(named('report\xff.txt'), EICAR);
+    await writeFile(join(dir, 'report\ufffd.txt'), 'a decoy, harmless');
+    // A policy that sends everything to review, beside a decoy policy that allows everything.
+    await writeFile(
+      named('policy\xff.json'),
+      JSON.stringify({ defaultAction: { type: 'require_review' }, rules: [] }),
+    );
+    await writeFile(
+      join(dir, 'policy\ufffd.json'),
+      JSON.stringify({ defaultAction: { type: 'allow' }, rules: [] }),
+    );
+    const run = await scanbridge([
+      'scan',
+      named('report\xff.txt'),
+      '--clamav',
+      tcp(),
+      Buffer.concat([Buffer.from('--policy='), named('policy\xff.json')]),
+    ]);
+    expect(run.stdout).toMatch(/report\\xff\.txt\s+infected\s+require_review\s/);
+    expect(run.stdout).not.toContain('\ufffd');
+    expect(run.code).toBe(1);
+    // A name that really has a U+FFFD in it is its own file.
+    const decoy = await scanbridge(['scan', join(dir, 'report\ufffd.txt'), '--clamav', tcp()]);
+    expect(decoy.stdout).toMatch(/report\ufffd\.txt\s+clean\s+allow/);
+    expect(decoy.code).toBe(0);
+  });
+});
+
 describe('files whose size says 0', () => {
   it('reads and scans one with content (/proc/cpuinfo), and still skips a truly empty one', async () => {
     const dir = await tempDir();

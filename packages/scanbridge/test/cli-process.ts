@@ -30,7 +30,7 @@ export interface CliRunOptions {
  * dist/. Each run is a child process of its own.
  */
 export function useCliProcess(): (
-  argv: readonly string[],
+  argv: readonly (string | Buffer)[],
   options?: CliRunOptions,
 ) => Promise<CliRun> {
   let root: string | undefined;
@@ -62,7 +62,12 @@ export function useCliProcess(): (
   return (argv, options = {}) => {
     if (root === undefined) throw new Error('useCliProcess: run before the build');
     const started = performance.now();
-    const child = spawn(process.execPath, [join(root, 'bin/scanbridge.js'), ...argv], {
+    const [command, args] = commandLine([
+      process.execPath,
+      join(root, 'bin/scanbridge.js'),
+      ...argv,
+    ]);
+    const child = spawn(command, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,4 +84,21 @@ export function useCliProcess(): (
       );
     });
   };
+}
+
+/**
+ * How to start `argv`: as it is when every argument is a string; through the shell when one
+ * is bytes, since Node encodes every argument it spawns as UTF-8 and a name that is not valid
+ * UTF-8 must reach the child as its own bytes. Each argument is then printf's octal escapes
+ * (so no byte needs quoting); a trailing newline would be lost to the command substitution.
+ */
+function commandLine(argv: readonly (string | Buffer)[]): [string, string[]] {
+  if (argv.every((arg) => typeof arg === 'string')) {
+    const [command, ...args] = argv as string[];
+    return [command as string, args];
+  }
+  const octal = (arg: string | Buffer) =>
+    [...Buffer.from(arg)].map((byte) => `\\${byte.toString(8).padStart(3, '0')}`).join('');
+  const script = `exec ${argv.map((arg) => `"$(printf '${octal(arg)}')"`).join(' ')}`;
+  return ['/bin/sh', ['-c', script]];
 }

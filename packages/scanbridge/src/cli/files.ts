@@ -41,11 +41,12 @@ const SLASH = 0x2f;
  * directories recursively and sorted by their bytes. Links to files are followed; links to
  * directories inside a tree are not (they could loop), and are reported as unchecked.
  */
-export async function findFiles(paths: readonly string[]): Promise<FoundFile[]> {
+export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
   const seen = new Set<string>();
   for (const given of paths) {
-    const path = Buffer.from(normalize(given));
+    // latin1 keeps every byte as one char, and "/" and "." as themselves.
+    const path = Buffer.from(normalize(given.toString('latin1')), 'latin1');
     const info = await stat(path).catch(unreadable(path));
     if (info.isDirectory()) await walk(path, found, seen);
     else await add(path, found, seen);

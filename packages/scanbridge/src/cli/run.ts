@@ -1,4 +1,5 @@
 import { toScanError } from '../errors.js';
+import { utf8Bytes } from './argv-bytes.js';
 import { PathError } from './files.js';
 import { healthCommand } from './health-command.js';
 import { USAGE } from './help.js';
@@ -12,7 +13,7 @@ import { packageVersion } from './version.js';
 /** The whole command line, in-process: returns the exit code. */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
-    const command = parseCommand(argv);
+    const command = parseCommand(argv, io.argvBytes ?? utf8Bytes(argv));
     switch (command.name) {
       case 'help':
         io.stdout.write(command.text);

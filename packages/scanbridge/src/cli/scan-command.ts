@@ -4,6 +4,7 @@ import { toScanError } from '../errors.js';
 import { ScanManager } from '../manager.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { defaultPolicy } from '../policy/presets.js';
+import { displayPath } from './display-path.js';
 import { configureEngines } from './engines.js';
 import { describeFsError } from './errno.js';
 import { type FoundFile, findFiles, SKIPS } from './files.js';
@@ -17,7 +18,7 @@ import type { Flags } from './usage.js';
 import { UsageError } from './usage-error.js';
 
 /** `scanbridge scan`: every file through the engines and the policy; the exit code says how it went. */
-export async function scanCommand(paths: readonly string[], flags: Flags, io: Io): Promise<number> {
+export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io): Promise<number> {
   const policy = flags.policy === undefined ? defaultPolicy() : await loadPolicy(flags.policy);
   const engines = await configureEngines(flags, io.env);
   const files = await findFiles(paths);
@@ -60,17 +61,18 @@ export async function scanCommand(paths: readonly string[], flags: Flags, io: Io
   return code;
 }
 
-async function loadPolicy(path: string): Promise<PolicyEngine> {
+async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
+  const shown = displayPath(path);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--policy ${path}: ${describeFsError(error)}`);
+    throw new UsageError(`--policy ${shown}: ${describeFsError(error)}`);
   }
   try {
     return PolicyEngine.fromJSON(text);
   } catch (error) {
-    throw new UsageError(`--policy ${path}: ${(error as Error).message}`);
+    throw new UsageError(`--policy ${shown}: ${(error as Error).message}`);
   }
 }
 

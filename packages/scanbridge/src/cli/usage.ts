@@ -17,14 +17,20 @@ export type Command =
   | { readonly name: 'version' }
   /** No command at all: the usage, and exit 2, so a script that forgot its arguments fails. */
   | { readonly name: 'usage' }
-  | { readonly name: 'scan' | 'health'; readonly paths: string[]; readonly flags: Flags };
+  | {
+      readonly name: 'scan' | 'health';
+      /** As bytes: a name need not be valid UTF-8. */
+      readonly paths: Buffer[];
+      readonly flags: Flags;
+    };
 
 export interface Flags {
   readonly clamav?: string | undefined;
   readonly virustotalKeyEnv?: string | undefined;
   readonly virustotalUrl?: string | undefined;
   readonly virustotalUpload?: boolean | undefined;
-  readonly policy?: string | undefined;
+  /** A path, as bytes. */
+  readonly policy?: Buffer | undefined;
   readonly json?: boolean | undefined;
   readonly failOpen?: boolean | undefined;
   readonly concurrency: number;
@@ -52,8 +58,14 @@ const SCAN_OPTIONS = {
   'max-file-size': { type: 'string' },
 } as const;
 
-/** The command line, checked; a UsageError names what is wrong. */
-export function parseCommand(argv: readonly string[]): Command {
+/**
+ * The command line, checked; a UsageError names what is wrong. `bytes` are the same
+ * arguments as the bytes they were given as, one for one: paths are taken from them.
+ */
+export function parseCommand(
+  argv: readonly string[],
+  bytes: readonly Buffer[] = argv.map((arg) => Buffer.from(arg)),
+): Command {
   const [name, ...rest] = argv;
   if (name === undefined) return { name: 'usage' };
   if (name === 'help' || name === '--help' || name === '-h') return { name: 'help', text: HELP };
@@ -63,20 +75,32 @@ export function parseCommand(argv: readonly string[]): Command {
       `unknown command ${JSON.stringify(name)}; the commands are scan and health`,
     );
   }
-  let parsed: ReturnType<
-    typeof parseArgs<{ options: typeof SCAN_OPTIONS; allowPositionals: true }>
-  >;
+  const config = {
+    args: rest,
+    // health's options are a subset of scan's: its values are scan's with some never set.
+    options: (name === 'scan' ? SCAN_OPTIONS : ENGINE_OPTIONS) as typeof SCAN_OPTIONS,
+    allowPositionals: true,
+    strict: true,
+    tokens: true,
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      args: rest,
-      options: name === 'scan' ? SCAN_OPTIONS : ENGINE_OPTIONS,
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs(config);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  // Token indexes count from `rest`, which starts one after the command.
+  const argBytes = (index: number): Buffer => bytes[index + 1] as Buffer;
+  const paths = tokens.flatMap((t) => (t.kind === 'positional' ? [argBytes(t.index)] : []));
+  let policy: Buffer | undefined;
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name !== 'policy') continue;
+    // The last one counts, as in `values`.
+    const arg = argBytes(token.index);
+    policy =
+      token.inlineValue === true ? arg.subarray(arg.indexOf('=') + 1) : argBytes(token.index + 1);
+  }
   if (values.help === true)
     return { name: 'help', text: name === 'scan' ? SCAN_HELP : HEALTH_HELP };
   if (name === 'scan' && positionals.length === 0) {
@@ -87,13 +111,13 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   return {
     name,
-    paths: positionals,
+    paths,
     flags: {
       clamav: values.clamav,
       virustotalKeyEnv: values['virustotal-key-env'],
       virustotalUrl: values['virustotal-url'],
       virustotalUpload: values['virustotal-upload'],
-      policy: values.policy,
+      policy,
       json: values.json,
       failOpen: values['fail-open'],
       concurrency:
