@@ -218,6 +218,25 @@ describe('a closed stdout', () => {
   });
 });
 
+describe('a stdout that cannot be written', () => {
+  it('says so on stderr and exits 2, for a report and for --version', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    for (const argv of [
+      ['scan', dir, '--clamav', tcp()],
+      ['scan', dir, '--clamav', tcp(), '--json'],
+      ['--version'],
+    ]) {
+      const run = await scanbridge(argv, { stdoutTo: '/dev/full' });
+      expect({ argv, code: run.code }).toEqual({ argv, code: 2 });
+      expect(run.stderr).toContain(
+        'scanbridge: cannot write the report: no space left on device (ENOSPC)\n',
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
 describe('--max-file-size', () => {
   it('refuses a larger file with file_too_large, and takes K, M and G', async () => {
     const dir = await tempDir();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface CliRunOptions {
   readonly cwd?: string;
   /** Closes the read end of stdout at once, as `| head -1` does once it has its line. */
   readonly closeStdout?: boolean;
+  /** A file stdout writes to instead of a pipe, as `> /dev/full` does. */
+  readonly stdoutTo?: string;
 }
 
 /**
@@ -67,16 +70,19 @@ export function useCliProcess(): (
       join(root, 'bin/scanbridge.js'),
       ...argv,
     ]);
+    const stdoutFd = options.stdoutTo === undefined ? undefined : openSync(options.stdoutTo, 'w');
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
     });
+    // The child has its own copy of the descriptor now.
+    if (stdoutFd !== undefined) closeSync(stdoutFd);
     let stdout = '';
     let stderr = '';
-    if (options.closeStdout === true) child.stdout.destroy();
-    else child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    if (options.closeStdout === true) child.stdout?.destroy();
+    else child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
     return new Promise((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code) =>

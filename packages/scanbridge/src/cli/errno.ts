@@ -9,6 +9,7 @@ const WORDS: Readonly<Record<string, string>> = {
   EISDIR: 'it is a directory',
   EMFILE: 'too many open files',
   EIO: 'input/output error',
+  ENOSPC: 'no space left on device',
 };
 
 /** A file system error in words, with its code: `no such file (ENOENT)`. */

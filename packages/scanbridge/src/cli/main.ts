@@ -1,12 +1,32 @@
 #!/usr/bin/env node
 import { argvBytes } from './argv-bytes.js';
+import { describeFsError } from './errno.js';
 import { processOutput } from './process-output.js';
 import { runCli } from './run.js';
+import { EXIT } from './usage.js';
+
+const stdout = processOutput(process.stdout);
+const stderr = processOutput(process.stderr);
+
+// Node's own exit status for a crash is 1, which reads as "flagged": a crash is an error.
+process.on('uncaughtException', (error) => {
+  stderr.write(`scanbridge: internal error: ${error.stack ?? error.message}\n`);
+  process.exit(EXIT.error);
+});
 
 const args = process.argv.slice(2);
-process.exitCode = await runCli(args, {
-  stdout: processOutput(process.stdout),
-  stderr: processOutput(process.stderr),
+const code = await runCli(args, {
+  stdout,
+  stderr,
   env: process.env,
   argvBytes: argvBytes(args),
 });
+const failure = await stdout.failure();
+if (failure === undefined || failure.code === 'EPIPE') {
+  // A reader that went away (`scanbridge scan ... | head -1`) took what it wanted: the run's
+  // own code still says how the scan went.
+  process.exitCode = code;
+} else {
+  stderr.write(`scanbridge: cannot write the report: ${describeFsError(failure)}\n`);
+  process.exitCode = EXIT.error;
+}
