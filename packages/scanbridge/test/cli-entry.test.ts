@@ -218,6 +218,25 @@ describe('a closed stdout', () => {
   });
 });
 
+describe('--virustotal-key-env', () => {
+  it('never prints a key passed in place of the variable name', async () => {
+    const keys = [
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      '0123456789abcdef0123456789abcdef01234567',
+    ];
+    for (const key of keys) {
+      const run = await scanbridge(['health', '--virustotal-key-env', key]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        'scanbridge: --virustotal-key-env takes the name of an environment variable holding the key, not the key',
+      );
+      expect(run.stdout + run.stderr).not.toContain(key.slice(0, 8));
+    }
+    const unset = await scanbridge(['health', '--virustotal-key-env', 'VT_KEY']);
+    expect(unset.stderr).toContain('the environment variable VT_KEY is not set');
+  });
+});
+
 describe('a stdout that cannot be written', () => {
   it('says so on stderr and exits 2, for a report and for --version', async () => {
     const dir = await tempDir();

@@ -98,8 +98,18 @@ function clamav(spec: string, flags: EngineFlags): Engine {
   }
 }
 
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+// VirusTotal keys are 64 hex digits; a long run of them is a key, not anyone's variable name.
+const LOOKS_LIKE_A_KEY = /^[0-9a-f]{32,}$/i;
+
 function virusTotal(flags: EngineFlags, env: Readonly<Record<string, string | undefined>>): Engine {
   const variable = flags.virustotalKeyEnv as string;
+  // Someone who passed the key itself must not see it echoed into their terminal and logs.
+  if (!VARIABLE_NAME.test(variable) || LOOKS_LIKE_A_KEY.test(variable)) {
+    throw new UsageError(
+      '--virustotal-key-env takes the name of an environment variable holding the key, not the key: export VT_API_KEY=... and pass --virustotal-key-env VT_API_KEY',
+    );
+  }
   const apiKey = env[variable];
   if (apiKey === undefined || apiKey.length === 0) {
     throw new UsageError(`--virustotal-key-env: the environment variable ${variable} is not set`);
