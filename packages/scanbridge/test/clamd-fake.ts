@@ -112,7 +112,7 @@ function serve(
 
   socket.on('data', (data: Buffer) => {
     pending = Buffer.concat([pending, data]);
-    while (!socket.destroyed) {
+    while (!socket.destroyed && !socket.writableEnded) {
       if (stream !== undefined) {
         if (pending.byteLength < 4) return;
         const length = pending.readUInt32BE(0);
@@ -128,7 +128,8 @@ function serve(
             socket,
           };
           scans.push(scan);
-          Promise.resolve(behaviour.scan?.(scan) ?? 'stream: OK').then((text) => {
+          const answer = behaviour.scan === undefined ? 'stream: OK' : behaviour.scan(scan);
+          Promise.resolve(answer).then((text) => {
             if (text !== undefined) reply(request, text);
           });
           continue;

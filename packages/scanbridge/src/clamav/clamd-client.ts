@@ -3,6 +3,7 @@ import { ScanError } from '../errors.js';
 import { ClamdReplySplitter } from './clamd-replies.js';
 import {
   type ClamdEndpoint,
+  canWrite,
   commandBytes,
   connectTimedOut,
   connectTo,
@@ -10,6 +11,7 @@ import {
   END_OF_STREAM,
   sendChunks,
   socketFailure,
+  writeFailure,
 } from './clamd-wire.js';
 
 export type { ClamdEndpoint } from './clamd-wire.js';
@@ -95,7 +97,7 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
       if (request.body === undefined) return;
       sendChunks(socket, request.body, request.chunkSize).then(
         () => {
-          if (!socket.destroyed) socket.write(END_OF_STREAM);
+          if (canWrite(socket)) socket.write(END_OF_STREAM);
         },
         // The input failed (too large, unreadable, aborted): that is the answer.
         finish,
@@ -107,14 +109,19 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
     socket.on('error', (error: NodeJS.ErrnoException) =>
       finish(socketFailure(error, engine, endpoint)),
     );
-    socket.on('close', () =>
+    const hungUp = (): void => {
+      const failedWrite = writeFailure(socket);
       finish(
-        new ScanError(
-          'connection_failed',
-          `${engine}: clamd at ${describeEndpoint(endpoint)} closed the connection before answering ${request.command}`,
-          { engine },
-        ),
-      ),
-    );
+        failedWrite !== undefined
+          ? socketFailure(failedWrite, engine, endpoint)
+          : new ScanError(
+              'connection_failed',
+              `${engine}: clamd at ${describeEndpoint(endpoint)} closed the connection before answering ${request.command}`,
+              { engine },
+            ),
+      );
+    };
+    socket.on('end', hungUp);
+    socket.on('close', hungUp);
   });
 }

@@ -4,12 +4,14 @@ import { overlongReply } from './clamd-client.js';
 import { ClamdReplySplitter } from './clamd-replies.js';
 import {
   type ClamdEndpoint,
+  canWrite,
   commandBytes,
   connectTimedOut,
   connectTo,
   describeEndpoint,
   END_OF_STREAM,
   socketFailure,
+  writeFailure,
 } from './clamd-wire.js';
 
 /** How one request on a session ends: with clamd's reply, or without it. */
@@ -89,11 +91,15 @@ export class ClamdSession {
       this.fail(socketFailure(error, options.engine, options.endpoint)),
     );
     this.socket.on('close', () => this.onClose());
+    // clamd hung up: whatever replies are still in flight may come, but nothing more can go.
+    this.socket.on('end', () => {
+      this.closed = true;
+    });
   }
 
   /** Open, and able to take another request. */
   get usable(): boolean {
-    return !this.closed && this.failure === undefined && !this.socket.destroyed;
+    return !this.closed && this.failure === undefined && canWrite(this.socket);
   }
 
   /** The socket, for the writer to stream a request's body on. */
@@ -107,13 +113,13 @@ export class ClamdSession {
     this.waiting.set(id, request);
     this.awaited++;
     this.touch();
-    this.socket.write(command);
+    if (canWrite(this.socket)) this.socket.write(command);
     return id;
   }
 
   /** Ends an INSTREAM body (whole or given up: clamd scans what it got either way). */
   endStream(): void {
-    if (!this.socket.destroyed) this.socket.write(END_OF_STREAM);
+    if (canWrite(this.socket)) this.socket.write(END_OF_STREAM);
   }
 
   /** The scan behind request `id` gave up: its reply, when it comes, is dropped. */
@@ -154,7 +160,8 @@ export class ClamdSession {
   private hangUp(): void {
     this.closed = true;
     if (this.socket.writableEnded) return;
-    this.socket.end(END, () => this.socket.destroy());
+    if (canWrite(this.socket)) this.socket.end(END, () => this.socket.destroy());
+    else this.socket.destroy();
   }
 
   /** Keeps the process alive only while a scan waits on this session. */
@@ -186,6 +193,8 @@ export class ClamdSession {
     }
     const request = this.waiting.get(id);
     this.waiting.delete(id);
+    // clamd ends a session after an error (a stream over StreamMaxLength): send nothing more on it.
+    if (line.endsWith(' ERROR')) this.closed = true;
     if (request !== undefined) {
       this.awaited--;
       this.touch();
@@ -196,8 +205,10 @@ export class ClamdSession {
 
   private onClose(): void {
     clearTimeout(this.idleTimer);
+    const failedWrite = writeFailure(this.socket);
     const error =
       this.failure ??
+      (failedWrite && socketFailure(failedWrite, this.options.engine, this.options.endpoint)) ??
       new ScanError(
         'connection_failed',
         `${this.options.engine}: clamd at ${describeEndpoint(this.options.endpoint)} closed the connection before answering`,

@@ -13,8 +13,50 @@ export function describeEndpoint(endpoint: ClamdEndpoint): string {
   return 'socketPath' in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`;
 }
 
+type WriteCallback = (error?: Error | null) => void;
+interface WriteImplementation {
+  _write(chunk: unknown, encoding: BufferEncoding, callback: WriteCallback): void;
+  _writev(chunks: unknown, callback: WriteCallback): void;
+}
+
+/** Write errors a connection to clamd kept to itself (see {@link connectTo}). */
+const failedWrites = new WeakMap<Socket, NodeJS.ErrnoException>();
+
+/**
+ * A connection to clamd on which a failed write does not close the socket. clamd answers a
+ * stream over its StreamMaxLength and hangs up while we are still sending; our next write
+ * then fails (EPIPE), and Node would close the socket at once, with clamd's reply unread in
+ * the kernel's buffer (a third of the time on loopback, so a too-large file read as a
+ * connection failure). Here a write error is only noted ({@link writeFailure}) and writing
+ * stops; the read side still delivers the reply and then closes the socket (at its end, or
+ * on the reset).
+ */
 export function connectTo(endpoint: ClamdEndpoint): Socket {
-  return connect('socketPath' in endpoint ? { path: endpoint.socketPath } : endpoint);
+  const socket = connect('socketPath' in endpoint ? { path: endpoint.socketPath } : endpoint);
+  // Writable's own hooks, wrapped on this one socket: Node has no option for this.
+  const writes = socket as unknown as WriteImplementation;
+  const write = writes._write;
+  const writev = writes._writev;
+  const noted =
+    (callback: WriteCallback): WriteCallback =>
+    (error) => {
+      if (error) failedWrites.set(socket, error);
+      callback();
+    };
+  writes._write = (chunk, encoding, callback) =>
+    write.call(socket, chunk, encoding, noted(callback));
+  writes._writev = (chunks, callback) => writev.call(socket, chunks, noted(callback));
+  return socket;
+}
+
+/** The write error clamd's hang-up caused, if one did. */
+export function writeFailure(socket: Socket): NodeJS.ErrnoException | undefined {
+  return failedWrites.get(socket);
+}
+
+/** Open for writing, and no write has failed. */
+export function canWrite(socket: Socket): boolean {
+  return socket.writable && !failedWrites.has(socket);
 }
 
 /** A command in clamd's NUL-delimited `z` form. */
@@ -64,7 +106,8 @@ export async function sendChunks(
 ): Promise<void> {
   for await (const chunk of body) {
     for (let offset = 0; offset < chunk.byteLength; offset += chunkSize) {
-      if (socket.destroyed) return;
+      // Not after clamd hung up (its reply may be unread still): a write would reset the connection.
+      if (!canWrite(socket)) return;
       const piece =
         chunk.byteLength <= chunkSize ? chunk : chunk.subarray(offset, offset + chunkSize);
       const length = Buffer.allocUnsafe(4);
@@ -83,7 +126,7 @@ export async function sendChunks(
 
 /** Resolves once the socket can take more, is closed (nothing to wait for), or `signal` aborts. */
 function drained(socket: Socket, signal: AbortSignal | undefined): Promise<void> {
-  if (socket.destroyed || signal?.aborted === true) return Promise.resolve();
+  if (!canWrite(socket) || signal?.aborted === true) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       socket.off('drain', done);
