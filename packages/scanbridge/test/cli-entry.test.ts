@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort, saturatedPort, startClamd, useClamd } from './clamd.js';
 import { useCliProcess } from './cli-process.js';
@@ -119,6 +121,52 @@ describe('names that are not UTF-8 on the command line', () => {
     const decoy = await scanbridge(['scan', join(dir, 'report\ufffd.txt'), '--clamav', tcp()]);
     expect(decoy.stdout).toMatch(/report\ufffd\.txt\s+clean\s+allow/);
     expect(decoy.code).toBe(0);
+  });
+});
+
+describe('what cannot be read inside a tree', () => {
+  it('is an error line, not a broken link: a link that loops', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    await symlink(join(dir, 'gone'), join(dir, 'dangling'));
+    const run = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    for (const name of ['loop-a', 'loop-b']) {
+      const line = run.stdout.split('\n').find((l) => l.startsWith(`${join(dir, name)} `));
+      expect(line).toMatch(
+        /\s+error\s+-\s+io: cannot read \S+: too many levels of symbolic links \(ELOOP\)$/,
+      );
+    }
+    // A link to nothing has no content to check.
+    expect(run.stdout).toMatch(/dangling\s+skipped\s+-\s+broken symbolic link/);
+    expect(run.stdout).toMatch(/report\.txt\s+clean\s+allow/);
+    expect(run.stdout).toContain('4 files: 1 allowed, 0 flagged, 2 errors, 1 skipped');
+    expect(run.code).toBe(2);
+  });
+
+  it('is an error line, and the rest of the run goes on: a path past PATH_MAX', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    // 20 levels of 250-byte names, deeper than the 4096 bytes a path may have: made as two
+    // chains of 10, the lower one then moved under the upper one.
+    const chain = Array.from({ length: 10 }, () => 'd'.repeat(250));
+    await mkdir(join(dir, 'lower', ...chain), { recursive: true });
+    await writeFile(join(dir, 'lower', ...chain, 'deep.txt'), 'deep');
+    await mkdir(join(dir, 'upper', ...chain), { recursive: true });
+    await rename(join(dir, 'lower'), join(dir, 'upper', ...chain, 'lower'));
+    try {
+      const run = await scanbridge(['scan', dir, '--clamav', tcp()]);
+      expect(run.stdout).toMatch(
+        /error\s+-\s+io: cannot read \S+: the name is too long \(ENAMETOOLONG\)/,
+      );
+      expect(run.stdout).toMatch(/report\.txt\s+clean\s+allow/);
+      expect(run.stdout).toContain('2 files: 1 allowed, 0 flagged, 1 error, 0 skipped');
+      expect(run.code).toBe(2);
+    } finally {
+      // GNU rm walks a tree by handles, so a path too long for one call is no problem to it.
+      await promisify(execFile)('rm', ['-rf', join(dir, 'upper')]);
+    }
   });
 });
 

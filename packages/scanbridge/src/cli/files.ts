@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { normalize } from 'node:path';
+import { ScanError } from '../errors.js';
 import { displayPath } from './display-path.js';
 import { describeFsError } from './errno.js';
 
@@ -19,27 +20,35 @@ export const SKIPS = {
 export type SkipKind = keyof typeof SKIPS;
 
 /**
- * A file to scan, or one that was found but will not be scanned. Paths are bytes, as the
- * file system has them: a name that is not valid UTF-8 has no string Node could open it by.
+ * A file to scan, or one that was found but will not be scanned, or one that could not be
+ * looked at. Paths are bytes, as the file system has them: a name that is not valid UTF-8
+ * has no string Node could open it by.
  */
 export interface FoundFile {
   readonly path: Buffer;
   /** The path as it is shown: valid UTF-8 as itself, any other byte escaped (`\xff`). */
   readonly shown: string;
   readonly skipped?: SkipKind | undefined;
+  /** What went wrong finding it, in words: the file gets an error line, and the run goes on. */
+  readonly unreadable?: ScanError | undefined;
 }
 
-/** A path that does not exist or cannot be read: the run stops before scanning anything. */
+/** A path given on the command line that does not exist or cannot be read: the run stops before scanning anything. */
 export class PathError extends Error {
   readonly code = 'SCANBRIDGE_PATH';
 }
 
 const SLASH = 0x2f;
+// What stat says of a link whose target is not there; anything else (a loop, a target
+// nobody may read, an I/O error) means content that exists and was not reached.
+const BROKEN = new Set(['ENOENT', 'ENOTDIR']);
 
 /**
  * Every file under `paths`, in order, each once (by its real path): files as named,
  * directories recursively and sorted by their bytes. Links to files are followed; links to
- * directories inside a tree are not (they could loop), and are reported as unchecked.
+ * directories inside a tree are not (they could loop), and are reported as unchecked. What
+ * cannot be read inside a tree (a file gone since it was listed, a link that loops) is an
+ * error line, and the rest is still found.
  */
 export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
@@ -47,7 +56,9 @@ export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> 
   for (const given of paths) {
     // latin1 keeps every byte as one char, and "/" and "." as themselves.
     const path = Buffer.from(normalize(given.toString('latin1')), 'latin1');
-    const info = await stat(path).catch(unreadable(path));
+    const info = await stat(path).catch((error: unknown) => {
+      throw new PathError(cannotRead(path, error));
+    });
     if (info.isDirectory()) await walk(path, found, seen);
     else await add(path, found, seen);
   }
@@ -55,54 +66,94 @@ export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> 
 }
 
 async function walk(dir: Buffer, found: FoundFile[], seen: Set<string>): Promise<void> {
-  const names = (await readdir(dir, { encoding: 'buffer' }).catch(unreadable(dir))).sort(
-    Buffer.compare,
-  );
-  for (const name of names) {
+  const names = await attempt(found, dir, readdir(dir, { encoding: 'buffer' }));
+  if (names === undefined) return;
+  for (const name of names.sort(Buffer.compare)) {
     const path = child(dir, name);
-    const info = await lstat(path).catch(unreadable(path));
+    const info = await attempt(found, path, lstat(path));
+    if (info === undefined) continue;
     if (info.isDirectory()) await walk(path, found, seen);
     else if (!info.isSymbolicLink()) await add(path, found, seen);
     else {
-      const target = await stat(path).catch(() => undefined);
-      if (target === undefined) skip(found, path, 'broken link');
-      else if (target.isDirectory()) skip(found, path, 'directory link');
+      const target = await stat(path).catch((error: NodeJS.ErrnoException) => error);
+      if (target instanceof Error) {
+        if (BROKEN.has(target.code ?? '')) skip(found, path, 'broken link');
+        else fail(found, path, target);
+      } else if (target.isDirectory()) skip(found, path, 'directory link');
       else await add(path, found, seen);
     }
   }
 }
 
 async function add(path: Buffer, found: FoundFile[], seen: Set<string>): Promise<void> {
-  const real = await realpath(path, { encoding: 'buffer' }).catch(unreadable(path));
+  const real = await attempt(found, path, realpath(path, { encoding: 'buffer' }));
+  if (real === undefined) return;
   // latin1 maps each byte to one char: a lossless key for any name.
   const key = real.toString('latin1');
   if (seen.has(key)) return;
   seen.add(key);
-  const info = await stat(real).catch(unreadable(path));
+  const info = await attempt(found, path, stat(real));
+  if (info === undefined) return;
   if (!info.isFile()) skip(found, path, 'special file');
   // A size of 0 is not proof of no content: /proc and /sys files say 0 and have plenty.
-  else if (info.size === 0 && !(await hasContent(path))) skip(found, path, 'empty file');
-  else found.push({ path, shown: displayPath(path) });
+  else if (info.size > 0) found.push({ path, shown: displayPath(path) });
+  else {
+    const content = await sizeZeroContent(path);
+    if (content === 'content') found.push({ path, shown: displayPath(path) });
+    else skip(found, path, content === 'special' ? 'special file' : 'empty file');
+  }
 }
 
-/** Whether a file whose stat says 0 bytes has any; a file that cannot be read is scanned, so the scan reports why. */
-async function hasContent(path: Buffer): Promise<boolean> {
+/**
+ * What a file whose stat said 0 bytes holds, judged on one handle: a FIFO or device swapped
+ * in since that stat is seen by fstat, not read as "empty". A file that cannot be opened is
+ * scanned, so the scan reports why.
+ */
+async function sizeZeroContent(path: Buffer): Promise<'content' | 'empty' | 'special'> {
+  let handle: FileHandle;
   try {
-    // Non-blocking: a FIFO swapped in since the stat must not hang the run here.
-    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, 0);
-      return bytesRead > 0;
-    } finally {
-      await handle.close();
-    }
+    // Non-blocking: opening a FIFO must not hang the run here.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return true;
+    return 'content';
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return 'special';
+    const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, 0);
+    return bytesRead > 0 ? 'content' : 'empty';
+  } catch {
+    return 'content';
+  } finally {
+    await handle.close();
   }
 }
 
 function skip(found: FoundFile[], path: Buffer, kind: SkipKind): void {
   found.push({ path, shown: displayPath(path), skipped: kind });
+}
+
+function fail(found: FoundFile[], path: Buffer, error: unknown): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  const kind = code === 'ENOENT' ? 'file_not_found' : 'io';
+  found.push({
+    path,
+    shown: displayPath(path),
+    unreadable: new ScanError(kind, cannotRead(path, error), { cause: error }),
+  });
+}
+
+/** The operation's result, or undefined with an error line for `path` when it failed. */
+async function attempt<T>(
+  found: FoundFile[],
+  path: Buffer,
+  operation: Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await operation;
+  } catch (error) {
+    fail(found, path, error);
+    return undefined;
+  }
 }
 
 /** `dir/name`, as path.join would put it, on bytes. */
@@ -113,8 +164,6 @@ function child(dir: Buffer, name: Buffer): Buffer {
     : Buffer.concat([dir, Buffer.of(SLASH), name]);
 }
 
-function unreadable(path: Buffer): (error: NodeJS.ErrnoException) => never {
-  return (error) => {
-    throw new PathError(`cannot read ${displayPath(path)}: ${describeFsError(error)}`);
-  };
+function cannotRead(path: Buffer, error: unknown): string {
+  return `cannot read ${displayPath(path)}: ${describeFsError(error)}`;
 }

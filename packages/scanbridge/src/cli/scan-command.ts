@@ -77,8 +77,9 @@ async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
 }
 
 async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
-  const { shown: path, skipped } = file;
+  const { shown: path, skipped, unreadable } = file;
   if (skipped !== undefined) return { path, status: 'skipped', kind: skipped, ...SKIPS[skipped] };
+  if (unreadable !== undefined) return { path, status: 'error', error: unreadable };
   let opened: OpenedInput | undefined;
   try {
     opened = await openInput(file);
