@@ -91,6 +91,43 @@ describe('file names that are not UTF-8', () => {
   });
 });
 
+describe('names that only look alike', () => {
+  it('shows a byte and the characters that spell its escape as two names, and gives --json the bytes', async () => {
+    const dir = await tempDir();
+    await writeFile(
+      Buffer.concat([Buffer.from(`${dir}/report`), Buffer.of(0xff), Buffer.from('.txt')]),
+      EICAR,
+    );
+    await writeFile(join(dir, 'report\\xff.txt'), 'a decoy, harmless');
+    const table = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    expect(table.stdout).toMatch(/report\\xff\.txt\s+infected\s+block/);
+    expect(table.stdout).toMatch(/report\\\\xff\.txt\s+clean\s+allow/);
+    const json = await scanbridge(['scan', dir, '--clamav', tcp(), '--json']);
+    const files = JSON.parse(json.stdout).files.map(
+      (f: { path: string; pathBytes?: string; verdict: string }) => ({
+        name: f.path.slice(dir.length + 1),
+        bytes:
+          f.pathBytes === undefined
+            ? undefined
+            : Buffer.from(f.pathBytes, 'base64').subarray(dir.length + 1),
+        verdict: f.verdict,
+      }),
+    );
+    expect(files).toEqual([
+      { name: 'report\\\\xff.txt', bytes: Buffer.from('report\\xff.txt'), verdict: 'clean' },
+      {
+        name: 'report\\xff.txt',
+        bytes: Buffer.from('report\xff.txt', 'latin1'),
+        verdict: 'infected',
+      },
+    ]);
+    // A name that is its own text needs no bytes.
+    await writeFile(join(dir, 'plain.txt'), 'plain');
+    const plain = await scanbridge(['scan', join(dir, 'plain.txt'), '--clamav', tcp(), '--json']);
+    expect(JSON.parse(plain.stdout).files[0]).not.toHaveProperty('pathBytes');
+  });
+});
+
 describe('names that are not UTF-8 on the command line', () => {
   it('scans the file the bytes name, not the one their decoding names', async () => {
     const dir = await tempDir();

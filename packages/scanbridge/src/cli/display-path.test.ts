@@ -12,6 +12,11 @@ describe('displayPath', () => {
     expect(displayPath(Buffer.from('report\ufffd.txt'))).toBe('report\ufffd.txt');
   });
 
+  it('escapes a backslash, so a byte and the four characters that show it stay apart', () => {
+    expect(displayPath(Buffer.from('report\\xff.txt'))).toBe('report\\\\xff.txt');
+    expect(displayPath(bytes('a\\', [0xff]))).toBe('a\\\\\\xff');
+  });
+
   it('escapes each byte of a sequence that is not UTF-8: cut short, overlong, a surrogate', () => {
     expect(displayPath(bytes('a', [0xe2, 0x82], 'b'))).toBe('a\\xe2\\x82b');
     expect(displayPath(bytes([0xc0, 0xaf]))).toBe('\\xc0\\xaf');

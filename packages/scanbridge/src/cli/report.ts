@@ -35,7 +35,13 @@ export function asJson(
 ) {
   return {
     files: rows.map((row) => {
-      const common = { path: row.path, status: row.status, verdict: verdictOf(row) };
+      const common = {
+        path: row.path,
+        // The name itself, for a program to open: `path` is only its printable form.
+        ...(row.pathBytes === undefined ? {} : { pathBytes: row.pathBytes.toString('base64') }),
+        status: row.status,
+        verdict: verdictOf(row),
+      };
       if (row.status === 'skipped') {
         return { ...common, reason: row.reason, unchecked: row.unchecked };
       }

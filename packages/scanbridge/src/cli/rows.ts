@@ -4,23 +4,31 @@ import type { ScanReport } from '../report.js';
 import type { SkipKind } from './files.js';
 import { EXIT } from './usage.js';
 
+/** How a row names its file. */
+export interface RowName {
+  /** As shown (display-path.ts): every name its own text. */
+  readonly path: string;
+  /** The name's bytes, when `path` is not the name itself (not UTF-8, or escaped). */
+  readonly pathBytes?: Buffer | undefined;
+}
+
 /** One file's line in the report. */
-export type FileRow =
-  | {
-      readonly path: string;
-      readonly status: 'skipped';
-      readonly kind: SkipKind;
-      readonly reason: string;
-      /** There was content, and nobody looked at it. */
-      readonly unchecked: boolean;
-    }
-  | { readonly path: string; readonly status: 'error'; readonly error: ScanError }
-  | {
-      readonly path: string;
-      readonly status: 'scanned';
-      readonly report: ScanReport;
-      readonly decision: PolicyDecision;
-    };
+export type FileRow = RowName &
+  (
+    | {
+        readonly status: 'skipped';
+        readonly kind: SkipKind;
+        readonly reason: string;
+        /** There was content, and nobody looked at it. */
+        readonly unchecked: boolean;
+      }
+    | { readonly status: 'error'; readonly error: ScanError }
+    | {
+        readonly status: 'scanned';
+        readonly report: ScanReport;
+        readonly decision: PolicyDecision;
+      }
+  );
 
 export type RowClass = 'allowed' | 'flagged' | 'error' | 'skipped';
 

@@ -4,7 +4,7 @@ import { toScanError } from '../errors.js';
 import { ScanManager } from '../manager.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { defaultPolicy } from '../policy/presets.js';
-import { displayPath } from './display-path.js';
+import { displayPath, stringPath } from './display-path.js';
 import { configureEngines } from './engines.js';
 import { describeFsError } from './errno.js';
 import { type FoundFile, findFiles, SKIPS } from './files.js';
@@ -78,17 +78,19 @@ async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
 
 async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
   const { shown: path, skipped, unreadable } = file;
-  if (skipped !== undefined) return { path, status: 'skipped', kind: skipped, ...SKIPS[skipped] };
-  if (unreadable !== undefined) return { path, status: 'error', error: unreadable };
+  const name = { path, pathBytes: path === stringPath(file.path) ? undefined : file.path };
+  if (skipped !== undefined)
+    return { ...name, status: 'skipped', kind: skipped, ...SKIPS[skipped] };
+  if (unreadable !== undefined) return { ...name, status: 'error', error: unreadable };
   let opened: OpenedInput | undefined;
   try {
     opened = await openInput(file);
     const { report, decision } = await manager.scanWithPolicy(opened.input, {
       source: 'scanbridge-cli',
     });
-    return { path, status: 'scanned', report, decision };
+    return { ...name, status: 'scanned', report, decision };
   } catch (error) {
-    return { path, status: 'error', error: toScanError(error) };
+    return { ...name, status: 'error', error: toScanError(error) };
   } finally {
     await opened?.close();
   }
