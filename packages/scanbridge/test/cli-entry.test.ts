@@ -451,6 +451,33 @@ describe('messages', () => {
     expect(run.code).toBe(2);
   });
 
+  it('refuse a --policy that is not a regular file, or is too large, at once', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const fifo = join(dir, 'policy.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const huge = join(dir, 'huge.json');
+    await writeFile(huge, '');
+    await truncate(huge, 1024 * 1024 + 1);
+    const cases: [string, string][] = [
+      [fifo, 'not a regular file (a pipe or a device); write the policy to a file'],
+      ['/dev/zero', 'not a regular file (a pipe or a device); write the policy to a file'],
+      [huge, 'larger than 1 MiB, which no policy needs'],
+    ];
+    for (const [policy, why] of cases) {
+      const run = await scanbridge([
+        'scan',
+        join(dir, 'a.txt'),
+        '--clamav',
+        tcp(),
+        '--policy',
+        policy,
+      ]);
+      expect({ policy, code: run.code }).toEqual({ policy, code: 2 });
+      expect(run.stderr).toContain(`scanbridge: --policy ${policy}: ${why}\n`);
+    }
+  });
+
   it('explain a non-zero exit on the last line, with counts that read right', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'inbox'));

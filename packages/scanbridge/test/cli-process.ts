@@ -7,6 +7,8 @@ import { build } from 'tsup';
 import { afterAll, beforeAll } from 'vitest';
 
 const PACKAGE = new URL('..', import.meta.url).pathname;
+/** Below vitest's 20 s test limit, so a hung run is killed by its own test, not left over. */
+const RUN_LIMIT_MS = 15_000;
 
 export interface CliRun {
   readonly code: number | null;
@@ -78,6 +80,8 @@ export function useCliProcess(): (
     });
     // The child has its own copy of the descriptor now.
     if (stdoutFd !== undefined) closeSync(stdoutFd);
+    // A run that hangs (the bug a test is after) fails its test and leaves no process behind.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
     let stdout = '';
     let stderr = '';
     if (options.closeStdout === true) child.stdout?.destroy();
@@ -85,9 +89,10 @@ export function useCliProcess(): (
     child.stderr?.on('data', (chunk) => (stderr += chunk));
     return new Promise((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code) =>
-        resolve({ code, stdout, stderr, ms: performance.now() - started }),
-      );
+      child.on('close', (code) => {
+        clearTimeout(deadline);
+        resolve({ code, stdout, stderr, ms: performance.now() - started });
+      });
     });
   };
 }

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { FallbackBehavior, withCircuitBreaker } from '../breaker-scanner.js';
 import { toScanError } from '../errors.js';
 import { ScanManager } from '../manager.js';
@@ -61,18 +62,50 @@ export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io
   return code;
 }
 
+/** More than any policy needs: a bigger file is a mistake, not a policy. */
+const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * The --policy file, read from one handle opened without blocking and checked to be a
+ * regular file no larger than 1 MiB: a FIFO, `/dev/zero` or a runaway file is refused at
+ * once, never waited on or read without end.
+ */
 async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
   const shown = displayPath(path);
+  const refuse = (why: string): never => {
+    throw new UsageError(`--policy ${shown}: ${why}`);
+  };
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (!(await handle.stat()).isFile()) {
+        refuse('not a regular file (a pipe or a device); write the policy to a file');
+      }
+      // One byte past the limit tells a file that is too large, whatever its stat said.
+      const buffer = Buffer.alloc(MAX_POLICY_BYTES + 1);
+      let bytesRead = 0;
+      for (let n = -1; n !== 0 && bytesRead < buffer.length; bytesRead += n) {
+        ({ bytesRead: n } = await handle.read(
+          buffer,
+          bytesRead,
+          buffer.length - bytesRead,
+          bytesRead,
+        ));
+      }
+      if (bytesRead > MAX_POLICY_BYTES) refuse('larger than 1 MiB, which no policy needs');
+      text = buffer.toString('utf8', 0, bytesRead);
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    throw new UsageError(`--policy ${shown}: ${describeFsError(error)}`);
+    if (error instanceof UsageError) throw error;
+    return refuse(describeFsError(error));
   }
   try {
     return PolicyEngine.fromJSON(text);
   } catch (error) {
-    throw new UsageError(`--policy ${shown}: ${(error as Error).message}`);
+    return refuse((error as Error).message);
   }
 }
 
