@@ -4,9 +4,11 @@
  * are taken within the same run (absolute times drift on shared machines).
  */
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, type CircuitBreaker } from '@breakwater/core';
 import { measure } from 'mitata';
+import { SCAN_CONTENDERS, ScanBench, type ScanBenchOptions, type ScanRun } from './scanning.js';
 import {
   bare,
   breakers,
@@ -34,6 +36,8 @@ export interface BenchOptions {
   registryKeys: number;
   /** Calls in the soak. */
   soakCalls: number;
+  /** Case 9, scanning through a real clamd. */
+  scan: ScanBenchOptions;
 }
 
 export const FULL: BenchOptions = {
@@ -45,6 +49,7 @@ export const FULL: BenchOptions = {
   memoryBreakers: 10_000,
   registryKeys: 100_000,
   soakCalls: 2_000_000,
+  scan: { smallFiles: 1_500, largeFiles: 8, largeBytes: 16 * 1024 * 1024, inFlight: 8 },
 };
 
 /** One row of a case: a contender's median over rounds, in the case's unit. */
@@ -57,7 +62,15 @@ export interface Row {
 export interface CaseResult {
   id: string;
   title: string;
-  unit: 'ns/call' | 'ns/lookup' | 'calls/s' | 'bytes/breaker' | 'bytes retained' | 'bytes grown';
+  unit:
+    | 'ns/call'
+    | 'ns/lookup'
+    | 'calls/s'
+    | 'bytes/breaker'
+    | 'bytes retained'
+    | 'bytes grown'
+    | 'files/s'
+    | 'clamd CPU s per s';
   rows: Row[];
   note?: string;
 }
@@ -250,9 +263,22 @@ function push(samples: Map<string, number[]>, name: string, value: number): void
   samples.set(name, list);
 }
 
+/** Which cases to run: all of them, or only the scanning case (`npm run bench -- --scan`). */
+export type CaseSelection = 'all' | 'scan';
+
 export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = noop,
+  selection: CaseSelection = 'all',
+): Promise<CaseResult[]> {
+  if (selection === 'scan') return scanCases(options, log);
+  const cores = await coreCases(options, log);
+  return [...cores, ...(await scanCases(options, log))];
+}
+
+async function coreCases(
+  options: BenchOptions,
+  log: (line: string) => void,
 ): Promise<CaseResult[]> {
   const timed = TIMED.map(() => new Map<string, number[]>());
   const ops = new Map<string, number[]>();
@@ -335,4 +361,63 @@ export async function runBench(
       rows: collectRows(soakGrowth),
     },
   ];
+}
+
+/**
+ * Case 9, its own rounds over one clamd and one set of files: the contenders take turns, in
+ * an order rotated each round, over the small files and then the large ones.
+ */
+async function scanCases(
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<CaseResult[]> {
+  const { smallFiles, largeFiles, largeBytes, inFlight } = options.scan;
+  const titles = {
+    small: `9. scanning ${smallFiles.toLocaleString('en-US')} small files (0.5-15 KB, seeded random), ${inFlight} in flight, through a real clamd`,
+    large: `9. scanning ${largeFiles} files of ${largeBytes / 1024 / 1024} MiB, ${inFlight} in flight, through a real clamd`,
+  };
+  const bench = await ScanBench.start(options.scan, log);
+  if (bench === undefined) {
+    const note = 'clamd is not installed (apt-get install clamav-daemon): skipped';
+    return (['small', 'large'] as const).map((size) => ({
+      id: `scan-${size}`,
+      title: titles[size],
+      unit: 'files/s' as const,
+      rows: [],
+      note,
+    }));
+  }
+  const figures = {
+    small: { rate: new Map<string, number[]>(), cpu: new Map<string, number[]>() },
+    large: { rate: new Map<string, number[]>(), cpu: new Map<string, number[]>() },
+  };
+  const order = SCAN_CONTENDERS.map((_, index) => index);
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      log(`scan round ${round + 1}/${options.rounds}`);
+      for (const size of ['small', 'large'] as const) {
+        const runs: Map<string, ScanRun> = await bench.round(bench[size], rotate(order, round));
+        for (const [name, run] of runs) {
+          push(figures[size].rate, name, run.filesPerSecond);
+          push(figures[size].cpu, name, run.clamdCpuShare);
+        }
+      }
+    }
+  } finally {
+    await bench.stop();
+  }
+  return (['small', 'large'] as const).flatMap((size) => [
+    {
+      id: `scan-${size}`,
+      title: titles[size],
+      unit: 'files/s' as const,
+      rows: collectRows(figures[size].rate),
+    },
+    {
+      id: `scan-${size}-cpu`,
+      title: `${titles[size]}: clamd's CPU seconds (user + system, /proc) per wall second of each run (the machine has ${availableParallelism()} cores)`,
+      unit: 'clamd CPU s per s' as const,
+      rows: collectRows(figures[size].cpu),
+    },
+  ]);
 }

@@ -38,6 +38,37 @@ function target(
   return { description, value, limit, kind, met };
 }
 
+const MANAGER = 'ScanManager.scanWithPolicy';
+const BARE_SCANNER = 'bare ClamAvScanner.scan';
+const CLAMSCAN = 'clamscan 2.4.0 scanStream';
+
+/** Case 9's targets, when it ran (it is skipped without clamd). */
+function scanTargets(cases: CaseResult[]): Target[] {
+  if (figure(cases, 'scan-small', BARE_SCANNER) === undefined) return [];
+  const scan = (id: string, a: string, b: string) =>
+    ratio(figure(cases, id, a), figure(cases, id, b));
+  return [
+    target(
+      'scanning small files: manager / bare scanner',
+      scan('scan-small', MANAGER, BARE_SCANNER),
+      'min',
+      0.9,
+    ),
+    target(
+      'scanning small files: bare scanner / clamscan',
+      scan('scan-small', BARE_SCANNER, CLAMSCAN),
+      'min',
+      1.2,
+    ),
+    target(
+      'scanning 16 MB files: manager / bare scanner',
+      scan('scan-large', MANAGER, BARE_SCANNER),
+      'min',
+      0.9,
+    ),
+  ];
+}
+
 export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
   const retained = figure(cases, 'retained', 'breakwater');
   return [
@@ -84,12 +115,18 @@ export function targets(cases: CaseResult[], breakersMeasured: number): Target[]
       'max',
       8,
     ),
+    ...scanTargets(cases),
   ];
 }
 
 function format(value: number | undefined, unit?: string): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
-  if (unit === 'calls/s' || unit === 'bytes retained' || unit === 'bytes grown')
+  if (
+    unit === 'calls/s' ||
+    unit === 'files/s' ||
+    unit === 'bytes retained' ||
+    unit === 'bytes grown'
+  )
     return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 100) return value.toFixed(0);
   return value.toFixed(value >= 10 ? 1 : 2);

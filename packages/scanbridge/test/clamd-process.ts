@@ -39,6 +39,8 @@ export interface Clamd {
 export interface ClamdOptions {
   /** Default 1M: tests of the size limit stay fast. */
   streamMaxLength?: string;
+  /** Default 4. */
+  maxThreads?: number;
   /** More clamd.conf lines (`MaxRecursion 3`), after the harness's own. */
   extra?: readonly string[];
 }
@@ -72,7 +74,7 @@ export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
       `LogFile ${join(dir, 'clamd.log')}`,
       `PidFile ${join(dir, 'clamd.pid')}`,
       `StreamMaxLength ${options.streamMaxLength ?? '1M'}`,
-      'MaxThreads 4',
+      `MaxThreads ${options.maxThreads ?? 4}`,
       // Without it a file past a scan limit (nesting, size) comes back `OK`, unscanned.
       'AlertExceedsMax yes',
       ...(options.extra ?? []),
