@@ -84,8 +84,9 @@ export class CircuitBreaker<T = never> {
   private openedAt = 0;
   /**
    * When the open or half-open period runs out: open -> half-open at the end of the open period,
-   * half-open -> open `halfOpenMaxWait` after a probe took a slot with none in flight. Infinity
-   * while held open, or half-open with no probe in flight.
+   * half-open -> open `halfOpenMaxWait` after a probe took a slot with none in flight or, while
+   * others stay in flight, after the last probe's result. Infinity while held open, or half-open
+   * with no probe in flight.
    */
   private until = 0;
   private forced = false;
@@ -536,10 +537,16 @@ export class CircuitBreaker<T = never> {
     if (generation === this.generation && this.current === HALF_OPEN) this.catchUp();
   }
 
-  /** Frees a probe slot; with none left in flight, nothing is waited on. */
+  /**
+   * Frees a probe slot. With none left in flight nothing is waited on; otherwise the others get
+   * the whole wait from now: an answer shows the backend is not hung, and a probe that is hung
+   * holds one slot only, so the other slots' results still decide.
+   */
   private probeDone(): void {
-    if (--this.probes > 0) return;
-    this.until = Number.POSITIVE_INFINITY;
+    this.until =
+      --this.probes > 0
+        ? this.settings.clock.now() + this.settings.halfOpenMaxWait
+        : Number.POSITIVE_INFINITY;
     this.armTimer();
   }
 

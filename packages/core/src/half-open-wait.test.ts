@@ -113,6 +113,56 @@ describe('halfOpenMaxWait', () => {
     expect(breaker.state().name).toBe('closed');
   });
 
+  it('overlapping probes that each answer within the wait never time out: every result restarts it', async () => {
+    const { clock, breaker } = await halfOpen({
+      halfOpenMaxProbes: 2,
+      successThreshold: 3,
+      halfOpenMaxWait: 5_000,
+    });
+    const changes: string[] = [];
+    breaker.on('stateChange', ({ to, reason }) => changes.push(`${to} ${reason}`));
+    // Probes start 1.5 s apart and each answers after 3 s, so one is always in flight.
+    const a = deferred<string>();
+    const first = breaker.execute(() => a.promise);
+    clock.advance(1_500);
+    const b = deferred<string>();
+    const second = breaker.execute(() => b.promise);
+    clock.advance(1_500);
+    a.resolve('ok');
+    await first;
+    const c = deferred<string>();
+    const third = breaker.execute(() => c.promise);
+    clock.advance(1_500);
+    b.resolve('ok');
+    await second;
+    clock.advance(1_500);
+    c.resolve('ok');
+    await third;
+    expect(changes).toEqual(['half_open open_elapsed', 'closed probes_succeeded']);
+  });
+
+  it('a probe that hangs beside answering ones re-opens the breaker a wait after the last result', async () => {
+    const { clock, breaker } = await halfOpen({
+      halfOpenMaxProbes: 2,
+      successThreshold: 3,
+      halfOpenMaxWait: 5_000,
+    });
+    const opens: string[] = [];
+    breaker.on('open', ({ reason }) => opens.push(`${clock.now()} ${reason}`));
+    hangingCall(breaker);
+    clock.advance(1_000);
+    const quick = deferred<string>();
+    const call = breaker.execute(() => quick.promise);
+    clock.advance(3_000);
+    quick.resolve('ok');
+    await call;
+    const answeredAt = clock.now();
+    clock.advance(4_999);
+    expect(breaker.state()).toMatchObject({ name: 'half_open', successCount: 1, probeCount: 1 });
+    clock.advance(1);
+    expect(opens).toEqual([`${answeredAt + 5_000} half_open_timeout`]);
+  });
+
   it('defaults to 60 s, even without a per-call timeout', async () => {
     const { clock, breaker } = await halfOpen();
     hangingCall(breaker);

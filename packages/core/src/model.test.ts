@@ -28,7 +28,10 @@ class Model {
   until = 0;
   forced = false;
   generation = 0;
-  /** Since when probes have held half-open slots undecided; -1 while none is in flight. */
+  /**
+   * Since when probes have held half-open slots undecided: the first admission with none in
+   * flight, or the last result while others stay in flight; -1 while none is in flight.
+   */
   waitingSince = -1;
   /** Calls admitted before the last reset (an earlier generation) are not counted. */
   countedFrom = 0;
@@ -63,7 +66,7 @@ class Model {
   }
 
   probeDone(): void {
-    if (--this.probes === 0) this.waitingSince = -1;
+    this.waitingSince = --this.probes === 0 ? -1 : this.now;
   }
 
   /** Admits a call (returning its generation) or rejects it (undefined). */

@@ -40,8 +40,9 @@ export interface CircuitBreakerOptions<T = unknown> {
   halfOpenMaxProbes?: number | undefined;
   /**
    * Milliseconds probes may hold half-open without a decision, timed from when a probe takes a
-   * slot while none is in flight: then the breaker opens again (`half_open_timeout`), so a probe
-   * that never settles cannot keep it rejecting. Default 60 000.
+   * slot while none is in flight, and again from each probe's result while others stay in
+   * flight: then the breaker opens again (`half_open_timeout`), so a probe that never settles
+   * cannot keep it rejecting. Default 60 000.
    */
   halfOpenMaxWait?: number | undefined;
   /**
