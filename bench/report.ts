@@ -70,6 +70,8 @@ function scanTargets(cases: CaseResult[]): Target[] {
 }
 
 export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
+  // `--scan` runs case 9 alone: the breaker cases' targets have nothing to judge.
+  if (!cases.some((c) => c.id === 'success')) return scanTargets(cases);
   const retained = figure(cases, 'retained', 'breakwater');
   return [
     target(
@@ -134,16 +136,20 @@ function format(value: number | undefined, unit?: string): string {
 
 function table(result: CaseResult): string[] {
   if (result.rows.length === 0) return [`_${result.note ?? 'no figures'}_`];
-  // The floor of a case is its `bare ...` row (bare await, bare Map.get).
+  // The floor of a case is its `bare ...` row (bare await, bare Map.get); the peer to beat,
+  // cockatiel's, where the case has one.
   const base = result.rows.find((r) => r.name.startsWith('bare '));
   const cockatiel = result.rows.find((r) => r.name.startsWith('cockatiel'));
+  const peer = cockatiel === undefined ? '' : ' × cockatiel |';
   const lines = [
-    `| contender | ${result.unit} (median) | × bare | × cockatiel |`,
-    '| --- | ---: | ---: | ---: |',
+    `| contender | ${result.unit} (median) | × bare |${peer}`,
+    `| --- | ---: | ---: |${cockatiel === undefined ? '' : ' ---: |'}`,
   ];
   for (const row of result.rows as Row[]) {
+    const versus =
+      cockatiel === undefined ? '' : ` ${format(ratio(row.median, cockatiel.median))} |`;
     lines.push(
-      `| ${row.name} | ${format(row.median, result.unit)} | ${format(ratio(row.median, base?.median))} | ${format(ratio(row.median, cockatiel?.median))} |`,
+      `| ${row.name} | ${format(row.median, result.unit)} | ${format(ratio(row.median, base?.median))} |${versus}`,
     );
   }
   return lines;
