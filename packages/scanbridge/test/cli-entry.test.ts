@@ -313,9 +313,28 @@ describe('engines that accept connections and never answer', () => {
         env: { SCANBRIDGE_CLAMAV: where },
       });
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain(`no clamd answered at ${where} within ${TIMEOUT} ms`);
+      expect(run.stderr).toContain(
+        `scanbridge: SCANBRIDGE_CLAMAV=${where}: no clamd answered there within ${TIMEOUT} ms`,
+      );
+      // Not a mistake in the command line: the usage would not help.
+      expect(run.stderr).not.toContain('--help');
       expect(silent.accepted()).toBe(1);
       expect(run.ms).toBeLessThan(THREE_TRIES);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('checks the paths before looking for an engine', async () => {
+    const silent = await silentServer();
+    try {
+      const missing = join(await tempDir(), 'typo');
+      const run = await scanbridge(['scan', missing, '--timeout', `${TIMEOUT}`], {
+        env: { SCANBRIDGE_CLAMAV: `127.0.0.1:${silent.port}` },
+      });
+      expect(run.stderr).toBe(`scanbridge: cannot read ${missing}: no such file (ENOENT)\n`);
+      expect(run.code).toBe(2);
+      expect(silent.accepted()).toBe(0);
     } finally {
       await silent.close();
     }
@@ -464,6 +483,15 @@ describe('--clamav addresses', () => {
     }
   });
 
+  it('says a host that does not resolve in words, and how to name a socket file here', async () => {
+    const run = await scanbridge(['health', '--clamav', 'clamd.sock', '--timeout', '3000']);
+    expect(run.stderr).toMatch(
+      /^scanbridge: --clamav clamd\.sock: cannot resolve host clamd\.sock \((ENOTFOUND|EAI_AGAIN)\); for a socket file here, write \.\/clamd\.sock\n$/,
+    );
+    expect(run.stdout).toBe('');
+    expect(run.code).toBe(2);
+  });
+
   it('takes anything with a "/" as a unix socket, and refuses what it cannot read', async () => {
     const socket = clamd().socketPath;
     const up = await scanbridge(['health', '--clamav', './clamd.sock'], { cwd: dirname(socket) });
@@ -476,6 +504,27 @@ describe('--clamav addresses', () => {
       expect({ spec, code: bad.code }).toEqual({ spec, code: 2 });
       expect(bad.stderr).toContain(`--clamav ${JSON.stringify(spec)}: expected host, host:port`);
     }
+  });
+});
+
+describe('$SCANBRIDGE_CLAMAV', () => {
+  it('is named in its own errors, without the usage hint, and empty means unset', async () => {
+    const bad = await scanbridge(['health'], { env: { SCANBRIDGE_CLAMAV: '::1' } });
+    expect(bad.stderr).toBe(
+      'scanbridge: SCANBRIDGE_CLAMAV "::1": expected host, host:port, [ipv6]:port, or a unix socket path (anything with a "/", like ./clamd.sock)\n',
+    );
+    expect(bad.code).toBe(2);
+    const empty = await scanbridge(['health', '--json', '--timeout', '500'], {
+      env: { SCANBRIDGE_CLAMAV: '' },
+    });
+    expect(empty.stderr).not.toContain('SCANBRIDGE_CLAMAV');
+    // The standard places were asked: a clamd there (a system one) is used, else none is found.
+    if (empty.code === 0) expect(JSON.parse(empty.stdout).engines[0].status).toBe('up');
+    else
+      expect(empty.stderr).toContain(
+        'no engine configured: no clamd answered at /var/run/clamav/clamd.ctl',
+      );
+    expect(empty.stderr).not.toContain('--help');
   });
 });
 

@@ -184,7 +184,7 @@ describe('scanbridge scan when engines are missing or down', () => {
     const { code, stdout, stderr } = await cli(['scan', dir], { env: { SCANBRIDGE_CLAMAV: dead } });
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`scanbridge: no engine configured: no clamd answered at ${dead}`);
+    expect(stderr).toContain(`scanbridge: SCANBRIDGE_CLAMAV=${dead}: no clamd answered there`);
   });
 
   it('fails closed with exit 2 when clamd is down, and the breaker opens after 3 failures', async () => {

@@ -6,15 +6,16 @@ const CLAMD_PORT = 3310;
 /**
  * `--clamav`: a unix socket is anything with a `/` (`./clamd.sock` for one in this
  * directory); otherwise `host`, `host:port` or `[v6]:port`, on clamd's port 3310 when none is
- * given, so `localhost` means TCP and not a socket file named "localhost".
+ * given, so `localhost` means TCP and not a socket file named "localhost". `source` is
+ * where the value came from, for the message.
  */
-export function clamdAddress(spec: string): ClamdEndpoint {
+export function clamdAddress(spec: string, source = '--clamav'): ClamdEndpoint {
   if (spec.includes('/')) return { socketPath: spec };
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(spec);
   const host = match?.[1] ?? match?.[2];
   if (match === null || host === undefined) {
     throw new UsageError(
-      `--clamav ${JSON.stringify(spec)}: expected host, host:port, [ipv6]:port, or a unix socket path (anything with a "/", like ./clamd.sock)`,
+      `${source} ${JSON.stringify(spec)}: expected host, host:port, [ipv6]:port, or a unix socket path (anything with a "/", like ./clamd.sock)`,
     );
   }
   return { host, port: match[3] === undefined ? CLAMD_PORT : Number(match[3]) };

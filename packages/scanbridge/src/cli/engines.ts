@@ -1,10 +1,13 @@
 import { ClamAvScanner, type ClamAvScannerOptions } from '../clamav/clamav-scanner.js';
+import type { ClamdEndpoint } from '../clamav/clamd-client.js';
 import type { Scanner } from '../scanner.js';
 import {
   VirusTotalScanner,
   type VirusTotalScannerOptions,
 } from '../virustotal/virustotal-scanner.js';
 import { clamdAddress, describeAddress } from './clamd-address.js';
+import { checkHostResolves } from './host-lookup.js';
+import { SetupError } from './setup-error.js';
 import { UsageError } from './usage-error.js';
 
 /** Where clamd usually listens (Debian/Ubuntu, Fedora), then its default TCP port. */
@@ -38,29 +41,72 @@ export interface Engine {
 }
 
 /**
- * The engines the flags ask for. With none, the first clamd that answers among
- * `SCANBRIDGE_CLAMAV` (when set) or the standard places; with no answer, a UsageError that
- * says no engine is configured: nothing is ever reported clean unscanned.
+ * The engines the flags ask for, checked at once (a bad address, a missing key: said before
+ * any file is looked at), and what is left that needs the network: checking that a host
+ * resolves and, when no engine is given, finding the first clamd that answers among
+ * `SCANBRIDGE_CLAMAV` (when set and not empty) or the standard places. With no answer, a
+ * SetupError that says so: nothing is ever reported clean unscanned.
  */
-export async function configureEngines(
+export function planEngines(
   flags: EngineFlags,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<Engine[]> {
+): () => Promise<Engine[]> {
   const engines: Engine[] = [];
-  if (flags.clamav !== undefined) engines.push(clamav(flags.clamav, flags));
+  const resolve: (() => Promise<void>)[] = [];
+  if (flags.clamav !== undefined) {
+    const spec = flags.clamav;
+    const endpoint = clamdAddress(spec);
+    resolve.push(() => checkHostResolves(endpoint, `--clamav ${spec}`, flags.timeout));
+    engines.push(
+      clamav(endpoint, flags, (message) => new UsageError(`--clamav ${spec}: ${message}`)),
+    );
+  }
   if (flags.virustotalKeyEnv !== undefined) engines.push(virusTotal(flags, env));
   else if (flags.virustotalUrl !== undefined || flags.virustotalUpload === true) {
     throw new UsageError('--virustotal-url and --virustotal-upload need --virustotal-key-env');
   }
-  if (engines.length > 0) return engines;
-  const candidates = env.SCANBRIDGE_CLAMAV === undefined ? STANDARD_CLAMD : [env.SCANBRIDGE_CLAMAV];
-  const local = await firstAnswering(candidates.map((spec) => clamav(spec, flags)));
-  if (local === undefined) {
-    throw new UsageError(
-      `no engine configured: no clamd answered at ${candidates.join(', ')} within ${flags.timeout} ms; give --clamav host[:port]|socket or --virustotal-key-env VAR`,
-    );
+  if (engines.length > 0) {
+    return async () => {
+      for (const check of resolve) await check();
+      return engines;
+    };
   }
-  return [local];
+  // An empty variable is an unset one, as a shell's `SCANBRIDGE_CLAMAV= scanbridge` means.
+  const fromEnv = env.SCANBRIDGE_CLAMAV === '' ? undefined : env.SCANBRIDGE_CLAMAV;
+  if (fromEnv !== undefined) return clamavFromEnv(fromEnv, flags);
+  const standard = STANDARD_CLAMD.map((spec) =>
+    clamav(clamdAddress(spec), flags, (message) => new SetupError(message)),
+  );
+  return async () => {
+    const local = await firstAnswering(standard);
+    if (local === undefined) {
+      throw new SetupError(
+        `no engine configured: no clamd answered at ${STANDARD_CLAMD.join(', ')} within ${flags.timeout} ms; give --clamav host[:port]|socket or --virustotal-key-env VAR`,
+      );
+    }
+    return [local];
+  };
+}
+
+/** The clamd `$SCANBRIDGE_CLAMAV` names, once it has answered; a SetupError that names the variable otherwise. */
+function clamavFromEnv(spec: string, flags: EngineFlags): () => Promise<Engine[]> {
+  const what = `SCANBRIDGE_CLAMAV=${spec}`;
+  let endpoint: ClamdEndpoint;
+  try {
+    endpoint = clamdAddress(spec, 'SCANBRIDGE_CLAMAV');
+  } catch (error) {
+    throw new SetupError((error as Error).message);
+  }
+  const engine = clamav(endpoint, flags, (message) => new SetupError(`${what}: ${message}`));
+  return async () => {
+    await checkHostResolves(endpoint, what, flags.timeout);
+    if ((await firstAnswering([engine])) === undefined) {
+      throw new SetupError(
+        `${what}: no clamd answered there within ${flags.timeout} ms; start it, fix the variable, or give --clamav host[:port]|socket`,
+      );
+    }
+    return [engine];
+  };
 }
 
 /** The first engine whose health check passes, asking them one after another. */
@@ -75,8 +121,11 @@ export async function firstAnswering(engines: readonly Engine[]): Promise<Engine
   return undefined;
 }
 
-function clamav(spec: string, flags: EngineFlags): Engine {
-  const endpoint = clamdAddress(spec);
+function clamav(
+  endpoint: ClamdEndpoint,
+  flags: EngineFlags,
+  mistake: (message: string) => Error,
+): Engine {
   const scan: ClamAvScannerOptions = {
     ...endpoint,
     connectTimeoutMs: 2_000,
@@ -94,7 +143,7 @@ function clamav(spec: string, flags: EngineFlags): Engine {
       where: `clamd at ${describeAddress(endpoint)}`,
     };
   } catch (error) {
-    throw new UsageError(`--clamav ${spec}: ${(error as Error).message}`);
+    throw mistake((error as Error).message);
   }
 }
 
@@ -112,7 +161,7 @@ function virusTotal(flags: EngineFlags, env: Readonly<Record<string, string | un
   }
   const apiKey = env[variable];
   if (apiKey === undefined || apiKey.length === 0) {
-    throw new UsageError(`--virustotal-key-env: the environment variable ${variable} is not set`);
+    throw new SetupError(`--virustotal-key-env: the environment variable ${variable} is not set`);
   }
   const baseUrl = flags.virustotalUrl ?? 'https://www.virustotal.com/api/v3';
   const options: VirusTotalScannerOptions = {

@@ -1,6 +1,6 @@
 import { withCircuitBreaker } from '../breaker-scanner.js';
 import { type ScanError, toScanError } from '../errors.js';
-import { configureEngines } from './engines.js';
+import { planEngines } from './engines.js';
 import type { Io } from './io.js';
 import { table } from './render.js';
 import { EXIT, type Flags } from './usage.js';
@@ -16,7 +16,7 @@ const FAILURE_THRESHOLD = 3;
  * answered, 2 otherwise.
  */
 export async function healthCommand(flags: Flags, io: Io): Promise<number> {
-  const engines = await configureEngines(flags, io.env);
+  const engines = await planEngines(flags, io.env)();
   const checks = await Promise.all(
     engines.map(async ({ probe: scanner, where }) => {
       const deadline = Date.now() + flags.timeout;

@@ -27,7 +27,7 @@ export async function openInput(file: FoundFile): Promise<OpenedInput> {
   // Non-blocking, so a FIFO swapped in for the file cannot hang the open.
   const handle = await open(file.path, constants.O_RDONLY | constants.O_NONBLOCK).catch(
     (error: unknown) => {
-      throw new ScanError('io', `Cannot read ${file.shown}: ${describeFsError(error)}`, {
+      throw new ScanError('io', `cannot read ${file.shown}: ${describeFsError(error)}`, {
         cause: error,
       });
     },

@@ -6,6 +6,7 @@ import { USAGE } from './help.js';
 import type { Io } from './io.js';
 import { printable } from './render.js';
 import { scanCommand } from './scan-command.js';
+import { SetupError } from './setup-error.js';
 import { EXIT, parseCommand } from './usage.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
@@ -30,7 +31,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         return await healthCommand(command.flags, io);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PathError) {
+    if (error instanceof UsageError || error instanceof PathError || error instanceof SetupError) {
       io.stderr.write(`scanbridge: ${printable(error.message)}\n`);
       if (error instanceof UsageError) io.stderr.write('Run "scanbridge --help" for usage.\n');
     } else {

@@ -6,7 +6,7 @@ import { ScanManager } from '../manager.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { defaultPolicy } from '../policy/presets.js';
 import { displayPath, stringPath } from './display-path.js';
-import { configureEngines } from './engines.js';
+import { planEngines } from './engines.js';
 import { describeFsError } from './errno.js';
 import { type FoundFile, findFiles, SKIPS } from './files.js';
 import type { Io } from './io.js';
@@ -21,8 +21,10 @@ import { UsageError } from './usage-error.js';
 /** `scanbridge scan`: every file through the engines and the policy; the exit code says how it went. */
 export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io): Promise<number> {
   const policy = flags.policy === undefined ? defaultPolicy() : await loadPolicy(flags.policy);
-  const engines = await configureEngines(flags, io.env);
+  const connect = planEngines(flags, io.env);
+  // Paths before the network: a mistyped one is said at once, not after waiting for engines.
   const files = await findFiles(paths);
+  const engines = await connect();
   const failOpen = flags.failOpen === true;
   const guarded = engines.map((engine) =>
     withCircuitBreaker(engine.scanner, {
