@@ -163,6 +163,29 @@ describe('halfOpenMaxWait', () => {
     expect(opens).toEqual([`${answeredAt + 5_000} half_open_timeout`]);
   });
 
+  it('defaults to the call timeout when that is longer: a probe is never cut short before its own limit', async () => {
+    const { clock, breaker } = await halfOpen({ successThreshold: 1, timeout: 90_000 });
+    const probe = deferred<string>();
+    const call = breaker.execute(() => probe.promise);
+    clock.advance(70_000);
+    probe.resolve('ok');
+    await expect(call).resolves.toBe('ok');
+    expect(breaker.state().name).toBe('closed');
+    // A probe that uses all of its timeout fails on it, which re-opens the breaker as a failure.
+    await failOnce(breaker);
+    clock.advance(1_000);
+    const reasons: string[] = [];
+    breaker.on('open', ({ reason }) => reasons.push(reason));
+    const { call: hung } = hangingCall(breaker);
+    hung.catch(() => {});
+    clock.advance(89_999);
+    expect(breaker.state().name).toBe('half_open');
+    clock.advance(1);
+    await expect(hung).rejects.toMatchObject({ code: 'BREAKWATER_TIMEOUT' });
+    expect(breaker.state().name).toBe('open');
+    expect(reasons).toHaveLength(1);
+  });
+
   it('defaults to 60 s, even without a per-call timeout', async () => {
     const { clock, breaker } = await halfOpen();
     hangingCall(breaker);

@@ -26,6 +26,10 @@ describe('bad options get a clear error naming the option and the value', () => 
     [{ timeout: 0 }, /"timeout" must be > 0 and <= 2147483647 ms/],
     [{ timeout: 3_000_000_000 }, /"timeout" must be > 0 and <= 2147483647 ms.*got 3000000000/],
     [{ timeout: Number.NaN }, /"timeout".*got NaN/],
+    [
+      { timeout: 90_000, halfOpenMaxWait: 60_000 },
+      /"halfOpenMaxWait" \(60000\) must be at least "timeout" \(90000\)/,
+    ],
   ])('RangeError for %j', (options, message) => {
     expect(make(options)).toThrow(RangeError);
     expect(make(options)).toThrow(message);

@@ -42,7 +42,7 @@ export interface CircuitBreakerOptions<T = unknown> {
    * Milliseconds probes may hold half-open without a decision, timed from when a probe takes a
    * slot while none is in flight, and again from each probe's result while others stay in
    * flight: then the breaker opens again (`half_open_timeout`), so a probe that never settles
-   * cannot keep it rejecting. Default 60 000.
+   * cannot keep it rejecting. At least `timeout`. Default 60 000, or `timeout` if that is longer.
    */
   halfOpenMaxWait?: number | undefined;
   /**
@@ -254,12 +254,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
       o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
       1,
     ),
-    halfOpenMaxWait: durationAtLeast(
-      OWNER,
-      'halfOpenMaxWait',
-      o.halfOpenMaxWait ?? DEFAULTS.halfOpenMaxWait,
-      1,
-    ),
+    halfOpenMaxWait: resolveHalfOpenMaxWait(o.halfOpenMaxWait, timeout),
     jitter: resolveJitter(o.jitter ?? DEFAULTS.jitter),
     timeout,
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
@@ -271,6 +266,18 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     observe: mode === 'observe',
     window: resolveWindow(OWNER, o.window),
   };
+}
+
+/** A probe must be allowed its own `timeout`: a shorter wait would cut it short, unannounced. */
+function resolveHalfOpenMaxWait(value: unknown, timeout: number): number {
+  if (value === undefined) return Math.max(DEFAULTS.halfOpenMaxWait, timeout);
+  const wait = durationAtLeast(OWNER, 'halfOpenMaxWait', value, 1);
+  if (wait < timeout) {
+    throw new RangeError(
+      `${OWNER}: option "halfOpenMaxWait" (${wait}) must be at least "timeout" (${timeout}): a probe would be cut short before its own time limit; raise halfOpenMaxWait or omit it`,
+    );
+  }
+  return wait;
 }
 
 function resolveJitter(value: unknown): Settings<unknown>['jitter'] {
