@@ -137,6 +137,30 @@ describe('names that only look alike', () => {
   });
 });
 
+describe('names with invisible characters', () => {
+  it('shows them escaped, a C1 control apart from the byte of the same number', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'line\u2028break.txt'), 'harmless');
+    await writeFile(join(dir, 'soft\u00adhyphen.txt'), 'harmless');
+    await writeFile(join(dir, 'c1\u0085.txt'), 'harmless');
+    await writeFile(
+      Buffer.concat([Buffer.from(`${dir}/c1`), Buffer.of(0x85), Buffer.from('.txt')]),
+      'harmless',
+    );
+    const run = await scanbridge(['scan', dir, '--clamav', tcp()]);
+    for (const shown of [
+      'line\\u2028break.txt',
+      'soft\\u00adhyphen.txt',
+      'c1\\u0085.txt',
+      'c1\\x85.txt',
+    ]) {
+      expect(run.stdout).toContain(`${dir}/${shown} `);
+    }
+    expect(run.stdout + run.stderr).not.toMatch(/[\u2028\u00ad\u0085]/);
+    expect(run.code).toBe(0);
+  });
+});
+
 describe('names that are not UTF-8 on the command line', () => {
   it('scans the file the bytes name, not the one their decoding names', async () => {
     const dir = await tempDir();

@@ -8,20 +8,46 @@ export interface Output {
 /**
  * Text from outside (file names, engine messages) made safe for a terminal: control
  * characters, which could move the cursor or rewrite earlier lines, and the invisible
- * characters that reorder or hide text (bidi overrides, zero-width marks) are shown escaped.
+ * characters that reorder, break or hide text (bidi marks and overrides, line and paragraph
+ * separators, zero-width and soft-hyphen marks) are shown escaped. Only ASCII controls get
+ * `\xHH`; the rest get `\uHHHH`, so U+0085 never reads like display-path.ts's escape of a
+ * byte 0x85 that is not UTF-8.
  */
 export function printable(text: string): string {
   return text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
+    /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g,
     (c) => {
       const code = c.charCodeAt(0);
       if (c === '\t') return '\\t';
-      return code < 0x100
+      return code < 0x80
         ? `\\x${code.toString(16).padStart(2, '0')}`
         : `\\u${code.toString(16).padStart(4, '0')}`;
     },
   );
+}
+
+// One thing a person sees as one: an escape (display-path.ts's `\xHH` and `\\`, printable's
+// `\xHH`, `\uHHHH` and `\t`) or a code point, so a shortened name never shows half of one.
+const SHOWN_UNIT = /\\(?:x[0-9a-f]{2}|u[0-9a-f]{4}|t|\\)|[\s\S]/gu;
+
+/**
+ * The end of a printable text in at most `width` columns (a code point taken as one), with
+ * `...` in front when something was cut; never part of an escape.
+ */
+export function shortened(text: string, width: number): string {
+  if ([...text].length <= width) return text;
+  const units = text.match(SHOWN_UNIT) ?? [];
+  let kept = '';
+  let used = 3;
+  for (let i = units.length - 1; i >= 0; i--) {
+    const unit = units[i] as string;
+    const columns = unit.length > 1 && unit.startsWith('\\') ? unit.length : 1;
+    if (used + columns > width) break;
+    kept = unit + kept;
+    used += columns;
+  }
+  return `...${kept}`;
 }
 
 /** Left-aligned columns; every cell is made printable first. */
@@ -65,13 +91,11 @@ export class Progress {
     const count = `${this.done}/${this.total}`;
     const width = Math.min(20, columns - count.length - 4);
     const filled = Math.round((this.done / this.total) * width);
-    let line = width < 5 ? count : `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${count}`;
+    const bar = width < 5 ? count : `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${count}`;
+    let line = bar.slice(0, columns - 1);
     const room = columns - line.length - 2;
-    const name = printable(path);
-    if (room >= 4) {
-      line += ` ${name.length > room ? `...${name.slice(name.length - (room - 3))}` : name}`;
-    }
-    this.out.write(`\r\u001b[2K${line.slice(0, columns - 1)}`);
+    if (room >= 4) line += ` ${shortened(printable(path), room)}`;
+    this.out.write(`\r\u001b[2K${line}`);
   }
 
   /** Clears the bar, so the table starts on a clean line. */
