@@ -14,12 +14,14 @@ $SCANBRIDGE_CLAMAV, or /var/run/clamav/clamd.ctl and the other standard places, 
   --virustotal-url <url>        VirusTotal's API root (default https://www.virustotal.com/api/v3)
   --virustotal-upload           upload files VirusTotal does not know (they become visible to
                                 its subscribers); without it they are reported unknown
-  --timeout <ms>                how long an engine has to answer a health check: in health,
-                                and in the search for a local clamd (default 5000)
+  --timeout <ms>                how long an engine has to answer a health check (in health,
+                                and in the search for a local clamd) and a --clamav host to
+                                resolve (default 5000)
 `;
 
 const SCAN_OPTIONS = `Scan options:
-  --policy <policy.json>        the policy (default: block threats, review anything unsure)
+  --policy <policy.json>        the policy, a regular file of at most 1 MiB (default: block
+                                threats, review anything unsure)
   --json                        one JSON document on stdout instead of the table
   --fail-open                   when an engine is down (timeouts, connection failures, 5xx, an
                                 open breaker), give the policy a "fail-open" stand-in verdict
@@ -33,8 +35,8 @@ const SCAN_OPTIONS = `Scan options:
 
 const SCAN_EXIT = `Exit status: 0 every file scanned and allowed; 1 any file blocked, quarantined, sent to
 review, or not checked (a linked directory, a special file, every engine failed open);
-2 usage or engine errors, or nothing scanned at all (an error outranks a block: the run is
-incomplete). The last line of the table says why a run did not exit 0.
+2 usage or engine errors, a file that could not be read, nothing scanned at all, or a
+report that could not be written (an error outranks a block: the run is incomplete). The last line of the table says why a run did not exit 0.
 `;
 
 export const HELP = `${USAGE}
