@@ -1,6 +1,6 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { freePort, useClamd } from './clamd.js';
 import { useCliProcess } from './cli-process.js';
@@ -207,6 +207,9 @@ describe('scanbridge scan when engines are missing or down', () => {
   });
 
   it('with --fail-open, leaves unscanned files to the policy, which sends them to review', async () => {
+    // The breaker says once per run, on the console, that it lets unchecked work through.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    onTestFinished(() => warn.mockRestore());
     const dir = await tempDir();
     await writeFile(join(dir, 'a.txt'), 'alpha');
     const port = await freePort();
@@ -233,6 +236,11 @@ describe('scanbridge scan when engines are missing or down', () => {
       unscannedBy: ['clamav-failopen'],
       decision: { action: { type: 'allow' } },
     });
+    // In-process, both runs share one console: each run's breaker warned once.
+    expect(warn.mock.calls).toEqual([
+      ['circuit breaker "clamav" is failing open: callers get synthetic results'],
+      ['circuit breaker "clamav" is failing open: callers get synthetic results'],
+    ]);
   });
 });
 
