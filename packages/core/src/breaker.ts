@@ -306,18 +306,20 @@ export class CircuitBreaker<T = never> {
 
   /** Holds the breaker open (maintenance) until `forceClose()` or `reset()`. */
   forceOpen(): void {
+    // An open period that ran out is half-open first, as a timer would have told it.
+    this.catchUp();
     if (this.current !== OPEN) {
       this.open('forced_open', true);
       return;
     }
-    // Already held open: nothing changes, so nothing is reported.
+    // Already held open: nothing changes, so nothing is told.
     if (this.forced) return;
-    // A timed open becomes held open, without an end: a new opening, counted and reported.
+    // A timed open becomes held open, open since the same moment: an opening of its own.
     this.forced = true;
     this.until = Number.POSITIVE_INFINITY;
     this.tally().opened++;
     this.cancelTimer();
-    this.emitOpen('forced_open');
+    this.tellOpened(OPEN, 'forced_open');
   }
 
   /** `forceOpen()` by the name Polly and resilience4j operators know: held open until released. */
@@ -597,14 +599,19 @@ export class CircuitBreaker<T = never> {
     this.failureCount = this.successCount = this.probes = 0;
     this.tally().opened++;
     this.newGeneration();
+    this.tellOpened(from, reason);
+    this.listenersChanged();
+  }
+
+  /** Logs and announces an opening already counted. */
+  private tellOpened(from: State, reason: TransitionReason): void {
     log(
       this.settings.logger,
       'warn',
       { breaker: this.name, reason, attempt: this.attempt, until: this.until },
       `circuit breaker "${this.name}" opened`,
     );
-    if (this.announce(from, reason)) this.emitOpen(reason);
-    this.listenersChanged();
+    this.announce(from, reason);
   }
 
   /** What the failure asks for; its getters are user code, so a throw is reported, not raised. */
@@ -632,26 +639,13 @@ export class CircuitBreaker<T = never> {
     if (this.events.has('wouldOpen')) this.events.emit('wouldOpen', { breaker: this.name, reason });
   }
 
-  private emitOpen(reason: TransitionReason): void {
-    if (!this.events.has('open')) return;
-    this.events.emit('open', {
-      breaker: this.name,
-      reason,
-      openedAt: this.openedAt,
-      until: this.until,
-      attempt: this.attempt,
-    });
-  }
-
   private halfOpen(): void {
     this.current = HALF_OPEN;
     this.successCount = this.probes = 0;
     this.until = Number.POSITIVE_INFINITY;
     this.newGeneration();
     this.cancelTimer();
-    if (this.announce(OPEN, 'open_elapsed') && this.events.has('halfOpen')) {
-      this.events.emit('halfOpen', { breaker: this.name });
-    }
+    this.announce(OPEN, 'open_elapsed');
   }
 
   private close(reason: TransitionReason): void {
@@ -668,24 +662,39 @@ export class CircuitBreaker<T = never> {
       { breaker: this.name, reason },
       `circuit breaker "${this.name}" closed`,
     );
-    if (this.announce(from, reason) && this.events.has('close')) {
-      this.events.emit('close', { breaker: this.name, reason });
-    }
+    this.announce(from, reason);
   }
 
-  /** Emits stateChange; false when a listener has already moved the breaker on, so the
-   * transition's own event would be stale. */
-  private announce(from: State, reason: TransitionReason): boolean {
-    const generation = this.generation;
-    if (this.events.has('stateChange')) {
-      this.events.emit('stateChange', {
+  /**
+   * Tells listeners of the transition just made: stateChange, then the new state's own event.
+   * Both are posted before either is delivered, so a listener that moves the breaker on has its
+   * transition told after this one, and every counted opening and closing is told.
+   */
+  private announce(from: State, reason: TransitionReason): void {
+    const events = this.events;
+    const to = this.current;
+    if (events.has('stateChange')) {
+      events.post('stateChange', {
         breaker: this.name,
         from: STATE_NAMES[from] as StateName,
-        to: STATE_NAMES[this.current] as StateName,
+        to: STATE_NAMES[to] as StateName,
         reason,
       });
     }
-    return generation === this.generation;
+    if (to === OPEN && events.has('open')) {
+      events.post('open', {
+        breaker: this.name,
+        reason,
+        openedAt: this.openedAt,
+        until: this.until,
+        attempt: this.attempt,
+      });
+    } else if (to === CLOSED && events.has('close')) {
+      events.post('close', { breaker: this.name, reason });
+    } else if (to === HALF_OPEN && events.has('halfOpen')) {
+      events.post('halfOpen', { breaker: this.name });
+    }
+    events.flush();
   }
 
   private newGeneration(): void {

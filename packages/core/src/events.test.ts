@@ -245,4 +245,42 @@ describe('events agree with transitions and metrics', () => {
     expect(breaker.metrics().timesOpened).toBe(2);
     expect(breaker.state()).toMatchObject({ name: 'open', openedAt, forced: true });
   });
+
+  it('a timed open becoming held open is a stateChange from open to open, and is logged', async () => {
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const { options } = onClock({ failureThreshold: 1, logger });
+    const breaker = new CircuitBreaker(options);
+    await failOnce(breaker);
+    const seen = record(breaker, ['stateChange', 'open']);
+    breaker.forceOpen();
+    expect(seen).toEqual([
+      ['stateChange', { breaker: 'breaker', from: 'open', to: 'open', reason: 'forced_open' }],
+      ['open', expect.objectContaining({ reason: 'forced_open', until: Number.POSITIVE_INFINITY })],
+    ]);
+    expect(logger.warn).toHaveBeenLastCalledWith(
+      expect.objectContaining({ reason: 'forced_open', until: Number.POSITIVE_INFINITY }),
+      'circuit breaker "breaker" opened',
+    );
+  });
+
+  it('forceOpen() after the open period ran out tells the same changes with or without a timer', async () => {
+    const told = async (withTimer: boolean) => {
+      const { clock, options } = onClock({ failureThreshold: 1, openDuration: 1_000 });
+      const breaker = new CircuitBreaker(options);
+      await failOnce(breaker);
+      const changes: string[] = [];
+      const listen = () =>
+        breaker.on('stateChange', ({ from, to, reason }) =>
+          changes.push(`${from}->${to} ${reason}`),
+        );
+      if (withTimer) listen();
+      clock.advance(2_000);
+      if (!withTimer) listen();
+      breaker.forceOpen();
+      return changes;
+    };
+    const expected = ['open->half_open open_elapsed', 'half_open->open forced_open'];
+    expect(await told(true)).toEqual(expected);
+    expect(await told(false)).toEqual(expected);
+  });
 });

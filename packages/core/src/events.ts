@@ -49,9 +49,16 @@ type Slots<M> = { [K in keyof M]?: Listener<M[K]> | readonly Listener<M[K]>[] };
  * A tiny typed listener list. A lone listener is stored without an array, and an
  * event nobody listens to costs one property read. Lists are copied on change, so a
  * listener may unsubscribe itself while the event is being delivered.
+ *
+ * Events are delivered one at a time, in the order they were posted: an event posted while a
+ * listener runs (a listener that moves the breaker on) waits until the events before it have
+ * reached every listener, so nobody hears a later change before an earlier one.
  */
 export class Listeners<M> {
   private slots: Slots<M> = {};
+  /** Posted and not yet delivered: event name, payload, event name, payload, ... */
+  private queue: unknown[] = [];
+  private delivering = false;
 
   constructor(private readonly onListenerError: (error: unknown, event: keyof M) => void) {}
 
@@ -72,6 +79,34 @@ export class Listeners<M> {
   }
 
   emit<K extends keyof M>(event: K, payload: M[K]): void {
+    this.post(event, payload);
+    this.flush();
+  }
+
+  /** Queues an event for the next `flush()`: events that belong together are posted, then flushed. */
+  post<K extends keyof M>(event: K, payload: M[K]): void {
+    if (this.slots[event] !== undefined) this.queue.push(event, payload);
+  }
+
+  /** Delivers what is queued, unless a delivery is under way: then that one delivers it, after. */
+  flush(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let i = 0; i < this.queue.length; i += 2)
+        this.deliverAll(this.queue[i] as keyof M, this.queue[i + 1] as M[keyof M]);
+    } finally {
+      this.queue.length = 0;
+      this.delivering = false;
+    }
+  }
+
+  clear(): void {
+    this.slots = {};
+    this.queue.length = 0;
+  }
+
+  private deliverAll<K extends keyof M>(event: K, payload: M[K]): void {
     const slot = this.slots[event];
     if (slot === undefined) return;
     if (!Array.isArray(slot)) {
@@ -80,10 +115,6 @@ export class Listeners<M> {
     }
     for (const listener of slot as readonly Listener<M[K]>[])
       this.deliver(event, listener, payload);
-  }
-
-  clear(): void {
-    this.slots = {};
   }
 
   private off<K extends keyof M>(event: K, listener: Listener<M[K]>): void {

@@ -36,6 +36,8 @@ class Model {
   /** Calls admitted before the last reset (an earlier generation) are not counted. */
   countedFrom = 0;
   m = { ok: 0, failed: 0, rejected: 0, ignored: 0, timeouts: 0, opened: 0, closed: 0 };
+  /** What a stateChange listener does when told of an opening, before anything else happens. */
+  onOpened: () => void = () => {};
 
   constructor(readonly config: Config) {}
 
@@ -115,6 +117,7 @@ class Model {
       this.forced = true;
       this.until = Number.POSITIVE_INFINITY;
       this.m.opened++;
+      this.onOpened();
       return;
     }
     this.enter('open');
@@ -122,6 +125,7 @@ class Model {
     this.until = forced ? Number.POSITIVE_INFINITY : this.now + this.config.openDuration;
     this.failures = this.successes = this.probes = 0;
     this.m.opened++;
+    this.onOpened();
   }
 
   close(): void {
@@ -218,7 +222,16 @@ interface Heard {
   close: number;
 }
 
-async function run(cfg: Config, listen: boolean, commands: Command[]): Promise<void> {
+/**
+ * `listen` adds open and close listeners (and so the timer); `reenter` adds a stateChange listener
+ * that closes the breaker again on every second opening, from inside the transition.
+ */
+async function run(
+  cfg: Config,
+  listen: boolean,
+  reenter: boolean,
+  commands: Command[],
+): Promise<void> {
   const clock = new ManualClock(0);
   const breaker = new CircuitBreaker({ ...cfg, clock });
   const model = new Model(cfg);
@@ -226,6 +239,16 @@ async function run(cfg: Config, listen: boolean, commands: Command[]): Promise<v
   if (heard !== undefined) {
     breaker.on('open', () => heard.open++);
     breaker.on('close', () => heard.close++);
+  }
+  if (listen && reenter) {
+    let openings = 0;
+    breaker.on('stateChange', ({ to }) => {
+      if (to === 'open' && ++openings % 2 === 0) breaker.forceClose();
+    });
+    let modelOpenings = 0;
+    model.onOpened = () => {
+      if (++modelOpenings % 2 === 0) model.close();
+    };
   }
   const pending: Pending[] = [];
   const ignoredError = () => new Error('not a failure the default policy counts');
@@ -297,6 +320,7 @@ async function run(cfg: Config, listen: boolean, commands: Command[]): Promise<v
       }
       case 'forceOpen':
         breaker.forceOpen();
+        model.catchUp();
         model.open(true);
         break;
       case 'forceClose':
@@ -371,9 +395,10 @@ describe('the breaker against its reference model', () => {
         config,
         fc.boolean(),
         fc.boolean(),
+        fc.boolean(),
         fc.array(command, { maxLength: 60, size: 'max' }),
-        (cfg, listen, fromHalfOpen, commands) =>
-          run(cfg, listen, fromHalfOpen ? [...tripped(cfg), ...commands] : commands),
+        (cfg, listen, reenter, fromHalfOpen, commands) =>
+          run(cfg, listen, reenter, fromHalfOpen ? [...tripped(cfg), ...commands] : commands),
       ),
       {
         numRuns: 2_000,

@@ -34,7 +34,7 @@ describe('listeners that move the breaker during a transition', () => {
     breaker.dispose();
   });
 
-  it('a stateChange listener that re-opens a closing breaker: no stale close event', async () => {
+  it('a stateChange listener that re-opens a closing breaker: both transitions are told, in order', async () => {
     const { clock, options } = onClock({
       failureThreshold: 1,
       openDuration: 100,
@@ -52,8 +52,31 @@ describe('listeners that move the breaker during a transition', () => {
     breaker.on('close', () => seen.push('close'));
     breaker.on('open', ({ reason }) => seen.push(`open:${reason}`));
     await succeedOnce(breaker);
-    expect(seen).toEqual(['stateChange:closed', 'stateChange:open', 'open:forced_open']);
+    // The listener's forceOpen() is told after the close it reacted to, never in the middle of it.
+    expect(seen).toEqual(['stateChange:closed', 'close', 'stateChange:open', 'open:forced_open']);
     expect(breaker.state()).toMatchObject({ name: 'open', forced: true });
+    expect(breaker.metrics()).toMatchObject({ timesOpened: 2, timesClosed: 1 });
+  });
+
+  it('a stateChange listener that closes an opening breaker: the open is told and counted once', async () => {
+    const { options } = onClock({ failureThreshold: 1 });
+    const breaker = new CircuitBreaker(options);
+    const seen: string[] = [];
+    breaker.on('stateChange', ({ from, to }) => {
+      seen.push(`stateChange:${from}->${to}`);
+      if (to === 'open') breaker.forceClose();
+    });
+    breaker.on('open', ({ reason, attempt }) => seen.push(`open:${reason}:${attempt}`));
+    breaker.on('close', ({ reason }) => seen.push(`close:${reason}`));
+    await failOnce(breaker);
+    expect(seen).toEqual([
+      'stateChange:closed->open',
+      'open:failure_threshold:1',
+      'stateChange:open->closed',
+      'close:forced_close',
+    ]);
+    expect(breaker.state().name).toBe('closed');
+    expect(breaker.metrics()).toMatchObject({ timesOpened: 1, timesClosed: 1 });
   });
 
   it('a rejected listener that forces the breaker open: event and error agree', async () => {
