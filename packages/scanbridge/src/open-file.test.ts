@@ -175,4 +175,23 @@ describe('ScanManager preparing a path input', () => {
     );
     expect(engine.scanCount).toBe(0);
   });
+
+  it('ends with cancelled as soon as the caller cancels, while reading the file stalls', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'on-a-hung-mount.txt');
+    await writeFile(path, 'never read');
+    hooks.stalledPath = path;
+    const engine = MockScanner.clean().withName('a');
+    const manager = ScanManager.builder()
+      .addScanner(engine)
+      .withConfig({ scanTimeoutMs: 60_000, clock: new ManualClock(0) })
+      .build();
+    const caller = new AbortController();
+    const scan = manager.scan(FileInput.fromPath(path), {}, caller);
+    await new Promise((resolve) => setImmediate(resolve));
+    caller.abort(new Error('user cancelled'));
+    const error = await within(1_000, failure(scan));
+    expect(error.kind).toBe('cancelled');
+    expect(engine.scanCount).toBe(0);
+  });
 });

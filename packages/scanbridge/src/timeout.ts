@@ -11,7 +11,8 @@ export function engineTimeout(engine: string): OnTimeout {
 
 /**
  * Runs `work` with a signal that aborts after `ms` on `clock` (or when `parent` aborts). On
- * time out the work rejects with `timedOut(ms)` at once, even if it ignores its signal. The
+ * time out the work rejects with `timedOut(ms)` at once, and when `parent` aborts with its
+ * reason at once, even if the work ignores its signal (an open() cannot be aborted). The
  * timer keeps the process alive like any awaited work would.
  */
 export function withTimeout<R>(
@@ -23,13 +24,16 @@ export function withTimeout<R>(
 ): Promise<R> {
   if (ms === undefined) return work(parent);
   const controller = new AbortController();
-  const onParentAbort = (): void => controller.abort(parent?.reason);
-  parent?.addEventListener('abort', onParentAbort, { once: true });
-  if (parent?.aborted === true) onParentAbort();
-  let expire: (error: ScanError) => void = () => {};
+  let expire: (reason: unknown) => void = () => {};
   const expired = new Promise<never>((_, reject) => {
     expire = reject;
   });
+  const onParentAbort = (): void => {
+    controller.abort(parent?.reason);
+    expire(parent?.reason);
+  };
+  parent?.addEventListener('abort', onParentAbort, { once: true });
+  if (parent?.aborted === true) onParentAbort();
   const onTimer = (): void => {
     const error = timedOut(ms);
     controller.abort(error);
