@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
 import { ScanError } from './errors.js';
+import type { ExtraHash } from './hashing.js';
+import { Meter } from './metadata.js';
 import { type OpenFile, openRegularFile, readOpenFile } from './open-file.js';
 import type { FileMetadata } from './result.js';
 
@@ -49,6 +51,12 @@ interface Streaming {
 
 const NOTHING_TO_CLOSE = async (): Promise<void> => {};
 
+/** @internal Every complete read of an input is measured, and `onRead` hears the result. */
+export interface Measure {
+  readonly hashes: readonly ExtraHash[];
+  onRead(metadata: FileMetadata): void;
+}
+
 /**
  * A file to scan. Scanners read it with {@link FileInput.chunks}; the checks every reader
  * needs (missing, a directory, empty, too large, a stream that fails) live here, once.
@@ -62,20 +70,20 @@ export class FileInput {
    */
   readonly knownMetadata: FileMetadata | undefined;
   private readonly source: Source;
-  private readonly onRead: ((metadata: FileMetadata) => void) | undefined;
+  private readonly measure: Measure | undefined;
 
   private constructor(
     source: Source,
     filename: string | undefined,
     sizeHint: number | undefined,
     known?: FileMetadata,
-    onRead?: (metadata: FileMetadata) => void,
+    measure?: Measure,
   ) {
     this.source = source;
     this.filename = filename;
     this.sizeHint = sizeHint;
     this.knownMetadata = known;
-    this.onRead = onRead;
+    this.measure = measure;
   }
 
   /** A file on disk, read lazily (and again for every engine that reads it). */
@@ -113,9 +121,14 @@ export class FileInput {
     return new FileInput(streamSource(stream, filename), filename, sizeHint);
   }
 
-  /** @internal The same file at another path (a spooled copy), keeping this input's name. */
-  withPath(path: string): FileInput {
-    return new FileInput(pathSource(path), this.filename, this.sizeHint);
+  /**
+   * @internal This input read from a copy of it on disk (spooled while preparing a scan). It
+   * keeps its name, label and path (a stream gets the copy's) for messages and engines.
+   */
+  withSpooledCopy(copy: string): FileInput {
+    const { label, path } = this.source;
+    const source: Source = { kind: 'path', label, path: path ?? copy, open: pathSource(copy).open };
+    return new FileInput(source, this.filename, this.sizeHint);
   }
 
   /** @internal This input's bytes, already read into memory, with their metadata. */
@@ -127,10 +140,10 @@ export class FileInput {
 
   /**
    * @internal This path input read from a file it already opened: every read starts at the
-   * beginning of that same handle, and the owner of `file` closes it. `onRead` hears the
-   * metadata of each complete metered read.
+   * beginning of that same handle, and the owner of `file` closes it. With `measure`, every
+   * complete read is measured here, however its reader reads (metered or not).
    */
-  withOpenFile(file: OpenFile, onRead?: (metadata: FileMetadata) => void): FileInput {
+  withOpenFile(file: OpenFile, measure?: Measure): FileInput {
     const { label, path } = this.source;
     const source: Source = {
       kind: 'path',
@@ -138,12 +151,13 @@ export class FileInput {
       path,
       open: async () => fileRead(file, NOTHING_TO_CLOSE),
     };
-    return new FileInput(source, this.filename, this.sizeHint, undefined, onRead);
+    return new FileInput(source, this.filename, this.sizeHint, undefined, measure);
   }
 
-  /** @internal Told by a metered read (MeteredRead) that read this input to its end. */
-  readFinished(metadata: FileMetadata): void {
-    this.onRead?.(metadata);
+  /** @internal Whether every read is measured with (at least) these digests. */
+  measures(hashes: readonly ExtraHash[] | undefined): boolean {
+    const measured = this.measure?.hashes;
+    return measured !== undefined && (hashes ?? []).every((name) => measured.includes(name));
   }
 
   get kind(): InputKind {
@@ -160,8 +174,14 @@ export class FileInput {
    * not a regular file (a directory, a FIFO, a device), an empty input (there is nothing to
    * scan: decided from what was read, as /proc files have content but a stat size of 0),
    * more than `maxBytes`, or a stream that errors.
+   *
+   * `measured` (internal, for MeteredRead) hears this read's metadata, for an input that
+   * {@link FileInput.measures} its reads.
    */
-  async *chunks(options: ReadOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+  async *chunks(
+    options: ReadOptions = {},
+    measured?: (metadata: FileMetadata) => void,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
     const { signal, maxBytes = Number.POSITIVE_INFINITY } = options;
     signal?.throwIfAborted();
     const opened = await this.source.open();
@@ -175,6 +195,8 @@ export class FileInput {
       return;
     }
     const { size } = opened;
+    const meter =
+      this.measure === undefined ? undefined : new Meter(this.measure.hashes, this.filename);
     let total = 0;
     let iterator: AsyncIterator<Uint8Array> | undefined;
     let drained = false;
@@ -195,7 +217,9 @@ export class FileInput {
         }
         total += chunk.byteLength;
         if (total > maxBytes) throw tooLarge(this.source.label, maxBytes);
-        if (chunk.byteLength > 0) yield chunk;
+        if (chunk.byteLength === 0) continue;
+        meter?.update(chunk);
+        yield chunk;
       }
       drained = true;
     } catch (error) {
@@ -209,6 +233,11 @@ export class FileInput {
       else closing.catch(() => {});
     }
     if (total === 0) throw emptyInput(this.source.label);
+    if (meter !== undefined) {
+      const metadata = meter.result();
+      this.measure?.onRead(metadata);
+      measured?.(metadata);
+    }
   }
 
   /** The whole content in memory: for engines that cannot stream. Stops at `maxBytes`. */

@@ -8,6 +8,7 @@ import { checkResult } from './check-result.js';
 import { ScanError, type ScanErrorKind, type ScanFailure, toScanError } from './errors.js';
 import type { FileInput } from './input.js';
 import { type ManagerConfig, resolveConfig, type Settings } from './manager-config.js';
+import { readMetadata } from './metadata.js';
 import type { PolicyDecision, PolicyEngine } from './policy/engine.js';
 import { defaultPolicy } from './policy/presets.js';
 import { type Prepared, prepareInput } from './prepare.js';
@@ -15,7 +16,7 @@ import type { FilesystemQuarantine } from './quarantine.js';
 import type { ScanReport } from './report.js';
 import type { FileMetadata, ScanContext, ScanOutcome, ScanResult } from './result.js';
 import type { Scanner } from './scanner.js';
-import { withTimeout } from './timeout.js';
+import { engineTimeout, withTimeout } from './timeout.js';
 
 export interface ScanCallOptions {
   /** Cancels the whole scan: every engine's read stops and the scan rejects with `cancelled`. */
@@ -260,7 +261,13 @@ export class ScanManager {
       const options = { context, hashes, signal, timeoutMs: scanTimeoutMs };
       const given = prepared.forEngine();
       const result = await scanWithin(scanner, given.input, options, clock);
-      const metadata = await given.metadata(signal);
+      // An engine that did not read the file through its input (it scanned by path) is held
+      // to the file as it is now, read here within the same limit.
+      const metadata =
+        given.metadata() ??
+        (await withTimeout(clock, scanTimeoutMs, signal, engineTimeout(scanner.name), (s) =>
+          readMetadata(given.input, { hashes, signal: s }),
+        ));
       return {
         result: checkResult(result, scanner.name, metadata),
         metadata,

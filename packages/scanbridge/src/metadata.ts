@@ -11,16 +11,52 @@ export interface MeterOptions extends ReadOptions {
   hashes?: readonly ExtraHash[] | undefined;
 }
 
+/** The metadata of bytes as they stream past: their digests, size and sniffed type. */
+export class Meter {
+  private readonly digest: Digest;
+  /** The first bytes, gathered across chunks: an uploader chooses where chunks split. */
+  private readonly head = new Uint8Array(HEAD_BYTES);
+  private readonly filename: string | undefined;
+  private size = 0;
+
+  constructor(hashes: readonly ExtraHash[] | undefined, filename: string | undefined) {
+    this.digest = new Digest(hashes);
+    this.filename = filename;
+  }
+
+  update(chunk: Uint8Array): void {
+    if (this.size < HEAD_BYTES) this.head.set(chunk.subarray(0, HEAD_BYTES - this.size), this.size);
+    this.digest.update(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  /** Once, after the last chunk. */
+  result(): FileMetadata {
+    const { filename } = this;
+    const mimeType = sniffMimeType(
+      this.head.subarray(0, Math.min(this.size, HEAD_BYTES)),
+      filename,
+    );
+    return {
+      ...(filename === undefined ? {} : { filename }),
+      ...(mimeType === undefined ? {} : { mimeType }),
+      size: this.size,
+      hash: this.digest.digest(),
+    };
+  }
+}
+
 /**
  * Reads an input while hashing it and sniffing its type, so an engine that streams the
  * file to a scanner reports real metadata without a second read. An input whose metadata is
- * already known (the scan manager's copy in memory) is not hashed again.
+ * already known (the scan manager's copy in memory), or that measures its own reads (the
+ * manager's view of a large file), is not hashed again.
  */
 export class MeteredRead {
   private readonly input: FileInput;
   private readonly options: MeterOptions;
-  /** What the input already knows, or the digest and head this read gathers. */
-  private readonly meter: Meter | { readonly known: FileMetadata };
+  private readonly known: FileMetadata | undefined;
+  private readonly measuredByInput: boolean;
   private size = 0;
   private result: FileMetadata | undefined;
 
@@ -28,26 +64,28 @@ export class MeteredRead {
     this.input = input;
     this.options = options;
     const known = input.knownMetadata;
-    this.meter =
-      known !== undefined && covers(known, options.hashes)
-        ? { known }
-        : { digest: new Digest(options.hashes), head: new Uint8Array(HEAD_BYTES) };
+    this.known = known !== undefined && covers(known, options.hashes) ? known : undefined;
+    this.measuredByInput = this.known === undefined && input.measures(options.hashes);
   }
 
   async *chunks(): AsyncGenerator<Uint8Array, void, undefined> {
-    const { meter } = this;
-    const measuring = 'digest' in meter;
-    for await (const chunk of this.input.chunks(this.options)) {
-      if (measuring) {
-        if (this.size < HEAD_BYTES)
-          meter.head.set(chunk.subarray(0, HEAD_BYTES - this.size), this.size);
-        meter.digest.update(chunk);
-      }
+    const { known, measuredByInput } = this;
+    const meter =
+      known === undefined && !measuredByInput
+        ? new Meter(this.options.hashes, this.input.filename)
+        : undefined;
+    let measured: FileMetadata | undefined;
+    const chunks = measuredByInput
+      ? this.input.chunks(this.options, (metadata) => {
+          measured = metadata;
+        })
+      : this.input.chunks(this.options);
+    for await (const chunk of chunks) {
+      meter?.update(chunk);
       this.size += chunk.byteLength;
       yield chunk;
     }
-    this.result = 'known' in meter ? meter.known : this.measured(meter);
-    this.input.readFinished(this.result);
+    this.result = known ?? measured ?? meter?.result();
   }
 
   /** Bytes read so far. */
@@ -61,26 +99,6 @@ export class MeteredRead {
       throw new Error('MeteredRead.metadata() called before the input was fully read');
     return this.result;
   }
-
-  private measured(meter: Meter): FileMetadata {
-    const { filename } = this.input;
-    const mimeType = sniffMimeType(
-      meter.head.subarray(0, Math.min(this.size, HEAD_BYTES)),
-      filename,
-    );
-    return {
-      ...(filename === undefined ? {} : { filename }),
-      ...(mimeType === undefined ? {} : { mimeType }),
-      size: this.size,
-      hash: meter.digest.digest(),
-    };
-  }
-}
-
-interface Meter {
-  readonly digest: Digest;
-  /** The first bytes, gathered across chunks: an uploader chooses where chunks split. */
-  readonly head: Uint8Array;
 }
 
 /** Whether `known` has every digest a reader asks for. */

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { describeFsError } from './cli/errno.js';
 import { ScanError } from './errors.js';
 
 // O_NONBLOCK: opening a FIFO (or a device) by path can otherwise wait forever for a writer,
@@ -90,5 +91,5 @@ function openFailure(path: string, error: unknown): ScanError {
       },
     );
   }
-  return new ScanError('io', `Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  return new ScanError('io', `Cannot read ${path}: ${describeFsError(error)}`, { cause: error });
 }

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { entries, failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
-import { MeteredRead } from './metadata.js';
+import { MeteredRead, readMetadata } from './metadata.js';
 import { MockScanner } from './mock-scanner.js';
 import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
 import type { ScanResult } from './result.js';
-import type { Scanner } from './scanner.js';
+import { type Scanner, scanResult } from './scanner.js';
 
 const tempDir = tempDirs();
 const options = { maxBytes: 64 * 1024 * 1024, hashes: [], signal: undefined, spoolDir: '/tmp' };
@@ -80,8 +82,9 @@ describe('prepareInput', () => {
     const [a, b] = await Promise.all([first.input.readAll(), second.input.readAll()]);
     expect(sha256(a)).toBe(sha256(content));
     expect(sha256(b)).toBe(sha256(content));
-    // Neither read was metered, so the manager's own reading decides.
-    expect((await first.metadata()).hash.sha256).toBe(sha256(content));
+    // Neither read was metered, and each view measured its own.
+    expect(first.metadata()?.hash.sha256).toBe(sha256(content));
+    expect(second.metadata()?.hash.sha256).toBe(sha256(content));
     await prepared.close();
   });
 
@@ -94,11 +97,18 @@ describe('prepareInput', () => {
     await small.close();
 
     const spooled = await prepareInput(status, { ...options, spoolDir, inMemoryBytes: 100 });
-    expect(spooled.input.path).toMatch(new RegExp(`^${spoolDir}/scanbridge-`));
+    // Read from the copy, but still the file it is, for engines and in messages.
+    expect(spooled.input.path).toBe('/proc/self/status');
+    expect(spooled.input.kind).toBe('path');
     expect(spooled.input.filename).toBe('status');
+    expect(await entries(spoolDir)).toHaveLength(1);
     const content = new TextDecoder().decode(await spooled.forEngine().input.readAll());
     expect(content).toMatch(/^Name:/);
-    expect((await spooled.forEngine().metadata()).size).toBe(content.length);
+    expect(spooled.forEngine().metadata()?.size).toBe(content.length);
+    const limited = await failure(spooled.forEngine().input.readAll({ maxBytes: 10 }));
+    expect(limited.message).toBe(
+      `/proc/self/status is too large: the limit is 10 bytes and it has ${content.length} bytes`,
+    );
     await spooled.close();
     expect(await entries(spoolDir)).toEqual([]);
 
@@ -142,7 +152,7 @@ describe('ScanManager with a large file', () => {
     const changer: Scanner = {
       name: 'first',
       healthCheck: async () => {},
-      async scan(input, scanOptions) {
+      async scan(input, scanOptions = {}) {
         const result = await inner.scan(input, scanOptions);
         await writeFile(path, new Uint8Array(content.byteLength).fill(0x64));
         return result;
@@ -177,5 +187,78 @@ describe('ScanManager with a large file', () => {
     expect(report.failures.map((f) => [f.engine, f.error.kind])).toEqual([
       ['liar', 'ambiguous_response'],
     ]);
+  });
+
+  it('reports every configured digest, whatever digests the engine asked its own read for', async () => {
+    const { path, content } = await largeFile(0x66);
+    const simple: Scanner = {
+      name: 'simple',
+      healthCheck: async () => {},
+      async scan(input, scanOptions = {}) {
+        const read = new MeteredRead(input, { signal: scanOptions.signal });
+        for await (const _ of read.chunks()) {
+          // Only the digest is wanted.
+        }
+        return scanResult({
+          outcome: { type: 'clean' },
+          fileMetadata: read.metadata(),
+          engine: 'simple',
+          startedAt: 0,
+          completedAt: 0,
+          context: scanOptions.context,
+        });
+      },
+    };
+    const manager = ScanManager.builder()
+      .addScanner(simple)
+      .withConfig({ hashes: ['md5', 'blake3'] })
+      .build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.fileHash).toEqual({
+      sha256: sha256(content),
+      md5: createHash('md5').update(content).digest('hex'),
+      blake3: bytesToHex(blake3(content)),
+    });
+  });
+
+  it('holds an engine that read the file twice (a connection lost mid-way) to its last read', async () => {
+    const { path, content } = await largeFile(0x67);
+    const changed = new Uint8Array(content.byteLength).fill(0x68);
+    const resending: Scanner = {
+      name: 'resending',
+      healthCheck: async () => {},
+      async scan(input, scanOptions = {}) {
+        await readMetadata(input, scanOptions);
+        await writeFile(path, changed);
+        const again = await readMetadata(input, scanOptions);
+        return scanResult({
+          outcome: { type: 'clean' },
+          fileMetadata: again,
+          engine: 'resending',
+          startedAt: 0,
+          completedAt: 0,
+          context: scanOptions.context,
+        });
+      },
+    };
+    const manager = ScanManager.builder().addScanner(resending).build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.failures).toEqual([]);
+    expect(report.fileHash.sha256).toBe(sha256(changed));
+  });
+
+  it('reads the file itself, within the time limit, for an engine that did not read it', async () => {
+    const { path, content } = await largeFile(0x69);
+    const byPath = unmetered('by-path', () => sha256(content));
+    const manager = ScanManager.builder()
+      .addScanner({ ...byPath, scan: () => byPath.scan(FileInput.fromBytes(content)) })
+      .build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.results.map((r) => r.engine)).toEqual(['by-path']);
+    expect(report.fileMetadata).toEqual({
+      filename: 'large.bin',
+      size: content.byteLength,
+      hash: { sha256: sha256(content) },
+    });
   });
 });

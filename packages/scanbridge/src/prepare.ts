@@ -1,10 +1,11 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeFsError } from './cli/errno.js';
 import { ScanError } from './errors.js';
 import type { ExtraHash } from './hashing.js';
-import { FileInput, joinChunks, tooLarge } from './input.js';
-import { MeteredRead, readMetadata } from './metadata.js';
-import { type OpenFile, openRegularFile, readOpenFile } from './open-file.js';
+import { type FileInput, joinChunks, tooLarge } from './input.js';
+import { MeteredRead } from './metadata.js';
+import { type OpenFile, openRegularFile } from './open-file.js';
 import type { FileMetadata } from './result.js';
 
 export interface PrepareOptions {
@@ -22,17 +23,21 @@ export interface Prepared {
   readonly input: FileInput;
   /** What one engine reads, and the metadata of the bytes it was given. */
   forEngine(): EngineInput;
-  /** Releases the file (a handle, a spooled copy); always called. */
+  /**
+   * Releases the file (a handle, a spooled copy); always called. Never rejects, and never
+   * waits for a read still in flight (a stuck disk): the handle closes once that read ends.
+   */
   close(): Promise<void>;
 }
 
 export interface EngineInput {
   readonly input: FileInput;
   /**
-   * Once the engine is done: the metadata of what it read, measured here, never taken from its
-   * result. `signal` stops a read this needs (for an engine that read without metering).
+   * Once the engine is done: the metadata of the last complete read of `input`, measured as it
+   * was read (however the engine read it), never taken from its result; undefined when the
+   * engine read none of it.
    */
-  metadata(signal?: AbortSignal): Promise<FileMetadata>;
+  metadata(): FileMetadata | undefined;
 }
 
 /**
@@ -49,11 +54,11 @@ export const IN_MEMORY_BYTES = 1024 * 1024;
  * use stays flat whatever its size.
  */
 export async function prepareInput(input: FileInput, options: PrepareOptions): Promise<Prepared> {
-  if (input.kind === 'stream') return spooled(input, options);
+  if (input.kind === 'stream') return spooled(input, input, options);
   const { path } = input;
-  if (path === undefined) return inMemory(input, input, options, async () => {});
+  if (path === undefined) return inMemory(input, input, options, () => {});
   const file = await openRegularFile(path);
-  const release = () => file.handle.close();
+  const release = releaser(file);
   try {
     // A preparation that timed out while the open was stuck has nobody to hand the file to.
     options.signal?.throwIfAborted();
@@ -74,81 +79,127 @@ export async function prepareInput(input: FileInput, options: PrepareOptions): P
       throw error;
     });
     if (fits !== undefined) return fits;
-    const rest = FileInput.fromStream(readOpenFile(file), { filename: input.filename });
-    const copy = await spooled(rest, options);
-    await release();
+    const copy = await spooled(input, input.withOpenFile(file), options);
+    release();
     return copy;
   } catch (error) {
-    await release();
+    release();
     throw error;
   }
+}
+
+/** Closes the handle without waiting for reads in flight; Node closes it once they end. */
+function releaser(file: OpenFile): () => void {
+  return () => {
+    file.handle.close().catch(() => {
+      // Closing a handle that was read only cannot lose data.
+    });
+  };
 }
 
 async function inMemory(
   original: FileInput,
   reading: FileInput,
   options: PrepareOptions,
-  release: () => Promise<void>,
+  release: () => void,
 ): Promise<Prepared> {
   const read = new MeteredRead(reading, options);
   const parts: Uint8Array[] = [];
   for await (const chunk of read.chunks()) parts.push(chunk);
-  await release();
+  release();
   const metadata = read.metadata();
   const input = original.withContent(joinChunks(parts), metadata);
-  const engineInput: EngineInput = { input, metadata: async () => metadata };
+  const engineInput: EngineInput = { input, metadata: () => metadata };
   return { input, forEngine: () => engineInput, close: async () => {} };
 }
 
 /**
- * Each engine gets its own view of the open file, which hears the metadata of the engine's
- * metered read: what the engine scanned is what its result is checked against. An engine that
- * reads without metering gets the file hashed here, once, instead.
+ * Each engine gets its own view of the open file, which measures every complete read of it
+ * with the manager's digests, however the engine reads (metered, readAll, chunks): what the
+ * engine scanned is what its result is checked against, with nothing read twice for that.
  */
 function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): Prepared {
-  const input = original.withOpenFile(file);
-  let ours: Promise<FileMetadata> | undefined;
-  const hashedHere = (signal: AbortSignal | undefined) => {
-    ours ??= readMetadata(input, { hashes: options.hashes, signal });
-    return ours;
-  };
+  const { hashes } = options;
   return {
-    input,
+    input: original.withOpenFile(file),
     forEngine() {
-      let seen: FileMetadata | undefined;
-      const view = original.withOpenFile(file, (metadata) => {
-        seen ??= metadata;
-      });
-      return { input: view, metadata: async (signal) => seen ?? hashedHere(signal) };
+      // The last read counts: an engine that sends the file again (a broken connection)
+      // answers about its last sending.
+      let last: FileMetadata | undefined;
+      const onRead = (metadata: FileMetadata): void => {
+        last = metadata;
+      };
+      return { input: original.withOpenFile(file, { hashes, onRead }), metadata: () => last };
     },
-    close: () => file.handle.close(),
+    close: async () => releaser(file)(),
   };
 }
 
-async function spooled(input: FileInput, options: PrepareOptions): Promise<Prepared> {
-  const dir = await mkdtemp(join(options.spoolDir, 'scanbridge-')).catch((error: unknown) => {
+/**
+ * Copies `reading` into a private temporary file; the result reads that copy and is still
+ * `original` in its name, label and path.
+ */
+async function spooled(
+  original: FileInput,
+  reading: FileInput,
+  options: PrepareOptions,
+): Promise<Prepared> {
+  const { spoolDir } = options;
+  const dir = await mkdtemp(join(spoolDir, 'scanbridge-')).catch((error: unknown) => {
     throw new ScanError(
       'configuration',
-      `Cannot create a spool directory in ${options.spoolDir} (option "spoolDir"): ${(error as Error).message}`,
+      `Cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
       { cause: error },
     );
   });
-  const remove = () => rm(dir, { recursive: true, force: true });
+  const remove = () =>
+    rm(dir, { recursive: true, force: true }).catch(() => {
+      // A copy left in the private spool folder must not replace the scan's answer.
+    });
   try {
     const path = join(dir, 'input');
-    const read = new MeteredRead(input, options);
-    const handle = await open(path, 'wx', 0o600);
+    const read = new MeteredRead(reading, options);
+    const handle = await open(path, 'wx', 0o600).catch((error: unknown) => {
+      throw spoolFailure(original, spoolDir, error);
+    });
     try {
-      for await (const chunk of read.chunks()) await handle.write(chunk);
+      for await (const chunk of read.chunks()) await writeAll(handle, chunk, original, spoolDir);
     } finally {
       await handle.close();
     }
-    const copy = input.withPath(path);
+    const copy = original.withSpooledCopy(path);
     const metadata = read.metadata();
-    const engineInput: EngineInput = { input: copy, metadata: async () => metadata };
+    const engineInput: EngineInput = { input: copy, metadata: () => metadata };
     return { input: copy, forEngine: () => engineInput, close: remove };
   } catch (error) {
     await remove();
     throw error;
   }
+}
+
+/** FileHandle.write may write less than it was given (a disk filling up): the rest follows. */
+async function writeAll(
+  handle: FileHandle,
+  chunk: Uint8Array,
+  original: FileInput,
+  spoolDir: string,
+): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await handle
+      .write(chunk, offset, chunk.byteLength - offset)
+      .catch((error: unknown) => {
+        throw spoolFailure(original, spoolDir, error);
+      });
+    offset += bytesWritten;
+  }
+}
+
+function spoolFailure(original: FileInput, spoolDir: string, error: unknown): ScanError {
+  const what = original.path ?? original.filename ?? 'the input';
+  return new ScanError(
+    'io',
+    `Cannot spool ${what} into ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
+    { cause: error },
+  );
 }
