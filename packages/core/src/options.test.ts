@@ -16,6 +16,7 @@ describe('bad options get a clear error naming the option and the value', () => 
       /"halfOpenMaxWait" must be a finite number of milliseconds >= 1, got 0/,
     ],
     [{ halfOpenMaxWait: Number.POSITIVE_INFINITY }, /"halfOpenMaxWait".*got Infinity/],
+    [{ halfOpenMaxWait: 1e300 }, /"halfOpenMaxWait" must be <= 2147483647 ms.*got 1e\+300/],
     [
       { openDuration: Number.POSITIVE_INFINITY },
       /"openDuration" must be a finite number of milliseconds >= 0, got Infinity/,
@@ -30,7 +31,7 @@ describe('bad options get a clear error naming the option and the value', () => 
       { timeout: 90_000, halfOpenMaxWait: 60_000 },
       /"halfOpenMaxWait" \(60000\) must be at least "timeout" \(90000\)/,
     ],
-  ])('RangeError for %j', (options, message) => {
+  ])('RangeError for %o', (options, message) => {
     expect(make(options)).toThrow(RangeError);
     expect(make(options)).toThrow(message);
   });
@@ -60,10 +61,41 @@ describe('bad options get a clear error naming the option and the value', () => 
       /unknown option "failureTreshold"; known options are name, failureThreshold/,
     ],
     ['fast', /options must be an object, got "fast"/],
-  ])('TypeError for %j', (options, message) => {
+  ])('TypeError for %o', (options, message) => {
     expect(make(options)).toThrow(TypeError);
     expect(make(options)).toThrow(message);
   });
+
+  it.each([
+    'name',
+    'failureThreshold',
+    'openDuration',
+    'successThreshold',
+    'halfOpenMaxProbes',
+    'halfOpenMaxWait',
+    'jitter',
+    'timeout',
+    'failurePolicy',
+    'fallback',
+    'fallbackOnFailure',
+    'honorRetryAfter',
+    'clock',
+    'mode',
+    'logger',
+    'window',
+  ])('TypeError for a null %s: null is a wrong value, not the default', (key) => {
+    expect(make({ [key]: null })).toThrow(TypeError);
+    expect(make({ [key]: null })).toThrow(new RegExp(`"${key}".*got null`));
+  });
+
+  it.each(['size', 'minimumCalls', 'failureRateThreshold'])(
+    'an error for a null window.%s',
+    (key) => {
+      expect(make({ window: { type: 'count', [key]: null } })).toThrow(
+        new RegExp(`"${key}".*got null`),
+      );
+    },
+  );
 
   it('accepts explicit undefined for optional settings (spreading partial configs)', () => {
     const breaker = new CircuitBreaker({ timeout: undefined, logger: undefined, clock: undefined });

@@ -6,6 +6,7 @@ import {
   describeValue,
   durationAtLeast,
   integerAtLeast,
+  orDefault,
   rejectUnknownKeys,
   requireObject,
 } from './validate.js';
@@ -161,10 +162,10 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
   rejectUnknownKeys(OWNER, options, KNOWN_KEYS);
   const o = options;
 
-  const name = o.name ?? DEFAULTS.name;
+  const name = orDefault(o.name, DEFAULTS.name);
   check(typeof name === 'string' && name.length > 0, 'name', 'a non-empty string', name);
 
-  const openDuration = o.openDuration ?? DEFAULTS.openDuration;
+  const openDuration = orDefault(o.openDuration, DEFAULTS.openDuration);
   if (typeof openDuration !== 'function') durationAtLeast(OWNER, 'openDuration', openDuration, 0);
 
   let timeout = 0;
@@ -178,7 +179,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
   }
 
   // Duck-typed, so a policy from the CommonJS build works with the ESM build and back.
-  const policy = o.failurePolicy ?? DEFAULT_POLICY;
+  const policy = orDefault(o.failurePolicy, DEFAULT_POLICY);
   const isPolicy =
     typeof policy === 'object' &&
     policy !== null &&
@@ -190,7 +191,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     policy,
   );
 
-  const fallback = o.fallback ?? FallbackBehavior.failClosed();
+  const fallback = orDefault(o.fallback, FallbackBehavior.failClosed());
   check(
     isFallbackBehavior(fallback),
     'fallback',
@@ -198,7 +199,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallback,
   );
 
-  const fallbackOnFailure = o.fallbackOnFailure ?? false;
+  const fallbackOnFailure = orDefault(o.fallbackOnFailure, false);
   check(
     typeof fallbackOnFailure === 'boolean',
     'fallbackOnFailure',
@@ -206,10 +207,10 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     fallbackOnFailure,
   );
 
-  const honorRetryAfter = o.honorRetryAfter ?? false;
+  const honorRetryAfter = orDefault(o.honorRetryAfter, false);
   check(typeof honorRetryAfter === 'boolean', 'honorRetryAfter', 'a boolean', honorRetryAfter);
 
-  const clock = o.clock ?? systemClock;
+  const clock = orDefault(o.clock, systemClock);
   check(
     typeof clock === 'object' &&
       clock !== null &&
@@ -221,7 +222,7 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     clock,
   );
 
-  const mode = o.mode ?? 'enforce';
+  const mode = orDefault(o.mode, 'enforce');
   check(mode === 'enforce' || mode === 'observe', 'mode', '"enforce" or "observe"', mode);
 
   const logger = o.logger;
@@ -238,24 +239,24 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
     failureThreshold: integerAtLeast(
       OWNER,
       'failureThreshold',
-      o.failureThreshold ?? DEFAULTS.failureThreshold,
+      orDefault(o.failureThreshold, DEFAULTS.failureThreshold),
       1,
     ),
     openDuration,
     successThreshold: integerAtLeast(
       OWNER,
       'successThreshold',
-      o.successThreshold ?? DEFAULTS.successThreshold,
+      orDefault(o.successThreshold, DEFAULTS.successThreshold),
       1,
     ),
     halfOpenMaxProbes: integerAtLeast(
       OWNER,
       'halfOpenMaxProbes',
-      o.halfOpenMaxProbes ?? DEFAULTS.halfOpenMaxProbes,
+      orDefault(o.halfOpenMaxProbes, DEFAULTS.halfOpenMaxProbes),
       1,
     ),
     halfOpenMaxWait: resolveHalfOpenMaxWait(o.halfOpenMaxWait, timeout),
-    jitter: resolveJitter(o.jitter ?? DEFAULTS.jitter),
+    jitter: resolveJitter(orDefault(o.jitter, DEFAULTS.jitter)),
     timeout,
     failurePolicy: typeof policy === 'function' ? { isFailure: policy } : policy,
     fallback,
@@ -272,6 +273,11 @@ export function resolveOptions<T>(options: CircuitBreakerOptions<T> = {}): Setti
 function resolveHalfOpenMaxWait(value: unknown, timeout: number): number {
   if (value === undefined) return Math.max(DEFAULTS.halfOpenMaxWait, timeout);
   const wait = durationAtLeast(OWNER, 'halfOpenMaxWait', value, 1);
+  if (wait > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${OWNER}: option "halfOpenMaxWait" must be <= ${MAX_TIMER_MS} ms (about 24.8 days), got ${wait}`,
+    );
+  }
   if (wait < timeout) {
     throw new RangeError(
       `${OWNER}: option "halfOpenMaxWait" (${wait}) must be at least "timeout" (${timeout}): a probe would be cut short before its own time limit; raise halfOpenMaxWait or omit it`,

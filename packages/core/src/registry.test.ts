@@ -40,6 +40,18 @@ describe('BreakerRegistry.get', () => {
       /a breaker name must be a non-empty string/,
     );
   });
+
+  it('refuses null options instead of taking the defaults', () => {
+    expect(() => new BreakerRegistry({ defaults: null as never })).toThrow(/got null/);
+    expect(() => new BreakerRegistry({ criticality: null as never })).toThrow(
+      /criticality must be .*got null/,
+    );
+    expect(() =>
+      new BreakerRegistry().register('x', new CircuitBreaker({ name: 'x' }), {
+        criticality: null as never,
+      }),
+    ).toThrow(/criticality must be .*got null/);
+  });
 });
 
 describe('maxBreakers', () => {

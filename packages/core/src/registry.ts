@@ -9,6 +9,7 @@ import {
   describeValue,
   durationAtLeast,
   integerAtLeast,
+  orDefault,
   rejectUnknownKeys,
   requireObject,
 } from './validate.js';
@@ -121,13 +122,13 @@ export class BreakerRegistry {
   constructor(options: BreakerRegistryOptions = {}) {
     requireObject(OWNER, options);
     rejectUnknownKeys(OWNER, options, KEYS);
-    this.clock = options.clock ?? systemClock;
+    this.clock = orDefault(options.clock, systemClock);
     if (typeof this.clock?.now !== 'function') {
       throw new TypeError(
         `${OWNER}: option "clock" must have a now() method, got ${describeValue(this.clock)}`,
       );
     }
-    const defaults = options.defaults ?? {};
+    const defaults = orDefault(options.defaults, {});
     requireObject(`${OWNER} defaults`, defaults);
     for (const key of ['name', 'initialState'] as const) {
       if (key in defaults) {
@@ -148,7 +149,7 @@ export class BreakerRegistry {
       options.idleTtl === undefined
         ? Number.POSITIVE_INFINITY
         : durationAtLeast(OWNER, 'idleTtl', options.idleTtl, 1);
-    this.criticality = checkCriticality(OWNER, options.criticality ?? 'degraded');
+    this.criticality = checkCriticality(OWNER, orDefault(options.criticality, 'degraded'));
     this.limited =
       this.maxBreakers !== Number.POSITIVE_INFINITY || this.idleTtl !== Number.POSITIVE_INFINITY;
   }
@@ -206,7 +207,10 @@ export class BreakerRegistry {
     if (this.entries.has(name)) {
       throw new Error(`${OWNER}.register: a breaker called "${name}" is already registered`);
     }
-    const criticality = checkCriticality(`${OWNER}.register`, options.criticality ?? 'degraded');
+    const criticality = checkCriticality(
+      `${OWNER}.register`,
+      orDefault(options.criticality, 'degraded'),
+    );
     this.add(name, breaker, criticality, false);
   }
 

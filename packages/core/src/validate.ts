@@ -13,6 +13,14 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
+/**
+ * The option's value, or `fallback` when it is left out: an explicit `undefined` (a spread partial
+ * config) means the default, but `null` is a value, checked and refused like any other wrong one.
+ */
+export function orDefault<V>(value: V | undefined, fallback: V): V {
+  return value === undefined ? fallback : value;
+}
+
 /** Typo protection: `{ failureTreshold: 3 }` is an error, not a silently ignored key. */
 export function rejectUnknownKeys(
   owner: string,

@@ -1,4 +1,10 @@
-import { describeValue, durationAtLeast, integerAtLeast, rejectUnknownKeys } from '../validate.js';
+import {
+  describeValue,
+  durationAtLeast,
+  integerAtLeast,
+  orDefault,
+  rejectUnknownKeys,
+} from '../validate.js';
 import { type CallWindow, CountWindow, TimeWindow } from './call-window.js';
 
 interface RateRules {
@@ -60,13 +66,13 @@ export function resolveWindow(owner: string, value: unknown): WindowSettings | u
   let capacity = Number.POSITIVE_INFINITY;
   if (type === 'count') {
     rejectUnknownKeys(where, o, COUNT_KEYS);
-    const size = integerAtLeast(where, 'size', o.size ?? 100, 1);
+    const size = integerAtLeast(where, 'size', orDefault(o.size, 100), 1);
     capacity = size;
     create = () => new CountWindow(size);
   } else {
     rejectUnknownKeys(where, o, TIME_KEYS);
-    const duration = durationAtLeast(where, 'duration', o.duration ?? 60_000, 1);
-    const buckets = integerAtLeast(where, 'buckets', o.buckets ?? 10, 1);
+    const duration = durationAtLeast(where, 'duration', orDefault(o.duration, 60_000), 1);
+    const buckets = integerAtLeast(where, 'buckets', orDefault(o.buckets, 10), 1);
     if (buckets > MAX_BUCKETS || duration / buckets < 1) {
       throw new RangeError(
         `${where}: option "buckets" must be at most ${MAX_BUCKETS} and leave each bucket at least 1 ms, got ${buckets} for ${duration} ms`,
@@ -77,7 +83,7 @@ export function resolveWindow(owner: string, value: unknown): WindowSettings | u
   const minimumCalls = integerAtLeast(
     where,
     'minimumCalls',
-    o.minimumCalls ?? Math.min(10, capacity),
+    orDefault(o.minimumCalls, Math.min(10, capacity)),
     1,
   );
   if (minimumCalls > capacity) {
@@ -96,9 +102,17 @@ export function resolveWindow(owner: string, value: unknown): WindowSettings | u
     create,
     timed: type === 'time',
     minimumCalls,
-    failureRateThreshold: fraction(where, 'failureRateThreshold', o.failureRateThreshold ?? 0.5),
+    failureRateThreshold: fraction(
+      where,
+      'failureRateThreshold',
+      orDefault(o.failureRateThreshold, 0.5),
+    ),
     slowCallDuration,
-    slowCallRateThreshold: fraction(where, 'slowCallRateThreshold', o.slowCallRateThreshold ?? 1),
+    slowCallRateThreshold: fraction(
+      where,
+      'slowCallRateThreshold',
+      orDefault(o.slowCallRateThreshold, 1),
+    ),
   };
 }
 
