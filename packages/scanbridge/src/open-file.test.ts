@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ManualClock } from '@breakwater/core';
@@ -9,43 +9,59 @@ import { failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MockScanner } from './mock-scanner.js';
+import { IN_MEMORY_BYTES } from './prepare.js';
 
 /**
  * Hooks into node:fs/promises, so a test can act at the exact moment between checking a path
  * and reading it (the race a real attacker has to win by luck), or make an open hang.
  */
 const hooks = vi.hoisted(() => ({
-  /** Runs right after the input's path was checked (a stat by path, or an fstat of its handle). */
-  afterCheck: undefined as ((path: string) => Promise<void>) | undefined,
+  /** Runs right after the input's path was checked by path (stat), before it is opened. */
+  afterStat: undefined as ((path: string) => Promise<void>) | undefined,
+  /** Runs right after the opened handle was checked (fstat), before it is read. */
+  afterFstat: undefined as ((path: string) => Promise<void>) | undefined,
   /** Opens of this path never finish, like an open stuck on a hung mount. */
   stalledPath: undefined as string | undefined,
+  /** Opens wait for this first (an open that finishes late). */
+  openGate: undefined as Promise<void> | undefined,
+  /** Closing a handle fails (after really closing it). */
+  closeFails: false,
   opens: [] as string[],
+  closes: [] as string[],
 }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
-  const afterCheck = async (path: unknown): Promise<void> => {
-    const hook = hooks.afterCheck;
-    hooks.afterCheck = undefined;
+  const once = async (which: 'afterStat' | 'afterFstat', path: unknown): Promise<void> => {
+    const hook = hooks[which];
+    hooks[which] = undefined;
     await hook?.(String(path));
   };
   return {
     ...real,
     async stat(...args: Parameters<typeof real.stat>) {
       const info = await real.stat(...args);
-      await afterCheck(args[0]);
+      await once('afterStat', args[0]);
       return info;
     },
     async open(...args: Parameters<typeof real.open>) {
-      hooks.opens.push(String(args[0]));
-      if (String(args[0]) === hooks.stalledPath) return new Promise(() => {});
+      const path = String(args[0]);
+      hooks.opens.push(path);
+      if (path === hooks.stalledPath) return new Promise(() => {});
+      await hooks.openGate;
       const handle = await real.open(...args);
       const fstat = handle.stat.bind(handle);
       handle.stat = (async (...options: Parameters<typeof handle.stat>) => {
         const info = await fstat(...options);
-        await afterCheck(args[0]);
+        await once('afterFstat', path);
         return info;
       }) as typeof handle.stat;
+      const close = handle.close.bind(handle);
+      handle.close = async () => {
+        await close();
+        hooks.closes.push(path);
+        if (hooks.closeFails) throw new Error('EIO: i/o error, close');
+      };
       return handle;
     },
   };
@@ -55,9 +71,13 @@ const tempDir = tempDirs();
 const fifos: string[] = [];
 
 afterEach(() => {
-  hooks.afterCheck = undefined;
+  hooks.afterStat = undefined;
+  hooks.afterFstat = undefined;
   hooks.stalledPath = undefined;
+  hooks.openGate = undefined;
+  hooks.closeFails = false;
   hooks.opens.length = 0;
+  hooks.closes.length = 0;
   // A reader stuck opening a FIFO (the bug this file guards against) is let go, not leaked.
   for (const fifo of fifos.splice(0)) {
     try {
@@ -67,6 +87,11 @@ afterEach(() => {
     }
   }
 });
+
+/** Waits (a turn of the event loop at a time) until `done` holds. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
 
 async function fifo(dir: string, name: string): Promise<string> {
   const path = join(dir, name);
@@ -109,15 +134,47 @@ describe('opening a path input', () => {
     const path = join(dir, 'upload.txt');
     await writeFile(path, 'the checked content');
     const pipe = await fifo(dir, 'pipe');
-    hooks.afterCheck = async (checked) => {
+    hooks.afterFstat = async (checked) => {
       if (checked === path) await rename(pipe, path);
     };
     const content = await within(1_000, FileInput.fromPath(path).readAll());
     expect(new TextDecoder().decode(content)).toBe('the checked content');
-    expect(hooks.afterCheck).toBeUndefined();
-    // The swap happened: the path is a FIFO now, and is refused as one.
+    expect(hooks.afterFstat).toBeUndefined();
+    // The swap happened: the path is a FIFO now, and is refused as one, before it is opened.
     const error = await within(1_000, failure(FileInput.fromPath(path).readAll()));
     expect(error.message).toContain('is not a regular file (a FIFO)');
+    expect(hooks.opens).toEqual([path]);
+  });
+
+  it('refuses a path swapped for a FIFO between its check by path and its open, at once', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'upload.txt');
+    await writeFile(path, 'the checked content');
+    const pipe = await fifo(dir, 'pipe');
+    hooks.afterStat = async (checked) => {
+      if (checked === path) await rename(pipe, path);
+    };
+    const error = await within(1_000, failure(FileInput.fromPath(path).readAll()));
+    expect(error.message).toBe(`${path} is not a regular file (a FIFO); only files can be scanned`);
+    expect(hooks.closes.filter((closed) => closed === path)).toEqual([path]);
+  });
+
+  it('never opens a device: it is refused from its check by path', async () => {
+    const error = await failure(FileInput.fromPath('/dev/null').readAll());
+    expect(error.message).toBe(
+      '/dev/null is not a regular file (a character device); only files can be scanned',
+    );
+    expect(hooks.opens).toEqual([]);
+  });
+
+  it('says in words why a file cannot be opened, with the code to search for', async () => {
+    const dir = await tempDir();
+    const loop = join(dir, 'loop');
+    await symlink(join(dir, 'back'), loop);
+    await symlink(loop, join(dir, 'back'));
+    const error = await failure(FileInput.fromPath(loop).readAll());
+    expect(error.kind).toBe('io');
+    expect(error.message).toBe(`Cannot read ${loop}: too many levels of symbolic links (ELOOP)`);
   });
 
   it('refuses a unix socket and a character device', async () => {
@@ -174,6 +231,48 @@ describe('ScanManager preparing a path input', () => {
       `Reading ${path} before scanning timed out after 100 ms (the scan's time limit, scanTimeoutMs)`,
     );
     expect(engine.scanCount).toBe(0);
+  });
+
+  it('closes a file whose opening finished only after the scan timed out', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'late.txt');
+    await writeFile(path, 'opened late');
+    let open = (): void => {};
+    hooks.openGate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const clock = new ManualClock(0);
+    const manager = ScanManager.builder()
+      .addScanner(MockScanner.clean().withName('a'))
+      .withConfig({ scanTimeoutMs: 100, clock })
+      .build();
+    const scan = manager.scan(FileInput.fromPath(path));
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(100);
+    expect((await within(1_000, failure(scan))).kind).toBe('timeout');
+    open();
+    await within(
+      1_000,
+      until(() => hooks.closes.includes(path)),
+    );
+    // Earlier tests' handles may close late too (a close is never waited for): only ours counts.
+    expect(hooks.closes.filter((closed) => closed === path)).toEqual([path]);
+  });
+
+  it('keeps the report when closing the file afterwards fails', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'large.bin');
+    await writeFile(path, new Uint8Array(IN_MEMORY_BYTES + 1).fill(0x61));
+    hooks.closeFails = true;
+    const manager = ScanManager.builder().addScanner(MockScanner.clean().withName('a')).build();
+    const report = await manager.scan(FileInput.fromPath(path));
+    expect(report.aggregatedOutcome).toEqual({ type: 'clean' });
+    await within(
+      1_000,
+      until(() => hooks.closes.includes(path)),
+    );
+    // Earlier tests' handles may close late too (a close is never waited for): only ours counts.
+    expect(hooks.closes.filter((closed) => closed === path)).toEqual([path]);
   });
 
   it('ends with cancelled as soon as the caller cancels, while reading the file stalls', async () => {

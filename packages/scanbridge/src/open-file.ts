@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { describeFsError } from './cli/errno.js';
 import { ScanError } from './errors.js';
 
@@ -18,9 +18,17 @@ export interface OpenFile {
 
 /**
  * Opens `path` for reading without ever blocking, and refuses anything that is not a regular
- * file. What was checked is what gets read: there is no second open by path to race with.
+ * file. What was checked is what gets read: the handle is checked again once open, and there
+ * is no second open by path to race with.
  */
 export async function openRegularFile(path: string): Promise<OpenFile> {
+  // Checked by path before it is opened at all: opening a device can act on it (a watchdog
+  // arms, a tape rewinds, a modem line rises), O_NONBLOCK or not. Something swapped in after
+  // this check is opened, but refused by the check on the handle, before a byte is read.
+  const checked = await stat(path).catch((error: unknown) => {
+    throw openFailure(path, error);
+  });
+  refuseUnlessFile(path, checked);
   let handle: FileHandle;
   try {
     handle = await open(path, OPEN_FLAGS);
@@ -29,15 +37,7 @@ export async function openRegularFile(path: string): Promise<OpenFile> {
   }
   try {
     const info = await handle.stat();
-    if (info.isDirectory()) {
-      throw new ScanError('io', `${path} is a directory; scan the files inside it instead`);
-    }
-    if (!info.isFile()) {
-      throw new ScanError(
-        'io',
-        `${path} is not a regular file (${typeOf(info)}); only files can be scanned`,
-      );
-    }
+    refuseUnlessFile(path, info);
     return { handle, size: info.size };
   } catch (error) {
     await handle.close().catch(() => {});
@@ -63,12 +63,27 @@ export async function* readOpenFile(file: OpenFile): AsyncGenerator<Uint8Array, 
   }
 }
 
-function typeOf(info: {
+interface FileType {
+  isFile(): boolean;
+  isDirectory(): boolean;
   isFIFO(): boolean;
   isSocket(): boolean;
   isCharacterDevice(): boolean;
   isBlockDevice(): boolean;
-}): string {
+}
+
+function refuseUnlessFile(path: string, info: FileType): void {
+  if (info.isFile()) return;
+  if (info.isDirectory()) {
+    throw new ScanError('io', `${path} is a directory; scan the files inside it instead`);
+  }
+  throw new ScanError(
+    'io',
+    `${path} is not a regular file (${typeOf(info)}); only files can be scanned`,
+  );
+}
+
+function typeOf(info: FileType): string {
   if (info.isFIFO()) return 'a FIFO';
   if (info.isSocket()) return 'a socket';
   if (info.isCharacterDevice()) return 'a character device';
