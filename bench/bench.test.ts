@@ -60,8 +60,9 @@ describe('benchmark harness', () => {
     // Case 9 runs against a real clamd, and is a note without one.
     const scanning = [...SCAN_CONTENDERS].sort();
     if (CLAMD !== undefined) {
-      for (const id of ['scan-small', 'scan-small-cpu', 'scan-large', 'scan-large-cpu'])
-        expect(names(id)).toEqual(scanning);
+      for (const size of ['small', 'large'])
+        for (const id of [`scan-${size}`, `scan-${size}-cpu`, `scan-${size}-cost`])
+          expect(names(id)).toEqual(scanning);
     } else {
       expect(byId.get('scan-small')?.note).toMatch(/clamd is not installed/);
     }

@@ -70,7 +70,8 @@ export interface CaseResult {
     | 'bytes retained'
     | 'bytes grown'
     | 'files/s'
-    | 'clamd CPU s per s';
+    | 'clamd CPU s per s'
+    | 'CPU µs/file';
   rows: Row[];
   note?: string;
 }
@@ -388,8 +389,16 @@ async function scanCases(
     }));
   }
   const figures = {
-    small: { rate: new Map<string, number[]>(), cpu: new Map<string, number[]>() },
-    large: { rate: new Map<string, number[]>(), cpu: new Map<string, number[]>() },
+    small: {
+      rate: new Map<string, number[]>(),
+      cpu: new Map<string, number[]>(),
+      cost: new Map<string, number[]>(),
+    },
+    large: {
+      rate: new Map<string, number[]>(),
+      cpu: new Map<string, number[]>(),
+      cost: new Map<string, number[]>(),
+    },
   };
   const order = SCAN_CONTENDERS.map((_, index) => index);
   try {
@@ -400,6 +409,7 @@ async function scanCases(
         for (const [name, run] of runs) {
           push(figures[size].rate, name, run.filesPerSecond);
           push(figures[size].cpu, name, run.clamdCpuShare);
+          push(figures[size].cost, name, run.cpuPerFile);
         }
       }
     }
@@ -418,6 +428,12 @@ async function scanCases(
       title: `${titles[size]}: clamd's CPU seconds (user + system, /proc) per wall second of each run (the machine has ${availableParallelism()} cores)`,
       unit: 'clamd CPU s per s' as const,
       rows: collectRows(figures[size].cpu),
+    },
+    {
+      id: `scan-${size}-cost`,
+      title: `${titles[size]}: CPU time per file, this process's and clamd's together (what a busy machine pays)`,
+      unit: 'CPU µs/file' as const,
+      rows: collectRows(figures[size].cost),
     },
   ]);
 }

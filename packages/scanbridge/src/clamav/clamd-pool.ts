@@ -48,11 +48,6 @@ export class ClamdSessionPool {
     if (!session.usable) this.openForWaiter();
   }
 
-  /** Open sessions (for tests and the README's claims). */
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Closes every session once its owed replies are in. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions].map((session) => session.close()));
