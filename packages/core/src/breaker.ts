@@ -94,6 +94,8 @@ export class CircuitBreaker<T = never> {
   private timer: TimerHandle | undefined;
   /** True while no call needs per-call bookkeeping: the fast path. */
   private plain: boolean;
+  /** True while someone listens for what the timer reports on time. */
+  private clocked = false;
   private warnedFailOpen = false;
   /** The rate rule's recent calls, while closed; undefined without a `window` option. */
   private readonly window: CallWindow | undefined;
@@ -227,7 +229,9 @@ export class CircuitBreaker<T = never> {
     }
   }
 
+  /** As of the breaker's clock, like `state()`: a half-open period that ran out is counted open. */
   metrics(): BreakerMetrics {
+    this.catchUp();
     const judged = this.successes + this.failures;
     return {
       totalRequests: judged + this.ignored + this.rejections,
@@ -475,8 +479,7 @@ export class CircuitBreaker<T = never> {
     } else if (this.current === HALF_OPEN) {
       this.probeDone();
       // A slow answer is no sign of recovery: the rule that can open on slowness judges probes too.
-      const slow = this.window !== undefined && this.isSlow(startedAt, this.settings.clock.now());
-      if (slow) this.open('probe_slow', false);
+      if (this.isSlow(startedAt, this.settings.clock.now())) this.open('probe_slow', false);
       else if (++this.successCount >= this.settings.successThreshold)
         this.close('probes_succeeded');
     }
@@ -600,7 +603,7 @@ export class CircuitBreaker<T = never> {
     this.tally().opened++;
     this.newGeneration();
     this.tellOpened(from, reason);
-    this.listenersChanged();
+    this.armTimer();
   }
 
   /** Logs and announces an opening already counted. */
@@ -752,13 +755,14 @@ export class CircuitBreaker<T = never> {
 
   private listenersChanged(): void {
     this.plain = this.needsNoTracking();
+    this.clocked = CLOCK_EVENTS.some((e) => this.events.has(e));
     this.armTimer();
   }
 
   /** (Re)starts the timer for the next timed transition, if one is due and someone listens. */
   private armTimer(): void {
     this.cancelTimer();
-    if (!this.timed() || !CLOCK_EVENTS.some((e) => this.events.has(e))) return;
+    if (!this.timed() || !this.clocked) return;
     const delay = Math.max(0, this.until - this.settings.clock.now());
     this.timer = startBackgroundTimer(this.settings.clock, () => this.onTimer(), delay);
   }
@@ -767,7 +771,7 @@ export class CircuitBreaker<T = never> {
     this.timer = undefined;
     this.catchUp();
     // Timers may fire before the clock agrees the moment has come (or were capped): re-arm.
-    if (this.timer === undefined) this.armTimer();
+    this.armTimer();
   }
 
   private cancelTimer(): void {

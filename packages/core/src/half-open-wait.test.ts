@@ -186,6 +186,14 @@ describe('halfOpenMaxWait', () => {
     expect(reasons).toHaveLength(1);
   });
 
+  it('metrics() sees a half-open period that ran out, as state() does, with no call or listener', async () => {
+    const { clock, breaker } = await halfOpen({ halfOpenMaxWait: 5_000 });
+    hangingCall(breaker);
+    clock.advance(5_000);
+    expect(breaker.metrics().timesOpened).toBe(2);
+    expect(breaker.state().name).toBe('open');
+  });
+
   it('defaults to 60 s, even without a per-call timeout', async () => {
     const { clock, breaker } = await halfOpen();
     hangingCall(breaker);
