@@ -409,6 +409,7 @@ export class CircuitBreaker<T = never> {
     this.catchUp();
     // A listener of the transition may have moved the breaker on already.
     if (this.current !== HALF_OPEN) return this.admit();
+    // A slot frees the moment a probe answers; the wait's end is only the worst case.
     if (this.probes >= this.settings.halfOpenMaxProbes) return 0;
     if (this.probes++ === 0) {
       this.until = now + this.settings.halfOpenMaxWait;
