@@ -164,7 +164,12 @@ export class FileInput {
     return this.source.kind;
   }
 
-  /** The path, for path inputs. */
+  /**
+   * The path, for path inputs: to name the file (in messages, in an engine's request), never to
+   * read it again. An engine given this input by the scan manager reads a copy in memory or a
+   * view of the handle opened once, and its result is checked against what it read through the
+   * input: bytes read from the path itself may since differ, and nothing would vouch for them.
+   */
   get path(): string | undefined {
     return this.source.path;
   }

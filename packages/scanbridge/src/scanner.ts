@@ -16,7 +16,12 @@ export interface ScanOptions {
   hashes?: readonly ExtraHash[] | undefined;
 }
 
-/** A malware engine. Implementations throw `ScanError` for anything that is not a verdict. */
+/**
+ * A malware engine. Implementations throw `ScanError` for anything that is not a verdict, and
+ * read the file through its input (`new MeteredRead(input, options)`, `input.chunks()`,
+ * `input.readAll()`), never by `input.path`: what was read through the input is what the scan
+ * manager checks the result against.
+ */
 export interface Scanner {
   readonly name: string;
   scan(input: FileInput, options?: ScanOptions): Promise<ScanResult>;
