@@ -394,8 +394,9 @@ export class CircuitBreaker<T = never> {
     };
   }
 
-  /** Drops every listener and timer. The breaker still works; it just reports nothing. */
+  /** Drops every listener, undelivered event and timer. The breaker still works; it reports nothing. */
   dispose(): void {
+    this.events.clear();
     this.events = NO_LISTENERS;
     this.listenersChanged();
   }

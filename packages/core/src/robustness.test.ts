@@ -79,6 +79,20 @@ describe('listeners that move the breaker during a transition', () => {
     expect(breaker.metrics()).toMatchObject({ timesOpened: 1, timesClosed: 1 });
   });
 
+  it('a stateChange listener that disposes the breaker: nothing more is told, not even the open', async () => {
+    const { options } = onClock({ failureThreshold: 1 });
+    const breaker = new CircuitBreaker(options);
+    const seen: string[] = [];
+    breaker.on('stateChange', ({ to }) => {
+      seen.push(`stateChange:${to}`);
+      breaker.dispose();
+    });
+    breaker.on('open', () => seen.push('open'));
+    await failOnce(breaker);
+    breaker.forceClose();
+    expect(seen).toEqual(['stateChange:open']);
+  });
+
   it('a rejected listener that forces the breaker open: event and error agree', async () => {
     const { clock, options } = onClock({ failureThreshold: 1, openDuration: 100 });
     const breaker = new CircuitBreaker(options);
