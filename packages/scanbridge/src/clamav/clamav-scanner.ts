@@ -194,7 +194,18 @@ export class ClamAvScanner implements Scanner {
   ): Promise<Exchange> {
     if (this.pool === undefined) return this.exchangeAlone(input, options, deadline);
     const read = this.meter(input, options, deadline);
-    const session = await this.pool.acquire(deadline.signal);
+    // The file is opened and its first chunk read before a session's writer is taken: a
+    // small file then holds the writer only while its bytes go into the socket, not while
+    // the disk is read.
+    const chunks = read.chunks();
+    const first = await chunks.next();
+    let session: ClamdSession;
+    try {
+      session = await this.pool.acquire(deadline.signal);
+    } catch (error) {
+      await chunks.return();
+      throw error;
+    }
     const answer = new Answer();
     try {
       deadline.signal.throwIfAborted();
@@ -203,7 +214,7 @@ export class ClamAvScanner implements Scanner {
       }
       answer.id = session.send(INSTREAM, answer);
       try {
-        await sendChunks(session.wire, read.chunks(), this.chunkSize, deadline.signal);
+        await sendChunks(session.wire, resume(first, chunks), this.chunkSize, deadline.signal);
       } catch (error) {
         // The input failed or the scan gave up. Ending its stream keeps the session in step
         // for the scans it carries, unless clamd stopped reading: then it is of no more use.
@@ -304,6 +315,21 @@ export class ClamAvScanner implements Scanner {
       timeoutMs: this.scanTimeoutMs,
       engine: this.name,
     });
+  }
+}
+
+/** A generator's chunks again, starting with the one already taken from it. */
+async function* resume(
+  first: IteratorResult<Uint8Array, void>,
+  rest: AsyncGenerator<Uint8Array, void, undefined>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    if (first.done === true) return;
+    yield first.value;
+    yield* rest;
+  } finally {
+    // Stopped after the first chunk (clamd hung up): the input still closes.
+    await rest.return();
   }
 }
 
