@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { ManualClock } from '@breakwater/core';
+import { describe, expect, it, vi } from 'vitest';
 import {
   FileInput,
   ScanManager,
@@ -146,16 +147,30 @@ describe('VirusTotalScanner against a loopback fake of API v3', () => {
       { status: 429, headers: { 'retry-after': '1' } },
       { status: 429, headers: { 'retry-after': '0' } },
     );
-    const started = Date.now();
-    const result = await scanner({ uploadUnknown: true }).scan(note());
-    expect(result.outcome).toEqual({ type: 'clean' });
-    expect(
+    const clock = new ManualClock();
+    const polls = () =>
       fake()
         .paths()
-        .filter((p) => p.includes('analyses')),
-    ).toHaveLength(4);
-    // The 1 s Retry-After was waited out, not the 10 ms poll interval.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+        .filter((p) => p.includes('analyses')).length;
+    const scan = scanner({ uploadUnknown: true, clock }).scan(note());
+    // Each wait is a timer on the scanner's clock: move time only while one is pending.
+    const waitedOut = async (ms: number): Promise<void> => {
+      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+      clock.advance(ms);
+    };
+    await waitedOut(10); // the poll interval, then the first 429 (Retry-After: 1)
+    await vi.waitFor(() => expect(polls()).toBe(1));
+    await waitedOut(999);
+    // The 1 s Retry-After is waited out, not the 10 ms poll interval.
+    expect(polls()).toBe(1);
+    clock.advance(1);
+    await vi.waitFor(() => expect(polls()).toBe(2));
+    // Retry-After: 0 falls back to the poll interval, then the analysis completes.
+    await waitedOut(10);
+    await waitedOut(10);
+    const result = await scan;
+    expect(result.outcome).toEqual({ type: 'clean' });
+    expect(polls()).toBe(4);
   });
 
   it('gives up polling when a Retry-After does not fit in maxPollTimeMs', async () => {

@@ -1,5 +1,6 @@
-import { systemClock } from '@breakwater/core';
+import { type Clock, systemClock } from '@breakwater/core';
 import {
+  describeValue,
   durationAtLeast,
   integerAtLeast,
   nonEmptyString,
@@ -35,6 +36,8 @@ export interface VirusTotalScannerOptions {
   maxUploadSize?: number | undefined;
   /** Default `virustotal`. */
   name?: string | undefined;
+  /** Times the polling of an upload's analysis. Default the system clock; a `ManualClock` in tests. */
+  clock?: Clock | undefined;
 }
 
 const OWNER = 'VirusTotalScanner';
@@ -47,6 +50,7 @@ const KEYS: ReadonlySet<string> = new Set([
   'timeoutMs',
   'maxUploadSize',
   'name',
+  'clock',
 ]);
 // VirusTotal takes files up to 32 MB on POST /files, and up to 650 MB through an upload URL.
 const DIRECT_UPLOAD_LIMIT = 32_000_000;
@@ -72,6 +76,7 @@ export class VirusTotalScanner implements Scanner {
   private readonly uploadUnknown: boolean;
   private readonly pollIntervalMs: number;
   private readonly maxPollTimeMs: number;
+  private readonly clock: Clock;
 
   constructor(options: VirusTotalScannerOptions) {
     requireObject(OWNER, options);
@@ -112,6 +117,13 @@ export class VirusTotalScanner implements Scanner {
         `${OWNER}: option "maxUploadSize" must be <= ${UPLOAD_LIMIT} (VirusTotal's limit), got ${this.maxUploadSize}`,
       );
     }
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.now !== 'function') {
+      throw new TypeError(
+        `${OWNER}: option "clock" must have a now() method, got ${describeValue(clock)}`,
+      );
+    }
+    this.clock = clock;
     this.client = new VtClient({
       apiKey,
       baseUrl: checkBaseUrl(OWNER, options.baseUrl ?? 'https://www.virustotal.com/api/v3'),
@@ -236,11 +248,11 @@ export class VirusTotalScanner implements Scanner {
    */
   private async poll(id: string, sha256: string, signal: AbortSignal | undefined) {
     const url = this.client.url(`analyses/${encodeURIComponent(id)}`);
-    const deadline = Date.now() + this.maxPollTimeMs;
+    const deadline = this.clock.now() + this.maxPollTimeMs;
     let wait = this.pollIntervalMs;
     let limited: ScanError | undefined;
     while (true) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0 || (limited !== undefined && (limited.retryAfter ?? 0) > remaining)) {
         throw (
           limited ??
@@ -251,7 +263,7 @@ export class VirusTotalScanner implements Scanner {
           )
         );
       }
-      await sleep(systemClock, Math.min(wait, remaining), signal);
+      await sleep(this.clock, Math.min(wait, remaining), signal);
       let answer: Awaited<ReturnType<VtClient['get']>>;
       try {
         answer = await this.client.get(url, signal);
