@@ -19,6 +19,7 @@ export default defineConfig({
       include: ['packages/*/src/**/*.test-d.ts'],
       tsconfig: './tsconfig.json',
     },
+    setupFiles: ['./scripts/quiet-console.ts'],
     testTimeout: 20_000,
     reporters: ['default', './scripts/summary-reporter.ts'],
   },
