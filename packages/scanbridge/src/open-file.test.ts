@@ -5,11 +5,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ManualClock } from '@breakwater/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { failure, tempDirs } from '../test/helpers.js';
+import { entries, failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MockScanner } from './mock-scanner.js';
-import { IN_MEMORY_BYTES } from './prepare.js';
+import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
 
 /**
  * Hooks into node:fs/promises, so a test can act at the exact moment between checking a path
@@ -24,8 +24,8 @@ const hooks = vi.hoisted(() => ({
   stalledPath: undefined as string | undefined,
   /** Opens wait for this first (an open that finishes late). */
   openGate: undefined as Promise<void> | undefined,
-  /** Closing a handle fails (after really closing it). */
-  closeFails: false,
+  /** Closing a handle of this path fails (after really closing it). */
+  closeFails: undefined as string | undefined,
   opens: [] as string[],
   closes: [] as string[],
 }));
@@ -60,7 +60,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       handle.close = async () => {
         await close();
         hooks.closes.push(path);
-        if (hooks.closeFails) throw new Error('EIO: i/o error, close');
+        if (hooks.closeFails === path) throw new Error('EIO: i/o error, close');
       };
       return handle;
     },
@@ -75,7 +75,7 @@ afterEach(() => {
   hooks.afterFstat = undefined;
   hooks.stalledPath = undefined;
   hooks.openGate = undefined;
-  hooks.closeFails = false;
+  hooks.closeFails = undefined;
   hooks.opens.length = 0;
   hooks.closes.length = 0;
   // A reader stuck opening a FIFO (the bug this file guards against) is let go, not leaked.
@@ -263,7 +263,7 @@ describe('ScanManager preparing a path input', () => {
     const dir = await tempDir();
     const path = join(dir, 'large.bin');
     await writeFile(path, new Uint8Array(IN_MEMORY_BYTES + 1).fill(0x61));
-    hooks.closeFails = true;
+    hooks.closeFails = path;
     const manager = ScanManager.builder().addScanner(MockScanner.clean().withName('a')).build();
     const report = await manager.scan(FileInput.fromPath(path));
     expect(report.aggregatedOutcome).toEqual({ type: 'clean' });
@@ -273,6 +273,23 @@ describe('ScanManager preparing a path input', () => {
     );
     // Earlier tests' handles may close late too (a close is never waited for): only ours counts.
     expect(hooks.closes.filter((closed) => closed === path)).toEqual([path]);
+  });
+
+  it('spools a stat-size-0 file and removes the copy afterwards, even when closing the file fails', async () => {
+    const spoolDir = await tempDir();
+    const path = '/proc/self/status';
+    hooks.closeFails = path;
+    const prepared = await prepareInput(FileInput.fromPath(path), {
+      maxBytes: 1024 * 1024,
+      hashes: [],
+      signal: undefined,
+      spoolDir,
+      inMemoryBytes: 100,
+    });
+    expect(await entries(spoolDir)).toHaveLength(1);
+    expect(prepared.forEngine().input.path).toBe(path);
+    await prepared.close();
+    expect(await entries(spoolDir)).toEqual([]);
   });
 
   it('ends with cancelled as soon as the caller cancels, while reading the file stalls', async () => {

@@ -164,9 +164,16 @@ async function spooled(
     });
     try {
       for await (const chunk of read.chunks()) await writeAll(handle, chunk, original, spoolDir);
-    } finally {
-      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => {
+        // The copy is dropped anyway; the reason it failed is the error worth telling.
+      });
+      throw error;
     }
+    // A write the disk reports only on close (NFS, a quota) leaves the copy incomplete.
+    await handle.close().catch((error: unknown) => {
+      throw spoolFailure(original, spoolDir, error);
+    });
     const copy = original.withSpooledCopy(path);
     const metadata = read.metadata();
     const engineInput: EngineInput = { input: copy, metadata: () => metadata };

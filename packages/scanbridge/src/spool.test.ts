@@ -10,6 +10,8 @@ const disk = vi.hoisted(() => ({
   limit: Number.POSITIVE_INFINITY,
   /** Writes that succeed before every further one fails with ENOSPC. */
   writesBeforeFull: Number.POSITIVE_INFINITY,
+  /** Closing the copy reports a write that failed late (NFS, a quota). */
+  closeFails: false,
 }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -32,6 +34,13 @@ vi.mock('node:fs/promises', async (importOriginal) => {
         const wanted = length ?? buffer.byteLength - offset;
         return write(buffer, offset, Math.min(wanted, disk.limit));
       }) as typeof handle.write;
+      const close = handle.close.bind(handle);
+      handle.close = async () => {
+        await close();
+        if (disk.closeFails) {
+          throw Object.assign(new Error('EDQUOT: disk quota exceeded, close'), { code: 'EDQUOT' });
+        }
+      };
       return handle;
     },
   };
@@ -43,6 +52,7 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 afterEach(() => {
   disk.limit = Number.POSITIVE_INFINITY;
   disk.writesBeforeFull = Number.POSITIVE_INFINITY;
+  disk.closeFails = false;
 });
 
 function upload(content: Uint8Array): FileInput {
@@ -91,6 +101,23 @@ describe('spooling a stream', () => {
     expect(error.kind).toBe('io');
     expect(error.message).toBe(
       `Cannot spool upload.bin into ${spoolDir} (option "spoolDir"): no space left on device (ENOSPC)`,
+    );
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('takes no copy whose close reported a failed write, and says why', async () => {
+    const spoolDir = await tempDir();
+    disk.closeFails = true;
+    const error = await failure(
+      prepareInput(upload(new Uint8Array(1000).fill(1)), {
+        maxBytes: 64 * 1024 * 1024,
+        hashes: [],
+        signal: undefined,
+        spoolDir,
+      }),
+    );
+    expect(error.message).toBe(
+      `Cannot spool upload.bin into ${spoolDir} (option "spoolDir"): disk quota exceeded (EDQUOT)`,
     );
     expect(await entries(spoolDir)).toEqual([]);
   });
