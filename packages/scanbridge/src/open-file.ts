@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { describeFsError } from './cli/errno.js';
 import { ScanError } from './errors.js';
+import { describeFsError } from './fs-error.js';
 
 // O_NONBLOCK: opening a FIFO (or a device) by path can otherwise wait forever for a writer,
 // holding one of libuv's four threads; a regular file reads the same with or without it.

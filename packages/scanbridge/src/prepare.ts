@@ -1,7 +1,7 @@
 import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFsError } from './cli/errno.js';
 import { ScanError } from './errors.js';
+import { describeFsError } from './fs-error.js';
 import type { ExtraHash } from './hashing.js';
 import { type FileInput, joinChunks, tooLarge } from './input.js';
 import { MeteredRead } from './metadata.js';

@@ -2,8 +2,8 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { ScanError } from '../errors.js';
+import { describeFsError } from '../fs-error.js';
 import { displayPath } from './display-path.js';
-import { describeFsError } from './errno.js';
 
 /**
  * Why a file found is not scanned. `unchecked` marks content that exists but was not looked

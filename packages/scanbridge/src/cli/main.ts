@@ -1,6 +1,6 @@
 #!/usr/bin/env node
+import { describeFsError } from '../fs-error.js';
 import { argvBytes } from './argv-bytes.js';
-import { describeFsError } from './errno.js';
 import { processOutput } from './process-output.js';
 import { runCli } from './run.js';
 import { EXIT } from './usage.js';

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ScanError } from '../errors.js';
+import { describeFsError } from '../fs-error.js';
 import { FileInput } from '../input.js';
 import { stringPath } from './display-path.js';
-import { describeFsError } from './errno.js';
 import type { FoundFile } from './files.js';
 
 export interface OpenedInput {
