@@ -134,6 +134,11 @@ function format(value: number | undefined, unit?: string): string {
   return value.toFixed(value >= 10 ? 1 : 2);
 }
 
+/** A measured ratio near its limit needs a third digit: 0.899 must not read as 0.90, missed. */
+function targetFigure(value: number): string {
+  return Math.abs(value) < 10 ? value.toFixed(3) : format(value);
+}
+
 function table(result: CaseResult): string[] {
   if (result.rows.length === 0) return [`_${result.note ?? 'no figures'}_`];
   // The floor of a case is its `bare ...` row (bare await, bare Map.get); the peer to beat,
@@ -161,7 +166,7 @@ export function markdown(cases: CaseResult[], checks: Target[], header: string):
   lines.push('### Targets', '', '| target | measured | limit | |', '| --- | ---: | ---: | --- |');
   for (const t of checks) {
     lines.push(
-      `| ${t.description} | ${format(t.value)} | ${t.kind === 'max' ? '<=' : '>='} ${format(t.limit)} | ${t.met ? 'met' : '**MISSED**'} |`,
+      `| ${t.description} | ${targetFigure(t.value)} | ${t.kind === 'max' ? '<=' : '>='} ${format(t.limit)} | ${t.met ? 'met' : '**MISSED**'} |`,
     );
   }
   return lines.join('\n');
