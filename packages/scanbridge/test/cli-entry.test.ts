@@ -44,6 +44,9 @@ async function silentServer(): Promise<{
 }
 
 describe('help, usage and version', () => {
+  /** The width the help text is wrapped to. */
+  const HELP_WIDTH = 94;
+
   it('prints the help for --help, scan --help and health --help on stdout, and exits 0', async () => {
     const cases: [string[], string, string[]][] = [
       [['--help'], 'scanbridge scan <files or directories...>', ['--max-file-size', '--timeout']],
@@ -57,6 +60,9 @@ describe('help, usage and version', () => {
       expect({ argv, code, stderr }).toEqual({ argv, code: 0, stderr: '' });
       expect(stdout).toContain(usage);
       for (const option of options) expect(stdout).toContain(option);
+      // Wrapped to one width, so no sentence runs past the rest of the text.
+      const wide = stdout.split('\n').filter((line) => line.length > HELP_WIDTH);
+      expect({ argv, wide }).toEqual({ argv, wide: [] });
     }
     // Each command's help is about that command.
     expect((await scanbridge(['health', '--help'])).stdout).not.toContain('--policy');
@@ -467,6 +473,33 @@ describe('--max-file-size', () => {
     }
   }, 60_000);
 
+  it("still refuses, with file_too_large, a file over clamd's own StreamMaxLength", async () => {
+    const strict = await startClamd({ streamMaxLength: '1M' });
+    try {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 0x61));
+      const run = await scanbridge(['scan', dir, '--clamav', `127.0.0.1:${strict.port}`]);
+      const line = run.stdout.split('\n').find((l) => l.startsWith(join(dir, 'big.bin')));
+      expect(line).toMatch(/\serror\s+-\s+file_too_large: .*StreamMaxLength/);
+      // The flag a user of the command line sets, not the library's option.
+      expect(line).toContain('--max-file-size');
+      expect(line).not.toContain('maxFileSize');
+      expect(run.code).toBe(2);
+      const json = await scanbridge([
+        'scan',
+        dir,
+        '--clamav',
+        `127.0.0.1:${strict.port}`,
+        '--json',
+      ]);
+      const [file] = JSON.parse(json.stdout).files;
+      expect(file.error.kind).toBe('file_too_large');
+      expect(file.error.message).toContain('--max-file-size');
+    } finally {
+      await strict.stop();
+    }
+  }, 30_000);
+
   it('says what is wrong with a bad size', async () => {
     for (const value of ['12X', '0', '1.5M', '-1', '']) {
       const run = await scanbridge(['scan', '.', '--clamav', tcp(), `--max-file-size=${value}`]);
@@ -608,5 +641,22 @@ describe('messages', () => {
       exitCode: 1,
       exitReason: 'exit 1: 1 file blocked',
     });
+
+    // The command line moves nothing, so a quarantine decision is not said to be done.
+    const policy = join(dir, 'policy.json');
+    const quarantine = { type: 'quarantine', reason: 'kept for analysis' };
+    await writeFile(policy, JSON.stringify({ defaultAction: quarantine, rules: [] }));
+    const kept = await scanbridge([
+      'scan',
+      join(dir, 'inbox'),
+      '--clamav',
+      tcp(),
+      '--policy',
+      policy,
+    ]);
+    expect(kept.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'exit 1: 1 file to quarantine (not moved)',
+    );
+    expect(kept.code).toBe(1);
   });
 });

@@ -3,11 +3,12 @@ import type { SkipKind } from './files.js';
 import { plural } from './plural.js';
 import { classOf, type FileRow, verdictOf } from './rows.js';
 
+// What the policy decided, not what was done: the command line moves no file.
 const DONE_TO: Readonly<Record<PolicyActionType, string>> = {
   allow: 'allowed',
   allow_with_warning: 'allowed with a warning',
   block: 'blocked',
-  quarantine: 'quarantined',
+  quarantine: 'to quarantine (not moved)',
   require_review: 'sent to review',
 };
 

@@ -11,7 +11,8 @@ $SCANBRIDGE_CLAMAV, or /var/run/clamav/clamd.ctl and the other standard places, 
   --clamav <where>              clamd at host[:port] (port 3310 when left out; [::1]:3310 for
                                 IPv6) or a unix socket (anything with a "/": ./clamd.sock)
   --virustotal-key-env <VAR>    use VirusTotal, with the API key read from $VAR
-  --virustotal-url <url>        VirusTotal's API root (default https://www.virustotal.com/api/v3)
+  --virustotal-url <url>        VirusTotal's API root
+                                (default https://www.virustotal.com/api/v3)
   --virustotal-upload           upload files VirusTotal does not know (they become visible to
                                 its subscribers); without it they are reported unknown
   --timeout <ms>                how long an engine has to answer a health check (in health,
@@ -33,10 +34,11 @@ const SCAN_OPTIONS = `Scan options:
                                 clamd's own StreamMaxLength; a clamd set lower still refuses)
 `;
 
-const SCAN_EXIT = `Exit status: 0 every file scanned and allowed; 1 any file blocked, quarantined, sent to
-review, or not checked (a linked directory, a special file, every engine failed open);
-2 usage or engine errors, a file that could not be read, nothing scanned at all, or a
-report that could not be written (an error outranks a block: the run is incomplete). The last line of the table says why a run did not exit 0.
+const SCAN_EXIT = `Exit status: 0 every file scanned and allowed; 1 any file the policy blocks, quarantines (no
+file is moved) or sends to review, or not checked (a linked directory, a special file, every
+engine failed open); 2 usage or engine errors, a file that could not be read, nothing scanned
+at all, or a report that could not be written (an error outranks a block: the run is
+incomplete). The last line of the table says why a run did not exit 0.
 `;
 
 export const HELP = `${USAGE}

@@ -1,5 +1,6 @@
 import type { BreakerScanner } from '../breaker-scanner.js';
 import { exitReason } from './exit-reason.js';
+import { errorJson, inFlagTerms } from './flag-wording.js';
 import { plural } from './plural.js';
 import { type Output, table } from './render.js';
 import { classOf, type FileRow, type RowClass, unscannedBy, verdictOf } from './rows.js';
@@ -45,7 +46,7 @@ export function asJson(
       if (row.status === 'skipped') {
         return { ...common, reason: row.reason, unchecked: row.unchecked };
       }
-      if (row.status === 'error') return { ...common, error: row.error };
+      if (row.status === 'error') return { ...common, error: errorJson(row.error) };
       const { report, decision } = row;
       return {
         ...common,
@@ -58,7 +59,7 @@ export function asJson(
           outcome: r.outcome,
           ...(r.source === undefined ? {} : { source: r.source }),
         })),
-        failures: report.failures.map((f) => ({ engine: f.engine, error: f.error })),
+        failures: report.failures.map((f) => ({ engine: f.engine, error: errorJson(f.error) })),
       };
     }),
     breakers: Object.fromEntries(breakers.map((b) => [b.name, b.breaker.state().name])),
@@ -76,7 +77,7 @@ function decisionOf(row: FileRow): string {
 /** What a person needs to see: the threats, who could not scan and why, or who vouched. */
 function detailOf(row: FileRow): string {
   if (row.status === 'skipped') return row.reason;
-  if (row.status === 'error') return `${row.error.kind}: ${row.error.message}`;
+  if (row.status === 'error') return `${row.error.kind}: ${inFlagTerms(row.error.message)}`;
   const { report } = row;
   const parts: string[] = [];
   for (const result of report.results) {
