@@ -314,6 +314,27 @@ describe('engines that accept connections and never answer', () => {
     }
   });
 
+  it('health gives up after 5 s without --timeout, after one try', async () => {
+    const silent = await silentServer();
+    try {
+      const where = `127.0.0.1:${silent.port}`;
+      const run = await scanbridge(['health', '--clamav', where, '--json']);
+      expect(run.code).toBe(2);
+      expect(JSON.parse(run.stdout).engines).toEqual([
+        expect.objectContaining({
+          status: 'down',
+          error: expect.objectContaining({ kind: 'timeout' }),
+        }),
+      ]);
+      // The default limit, not a scan's 60 s, and not three pings of it.
+      expect(run.ms).toBeGreaterThanOrEqual(4_500);
+      expect(run.ms).toBeLessThan(7_000);
+      expect(silent.accepted()).toBe(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('health gives up after --timeout on an address where connecting hangs', async () => {
     const saturated = await saturatedPort();
     try {
@@ -379,6 +400,19 @@ describe('a closed stdout', () => {
       });
       expect(run.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
       expect(run.code).toBe(0);
+    }
+  });
+
+  it('keeps exit 1 for a run that found a threat', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'eicar.com'), EICAR);
+    await writeFile(join(dir, 'report.txt'), 'quarterly report');
+    for (const json of [[], ['--json']]) {
+      const run = await scanbridge(['scan', dir, '--clamav', tcp(), ...json], {
+        closeStdout: true,
+      });
+      expect(run.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+      expect(run.code).toBe(1);
     }
   });
 });
