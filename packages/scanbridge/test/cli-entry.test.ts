@@ -6,7 +6,8 @@ import { createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { freePort, saturatedPort, startClamd, useClamd } from './clamd.js';
+import { freePort, startClamd, useClamd } from './clamd.js';
+import { saturatedPort } from './cli-ports.js';
 import { useCliProcess } from './cli-process.js';
 import { EICAR, tempDirs } from './helpers.js';
 
