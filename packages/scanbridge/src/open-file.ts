@@ -19,29 +19,33 @@ export interface OpenFile {
 /**
  * Opens `path` for reading without ever blocking, and refuses anything that is not a regular
  * file. What was checked is what gets read: the handle is checked again once open, and there
- * is no second open by path to race with.
+ * is no second open by path to race with. A path given as bytes (a name that is not valid
+ * UTF-8, which no string can name) comes with `label`, how messages name it.
  */
-export async function openRegularFile(path: string): Promise<OpenFile> {
+export async function openRegularFile(
+  path: string | Buffer,
+  label: string = path.toString(),
+): Promise<OpenFile> {
   // Checked by path before it is opened at all: opening a device can act on it (a watchdog
   // arms, a tape rewinds, a modem line rises), O_NONBLOCK or not. Something swapped in after
   // this check is opened, but refused by the check on the handle, before a byte is read.
   const checked = await stat(path).catch((error: unknown) => {
-    throw openFailure(path, error);
+    throw openFailure(label, error);
   });
-  refuseUnlessFile(path, checked);
+  refuseUnlessFile(label, checked);
   let handle: FileHandle;
   try {
     handle = await open(path, OPEN_FLAGS);
   } catch (error) {
-    throw openFailure(path, error);
+    throw openFailure(label, error);
   }
   try {
     const info = await handle.stat();
-    refuseUnlessFile(path, info);
+    refuseUnlessFile(label, info);
     return { handle, size: info.size };
   } catch (error) {
     await handle.close().catch(() => {});
-    throw error instanceof ScanError ? error : openFailure(path, error);
+    throw error instanceof ScanError ? error : openFailure(label, error);
   }
 }
 

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, symlink, truncate, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { constants, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdir, open, rename, symlink, truncate, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,66 @@ describe('file names that are not UTF-8', () => {
     expect(stdout).toMatch(/report\ufffd\.txt\s+clean\s+allow/);
     expect(stdout).toContain('3 files: 1 allowed, 2 flagged, 0 errors, 0 skipped');
     expect(code).toBe(1);
+  });
+});
+
+describe('a file named by bytes that is swapped before it is read', () => {
+  it('is checked by its path before it is opened: a FIFO swapped in is refused, never opened', async () => {
+    const dir = await tempDir();
+    const target = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from('report\xff.txt', 'latin1')]);
+    await writeFile(target, 'harmless');
+    const first = join(dir, 'first.txt');
+    await writeFile(first, 'quarterly report');
+    const fifo = join(dir, 'fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    // Opening a FIFO to write waits for a reader: this open ends if and only if the run opens it.
+    let opened = false;
+    const writer = open(fifo, 'w').then((handle) => {
+      opened = true;
+      return handle;
+    });
+    // The swap, at the first scan's connection to clamd: after the file was found a regular
+    // file, before it is opened (one file at a time, and it comes second).
+    let swapped = false;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((socket) => {
+      if (!swapped) renameSync(fifo, target);
+      swapped = true;
+      const upstream = connect(clamd().port, '127.0.0.1');
+      for (const end of [socket, upstream]) {
+        sockets.add(end);
+        end.on('error', () => end.destroy());
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as { port: number };
+    try {
+      const run = await scanbridge([
+        'scan',
+        first,
+        target,
+        '--clamav',
+        `127.0.0.1:${port}`,
+        '--concurrency',
+        '1',
+      ]);
+      expect(swapped).toBe(true);
+      expect(run.stdout).toMatch(/first\.txt\s+clean\s+allow/);
+      expect(run.stdout).toMatch(
+        /report\\xff\.txt\s+error\s+-\s+io: .*not a regular file \(a FIFO\)/,
+      );
+      expect(run.code).toBe(2);
+      await Promise.race([writer, new Promise((resolve) => setTimeout(resolve, 50))]);
+      expect(opened).toBe(false);
+    } finally {
+      // A reader lets the writer's open end, so no thread is left waiting on the FIFO.
+      const reader = await open(target, constants.O_RDONLY | constants.O_NONBLOCK);
+      await (await writer).close();
+      await reader.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
 

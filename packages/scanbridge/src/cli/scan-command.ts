@@ -38,12 +38,10 @@ export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io
   // An upload's analysis may take VirusTotal minutes (300 s of polling, plus up to 30 s for
   // each of four requests): the manager's per-engine limit must not cut it off first.
   // clamd keeps its own 60 s scan limit.
+  const scanTimeoutMs = flags.virustotalUpload === true ? 330_000 : 60_000;
   const builder = ScanManager.builder()
     .withPolicyEngine(policy)
-    .withConfig({
-      scanTimeoutMs: flags.virustotalUpload === true ? 330_000 : 60_000,
-      maxFileSize: flags.maxFileSize,
-    });
+    .withConfig({ scanTimeoutMs, maxFileSize: flags.maxFileSize });
   for (const scanner of guarded) builder.addScanner(scanner);
   const manager = builder.build();
 
@@ -52,7 +50,7 @@ export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io
   );
   const progress = new Progress(io.stderr, files.length);
   const rows = await inPool(files, flags.concurrency, async (file) => {
-    const row = await scanFile(manager, file);
+    const row = await scanFile(manager, file, scanTimeoutMs);
     progress.step(row.path, verdictOf(row));
     return row;
   });
@@ -111,7 +109,7 @@ async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
   }
 }
 
-async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow> {
+async function scanFile(manager: ScanManager, file: FoundFile, limitMs: number): Promise<FileRow> {
   const { shown: path, skipped, unreadable } = file;
   const name = { path, pathBytes: path === stringPath(file.path) ? undefined : file.path };
   if (skipped !== undefined)
@@ -119,13 +117,17 @@ async function scanFile(manager: ScanManager, file: FoundFile): Promise<FileRow>
   if (unreadable !== undefined) return { ...name, status: 'error', error: unreadable };
   let opened: OpenedInput | undefined;
   try {
-    opened = await openInput(file);
-    const { report, decision } = await manager.scanWithPolicy(opened.input, {
-      source: 'scanbridge-cli',
-    });
+    opened = await openInput(file, limitMs);
+    const { report, decision } = await manager.scanWithPolicy(
+      opened.input,
+      { source: 'scanbridge-cli' },
+      { signal: opened.signal },
+    );
     return { ...name, status: 'scanned', report, decision };
   } catch (error) {
-    return { ...name, status: 'error', error: toScanError(error) };
+    // A file not read in time cancels its scan: the row says why, not just "cancelled".
+    const reason = opened?.signal?.aborted === true ? opened.signal.reason : error;
+    return { ...name, status: 'error', error: toScanError(reason) };
   } finally {
     await opened?.close();
   }
