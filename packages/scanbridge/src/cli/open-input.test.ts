@@ -1,6 +1,19 @@
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers.js';
 import { ScanError } from '../errors.js';
 import { openInput } from './open-input.js';
+
+const tempDir = tempDirs();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A file whose name is not valid UTF-8, so openInput opens it itself. */
+async function byteNamed(content: string): Promise<{ path: Buffer; shown: string }> {
+  const dir = await tempDir();
+  const path = Buffer.concat([Buffer.from(`${dir}/report`), Buffer.of(0xff)]);
+  await writeFile(path, content);
+  return { path, shown: `${dir}/report\\xff` };
+}
 
 describe('openInput', () => {
   it('names a file given by its bytes as it is shown, when it cannot be read', async () => {
@@ -11,5 +24,34 @@ describe('openInput', () => {
       kind: 'file_not_found',
       message: 'File not found: /nonexistent-scanbridge/missing\\xff',
     });
+  });
+
+  it('ends the scan with a timeout when the file is not read within the limit', async () => {
+    const file = await byteNamed('quarterly report');
+    const opened = await openInput(file, 20);
+    try {
+      // Nobody reads: as a read stuck on a hung mount would not end.
+      await sleep(40);
+      expect(opened.signal?.aborted).toBe(true);
+      expect(opened.signal?.reason).toMatchObject({
+        kind: 'timeout',
+        message: expect.stringContaining(`cannot read ${file.shown} within 20 ms`),
+      });
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('leaves the scan alone once the file was read to its end', async () => {
+    const file = await byteNamed('quarterly report');
+    const opened = await openInput(file, 20);
+    try {
+      const text = Buffer.from(await opened.input.readAll()).toString();
+      expect(text).toBe('quarterly report');
+      await sleep(40);
+      expect(opened.signal?.aborted).toBe(false);
+    } finally {
+      await opened.close();
+    }
   });
 });
