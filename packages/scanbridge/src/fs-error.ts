@@ -10,6 +10,13 @@ const WORDS: Readonly<Record<string, string>> = {
   EMFILE: 'too many open files',
   EIO: 'input/output error',
   ENOSPC: 'no space left on device',
+  ENFILE: 'too many open files in the system',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the other end closed the connection',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'the network is unreachable',
 };
 
 /** A file system error in words, with its code: `no such file (ENOENT)`. */

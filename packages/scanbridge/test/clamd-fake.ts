@@ -24,8 +24,10 @@ export interface FakeBehaviour {
   connected?(socket: Socket, connection: number): void;
   /** Answers nothing at all (a server that only floods, say). */
   mute?: boolean;
-  /** VERSION's answer. Default `ClamAV 9.9.9/1/Thu Jan  1 00:00:00 1970`. */
-  version?: string;
+  /** Answers nothing on the connections it picks (by number, from 1). */
+  silent?(connection: number): boolean;
+  /** VERSION's answer, or null never to answer it. Default `ClamAV 9.9.9/1/Thu Jan  1 00:00:00 1970`. */
+  version?: string | null;
 }
 
 /**
@@ -105,7 +107,8 @@ function serve(
   let stream: { request: number; parts: Buffer[]; received: number } | undefined;
 
   const reply = (request: number, text: string): void => {
-    if (socket.destroyed || behaviour.mute === true) return;
+    if (socket.destroyed || behaviour.mute === true || behaviour.silent?.(connection) === true)
+      return;
     socket.write(inSession ? `${request}: ${text}\0` : `${text}\0`);
     if (!inSession) socket.end();
   };
@@ -157,9 +160,13 @@ function serve(
       }
       const request = inSession ? ++requests : 1;
       if (command === 'PING') reply(request, 'PONG');
-      else if (command === 'VERSION')
-        reply(request, behaviour.version ?? 'ClamAV 9.9.9/1/Thu Jan  1 00:00:00 1970');
-      else if (command === 'INSTREAM') stream = { request, parts: [], received: 0 };
+      else if (command === 'VERSION') {
+        const version =
+          behaviour.version === undefined
+            ? 'ClamAV 9.9.9/1/Thu Jan  1 00:00:00 1970'
+            : behaviour.version;
+        if (version !== null) reply(request, version);
+      } else if (command === 'INSTREAM') stream = { request, parts: [], received: 0 };
       else reply(request, 'UNKNOWN COMMAND');
     }
   });

@@ -13,7 +13,7 @@ import { type ClamdEndpoint, clamdCommand } from './clamd-client.js';
 import { ClamdSessionPool } from './clamd-pool.js';
 import type { ClamdSession, SessionRequest } from './clamd-session.js';
 import { verdictOf } from './clamd-verdict.js';
-import { commandBytes, describeEndpoint, sendChunks } from './clamd-wire.js';
+import { commandBytes, describeEndpoint } from './clamd-wire.js';
 import { ScanDeadline } from './scan-deadline.js';
 
 export interface ClamAvScannerOptions {
@@ -62,8 +62,22 @@ const KEYS: ReadonlySet<string> = new Set([
 /** clamd 1.4's default StreamMaxLength (`clamconf -g clamd.conf` says 104857600). */
 export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
 
-const INSTREAM = commandBytes('INSTREAM');
+/**
+ * Inputs up to this size are read into memory and go on a shared session; larger ones on a
+ * connection of their own. Far below any StreamMaxLength in use (Debian's is 25 MiB), so clamd
+ * does not refuse a file on a session and end the session under the other scans on it; and a
+ * connection of its own costs a big file nothing it would notice.
+ */
+const SESSION_INPUT_BYTES = 256 * 1024;
+
+/** How long a finished scan waits for clamd's VERSION (asked beside its first scans) at most. */
+const VERSION_GRACE_MS = 250;
+/** A VERSION unanswered this long is given up, and asked again by a later scan. */
+const VERSION_TIMEOUT_MS = 2_000;
+
 const VERSION = commandBytes('VERSION');
+/** What clamd says to VERSION: `ClamAV 1.4.6/27000/Mon Nov 23 ...`. */
+const VERSION_REPLY = /^ClamAV \S+/;
 
 /** What an exchange with clamd came to: its reply, and the read that fed it. */
 interface Exchange {
@@ -71,9 +85,18 @@ interface Exchange {
   readonly read: MeteredRead;
 }
 
+/** What a scan is doing, for its timeout's message ("timed out after 300 ms reading the input"). */
+interface Phases {
+  readonly reading: string;
+  readonly connecting: string;
+  readonly sending: string;
+  readonly verdict: string;
+}
+
 /**
- * ClamAV through clamd's own protocol: files stream to it in chunks, never whole into memory,
- * over a few kept connections that each carry many scans.
+ * ClamAV through clamd's own protocol: files stream to it in chunks, never whole into memory
+ * (small ones, read before they are sent, over a few kept connections that each carry many
+ * scans).
  */
 export class ClamAvScanner implements Scanner {
   readonly name: string;
@@ -83,10 +106,14 @@ export class ClamAvScanner implements Scanner {
   private readonly scanTimeoutMs: number;
   private readonly chunkSize: number;
   private readonly pool: ClamdSessionPool | undefined;
-  /** What a scan that times out missed. */
-  private readonly noAnswer: string;
+  private readonly phases: Phases;
+  /** Larger inputs go on a connection of their own; lowered when clamd refuses a smaller one. */
+  private sessionBytes = SESSION_INPUT_BYTES;
   private engineVersion: string | undefined;
-  /** The one VERSION question in flight, so concurrent first scans ask it once. */
+  /**
+   * The one VERSION question in flight (or answered with something that is not a version), so
+   * concurrent first scans ask it once.
+   */
   private versionAsked: Promise<string | undefined> | undefined;
 
   constructor(options: ClamAvScannerOptions = {}) {
@@ -133,18 +160,28 @@ export class ClamAvScanner implements Scanner {
             idleMs,
             maxSessions,
           });
-    this.noAnswer = `clamd at ${describeEndpoint(this.endpoint)} did not answer INSTREAM`;
+    const where = `clamd at ${describeEndpoint(this.endpoint)}`;
+    this.phases = {
+      reading: 'reading the input',
+      connecting: `connecting to ${where}`,
+      sending: `sending the input to ${where}`,
+      verdict: `waiting for ${where} to answer INSTREAM`,
+    };
   }
 
   async scan(input: FileInput, options: ScanOptions = {}): Promise<ScanResult> {
     const startedAt = Date.now();
-    const deadline = new ScanDeadline(this.name, this.scanTimeoutMs, this.noAnswer, options.signal);
+    const deadline = new ScanDeadline(
+      this.name,
+      this.scanTimeoutMs,
+      this.phases.reading,
+      options.signal,
+    );
     try {
       const { reply, read } = await deadline.race(this.exchange(input, options, deadline));
       const outcome = verdictOf(reply, this.name);
       const fileMetadata = this.metadataOf(read, reply);
-      const engineVersion =
-        this.engineVersion ?? (await deadline.race(this.versionAsked ?? this.askVersion()));
+      const engineVersion = this.engineVersion ?? (await this.versionSoon(deadline));
       return scanResult({
         outcome,
         fileMetadata,
@@ -177,7 +214,7 @@ export class ClamAvScanner implements Scanner {
   async signatureVersion(): Promise<string | undefined> {
     const reply = await this.command('VERSION');
     const [engine, ...database] = reply.split('/');
-    this.engineVersion = engine;
+    if (VERSION_REPLY.test(reply)) this.engineVersion = engine;
     return database.length > 0 ? database.join('/') : undefined;
   }
 
@@ -186,85 +223,91 @@ export class ClamAvScanner implements Scanner {
     return this.pool?.close() ?? Promise.resolve();
   }
 
-  /** A pooled session, or a connection of its own when the session breaks and the input can be read again. */
+  /**
+   * A small input is read whole first and then written on a shared session in one go; a
+   * larger one, or any input when there is no pool, goes on a connection of its own as it is
+   * read. A session that breaks before answering costs nothing: the bytes are still in
+   * memory, and go again on a connection of their own.
+   */
   private async exchange(
     input: FileInput,
     options: ScanOptions,
     deadline: ScanDeadline,
   ): Promise<Exchange> {
-    if (this.pool === undefined) return this.exchangeAlone(input, options, deadline);
-    const read = this.meter(input, options, deadline);
-    // The file is opened and its first chunk read before a session's writer is taken: a
-    // small file then holds the writer only while its bytes go into the socket, not while
-    // the disk is read.
-    const chunks = read.chunks();
-    const first = await chunks.next();
-    let session: ClamdSession;
-    try {
-      session = await this.pool.acquire(deadline.signal);
-    } catch (error) {
-      await chunks.return();
-      throw error;
-    }
-    const answer = new Answer();
-    try {
-      deadline.signal.throwIfAborted();
-      if (this.engineVersion === undefined && this.versionAsked === undefined) {
-        this.askVersion(session);
-      }
-      answer.id = session.send(INSTREAM, answer);
-      try {
-        await sendChunks(session.wire, resume(first, chunks), this.chunkSize, deadline.signal);
-      } catch (error) {
-        // The input failed or the scan gave up. Ending its stream keeps the session in step
-        // for the scans it carries, unless clamd stopped reading: then it is of no more use.
-        if (session.backlogged) session.fail(toScanError(error, this.name));
-        else session.endStream();
-        session.abandon(answer.id);
-        throw error;
-      }
-      session.endStream();
-    } finally {
-      this.pool.release(session);
-    }
-    const reply = await answer.settled(session, deadline.signal);
-    if (typeof reply === 'string') return { reply, read };
-    if (input.kind === 'stream') {
-      throw new ScanError(
-        reply.kind,
-        `${reply.message}; the input was a stream, read once, so it could not be sent again`,
-        { engine: this.name, cause: reply },
-      );
-    }
-    return this.exchangeAlone(input, options, deadline);
-  }
-
-  /** One scan on a connection of its own. */
-  private async exchangeAlone(
-    input: FileInput,
-    options: ScanOptions,
-    deadline: ScanDeadline,
-  ): Promise<Exchange> {
-    const read = this.meter(input, options, deadline);
-    const reply = await clamdCommand({
-      endpoint: this.endpoint,
-      command: 'INSTREAM',
-      body: read.chunks(),
-      chunkSize: this.chunkSize,
-      connectTimeoutMs: this.connectTimeoutMs,
-      timeoutMs: deadline.remaining(),
-      signal: deadline.signal,
-      engine: this.name,
-    });
-    return { reply, read };
-  }
-
-  private meter(input: FileInput, options: ScanOptions, deadline: ScanDeadline): MeteredRead {
-    return new MeteredRead(input, {
+    const read = new MeteredRead(input, {
       hashes: options.hashes,
       signal: deadline.signal,
       maxBytes: this.maxFileSize,
     });
+    if (this.pool === undefined) {
+      this.askVersion();
+      return this.exchangeAlone(read, read.chunks(), deadline);
+    }
+    const chunks = read.chunks();
+    const held: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const step = await chunks.next();
+      if (step.done === true) break;
+      held.push(step.value);
+      size += step.value.byteLength;
+      if (size > this.sessionBytes) {
+        return this.exchangeAlone(read, resume(held, chunks), deadline);
+      }
+    }
+    const reply = await this.onSession(this.pool, held, deadline);
+    if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);
+    // clamd's StreamMaxLength is below what sessions take: bigger inputs go alone from now on.
+    if (SIZE_REFUSED.test(reply)) this.sessionBytes = Math.min(this.sessionBytes, size - 1);
+    return { reply, read };
+  }
+
+  /** clamd's reply to `body` on a shared session, or undefined when no session answered it. */
+  private async onSession(
+    pool: ClamdSessionPool,
+    body: readonly Uint8Array[],
+    deadline: ScanDeadline,
+  ): Promise<string | undefined> {
+    const session = pool.choose();
+    if (session === undefined) return undefined;
+    deadline.phase = this.phases.connecting;
+    session.claims++;
+    try {
+      await session.ready;
+    } finally {
+      session.claims--;
+    }
+    deadline.signal.throwIfAborted();
+    if (!session.usable) return undefined;
+    this.askVersion(session);
+    const answer = new Answer();
+    answer.id = session.sendStream(body, this.chunkSize, answer);
+    deadline.phase = this.phases.verdict;
+    const reply = await answer.settled(session, deadline.signal);
+    return typeof reply === 'string' ? reply : undefined;
+  }
+
+  /** One scan on a connection of its own. */
+  private async exchangeAlone(
+    read: MeteredRead,
+    body: AsyncIterable<Uint8Array>,
+    deadline: ScanDeadline,
+  ): Promise<Exchange> {
+    deadline.phase = this.phases.connecting;
+    const reply = await clamdCommand({
+      endpoint: this.endpoint,
+      command: 'INSTREAM',
+      body,
+      chunkSize: this.chunkSize,
+      connectTimeoutMs: this.connectTimeoutMs,
+      timeoutMs: deadline.remaining(),
+      signal: deadline.signal,
+      progress: (step) => {
+        deadline.phase = step === 'connected' ? this.phases.sending : this.phases.verdict;
+      },
+      engine: this.name,
+    });
+    return { reply, read };
   }
 
   /** The read's metadata; a verdict that came before the whole file was sent is none. */
@@ -281,56 +324,98 @@ export class ClamAvScanner implements Scanner {
   }
 
   /**
-   * Learns clamd's version (`ClamAV 1.4.6`) once per scanner: on the session the first scan
-   * uses, just before its stream, or on a connection of its own. A lost answer is asked again
-   * by the next scan.
+   * clamd's version, when it comes within a moment: a verdict is never held back, nor turned
+   * into a timeout, for want of it.
    */
-  private askVersion(session?: ClamdSession): Promise<string | undefined> {
+  private versionSoon(deadline: ScanDeadline): Promise<string | undefined> {
+    this.askVersion();
+    const asked = this.versionAsked;
+    if (asked === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => resolve(undefined),
+        Math.min(VERSION_GRACE_MS, deadline.remaining()),
+      );
+      asked.then((version) => {
+        clearTimeout(timer);
+        resolve(version);
+      });
+    });
+  }
+
+  /**
+   * Learns clamd's version (`ClamAV 1.4.6`) once per scanner: on the session the first scans
+   * use, just before their streams, or on a connection of its own. An answer lost or late is
+   * asked again by a later scan; a reply that is not a version is not asked again.
+   */
+  private askVersion(session?: ClamdSession): void {
+    if (this.engineVersion !== undefined || this.versionAsked !== undefined) return;
     const learned = (reply: string): string | undefined => {
-      this.engineVersion = reply.split('/')[0];
+      if (VERSION_REPLY.test(reply)) this.engineVersion = reply.split('/')[0];
       return this.engineVersion;
     };
     const forgotten = (): undefined => {
       this.versionAsked = undefined;
       return undefined;
     };
-    this.versionAsked =
-      session === undefined
-        ? this.command('VERSION').then(learned, forgotten)
-        : new Promise((resolve) =>
-            session.send(VERSION, {
-              answered: (reply) => resolve(learned(reply)),
-              lost: () => resolve(forgotten()),
-            }),
-          );
-    return this.versionAsked;
+    if (session === undefined) {
+      this.versionAsked = this.command('VERSION', VERSION_TIMEOUT_MS).then(learned, forgotten);
+      return;
+    }
+    this.versionAsked = new Promise((resolve) => {
+      // Unref'd: nothing waits on the version but scans, which keep the process alive themselves.
+      const timer = setTimeout(() => {
+        session.abandon(id, false);
+        resolve(forgotten());
+      }, VERSION_TIMEOUT_MS).unref();
+      const id = session.send(
+        VERSION,
+        {
+          answered: (reply) => {
+            clearTimeout(timer);
+            resolve(learned(reply));
+          },
+          lost: () => {
+            clearTimeout(timer);
+            resolve(forgotten());
+          },
+        },
+        false,
+      );
+    });
   }
 
-  private command(command: string): Promise<string> {
+  private command(command: string, timeoutMs = this.scanTimeoutMs): Promise<string> {
     return clamdCommand({
       endpoint: this.endpoint,
       command,
       chunkSize: this.chunkSize,
       connectTimeoutMs: this.connectTimeoutMs,
-      timeoutMs: this.scanTimeoutMs,
+      timeoutMs,
       engine: this.name,
     });
   }
 }
 
-/** A generator's chunks again, starting with the one already taken from it. */
+const SIZE_REFUSED = /size limit exceeded/i;
+
+/** Chunks already read, then the rest of the read they came from. */
 async function* resume(
-  first: IteratorResult<Uint8Array, void>,
+  held: readonly Uint8Array[],
   rest: AsyncGenerator<Uint8Array, void, undefined>,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   try {
-    if (first.done === true) return;
-    yield first.value;
+    yield* held;
     yield* rest;
   } finally {
-    // Stopped after the first chunk (clamd hung up): the input still closes.
+    // Stopped early (clamd hung up): the input still closes.
     await rest.return();
   }
+}
+
+/** Chunks in memory, as a body to send again. */
+async function* replay(held: readonly Uint8Array[]): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* held;
 }
 
 /** One INSTREAM on a session: clamd's reply, or the session's failure when it broke first. */
@@ -351,12 +436,12 @@ class Answer implements SessionRequest {
   settled(session: ClamdSession, signal: AbortSignal): Promise<string | ScanError> {
     if (this.result !== undefined) return Promise.resolve(this.result);
     if (signal.aborted) {
-      session.abandon(this.id);
+      session.abandon(this.id, timedOut(signal.reason));
       return Promise.reject(signal.reason);
     }
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
-        session.abandon(this.id);
+        session.abandon(this.id, timedOut(signal.reason));
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -372,4 +457,9 @@ class Answer implements SessionRequest {
     this.result = result;
     this.wake?.(result);
   }
+}
+
+/** The deadline ran out (rather than the caller giving up). */
+function timedOut(reason: unknown): boolean {
+  return reason instanceof ScanError && reason.kind === 'timeout';
 }

@@ -27,6 +27,8 @@ export interface ClamdRequest {
   /** For the whole exchange, connection included. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
+  /** Told when the connection is up, and when the whole body is sent. */
+  readonly progress?: ((step: 'connected' | 'sent') => void) | undefined;
   /** Names the engine in errors. */
   readonly engine: string;
 }
@@ -93,11 +95,13 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
 
     socket.on('connect', () => {
       clearTimeout(connectTimer);
+      request.progress?.('connected');
       socket.write(commandBytes(request.command));
       if (request.body === undefined) return;
       sendChunks(socket, request.body, request.chunkSize).then(
         () => {
           if (canWrite(socket)) socket.write(END_OF_STREAM);
+          request.progress?.('sent');
         },
         // The input failed (too large, unreadable, aborted): that is the answer.
         finish,

@@ -31,29 +31,40 @@ export interface SessionOptions {
   readonly onClosed: (session: ClamdSession) => void;
 }
 
+/** A request sent and not answered; `request` is undefined once its scan gave up. */
+interface Owed {
+  request: SessionRequest | undefined;
+  /** Replies this session had received when the request was sent. */
+  readonly heardBefore: number;
+  /** A scan waits on it: the session stays open, and keeps the process alive, for it. */
+  readonly kept: boolean;
+}
+
 const IDSESSION = commandBytes('IDSESSION');
 const END = commandBytes('END');
+const INSTREAM = commandBytes('INSTREAM');
 
 /**
  * One clamd connection in IDSESSION mode: many commands, one after another on the wire, whose
  * replies come back as clamd finishes them, each prefixed with its request number
- * (`3: stream: OK`). Writing is one request at a time (the pool hands out the writer); any
- * number of replies may be outstanding. The socket keeps the process alive only while a reply
- * is awaited.
+ * (`3: stream: OK`). A request is written whole in one go, its body included (see
+ * {@link ClamdSession.sendStream}), so requests never interleave and none is ever left half
+ * sent; any number of replies may be outstanding. The socket keeps the process alive only
+ * while a reply is awaited.
  */
 export class ClamdSession {
   /** Resolves once connected; rejects with the reason it could not connect. */
   readonly ready: Promise<void>;
-  /** A scan holds the writer: the pool gives it to one scan at a time. */
-  writing = false;
+  /** Scans that chose this session and wait for it to connect (the pool's count). */
+  claims = 0;
   private readonly options: SessionOptions;
   private readonly socket: Socket;
   private readonly replies: ClamdReplySplitter;
-  /** Requests sent and not answered; an abandoned one (its scan gave up) maps to undefined. */
-  private readonly waiting = new Map<number, SessionRequest | undefined>();
+  private readonly waiting = new Map<number, Owed>();
   /** Waiting requests whose scans still want the answer: these keep the process alive. */
   private awaited = 0;
   private sent = 0;
+  private heard = 0;
   private failure: ScanError | undefined;
   private closed = false;
   private lastActive = Date.now();
@@ -80,7 +91,7 @@ export class ClamdSession {
         reject(error);
       };
     });
-    // The opener of a session waits on `ready`; others learn of a failure from `lost`.
+    // The scans that chose this session wait on `ready`; others learn of a failure from `lost`.
     this.ready.catch(() => {});
     this.socket.on('data', (packet: Buffer) => {
       if (!this.replies.push(packet)) {
@@ -102,48 +113,58 @@ export class ClamdSession {
     return !this.closed && this.failure === undefined && canWrite(this.socket);
   }
 
-  /** The socket, for the writer to stream a request's body on. */
-  get wire(): Socket {
-    return this.socket;
+  /** Replies owed to scans that still wait, plus scans waiting for it to connect. */
+  get load(): number {
+    return this.awaited + this.claims;
   }
 
-  /** Writes `z<command>\0`; its reply goes to `request`. Returns the request's number. */
-  send(command: Buffer, request: SessionRequest): number {
-    const id = ++this.sent;
-    this.waiting.set(id, request);
-    this.awaited++;
-    this.touch();
-    if (canWrite(this.socket)) this.socket.write(command);
+  /**
+   * Writes `z<command>\0`; its reply goes to `request`. Returns the request's number. A
+   * request not `kept` (VERSION, asked on the side) neither keeps the session open nor the
+   * process alive: it is lost if the session closes first.
+   */
+  send(command: Buffer, request: SessionRequest, kept: boolean): number {
+    const id = this.expect(request, kept);
+    this.socket.write(command);
     return id;
   }
 
-  /** Ends an INSTREAM body (whole or given up: clamd scans what it got either way). */
-  endStream(): void {
-    if (canWrite(this.socket)) this.socket.write(END_OF_STREAM);
+  /**
+   * One INSTREAM with its whole body, in chunks of at most `chunkSize` and the zero-length end,
+   * written in one go: nothing the caller does later (an abort, a timeout) can leave it half
+   * sent, so the session stays in step for every other scan it carries.
+   */
+  sendStream(body: readonly Uint8Array[], chunkSize: number, request: SessionRequest): number {
+    const id = this.expect(request, true);
+    const socket = this.socket;
+    socket.cork();
+    socket.write(INSTREAM);
+    for (const chunk of body) {
+      for (let offset = 0; offset < chunk.byteLength; offset += chunkSize) {
+        const piece =
+          chunk.byteLength <= chunkSize ? chunk : chunk.subarray(offset, offset + chunkSize);
+        const length = Buffer.allocUnsafe(4);
+        length.writeUInt32BE(piece.byteLength);
+        socket.write(length);
+        socket.write(piece);
+      }
+    }
+    socket.write(END_OF_STREAM);
+    socket.uncork();
+    return id;
   }
 
-  /** The scan behind request `id` gave up: its reply, when it comes, is dropped. */
-  abandon(id: number): void {
-    if (this.waiting.get(id) === undefined) return;
-    this.waiting.set(id, undefined);
-    this.awaited--;
-    this.touch();
-  }
-
-  /** Whether writes are still queued that clamd has not taken: it is not reading. */
-  get backlogged(): boolean {
-    return this.socket.writableLength > 0;
-  }
-
-  /** Breaks the session: every request still waiting is lost with `error`. */
-  fail(error: ScanError): void {
-    this.failure ??= error;
-    this.socket.destroy();
-  }
-
-  /** Done writing for now (the pool calls this when a scan hands the writer back). */
-  released(): void {
-    this.writing = false;
+  /**
+   * The scan behind request `id` gave up: its reply, when it comes, is dropped. When it gave
+   * up for want of an answer and the session has said nothing at all since the request went
+   * out, clamd is not answering on it: the session takes no more requests.
+   */
+  abandon(id: number, timedOut: boolean): void {
+    const owed = this.waiting.get(id);
+    if (owed?.request === undefined) return;
+    owed.request = undefined;
+    if (owed.kept) this.awaited--;
+    if (timedOut && owed.heardBefore === this.heard) this.closed = true;
     this.touch();
     if (this.closed && this.awaited === 0) this.hangUp();
   }
@@ -153,8 +174,21 @@ export class ClamdSession {
     if (this.socket.destroyed) return Promise.resolve();
     const closing = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
     this.closed = true;
-    if (this.awaited === 0 && !this.writing) this.hangUp();
+    if (this.awaited === 0) this.hangUp();
     return closing;
+  }
+
+  private expect(request: SessionRequest, kept: boolean): number {
+    const id = ++this.sent;
+    this.waiting.set(id, { request, heardBefore: this.heard, kept });
+    if (kept) this.awaited++;
+    this.touch();
+    return id;
+  }
+
+  private fail(error: ScanError): void {
+    this.failure ??= error;
+    this.socket.destroy();
   }
 
   private hangUp(): void {
@@ -167,21 +201,22 @@ export class ClamdSession {
   /** Keeps the process alive only while a scan waits on this session. */
   private touch(): void {
     this.lastActive = Date.now();
-    if (this.awaited > 0 || this.writing) this.socket.ref();
+    if (this.awaited > 0) this.socket.ref();
     else this.socket.unref();
   }
 
   private closeIfIdle(): void {
     if (this.socket.destroyed) return;
-    const idle = this.awaited === 0 && !this.writing;
-    if (idle && Date.now() - this.lastActive >= this.options.idleMs) this.hangUp();
+    if (this.load === 0 && Date.now() - this.lastActive >= this.options.idleMs) this.hangUp();
     else this.idleTimer.refresh();
   }
 
   private onReply(line: string): void {
+    this.heard++;
     const colon = line.indexOf(': ');
     const id = colon > 0 ? Number(line.slice(0, colon)) : Number.NaN;
-    if (!this.waiting.has(id)) {
+    const owed = this.waiting.get(id);
+    if (owed === undefined) {
       this.fail(
         new ScanError(
           'ambiguous_response',
@@ -191,16 +226,16 @@ export class ClamdSession {
       );
       return;
     }
-    const request = this.waiting.get(id);
     this.waiting.delete(id);
     // clamd ends a session after an error (a stream over StreamMaxLength): send nothing more on it.
     if (line.endsWith(' ERROR')) this.closed = true;
+    const { request } = owed;
     if (request !== undefined) {
-      this.awaited--;
+      if (owed.kept) this.awaited--;
       this.touch();
       request.answered(line.slice(colon + 2).trim());
     }
-    if (this.closed && this.awaited === 0 && !this.writing) this.hangUp();
+    if (this.closed && this.awaited === 0) this.hangUp();
   }
 
   private onClose(): void {
@@ -221,6 +256,6 @@ export class ClamdSession {
     this.waiting.clear();
     this.awaited = 0;
     this.options.onClosed(this);
-    for (const request of lost) request?.lost(error);
+    for (const owed of lost) owed.request?.lost(error);
   }
 }

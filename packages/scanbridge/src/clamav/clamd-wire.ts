@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { ScanError } from '../errors.js';
+import { describeFsError } from '../fs-error.js';
 
 /** Where clamd listens: TCP or a unix socket. */
 export type ClamdEndpoint =
@@ -64,19 +65,30 @@ export function commandBytes(command: string): Buffer {
   return Buffer.from(`z${command}\0`, 'latin1');
 }
 
-/** What a socket error means for a scan, in words. */
+/**
+ * What a socket error means for a scan, in words. Running out of file descriptors is this
+ * process's trouble, not clamd's: `io`, which no breaker counts against the engine.
+ */
 export function socketFailure(
   error: NodeJS.ErrnoException,
   engine: string,
   endpoint: ClamdEndpoint,
 ): ScanError {
   const where = describeEndpoint(endpoint);
+  const words = describeFsError(error);
+  if (error.code === 'EMFILE' || error.code === 'ENFILE') {
+    return new ScanError(
+      'io',
+      `${engine}: cannot open a connection to clamd at ${where}: ${words}; this process is out of file descriptors (scan fewer files at once, or raise ulimit -n)`,
+      { engine, cause: error },
+    );
+  }
   const refused = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';
   return new ScanError(
     'connection_failed',
     refused
-      ? `${engine}: cannot connect to clamd at ${where} (${error.code})`
-      : `${engine}: connection to clamd at ${where} failed: ${error.message}`,
+      ? `${engine}: cannot connect to clamd at ${where}: ${words}`
+      : `${engine}: connection to clamd at ${where} failed: ${words}`,
     { engine, cause: error },
   );
 }

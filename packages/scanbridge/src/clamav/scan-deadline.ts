@@ -2,9 +2,9 @@ import { ScanError } from '../errors.js';
 
 /**
  * One scan's time limit and the caller's abort, as one signal whose reason is always a
- * ScanError (`timeout`, saying what was `missed`, or `cancelled` with the caller's reason as
- * cause). `race` makes any
- * step give up at once when it fires, while the step itself cleans up in its own time.
+ * ScanError (`timeout`, saying what the scan was doing: its {@link ScanDeadline.phase}, or
+ * `cancelled` with the caller's reason as cause). `race` makes any step give up at once when
+ * it fires, while the step itself cleans up in its own time.
  */
 export class ScanDeadline {
   readonly signal: AbortSignal;
@@ -13,9 +13,16 @@ export class ScanDeadline {
   private readonly timer: NodeJS.Timeout;
   private readonly parent: AbortSignal | undefined;
   private readonly engine: string;
+  /**
+   * What the scan is doing now, as the end of "timed out after N ms ...": `reading the input`,
+   * `waiting for clamd's verdict`. Set by each step; a constant string, so nothing is built
+   * unless the time runs out.
+   */
+  phase: string;
 
-  constructor(engine: string, ms: number, missed: string, parent?: AbortSignal) {
+  constructor(engine: string, ms: number, phase: string, parent?: AbortSignal) {
     this.engine = engine;
+    this.phase = phase;
     this.signal = this.controller.signal;
     this.endsAt = Date.now() + ms;
     this.parent = parent;
@@ -23,7 +30,9 @@ export class ScanDeadline {
     this.timer = setTimeout(
       () =>
         this.controller.abort(
-          new ScanError('timeout', `${engine}: ${missed} within ${ms} ms`, { engine }),
+          new ScanError('timeout', `${engine}: timed out after ${ms} ms ${this.phase}`, {
+            engine,
+          }),
         ),
       ms,
     );
