@@ -135,8 +135,8 @@ function format(value: number | undefined, unit?: string): string {
 }
 
 /** A measured ratio near its limit needs a third digit: 0.899 must not read as 0.90, missed. */
-function targetFigure(value: number): string {
-  return Math.abs(value) < 10 ? value.toFixed(3) : format(value);
+function targetFigure(value: number | undefined): string {
+  return value !== undefined && Math.abs(value) < 10 ? value.toFixed(3) : format(value);
 }
 
 function table(result: CaseResult): string[] {
