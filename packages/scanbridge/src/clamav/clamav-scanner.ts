@@ -115,6 +115,8 @@ export class ClamAvScanner implements Scanner {
    * concurrent first scans ask it once.
    */
   private versionAsked: Promise<string | undefined> | undefined;
+  /** A scan already went without the version: later ones do not wait for it at all. */
+  private versionLate = false;
 
   constructor(options: ClamAvScannerOptions = {}) {
     requireObject(OWNER, options);
@@ -324,16 +326,19 @@ export class ClamAvScanner implements Scanner {
   }
 
   /**
-   * clamd's version, when it comes within a moment: a verdict is never held back, nor turned
-   * into a timeout, for want of it.
+   * clamd's version, when it comes within a moment (once: after one scan went without it, none
+   * waits): a verdict is never held back for long, nor turned into a timeout, for want of it.
    */
   private versionSoon(deadline: ScanDeadline): Promise<string | undefined> {
     this.askVersion();
     const asked = this.versionAsked;
-    if (asked === undefined) return Promise.resolve(undefined);
+    if (asked === undefined || this.versionLate) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(
-        () => resolve(undefined),
+        () => {
+          this.versionLate = true;
+          resolve(undefined);
+        },
         Math.min(VERSION_GRACE_MS, deadline.remaining()),
       );
       asked.then((version) => {
