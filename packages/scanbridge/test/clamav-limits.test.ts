@@ -40,22 +40,33 @@ describe("clamd's scan limits are never a clean verdict", () => {
     await engine.close();
   });
 
-  it('any Heuristics.Limits.Exceeded name is a limit; other heuristics stay threats', () => {
-    expect(verdictOf('stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND', 'clamav')).toEqual({
-      type: 'suspicious',
-      reason: 'Heuristics.Limits.Exceeded.MaxScanSize',
-      confidence: 0.5,
-    });
-    expect(verdictOf('stream: Heuristics.Phishing.Email.SpoofedDomain FOUND', 'clamav')).toEqual({
-      type: 'infected',
-      threats: [
-        {
-          name: 'Heuristics.Phishing.Email.SpoofedDomain',
-          severity: 'medium',
-          engine: 'clamav',
-          signatureId: 'Heuristics.Phishing.Email.SpoofedDomain',
-        },
-      ],
-    });
+  it('a limit, an encrypted or a broken file is suspicious (not scanned); findings stay threats', () => {
+    for (const name of [
+      'Heuristics.Limits.Exceeded.MaxScanSize',
+      'Heuristics.Encrypted.Zip',
+      'Heuristics.Encrypted.RAR',
+      'Heuristics.Encrypted.7Zip',
+      'Heuristics.Encrypted.PDF',
+      'Heuristics.Encrypted.EGG',
+      'Heuristics.Broken.Media.PNG.EOFReadingChunk',
+      'Heuristics.Broken.Executable',
+    ]) {
+      expect(verdictOf(`stream: ${name} FOUND`, 'clamav')).toEqual({
+        type: 'suspicious',
+        reason: name,
+        confidence: 0.5,
+      });
+    }
+    for (const name of [
+      'Heuristics.Phishing.Email.SpoofedDomain',
+      'Heuristics.OLE2.ContainsMacros.VBA',
+      'Heuristics.Exploit.CVE-2010-0188',
+      'Heuristics.BrokenExecutableish',
+    ]) {
+      expect(verdictOf(`stream: ${name} FOUND`, 'clamav')).toEqual({
+        type: 'infected',
+        threats: [{ name, severity: 'medium', engine: 'clamav', signatureId: name }],
+      });
+    }
   });
 });

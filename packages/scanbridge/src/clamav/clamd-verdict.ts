@@ -2,17 +2,23 @@ import { ScanError } from '../errors.js';
 import type { ScanOutcome, Severity } from '../result.js';
 
 /**
- * clamd with `AlertExceedsMax yes` names the limit a file ran into (`MaxRecursion`,
- * `MaxFileSize`, `MaxScanSize`, `MaxFiles` ...) instead of passing the unscanned rest as clean.
+ * Names that say the content was not (all) looked at, or could not be made sense of, rather
+ * than that something bad was found in it: clamd with `AlertExceedsMax yes` names the limit a
+ * file ran into (`MaxRecursion`, `MaxFileSize`, `MaxScanSize`, `MaxFiles` ...) instead of
+ * passing the unscanned rest as clean; `AlertEncrypted` names an archive or document it could
+ * not open; `AlertBrokenMedia`/`AlertBrokenExecutables` a file whose format is damaged.
+ * Phishing, macro and exploit heuristics are findings, and stay threats.
  */
-const LIMIT_EXCEEDED = 'Heuristics.Limits.Exceeded.';
+const NOT_SCANNED =
+  /^Heuristics\.(?:Limits\.Exceeded\.|Encrypted\.|Broken\.Media\.|Broken\.Executable(?:$|\.))/;
 
-/** How sure a limit makes us: not at all either way, so as likely as not. */
+/** How sure an unscanned file makes us: not at all either way, so as likely as not. */
 export const LIMIT_CONFIDENCE = 0.5;
 
 /**
  * clamd's verdict on a stream: `stream: OK`, `stream: <name> FOUND`, `<message> ERROR`.
- * A scan limit is `suspicious` (the file was not read to its end); an ERROR throws; anything
+ * A scan limit, an encrypted or a broken file is `suspicious` (clamd could not look at all of
+ * it), with clamd's name for it as the reason; an ERROR throws; anything
  * else is not a verdict and throws `ambiguous_response`.
  */
 export function verdictOf(reply: string, engine: string): ScanOutcome {
@@ -20,7 +26,7 @@ export function verdictOf(reply: string, engine: string): ScanOutcome {
   const found = /^stream: (.+) FOUND$/.exec(reply);
   if (found?.[1] !== undefined) {
     const name = found[1];
-    if (name.startsWith(LIMIT_EXCEEDED)) {
+    if (NOT_SCANNED.test(name)) {
       return { type: 'suspicious', reason: name, confidence: LIMIT_CONFIDENCE };
     }
     return {
