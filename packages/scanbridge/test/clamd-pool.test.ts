@@ -1,10 +1,16 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { socketFailure } from '../src/clamav/clamd-wire.js';
+import { ReadSlots } from '../src/clamav/read-slots.js';
 import { FileInput, presets, withCircuitBreaker } from '../src/index.js';
 import { useClamd } from './clamd.js';
 import { useFakeClamd } from './clamd-fake.js';
-import { bytes, EICAR, failure } from './helpers.js';
+import { bytes, EICAR, failure, tempDirs } from './helpers.js';
 
 // StreamMaxLength 1M (the harness's default).
 const clamd = useClamd();
@@ -202,6 +208,41 @@ describe('close()', () => {
     const timedOutAt = Date.now();
     await closing;
     expect(closedAt - timedOutAt).toBeLessThan(100);
+  });
+});
+
+describe('many scans started at once', () => {
+  const tempDir = tempDirs();
+
+  it('do not run the process out of file descriptors: 600 files at once under ulimit -n 160 are all scanned', async () => {
+    const fake = await fakeClamd();
+    const file = join(await tempDir(), 'note.txt');
+    await writeFile(file, 'a small note');
+    const child = fileURLToPath(new URL('./clamd-fd-child.ts', import.meta.url));
+    const command = `ulimit -n 160 && exec "$0" --conditions=breakwater-source --import tsx "$@"`;
+    const { stdout } = await promisify(execFile)(
+      '/bin/sh',
+      ['-c', command, process.execPath, child, String(fake.port), file, '600'],
+      { timeout: 20_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ clean: 600 });
+  }, 30_000);
+});
+
+describe('ReadSlots', () => {
+  it('hands slots out in turn, and a waiter that gives up is dropped at once', async () => {
+    const slots = new ReadSlots(1);
+    const open = new AbortController().signal;
+    expect(slots.take(open)).toBeUndefined();
+    const quitter = new AbortController();
+    const gaveUp = slots.take(quitter.signal);
+    const patient = slots.take(open);
+    quitter.abort(new Error('gave up'));
+    await expect(gaveUp).rejects.toThrow('gave up');
+    slots.give();
+    await patient;
+    slots.give();
+    expect(slots.take(open)).toBeUndefined();
   });
 });
 

@@ -14,6 +14,7 @@ import { ClamdSessionPool } from './clamd-pool.js';
 import type { ClamdSession, SessionRequest } from './clamd-session.js';
 import { verdictOf } from './clamd-verdict.js';
 import { commandBytes, describeEndpoint } from './clamd-wire.js';
+import { ReadSlots } from './read-slots.js';
 import { ScanDeadline } from './scan-deadline.js';
 
 export interface ClamAvScannerOptions {
@@ -70,6 +71,9 @@ export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
  */
 const SESSION_INPUT_BYTES = 256 * 1024;
 
+/** Inputs read at once, per scanner, before they go to a session: far more than clamd scans at once. */
+const READS_AT_ONCE = 64;
+
 /** How long a finished scan waits for clamd's VERSION (asked beside its first scans) at most. */
 const VERSION_GRACE_MS = 250;
 /** A VERSION unanswered this long is given up, and asked again by a later scan. */
@@ -87,6 +91,7 @@ interface Exchange {
 
 /** What a scan is doing, for its timeout's message ("timed out after 300 ms reading the input"). */
 interface Phases {
+  readonly queued: string;
   readonly reading: string;
   readonly connecting: string;
   readonly sending: string;
@@ -106,6 +111,7 @@ export class ClamAvScanner implements Scanner {
   private readonly scanTimeoutMs: number;
   private readonly chunkSize: number;
   private readonly pool: ClamdSessionPool | undefined;
+  private readonly readSlots = new ReadSlots(READS_AT_ONCE);
   private readonly phases: Phases;
   /** Larger inputs go on a connection of their own; lowered when clamd refuses a smaller one. */
   private sessionBytes = SESSION_INPUT_BYTES;
@@ -164,6 +170,7 @@ export class ClamAvScanner implements Scanner {
           });
     const where = `clamd at ${describeEndpoint(this.endpoint)}`;
     this.phases = {
+      queued: `waiting for one of ${READS_AT_ONCE} other inputs to be read first`,
       reading: 'reading the input',
       connecting: `connecting to ${where}`,
       sending: `sending the input to ${where}`,
@@ -245,18 +252,29 @@ export class ClamAvScanner implements Scanner {
       this.askVersion();
       return this.exchangeAlone(read, read.chunks(), deadline);
     }
+    const queued = this.readSlots.take(deadline.signal);
+    if (queued !== undefined) {
+      deadline.phase = this.phases.queued;
+      await queued;
+      deadline.phase = this.phases.reading;
+    }
     const chunks = read.chunks();
     const held: Uint8Array[] = [];
     let size = 0;
-    for (;;) {
-      const step = await chunks.next();
-      if (step.done === true) break;
-      held.push(step.value);
-      size += step.value.byteLength;
-      if (size > this.sessionBytes) {
-        return this.exchangeAlone(read, resume(held, chunks), deadline);
+    let large = false;
+    try {
+      while (!large) {
+        const step = await chunks.next();
+        if (step.done === true) break;
+        held.push(step.value);
+        size += step.value.byteLength;
+        large = size > this.sessionBytes;
       }
+    } finally {
+      // A small input is read and closed by now; a large one goes on as it is sent.
+      this.readSlots.give();
     }
+    if (large) return this.exchangeAlone(read, resume(held, chunks), deadline);
     const reply = await this.onSession(this.pool, held, deadline);
     if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);
     // clamd's StreamMaxLength is below what sessions take: bigger inputs go alone from now on.
