@@ -8,7 +8,7 @@ import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { socketFailure } from '../src/clamav/clamd-wire.js';
 import { ReadSlots } from '../src/clamav/read-slots.js';
 import { FileInput, presets, withCircuitBreaker } from '../src/index.js';
-import { useClamd } from './clamd.js';
+import { freePort, useClamd } from './clamd.js';
 import { useFakeClamd } from './clamd-fake.js';
 import { bytes, EICAR, failure, tempDirs } from './helpers.js';
 
@@ -227,6 +227,27 @@ describe('many scans started at once', () => {
     );
     expect(JSON.parse(stdout)).toEqual({ clean: 600 });
   }, 30_000);
+});
+
+describe('a large input on a connection of its own', () => {
+  it('is closed when that connection cannot be made', async () => {
+    const closedPort = await freePort();
+    let closed = false;
+    async function* large(): AsyncGenerator<Uint8Array> {
+      try {
+        yield new Uint8Array(300_000);
+        yield new Uint8Array(10);
+      } finally {
+        closed = true;
+      }
+    }
+    const scanner = new ClamAvScanner({ port: closedPort });
+    expect(await failure(scanner.scan(FileInput.fromStream(large())))).toMatchObject({
+      kind: 'connection_failed',
+    });
+    await later(5);
+    expect(closed).toBe(true);
+  });
 });
 
 describe('ReadSlots', () => {

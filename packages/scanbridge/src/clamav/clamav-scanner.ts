@@ -274,7 +274,15 @@ export class ClamAvScanner implements Scanner {
       // A small input is read and closed by now; a large one goes on as it is sent.
       this.readSlots.give();
     }
-    if (large) return this.exchangeAlone(read, resume(held, chunks), deadline);
+    if (large) {
+      try {
+        return await this.exchangeAlone(read, resume(held, chunks), deadline);
+      } finally {
+        // Closes the input (its file) when the upload never began (no connection): a read
+        // already stopped is not stopped twice, and one under way is not waited for.
+        chunks.return().catch(() => {});
+      }
+    }
     const reply = await this.onSession(this.pool, held, deadline);
     if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);
     // clamd's StreamMaxLength is below what sessions take: bigger inputs go alone from now on.
