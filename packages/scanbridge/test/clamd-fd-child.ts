@@ -3,8 +3,8 @@
 import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { FileInput } from '../src/input.js';
 
-const [port, path, count] = process.argv.slice(2);
-const scanner = new ClamAvScanner({ port: Number(port) });
+const [port, path, count, maxSessions] = process.argv.slice(2);
+const scanner = new ClamAvScanner({ port: Number(port), maxSessions: Number(maxSessions) });
 const ends = await Promise.all(
   Array.from({ length: Number(count) }, () =>
     scanner.scan(FileInput.fromPath(String(path))).then(

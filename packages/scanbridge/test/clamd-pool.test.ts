@@ -214,18 +214,20 @@ describe('close()', () => {
 describe('many scans started at once', () => {
   const tempDir = tempDirs();
 
-  it('do not run the process out of file descriptors: 600 files at once under ulimit -n 160 are all scanned', async () => {
+  it('do not run the process out of file descriptors: 600 files at once under ulimit -n 160 are all scanned, pooled or not', async () => {
     const fake = await fakeClamd();
     const file = join(await tempDir(), 'note.txt');
     await writeFile(file, 'a small note');
     const child = fileURLToPath(new URL('./clamd-fd-child.ts', import.meta.url));
     const command = `ulimit -n 160 && exec "$0" --conditions=breakwater-source --import tsx "$@"`;
-    const { stdout } = await promisify(execFile)(
-      '/bin/sh',
-      ['-c', command, process.execPath, child, String(fake.port), file, '600'],
-      { timeout: 20_000 },
-    );
-    expect(JSON.parse(stdout)).toEqual({ clean: 600 });
+    for (const maxSessions of ['4', '0']) {
+      const { stdout } = await promisify(execFile)(
+        '/bin/sh',
+        ['-c', command, process.execPath, child, String(fake.port), file, '600', maxSessions],
+        { timeout: 20_000 },
+      );
+      expect(JSON.parse(stdout)).toEqual({ clean: 600 });
+    }
   }, 30_000);
 });
 

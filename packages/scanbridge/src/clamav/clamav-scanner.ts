@@ -71,7 +71,10 @@ export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
  */
 const SESSION_INPUT_BYTES = 256 * 1024;
 
-/** Inputs read at once, per scanner, before they go to a session: far more than clamd scans at once. */
+/**
+ * Inputs open at once, per scanner: read before they go on a session, or read and sent on a
+ * connection of their own. Far more than clamd scans at once (its MaxThreads is 10).
+ */
 const READS_AT_ONCE = 64;
 
 /** How long a finished scan waits for clamd's VERSION (asked beside its first scans) at most. */
@@ -170,7 +173,7 @@ export class ClamAvScanner implements Scanner {
           });
     const where = `clamd at ${describeEndpoint(this.endpoint)}`;
     this.phases = {
-      queued: `waiting for one of ${READS_AT_ONCE} other inputs to be read first`,
+      queued: `waiting for a turn (${READS_AT_ONCE} other inputs were being read or sent)`,
       reading: 'reading the input',
       connecting: `connecting to ${where}`,
       sending: `sending the input to ${where}`,
@@ -248,15 +251,19 @@ export class ClamAvScanner implements Scanner {
       signal: deadline.signal,
       maxBytes: this.maxFileSize,
     });
-    if (this.pool === undefined) {
-      this.askVersion();
-      return this.exchangeAlone(read, read.chunks(), deadline);
-    }
     const queued = this.readSlots.take(deadline.signal);
     if (queued !== undefined) {
       deadline.phase = this.phases.queued;
       await queued;
       deadline.phase = this.phases.reading;
+    }
+    if (this.pool === undefined) {
+      this.askVersion();
+      try {
+        return await this.exchangeAlone(read, read.chunks(), deadline);
+      } finally {
+        this.readSlots.give();
+      }
     }
     const chunks = read.chunks();
     const held: Uint8Array[] = [];
@@ -270,18 +277,18 @@ export class ClamAvScanner implements Scanner {
         size += step.value.byteLength;
         large = size > this.sessionBytes;
       }
-    } finally {
-      // A small input is read and closed by now; a large one goes on as it is sent.
-      this.readSlots.give();
-    }
-    if (large) {
-      try {
-        return await this.exchangeAlone(read, resume(held, chunks), deadline);
-      } finally {
-        // Closes the input (its file) when the upload never began (no connection): a read
-        // already stopped is not stopped twice, and one under way is not waited for.
-        chunks.return().catch(() => {});
+      if (large) {
+        try {
+          return await this.exchangeAlone(read, resume(held, chunks), deadline);
+        } finally {
+          // Closes the input (its file) when the upload never began (no connection): a read
+          // already stopped is not stopped twice, and one under way is not waited for.
+          chunks.return().catch(() => {});
+        }
       }
+    } finally {
+      // A small input is read and closed by now; a large one was read as it was sent.
+      this.readSlots.give();
     }
     const reply = await this.onSession(this.pool, held, deadline);
     if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);
