@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { socketFailure } from '../src/clamav/clamd-wire.js';
-import { ReadSlots } from '../src/clamav/read-slots.js';
+import { ScanSlots } from '../src/clamav/scan-slots.js';
 import { FileInput, presets, withCircuitBreaker } from '../src/index.js';
 import { freePort, useClamd } from './clamd.js';
 import { useFakeClamd } from './clamd-fake.js';
@@ -252,9 +252,25 @@ describe('a large input on a connection of its own', () => {
   });
 });
 
-describe('ReadSlots', () => {
+describe('scans past the 64 under way', () => {
+  it('wait their turn within their own time limit, and say so when it runs out', async () => {
+    const fake = await fakeClamd({ scan: () => undefined });
+    const scanner = new ClamAvScanner({ port: fake.port, scanTimeoutMs: 150 });
+    const scans = Array.from({ length: 65 }, () =>
+      failure(scanner.scan(FileInput.fromBytes(bytes('a note')))),
+    );
+    const errors = await Promise.all(scans);
+    expect(errors.at(-1)?.message).toBe(
+      'clamav: timed out after 150 ms waiting for a turn (64 other scans were under way)',
+    );
+    expect(fake.scans).toHaveLength(64);
+    await scanner.close();
+  });
+});
+
+describe('ScanSlots', () => {
   it('hands slots out in turn, and a waiter that gives up is dropped at once', async () => {
-    const slots = new ReadSlots(1);
+    const slots = new ScanSlots(1);
     const open = new AbortController().signal;
     expect(slots.take(open)).toBeUndefined();
     const quitter = new AbortController();

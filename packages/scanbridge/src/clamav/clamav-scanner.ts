@@ -14,8 +14,8 @@ import { ClamdSessionPool } from './clamd-pool.js';
 import type { ClamdSession, SessionRequest } from './clamd-session.js';
 import { verdictOf } from './clamd-verdict.js';
 import { commandBytes, describeEndpoint } from './clamd-wire.js';
-import { ReadSlots } from './read-slots.js';
 import { ScanDeadline } from './scan-deadline.js';
+import { ScanSlots } from './scan-slots.js';
 
 export interface ClamAvScannerOptions {
   /** clamd's TCP address. Default 127.0.0.1 (when no `socketPath` is given). */
@@ -72,10 +72,11 @@ export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
 const SESSION_INPUT_BYTES = 256 * 1024;
 
 /**
- * Inputs open at once, per scanner: read before they go on a session, or read and sent on a
- * connection of their own. Far more than clamd scans at once (its MaxThreads is 10).
+ * Scans under way at once, per scanner; more wait their turn. Far more than clamd scans at
+ * once (its MaxThreads is 10 by default), and it bounds what waiting scans hold: nothing open,
+ * nothing in memory.
  */
-const READS_AT_ONCE = 64;
+const SCANS_AT_ONCE = 64;
 
 /** How long a finished scan waits for clamd's VERSION (asked beside its first scans) at most. */
 const VERSION_GRACE_MS = 250;
@@ -114,7 +115,7 @@ export class ClamAvScanner implements Scanner {
   private readonly scanTimeoutMs: number;
   private readonly chunkSize: number;
   private readonly pool: ClamdSessionPool | undefined;
-  private readonly readSlots = new ReadSlots(READS_AT_ONCE);
+  private readonly slots = new ScanSlots(SCANS_AT_ONCE);
   private readonly phases: Phases;
   /** Larger inputs go on a connection of their own; lowered when clamd refuses a smaller one. */
   private sessionBytes = SESSION_INPUT_BYTES;
@@ -173,7 +174,7 @@ export class ClamAvScanner implements Scanner {
           });
     const where = `clamd at ${describeEndpoint(this.endpoint)}`;
     this.phases = {
-      queued: `waiting for a turn (${READS_AT_ONCE} other inputs were being read or sent)`,
+      queued: `waiting for a turn (${SCANS_AT_ONCE} other scans were under way)`,
       reading: 'reading the input',
       connecting: `connecting to ${where}`,
       sending: `sending the input to ${where}`,
@@ -235,13 +236,32 @@ export class ClamAvScanner implements Scanner {
     return this.pool?.close() ?? Promise.resolve();
   }
 
+  /** The exchange, in its turn: at most {@link SCANS_AT_ONCE} are under way at once. */
+  private async exchange(
+    input: FileInput,
+    options: ScanOptions,
+    deadline: ScanDeadline,
+  ): Promise<Exchange> {
+    const queued = this.slots.take(deadline.signal);
+    if (queued !== undefined) {
+      deadline.phase = this.phases.queued;
+      await queued;
+      deadline.phase = this.phases.reading;
+    }
+    try {
+      return await this.exchangeInTurn(input, options, deadline);
+    } finally {
+      this.slots.give();
+    }
+  }
+
   /**
    * A small input is read whole first and then written on a shared session in one go; a
    * larger one, or any input when there is no pool, goes on a connection of its own as it is
    * read. A session that breaks before answering costs nothing: the bytes are still in
    * memory, and go again on a connection of their own.
    */
-  private async exchange(
+  private async exchangeInTurn(
     input: FileInput,
     options: ScanOptions,
     deadline: ScanDeadline,
@@ -251,44 +271,26 @@ export class ClamAvScanner implements Scanner {
       signal: deadline.signal,
       maxBytes: this.maxFileSize,
     });
-    const queued = this.readSlots.take(deadline.signal);
-    if (queued !== undefined) {
-      deadline.phase = this.phases.queued;
-      await queued;
-      deadline.phase = this.phases.reading;
-    }
     if (this.pool === undefined) {
       this.askVersion();
-      try {
-        return await this.exchangeAlone(read, read.chunks(), deadline);
-      } finally {
-        this.readSlots.give();
-      }
+      return this.exchangeAlone(read, read.chunks(), deadline);
     }
     const chunks = read.chunks();
     const held: Uint8Array[] = [];
     let size = 0;
-    let large = false;
-    try {
-      while (!large) {
-        const step = await chunks.next();
-        if (step.done === true) break;
-        held.push(step.value);
-        size += step.value.byteLength;
-        large = size > this.sessionBytes;
+    for (;;) {
+      const step = await chunks.next();
+      if (step.done === true) break;
+      held.push(step.value);
+      size += step.value.byteLength;
+      if (size <= this.sessionBytes) continue;
+      try {
+        return await this.exchangeAlone(read, resume(held, chunks), deadline);
+      } finally {
+        // Closes the input (its file) when the upload never began (no connection): a read
+        // already stopped is not stopped twice, and one under way is not waited for.
+        chunks.return().catch(() => {});
       }
-      if (large) {
-        try {
-          return await this.exchangeAlone(read, resume(held, chunks), deadline);
-        } finally {
-          // Closes the input (its file) when the upload never began (no connection): a read
-          // already stopped is not stopped twice, and one under way is not waited for.
-          chunks.return().catch(() => {});
-        }
-      }
-    } finally {
-      // A small input is read and closed by now; a large one was read as it was sent.
-      this.readSlots.give();
     }
     const reply = await this.onSession(this.pool, held, deadline);
     if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);

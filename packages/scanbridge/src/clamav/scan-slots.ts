@@ -7,12 +7,12 @@ interface Waiter {
 }
 
 /**
- * At most `size` inputs open at once. Every scan opens its file as soon as it starts, and one
- * on a connection of its own holds a socket too; without a bound, a caller that starts a few
- * thousand scans at once runs the process out of file descriptors (EMFILE), for files and
+ * At most `size` scans under way at once. Every scan opens its file as soon as it starts, and
+ * one on a connection of its own holds a socket too; without a bound, a caller that starts a
+ * few thousand scans at once runs the process out of file descriptors (EMFILE), for files and
  * clamd connections alike. A scan waiting here holds nothing open.
  */
-export class ReadSlots {
+export class ScanSlots {
   private free: number;
   private readonly waiters: Waiter[] = [];
 
