@@ -252,6 +252,33 @@ describe('a large input on a connection of its own', () => {
   });
 });
 
+describe('the default pool', () => {
+  it('gives 8 scans at once a session each, so no session ever owes two replies', async () => {
+    const owed = new Map<number, number>();
+    let most = 0;
+    const fake = await fakeClamd({
+      async scan(scan) {
+        const now = (owed.get(scan.connection) ?? 0) + 1;
+        owed.set(scan.connection, now);
+        most = Math.max(most, now);
+        await later(scan.request % 3);
+        owed.set(scan.connection, now - 1);
+        return 'stream: OK';
+      },
+    });
+    const scanner = new ClamAvScanner({ port: fake.port });
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next++ < 200) await scanner.scan(FileInput.fromBytes(bytes(`note ${next}`)));
+      }),
+    );
+    expect(most).toBe(1);
+    expect(fake.sessions()).toBeLessThanOrEqual(8);
+    await scanner.close();
+  });
+});
+
 describe('scans past the 64 under way', () => {
   it('wait their turn, holding nothing, and go once a scan ends', async () => {
     const fake = await fakeClamd({ scan: () => undefined });

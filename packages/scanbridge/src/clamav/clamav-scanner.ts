@@ -72,6 +72,15 @@ export const CLAMD_STREAM_MAX_LENGTH = 100 * 1024 * 1024;
 const SESSION_INPUT_BYTES = 256 * 1024;
 
 /**
+ * Sessions kept by default: as many as the scans a caller usually runs at once (the CLI's 4,
+ * the bench's 8), so each session owes at most one reply. Two replies owed on one TCP session
+ * cost about 40 ms when the pipeline drains: clamd holds the second small reply back (Nagle)
+ * until this side acknowledges the first, and this side delays that acknowledgement because it
+ * has nothing to send. Within clamd's default MaxThreads (10).
+ */
+const DEFAULT_SESSIONS = 8;
+
+/**
  * Scans under way at once, per scanner; more wait their turn. Far more than clamd scans at
  * once (its MaxThreads is 10 by default), and it bounds what waiting scans hold: nothing open,
  * nothing in memory.
@@ -160,7 +169,12 @@ export class ClamAvScanner implements Scanner {
       options.maxFileSize ?? CLAMD_STREAM_MAX_LENGTH,
       1,
     );
-    const maxSessions = integerAtLeast(OWNER, 'maxSessions', options.maxSessions ?? 4, 0);
+    const maxSessions = integerAtLeast(
+      OWNER,
+      'maxSessions',
+      options.maxSessions ?? DEFAULT_SESSIONS,
+      0,
+    );
     const idleMs = integerAtLeast(OWNER, 'sessionIdleMs', options.sessionIdleMs ?? 1_000, 1);
     this.pool =
       maxSessions === 0
