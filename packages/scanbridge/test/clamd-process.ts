@@ -82,12 +82,6 @@ export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
     ].join('\n'),
   );
   let child: ChildProcess | undefined;
-  const exited = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child === undefined || child.exitCode !== null || child.signalCode !== null)
-        return resolve();
-      child.once('exit', () => resolve());
-    });
   const start = async (): Promise<void> => {
     await rm(socketPath, { force: true });
     child = spawn(CLAMD, ['-c', config], { stdio: 'ignore' });
@@ -108,11 +102,6 @@ export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
     }
     throw new Error('clamd did not answer PING within 30 s');
   };
-  const signal = async (name: NodeJS.Signals): Promise<void> => {
-    const done = exited();
-    child?.kill(name);
-    await done;
-  };
   await start();
   return {
     port,
@@ -121,12 +110,33 @@ export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
       return child?.pid;
     },
     start,
-    kill: () => signal('SIGKILL'),
+    kill: () => stopChild(child, 0),
     stop: async () => {
-      await signal('SIGTERM');
+      await stopChild(child, STOP_GRACE_MS);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** How long clamd gets to exit on SIGTERM before it is killed. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Ends `child`: SIGTERM, then SIGKILL once `graceMs` passed (at once for 0); resolves when it
+ * exited. A clamd busy with a backlog can outlive SIGTERM by far longer than a test run, and a
+ * test run must leave no process behind.
+ */
+export function stopChild(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null)
+      return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
+  });
 }
 
 /**
