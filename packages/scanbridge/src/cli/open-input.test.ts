@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDirs } from '../../test/helpers.js';
 import { ScanError } from '../errors.js';
+import * as openFile from '../open-file.js';
 import { openInput } from './open-input.js';
 
 const tempDir = tempDirs();
@@ -52,6 +53,25 @@ describe('openInput', () => {
       expect(opened.signal?.aborted).toBe(false);
     } finally {
       await opened.close();
+    }
+  });
+
+  it('lets go of the file at once, without waiting for a read that never ends', async () => {
+    const file = await byteNamed('quarterly report');
+    // Node's FileHandle.close() waits for every read in flight: on a hung mount, forever.
+    const never = new Promise<never>(() => {});
+    const handle = { read: () => never, close: vi.fn(() => never) };
+    const open = vi
+      .spyOn(openFile, 'openRegularFile')
+      .mockResolvedValue({ handle, size: 16 } as unknown as openFile.OpenFile);
+    try {
+      const opened = await openInput(file, 1_000);
+      void opened.input.readAll().catch(() => {});
+      const closed = await Promise.race([opened.close().then(() => 'closed'), sleep(40)]);
+      expect(closed).toBe('closed');
+      expect(handle.close).toHaveBeenCalledOnce();
+    } finally {
+      open.mockRestore();
     }
   });
 });

@@ -11,7 +11,10 @@ export interface OpenedInput {
    * read within the limit. Undefined where the scan manager bounds the reading itself.
    */
   readonly signal: AbortSignal | undefined;
-  /** Releases what opening took; safe once the scan is over, however it ended. */
+  /**
+   * Releases what opening took, without waiting for a read still in flight; safe once the
+   * scan is over, however it ended.
+   */
   close(): Promise<void>;
 }
 
@@ -68,7 +71,9 @@ export async function openInput(file: FoundFile, limitMs: number): Promise<Opene
     signal: deadline.signal,
     close: async () => {
       clearTimeout(timer);
-      await opened.handle.close().catch(() => {});
+      // Not awaited: Node's close waits for every read in flight, which on a hung mount never
+      // ends; Node closes the descriptor itself once they do.
+      void opened.handle.close().catch(() => {});
     },
   };
 }
