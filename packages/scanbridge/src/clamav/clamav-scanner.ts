@@ -11,9 +11,10 @@ import type { FileMetadata, ScanResult } from '../result.js';
 import { type Scanner, type ScanOptions, scanResult } from '../scanner.js';
 import { type ClamdEndpoint, clamdCommand } from './clamd-client.js';
 import { ClamdSessionPool } from './clamd-pool.js';
-import type { ClamdSession, SessionRequest } from './clamd-session.js';
+import type { ClamdSession, StreamRequest } from './clamd-session.js';
 import { verdictOf } from './clamd-verdict.js';
 import { commandBytes, describeEndpoint } from './clamd-wire.js';
+import { InstreamBody } from './instream-body.js';
 import { ScanDeadline } from './scan-deadline.js';
 import { ScanSlots } from './scan-slots.js';
 
@@ -36,7 +37,7 @@ export interface ClamAvScannerOptions {
    */
   maxFileSize?: number | undefined;
   /**
-   * Connections to clamd kept open, each carrying many scans (clamd's IDSESSION). Default 4;
+   * Connections to clamd kept open, each carrying many scans (clamd's IDSESSION). Default 8;
    * 0 opens a connection per scan.
    */
   maxSessions?: number | undefined;
@@ -306,8 +307,10 @@ export class ClamAvScanner implements Scanner {
         chunks.return().catch(() => {});
       }
     }
-    const reply = await this.onSession(this.pool, held, deadline);
-    if (reply === undefined) return this.exchangeAlone(read, replay(held), deadline);
+    const body = new InstreamBody(held, size, this.chunkSize);
+    held.length = 0;
+    const reply = await this.onSession(this.pool, body, deadline);
+    if (reply === undefined) return this.exchangeAlone(read, replay(body), deadline);
     // clamd's StreamMaxLength is below what sessions take: bigger inputs go alone from now on.
     if (SIZE_REFUSED.test(reply)) this.sessionBytes = Math.min(this.sessionBytes, size - 1);
     return { reply, read };
@@ -316,7 +319,7 @@ export class ClamAvScanner implements Scanner {
   /** clamd's reply to `body` on a shared session, or undefined when no session answered it. */
   private async onSession(
     pool: ClamdSessionPool,
-    body: readonly Uint8Array[],
+    body: InstreamBody,
     deadline: ScanDeadline,
   ): Promise<string | undefined> {
     const session = pool.choose();
@@ -331,11 +334,18 @@ export class ClamAvScanner implements Scanner {
     deadline.signal.throwIfAborted();
     if (!session.usable) return undefined;
     this.askVersion(session);
-    const answer = new Answer();
-    answer.id = session.sendStream(body, this.chunkSize, answer);
-    deadline.phase = this.phases.verdict;
-    const reply = await answer.settled(session, deadline.signal);
-    return typeof reply === 'string' ? reply : undefined;
+    const answer = new Answer(deadline, this.phases.verdict);
+    deadline.phase = this.phases.sending;
+    answer.id = session.sendStream(body.wire, answer);
+    try {
+      const reply = await answer.settled(session, deadline.signal);
+      return typeof reply === 'string' ? reply : undefined;
+    } catch (error) {
+      // The scan's turn lasts until its bytes are out of this process, so the bytes of scans
+      // that gave up cannot pile up in sessions beyond the turns there are.
+      await answer.sent;
+      throw error;
+    }
   }
 
   /** One scan on a connection of its own. */
@@ -467,22 +477,41 @@ async function* resume(
   }
 }
 
-/** Chunks in memory, as a body to send again. */
-async function* replay(held: readonly Uint8Array[]): AsyncGenerator<Uint8Array, void, undefined> {
-  yield* held;
+/** An input in memory, as a body to send again. */
+async function* replay(body: InstreamBody): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* body.pieces();
 }
 
 /** One INSTREAM on a session: clamd's reply, or the session's failure when it broke first. */
-class Answer implements SessionRequest {
+class Answer implements StreamRequest {
   id = 0;
+  /** Resolves once the request's bytes have left for clamd, or the session broke. */
+  readonly sent: Promise<void>;
+  private readonly deadline: ScanDeadline;
+  private readonly waitingPhase: string;
   private result: string | ScanError | undefined;
   private wake: ((result: string | ScanError) => void) | undefined;
+  private wakeSent: () => void = () => {};
+
+  constructor(deadline: ScanDeadline, waitingPhase: string) {
+    this.deadline = deadline;
+    this.waitingPhase = waitingPhase;
+    this.sent = new Promise((resolve) => {
+      this.wakeSent = resolve;
+    });
+  }
+
+  written(): void {
+    this.deadline.phase = this.waitingPhase;
+    this.wakeSent();
+  }
 
   answered(reply: string): void {
     this.settle(reply);
   }
 
   lost(error: ScanError): void {
+    this.wakeSent();
     this.settle(error);
   }
 

@@ -21,14 +21,15 @@ export class ClamdSessionPool {
 
   /**
    * The least busy session, a new one while there are fewer than `maxSessions` and every one
-   * is busy, or undefined when none can take a request (all closing): the scan then goes on a
-   * connection of its own. Sessions still closing count, so no more sockets than
+   * is busy, or undefined when none can take a request (all closing, or with more bytes than
+   * clamd is reading): the scan then goes on a connection of its own. Sessions still closing count, so no more sockets than
    * `maxSessions` are ever kept.
    */
   choose(): ClamdSession | undefined {
     let best: ClamdSession | undefined;
     for (const session of this.sessions) {
-      if (session.usable && (best === undefined || session.load < best.load)) best = session;
+      if (session.usable && !session.backlogged && (best === undefined || session.load < best.load))
+        best = session;
     }
     if (best !== undefined && best.load === 0) return best;
     if (this.sessions.size < this.options.maxSessions) return this.open();

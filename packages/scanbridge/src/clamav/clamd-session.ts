@@ -9,7 +9,6 @@ import {
   connectTimedOut,
   connectTo,
   describeEndpoint,
-  END_OF_STREAM,
   socketFailure,
   writeFailure,
 } from './clamd-wire.js';
@@ -19,6 +18,11 @@ export interface SessionRequest {
   answered(reply: string): void;
   /** The session broke before this request's reply came. */
   lost(error: ScanError): void;
+}
+
+/** An INSTREAM request, told when its bytes have all left for clamd (or never will). */
+export interface StreamRequest extends SessionRequest {
+  written(): void;
 }
 
 export interface SessionOptions {
@@ -38,11 +42,22 @@ interface Owed {
   readonly heardBefore: number;
   /** A scan waits on it: the session stays open, and keeps the process alive, for it. */
   readonly kept: boolean;
+  /** Some of its bytes are still in this side's socket buffer: clamd has not read them. */
+  unsent: boolean;
 }
 
 const IDSESSION = commandBytes('IDSESSION');
 const END = commandBytes('END');
-const INSTREAM = commandBytes('INSTREAM');
+
+/** Bytes not yet taken by clamd that weigh as much as one more scan owed on a session. */
+const LOAD_BYTES = 256 * 1024;
+/** Above this many bytes not yet taken by clamd, a session takes no more scans for now. */
+const BACKLOG_BYTES = 1024 * 1024;
+/**
+ * How long a session saying END may take to get it out: bytes of given-up scans that clamd is
+ * not reading are not waited for.
+ */
+const HANGUP_GRACE_MS = 100;
 
 /**
  * One clamd connection in IDSESSION mode: many commands, one after another on the wire, whose
@@ -69,6 +84,7 @@ export class ClamdSession {
   private closed = false;
   private lastActive = Date.now();
   private readonly idleTimer: NodeJS.Timeout;
+  private hangUpTimer: NodeJS.Timeout | undefined;
   private rejectReady: (error: ScanError) => void = () => {};
 
   constructor(options: SessionOptions) {
@@ -113,9 +129,17 @@ export class ClamdSession {
     return !this.closed && this.failure === undefined && canWrite(this.socket);
   }
 
-  /** Replies owed to scans that still wait, plus scans waiting for it to connect. */
+  /**
+   * Replies owed to scans that still wait, scans waiting for it to connect, and bytes clamd
+   * has not read yet (a given-up scan's upload still costs the scans behind it).
+   */
   get load(): number {
-    return this.awaited + this.claims;
+    return this.awaited + this.claims + Math.ceil(this.socket.writableLength / LOAD_BYTES);
+  }
+
+  /** So many bytes wait for clamd to read them that a scan is better off on its own connection. */
+  get backlogged(): boolean {
+    return this.socket.writableLength > BACKLOG_BYTES;
   }
 
   /**
@@ -130,46 +154,41 @@ export class ClamdSession {
   }
 
   /**
-   * One INSTREAM with its whole body, in chunks of at most `chunkSize` and the zero-length end,
-   * written in one go: nothing the caller does later (an abort, a timeout) can leave it half
-   * sent, so the session stays in step for every other scan it carries.
+   * One INSTREAM, `wire` being the whole request (see {@link InstreamBody}), written in one go:
+   * nothing the caller does later (an abort, a timeout) can leave it half sent, so the session
+   * stays in step for every other scan it carries.
    */
-  sendStream(body: readonly Uint8Array[], chunkSize: number, request: SessionRequest): number {
+  sendStream(wire: Uint8Array, request: StreamRequest): number {
     const id = this.expect(request, true);
-    const socket = this.socket;
-    socket.cork();
-    socket.write(INSTREAM);
-    for (const chunk of body) {
-      for (let offset = 0; offset < chunk.byteLength; offset += chunkSize) {
-        const piece =
-          chunk.byteLength <= chunkSize ? chunk : chunk.subarray(offset, offset + chunkSize);
-        const length = Buffer.allocUnsafe(4);
-        length.writeUInt32BE(piece.byteLength);
-        socket.write(length);
-        socket.write(piece);
-      }
-    }
-    socket.write(END_OF_STREAM);
-    socket.uncork();
+    const owed = this.waiting.get(id);
+    if (owed !== undefined) owed.unsent = true;
+    this.socket.write(wire, () => {
+      if (owed !== undefined) owed.unsent = false;
+      request.written();
+    });
     return id;
   }
 
   /**
    * The scan behind request `id` gave up: its reply, when it comes, is dropped. When it gave
    * up for want of an answer and the session has said nothing at all since the request went
-   * out, clamd is not answering on it: the session takes no more requests.
+   * out, or clamd has not even read all of it, clamd is not keeping up on it: the session
+   * takes no more requests.
    */
   abandon(id: number, timedOut: boolean): void {
     const owed = this.waiting.get(id);
     if (owed?.request === undefined) return;
     owed.request = undefined;
     if (owed.kept) this.awaited--;
-    if (timedOut && owed.heardBefore === this.heard) this.closed = true;
+    if (timedOut && (owed.unsent || owed.heardBefore === this.heard)) this.closed = true;
     this.touch();
     if (this.closed && this.awaited === 0) this.hangUp();
   }
 
-  /** Says END and closes once the replies owed are in; resolves when the socket is closed. */
+  /**
+   * Says END and closes once the replies owed are in (bytes clamd is not reading are not
+   * waited for); resolves when the socket is closed.
+   */
   close(): Promise<void> {
     if (this.socket.destroyed) return Promise.resolve();
     const closing = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
@@ -180,7 +199,7 @@ export class ClamdSession {
 
   private expect(request: SessionRequest, kept: boolean): number {
     const id = ++this.sent;
-    this.waiting.set(id, { request, heardBefore: this.heard, kept });
+    this.waiting.set(id, { request, heardBefore: this.heard, kept, unsent: false });
     if (kept) this.awaited++;
     this.touch();
     return id;
@@ -194,8 +213,12 @@ export class ClamdSession {
   private hangUp(): void {
     this.closed = true;
     if (this.socket.writableEnded) return;
-    if (canWrite(this.socket)) this.socket.end(END, () => this.socket.destroy());
-    else this.socket.destroy();
+    if (!canWrite(this.socket)) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end(END, () => this.socket.destroy());
+    this.hangUpTimer = setTimeout(() => this.socket.destroy(), HANGUP_GRACE_MS);
   }
 
   /** Keeps the process alive only while a scan waits on this session. */
@@ -240,6 +263,7 @@ export class ClamdSession {
 
   private onClose(): void {
     clearTimeout(this.idleTimer);
+    clearTimeout(this.hangUpTimer);
     const failedWrite = writeFailure(this.socket);
     const error =
       this.failure ??
