@@ -478,6 +478,23 @@ describe('a closed stdout', () => {
   });
 });
 
+describe('something left pending once the report is out', () => {
+  it('does not keep the run from exiting', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    // A handle that keeps the event loop alive for good, as an engine's socket or a request
+    // still in flight can: a timer started before the CLI by a preloaded module.
+    const preload = join(dir, 'pending.mjs');
+    await writeFile(preload, 'setInterval(() => {}, 60_000);\n');
+    const run = await scanbridge(['scan', dir, '--clamav', tcp()], {
+      env: { NODE_OPTIONS: `--import=${preload}` },
+    });
+    expect(run.stdout).toMatch(/a\.txt\s+clean\s+allow/);
+    // Killed by the harness at 15 s (code null) while the handle holds the process.
+    expect(run.code).toBe(0);
+  });
+});
+
 describe('--virustotal-key-env', () => {
   it('never prints a key passed in place of the variable name', async () => {
     const keys = [

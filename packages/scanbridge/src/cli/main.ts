@@ -22,11 +22,15 @@ const code = await runCli(args, {
   argvBytes: argvBytes(args),
 });
 const failure = await stdout.failure();
-if (failure === undefined || failure.code === 'EPIPE') {
-  // A reader that went away (`scanbridge scan ... | head -1`) took what it wanted: the run's
-  // own code still says how the scan went.
-  process.exitCode = code;
-} else {
+let exit = code;
+if (failure !== undefined && failure.code !== 'EPIPE') {
   stderr.write(`scanbridge: cannot write the report: ${describeFsError(failure)}\n`);
-  process.exitCode = EXIT.error;
+  exit = EXIT.error;
 }
+// A reader that went away (EPIPE: `scanbridge scan ... | head -1`) took what it wanted: the
+// run's own code still says how the scan went.
+await stderr.failure();
+// Exits rather than sets process.exitCode: whatever is left pending (an engine's socket, a
+// request in flight) must not keep the process alive after its report. (A thread of libuv's
+// pool stuck in the kernel, on a hung mount, still holds it: Node joins them on exit.)
+process.exit(exit);
