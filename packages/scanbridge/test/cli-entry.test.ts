@@ -700,6 +700,23 @@ describe('messages', () => {
     expect(run.code).toBe(2);
   });
 
+  it('refuse an empty argument, as an unset variable gives, rather than scan the directory here', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    for (const argv of [
+      ['scan', '', '--clamav', tcp()],
+      ['scan', 'a.txt', '', '--clamav', tcp()],
+      ['scan', 'a.txt', '--clamav', tcp(), '--policy', ''],
+      ['scan', 'a.txt', '--clamav', tcp(), '--policy='],
+    ]) {
+      const run = await scanbridge(argv, { cwd: dir });
+      expect({ argv, code: run.code, stdout: run.stdout }).toEqual({ argv, code: 2, stdout: '' });
+      expect(run.stderr).toContain(
+        'an empty argument is not a file or directory (an unset variable?)',
+      );
+    }
+  });
+
   it('refuse a --policy that is not a regular file, or is too large, at once', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'a.txt'), 'alpha');

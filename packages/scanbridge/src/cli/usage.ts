@@ -103,6 +103,14 @@ export function parseCommand(
   }
   if (values.help === true)
     return { name: 'help', text: name === 'scan' ? SCAN_HELP : HEALTH_HELP };
+  // `scanbridge scan "$UPLOAD"` with UPLOAD unset: as a path "" would be "." (every file
+  // here scanned and the one meant never), so the run could pass on a file it never saw.
+  if (paths.some((path) => path.length === 0) || policy?.length === 0) {
+    const which = policy?.length === 0 ? '--policy: ' : '';
+    throw new UsageError(
+      `${which}an empty argument is not a file or directory (an unset variable?)`,
+    );
+  }
   if (name === 'scan' && positionals.length === 0) {
     throw new UsageError('scan needs at least one file or directory');
   }
