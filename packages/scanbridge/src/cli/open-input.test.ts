@@ -74,4 +74,25 @@ describe('openInput', () => {
       open.mockRestore();
     }
   });
+
+  it('closes an open that ends after the limit without an unhandled rejection, when that close fails', async () => {
+    const file = await byteNamed('quarterly report');
+    const handle = { close: vi.fn(() => Promise.reject(new Error('close failed'))) };
+    const open = vi
+      .spyOn(openFile, 'openRegularFile')
+      .mockReturnValue(
+        sleep(20).then(() => ({ handle, size: 16 }) as unknown as openFile.OpenFile),
+      );
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      await expect(openInput(file, 5)).rejects.toMatchObject({ kind: 'timeout' });
+      await sleep(40);
+      expect(handle.close).toHaveBeenCalledOnce();
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+      open.mockRestore();
+    }
+  });
 });

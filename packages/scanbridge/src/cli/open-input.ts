@@ -49,7 +49,7 @@ export async function openInput(file: FoundFile, limitMs: number): Promise<Opene
     clearTimeout(timer);
     // An open that ends after the limit holds a handle nobody will read.
     opening.then(
-      (late) => late.handle.close(),
+      (late) => late.handle.close().catch(() => {}),
       () => {},
     );
     throw error;
