@@ -135,8 +135,10 @@ export class ClamAvScanner implements Scanner {
    * concurrent first scans ask it once.
    */
   private versionAsked: Promise<string | undefined> | undefined;
-  /** A scan already went without the version: later ones do not wait for it at all. */
+  /** A scan already went without the version: later ones do not wait for this question. */
   private versionLate = false;
+  /** Aborted by close(): questions asked on the side (VERSION) end with it. */
+  private closing = new AbortController();
 
   constructor(options: ClamAvScannerOptions = {}) {
     requireObject(OWNER, options);
@@ -248,6 +250,8 @@ export class ClamAvScanner implements Scanner {
 
   /** Closes the kept connections once their scans are answered; a later scan opens new ones. */
   close(): Promise<void> {
+    this.closing.abort();
+    this.closing = new AbortController();
     return this.pool?.close() ?? Promise.resolve();
   }
 
@@ -414,16 +418,28 @@ export class ClamAvScanner implements Scanner {
    */
   private askVersion(session?: ClamdSession): void {
     if (this.engineVersion !== undefined || this.versionAsked !== undefined) return;
+    // A question settled ends the lateness: the next one asked is waited for again.
     const learned = (reply: string): string | undefined => {
       if (VERSION_REPLY.test(reply)) this.engineVersion = reply.split('/')[0];
+      this.versionLate = false;
       return this.engineVersion;
     };
     const forgotten = (): undefined => {
       this.versionAsked = undefined;
+      this.versionLate = false;
       return undefined;
     };
     if (session === undefined) {
-      this.versionAsked = this.command('VERSION', VERSION_TIMEOUT_MS).then(learned, forgotten);
+      this.versionAsked = clamdCommand({
+        endpoint: this.endpoint,
+        command: 'VERSION',
+        chunkSize: this.chunkSize,
+        connectTimeoutMs: this.connectTimeoutMs,
+        timeoutMs: VERSION_TIMEOUT_MS,
+        signal: this.closing.signal,
+        unref: true,
+        engine: this.name,
+      }).then(learned, forgotten);
       return;
     }
     this.versionAsked = new Promise((resolve) => {
@@ -449,13 +465,13 @@ export class ClamAvScanner implements Scanner {
     });
   }
 
-  private command(command: string, timeoutMs = this.scanTimeoutMs): Promise<string> {
+  private command(command: string): Promise<string> {
     return clamdCommand({
       endpoint: this.endpoint,
       command,
       chunkSize: this.chunkSize,
       connectTimeoutMs: this.connectTimeoutMs,
-      timeoutMs,
+      timeoutMs: this.scanTimeoutMs,
       engine: this.name,
     });
   }

@@ -31,6 +31,8 @@ export interface ClamdRequest {
   readonly progress?: ((step: 'connected' | 'sent') => void) | undefined;
   /** Names the engine in errors. */
   readonly engine: string;
+  /** Asked on the side (nothing waits on it): its socket and timers keep no process alive. */
+  readonly unref?: boolean | undefined;
 }
 
 /** A reply past the bound, or one that never ends: not something clamd says. */
@@ -92,6 +94,11 @@ export function clamdCommand(request: ClamdRequest): Promise<string> {
       request.timeoutMs,
     );
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.unref === true) {
+      socket.unref();
+      connectTimer.unref();
+      overallTimer.unref();
+    }
 
     socket.on('connect', () => {
       clearTimeout(connectTimer);
