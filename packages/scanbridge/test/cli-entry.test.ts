@@ -717,6 +717,27 @@ describe('messages', () => {
     }
   });
 
+  it('say where a --policy is not JSON, and never quote what it holds', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const secret = join(dir, 'secret.env');
+    await writeFile(secret, 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\n');
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, '{\n  "rules": []\n  "defaultAction": "x"\n}\n');
+    const cases: [string, string][] = [
+      [secret, 'not valid JSON'],
+      [broken, 'not valid JSON (at line 3, column 3)'],
+    ];
+    for (const [policy, why] of cases) {
+      const run = await scanbridge(['scan', 'a.txt', '--clamav', tcp(), '--policy', policy], {
+        cwd: dir,
+      });
+      expect({ policy, code: run.code }).toEqual({ policy, code: 2 });
+      expect(run.stderr).toContain(`scanbridge: --policy ${policy}: ${why}\n`);
+      expect(run.stderr).not.toMatch(/AWS|rules|defaultAction/);
+    }
+  });
+
   it('refuse a --policy that is not a regular file, or is too large, at once', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'a.txt'), 'alpha');

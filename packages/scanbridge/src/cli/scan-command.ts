@@ -102,11 +102,28 @@ async function loadPolicy(path: Buffer): Promise<PolicyEngine> {
     if (error instanceof UsageError) throw error;
     return refuse(describeFsError(error));
   }
+  let value: unknown;
   try {
-    return PolicyEngine.fromJSON(text);
+    value = JSON.parse(text);
+  } catch (error) {
+    return refuse(notJson(text, error as Error));
+  }
+  try {
+    return PolicyEngine.fromJSON(value);
   } catch (error) {
     return refuse((error as Error).message);
   }
+}
+
+/**
+ * Where the file is not JSON, without V8's own message: that quotes the file's first bytes,
+ * and --policy may be given the wrong file, one holding a secret (`--policy .env`).
+ */
+function notJson(text: string, error: Error): string {
+  const at = /\bat position (\d+)/.exec(error.message);
+  if (at === null) return 'not valid JSON';
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `not valid JSON (at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
 }
 
 async function scanFile(manager: ScanManager, file: FoundFile, limitMs: number): Promise<FileRow> {
