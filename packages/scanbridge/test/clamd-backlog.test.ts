@@ -46,19 +46,31 @@ describe('bytes clamd is not reading', () => {
   it('count as load: a session holding more than 1 MiB of them takes no more scans, which go alone', async () => {
     const fake = await stopsReading();
     const scanner = new ClamAvScanner({ port: fake.port, maxSessions: 1, scanTimeoutMs: 5_000 });
-    const controller = new AbortController();
-    const stuck = inputs(48).map((input) =>
-      failure(scanner.scan(input, { signal: controller.signal })),
+    const controllers = Array.from({ length: 48 }, () => new AbortController());
+    const stuck = inputs(48).map((input, i) =>
+      failure(scanner.scan(input, { signal: controllers[i]?.signal })),
     );
     await later(20);
     const result = await scanner.scan(FileInput.fromBytes(bytes('beside the backlog')));
     expect(result.outcome.type).toBe('clean');
     expect(fake.scans.at(-1)).toMatchObject({ connection: 2, inSession: false });
-    controller.abort();
+    for (const controller of controllers) controller.abort();
     for (const error of await Promise.all(stuck)) expect(error.kind).toBe('cancelled');
     const closing = Date.now();
     await scanner.close();
     expect(Date.now() - closing).toBeLessThan(1_000);
+  });
+});
+
+describe('a scan that times out', () => {
+  it('while its bytes wait for clamd to read them says it was sending them, not waiting for a verdict', async () => {
+    const fake = await stopsReading();
+    const scanner = new ClamAvScanner({ port: fake.port, maxSessions: 1, scanTimeoutMs: 100 });
+    const errors = await Promise.all(inputs(48).map((input) => failure(scanner.scan(input))));
+    expect(errors.at(-1)?.message).toBe(
+      `clamav: timed out after 100 ms sending the input to clamd at 127.0.0.1:${fake.port}`,
+    );
+    await scanner.close();
   });
 });
 
