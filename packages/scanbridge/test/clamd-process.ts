@@ -39,7 +39,10 @@ export interface Clamd {
 export interface ClamdOptions {
   /** Default 1M: tests of the size limit stay fast. */
   streamMaxLength?: string;
-  /** Default 4. */
+  /**
+   * Default 10, clamd's own: at least the scanner's default sessions, so tests run clamd as
+   * the README says to (`maxSessions` <= `MaxThreads`).
+   */
   maxThreads?: number;
   /** More clamd.conf lines (`MaxRecursion 3`), after the harness's own. */
   extra?: readonly string[];
@@ -74,7 +77,7 @@ export async function startClamd(options: ClamdOptions = {}): Promise<Clamd> {
       `LogFile ${join(dir, 'clamd.log')}`,
       `PidFile ${join(dir, 'clamd.pid')}`,
       `StreamMaxLength ${options.streamMaxLength ?? '1M'}`,
-      `MaxThreads ${options.maxThreads ?? 4}`,
+      `MaxThreads ${options.maxThreads ?? 10}`,
       // Without it a file past a scan limit (nesting, size) comes back `OK`, unscanned.
       'AlertExceedsMax yes',
       ...(options.extra ?? []),

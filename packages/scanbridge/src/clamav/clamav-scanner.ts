@@ -79,7 +79,7 @@ const SESSION_INPUT_BYTES = 256 * 1024;
  * until this side acknowledges the first, and this side delays that acknowledgement because it
  * has nothing to send. Within clamd's default MaxThreads (10).
  */
-const DEFAULT_SESSIONS = 8;
+export const DEFAULT_SESSIONS = 8;
 
 /**
  * Scans under way at once, per scanner; more wait their turn. Far more than clamd scans at
