@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { ScanError } from '../errors.js';
 import { describeFsError } from '../fs-error.js';
+import { type OpenFile, openRegularFile } from '../open-file.js';
 import { displayPath } from './display-path.js';
 
 /**
@@ -48,9 +48,10 @@ const BROKEN = new Set(['ENOENT', 'ENOTDIR']);
  * directories recursively and sorted by their bytes. Links to files are followed; links to
  * directories inside a tree are not (they could loop), and are reported as unchecked. What
  * cannot be read inside a tree (a file gone since it was listed, a link that loops) is an
- * error line, and the rest is still found.
+ * error line, and the rest is still found. `probeMs` bounds the look into a file whose size
+ * says 0.
  */
-export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> {
+export async function findFiles(paths: readonly Buffer[], probeMs: number): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
   const seen = new Set<string>();
   for (const given of paths) {
@@ -59,33 +60,43 @@ export async function findFiles(paths: readonly Buffer[]): Promise<FoundFile[]> 
     const info = await stat(path).catch((error: unknown) => {
       throw new PathError(cannotRead(path, error));
     });
-    if (info.isDirectory()) await walk(path, found, seen);
-    else await add(path, found, seen);
+    if (info.isDirectory()) await walk(path, found, seen, probeMs);
+    else await add(path, found, seen, probeMs);
   }
   return found;
 }
 
-async function walk(dir: Buffer, found: FoundFile[], seen: Set<string>): Promise<void> {
+async function walk(
+  dir: Buffer,
+  found: FoundFile[],
+  seen: Set<string>,
+  probeMs: number,
+): Promise<void> {
   const names = await attempt(found, dir, readdir(dir, { encoding: 'buffer' }));
   if (names === undefined) return;
   for (const name of names.sort(Buffer.compare)) {
     const path = child(dir, name);
     const info = await attempt(found, path, lstat(path));
     if (info === undefined) continue;
-    if (info.isDirectory()) await walk(path, found, seen);
-    else if (!info.isSymbolicLink()) await add(path, found, seen);
+    if (info.isDirectory()) await walk(path, found, seen, probeMs);
+    else if (!info.isSymbolicLink()) await add(path, found, seen, probeMs);
     else {
       const target = await stat(path).catch((error: NodeJS.ErrnoException) => error);
       if (target instanceof Error) {
         if (BROKEN.has(target.code ?? '')) skip(found, path, 'broken link');
         else fail(found, path, target);
       } else if (target.isDirectory()) skip(found, path, 'directory link');
-      else await add(path, found, seen);
+      else await add(path, found, seen, probeMs);
     }
   }
 }
 
-async function add(path: Buffer, found: FoundFile[], seen: Set<string>): Promise<void> {
+async function add(
+  path: Buffer,
+  found: FoundFile[],
+  seen: Set<string>,
+  probeMs: number,
+): Promise<void> {
   const real = await attempt(found, path, realpath(path, { encoding: 'buffer' }));
   if (real === undefined) return;
   // latin1 maps each byte to one char: a lossless key for any name.
@@ -98,34 +109,58 @@ async function add(path: Buffer, found: FoundFile[], seen: Set<string>): Promise
   // A size of 0 is not proof of no content: /proc and /sys files say 0 and have plenty.
   else if (info.size > 0) found.push({ path, shown: displayPath(path) });
   else {
-    const content = await sizeZeroContent(path);
+    const content = await sizeZeroContent(real, displayPath(path), probeMs);
     if (content === 'content') found.push({ path, shown: displayPath(path) });
     else skip(found, path, content === 'special' ? 'special file' : 'empty file');
   }
 }
 
 /**
- * What a file whose stat said 0 bytes holds, judged on one handle: a FIFO or device swapped
- * in since that stat is seen by fstat, not read as "empty". A file that cannot be opened is
- * scanned, so the scan reports why.
+ * What a file whose stat said 0 bytes holds, judged on one handle, opened the way a scan
+ * opens it (its type checked by path, then on the handle): a FIFO or device swapped in since
+ * that stat is neither opened nor read as "empty". A file that cannot be opened or read
+ * within `limitMs` (a hung mount) is scanned, so the scan reports why.
  */
-async function sizeZeroContent(path: Buffer): Promise<'content' | 'empty' | 'special'> {
-  let handle: FileHandle;
+async function sizeZeroContent(
+  real: Buffer,
+  shown: string,
+  limitMs: number,
+): Promise<'content' | 'empty' | 'special'> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'content'>((resolve) => {
+    timer = setTimeout(() => resolve('content'), limitMs);
+  });
+  const probe = (async (): Promise<'content' | 'empty' | 'special'> => {
+    let opened: OpenFile;
+    try {
+      opened = await openRegularFile(real, shown);
+    } catch (error) {
+      return isRefusal(error) ? 'special' : 'content';
+    }
+    try {
+      const { bytesRead } = await opened.handle.read(Buffer.alloc(1), 0, 1, 0);
+      return bytesRead > 0 ? 'content' : 'empty';
+    } catch {
+      return 'content';
+    } finally {
+      // Not awaited: Node's close waits for a read in flight, which on a hung mount never ends.
+      void opened.handle.close().catch(() => {});
+    }
+  })();
   try {
-    // Non-blocking: opening a FIFO must not hang the run here.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return 'content';
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return 'special';
-    const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, 0);
-    return bytesRead > 0 ? 'content' : 'empty';
-  } catch {
-    return 'content';
+    return await Promise.race([probe, expired]);
   } finally {
-    await handle.close();
+    clearTimeout(timer);
   }
+}
+
+/** openRegularFile's refusal of something that is not a regular file (a FIFO, a device). */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof ScanError &&
+    error.kind === 'io' &&
+    / is not a regular file /.test(error.message)
+  );
 }
 
 function skip(found: FoundFile[], path: Buffer, kind: SkipKind): void {

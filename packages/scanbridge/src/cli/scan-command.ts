@@ -23,7 +23,7 @@ export async function scanCommand(paths: readonly Buffer[], flags: Flags, io: Io
   const policy = flags.policy === undefined ? defaultPolicy() : await loadPolicy(flags.policy);
   const connect = planEngines(flags, io.env);
   // Paths before the network: a mistyped one is said at once, not after waiting for engines.
-  const files = await findFiles(paths);
+  const files = await findFiles(paths, flags.timeout);
   const engines = await connect();
   const failOpen = flags.failOpen === true;
   const guarded = engines.map((engine) =>
