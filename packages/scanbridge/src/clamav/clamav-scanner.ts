@@ -129,6 +129,8 @@ export class ClamAvScanner implements Scanner {
   private readonly phases: Phases;
   /** Larger inputs go on a connection of their own; lowered when clamd refuses a smaller one. */
   private sessionBytes = SESSION_INPUT_BYTES;
+  /** The largest input held in memory that clamd did not refuse for its size. */
+  private largestAccepted = 0;
   private engineVersion: string | undefined;
   /**
    * The one VERSION question in flight (or answered with something that is not a version), so
@@ -314,10 +316,29 @@ export class ClamAvScanner implements Scanner {
     const body = new InstreamBody(held, size, this.chunkSize);
     held.length = 0;
     const reply = await this.onSession(this.pool, body, deadline);
-    if (reply === undefined) return this.exchangeAlone(read, replay(body), deadline);
-    // clamd's StreamMaxLength is below what sessions take: bigger inputs go alone from now on.
-    if (SIZE_REFUSED.test(reply)) this.sessionBytes = Math.min(this.sessionBytes, size - 1);
-    return { reply, read };
+    if (reply !== undefined) {
+      this.learnSizeBound(size, reply);
+      return { reply, read };
+    }
+    const alone = await this.exchangeAlone(read, replay(body), deadline);
+    // clamd may reset a session it refused before the refusal is read: the retry says so.
+    this.learnSizeBound(size, alone.reply);
+    return alone;
+  }
+
+  /**
+   * clamd's StreamMaxLength may be below what sessions take: once it refuses an input, inputs
+   * of that size go alone from then on. The bound drops to the largest size clamd took (or
+   * half the refused one, when that is more), not just below the refused size, so inputs a
+   * little smaller do not each end a session on the way down.
+   */
+  private learnSizeBound(size: number, reply: string): void {
+    if (!SIZE_REFUSED.test(reply)) {
+      if (size > this.largestAccepted) this.largestAccepted = size;
+      return;
+    }
+    const bound = Math.min(size - 1, Math.max(this.largestAccepted, Math.floor(size / 2)));
+    if (bound < this.sessionBytes) this.sessionBytes = bound;
   }
 
   /** clamd's reply to `body` on a shared session, or undefined when no session answered it. */
