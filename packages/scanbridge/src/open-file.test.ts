@@ -174,7 +174,7 @@ describe('opening a path input', () => {
     await symlink(loop, join(dir, 'back'));
     const error = await failure(FileInput.fromPath(loop).readAll());
     expect(error.kind).toBe('io');
-    expect(error.message).toBe(`Cannot read ${loop}: too many levels of symbolic links (ELOOP)`);
+    expect(error.message).toBe(`cannot read ${loop}: too many levels of symbolic links (ELOOP)`);
   });
 
   it('refuses a unix socket and a character device', async () => {

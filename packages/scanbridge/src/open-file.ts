@@ -98,7 +98,7 @@ function typeOf(info: FileType): string {
 function openFailure(path: string, error: unknown): ScanError {
   const code = (error as { code?: unknown }).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new ScanError('file_not_found', `File not found: ${path}`, { cause: error });
+    return new ScanError('file_not_found', `file not found: ${path}`, { cause: error });
   }
   // A unix socket cannot be opened at all.
   if (code === 'ENXIO') {
@@ -110,5 +110,5 @@ function openFailure(path: string, error: unknown): ScanError {
       },
     );
   }
-  return new ScanError('io', `Cannot read ${path}: ${describeFsError(error)}`, { cause: error });
+  return new ScanError('io', `cannot read ${path}: ${describeFsError(error)}`, { cause: error });
 }

@@ -23,7 +23,7 @@ describe('openInput', () => {
     await expect(opened).rejects.toBeInstanceOf(ScanError);
     await expect(opened).rejects.toMatchObject({
       kind: 'file_not_found',
-      message: 'File not found: /nonexistent-scanbridge/missing\\xff',
+      message: 'file not found: /nonexistent-scanbridge/missing\\xff',
     });
   });
 
