@@ -514,6 +514,18 @@ describe('--virustotal-key-env', () => {
   });
 });
 
+describe('library option names', () => {
+  it('never reach the user: a --virustotal-url with credentials names the flag', async () => {
+    const run = await scanbridge(
+      ['health', '--virustotal-key-env', 'VT_KEY', '--virustotal-url', 'http://u:p@127.0.0.1/'],
+      { env: { VT_KEY: 'a-key-for-the-test' } },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--virustotal-url must not carry credentials');
+    expect(run.stderr).not.toContain('baseUrl');
+  });
+});
+
 describe('a stdout that cannot be written', () => {
   it('says so on stderr and exits 2, for a report and for --version', async () => {
     const dir = await tempDir();

@@ -1,15 +1,20 @@
 import type { ScanError } from '../errors.js';
 
 /**
- * Library options that messages name, and the flag a user of the command line sets instead:
- * the library's words stay right for its callers, and `scanbridge` says its own.
+ * Library options that messages name, and what a user of the command line sets or knows
+ * instead: the library's words stay right for its callers, and `scanbridge` says its own.
  */
-const FLAG_FOR = /\bmaxFileSize\b/g;
-const FLAG = '--max-file-size';
+const FLAG_FOR: readonly (readonly [RegExp, string])[] = [
+  [/\bmaxFileSize\b/g, '--max-file-size'],
+  [/\boption "baseUrl"|\bbaseUrl\b/g, '--virustotal-url'],
+  [/\bscanTimeoutMs\b/g, "the command line's per-scan limit"],
+];
 
 /** The message as the command line says it. */
 export function inFlagTerms(message: string): string {
-  return message.replace(FLAG_FOR, FLAG);
+  let said = message;
+  for (const [option, flag] of FLAG_FOR) said = said.replace(option, flag);
+  return said;
 }
 
 /** The error for --json, in the command line's words. */

@@ -1,6 +1,7 @@
 import { toScanError } from '../errors.js';
 import { utf8Bytes } from './argv-bytes.js';
 import { PathError } from './files.js';
+import { inFlagTerms } from './flag-wording.js';
 import { healthCommand } from './health-command.js';
 import { USAGE } from './help.js';
 import type { Io } from './io.js';
@@ -32,12 +33,14 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PathError || error instanceof SetupError) {
-      io.stderr.write(`scanbridge: ${printable(error.message)}\n`);
+      io.stderr.write(`scanbridge: ${printable(inFlagTerms(error.message))}\n`);
       if (error instanceof UsageError) io.stderr.write('Run "scanbridge --help" for usage.\n');
     } else {
       // Not a verdict and not a usage mistake: say what broke, and never exit 0.
       const scanError = toScanError(error);
-      io.stderr.write(`scanbridge: ${scanError.kind}: ${printable(scanError.message)}\n`);
+      io.stderr.write(
+        `scanbridge: ${scanError.kind}: ${printable(inFlagTerms(scanError.message))}\n`,
+      );
     }
     return EXIT.error;
   }
