@@ -261,6 +261,23 @@ describe('names that are not UTF-8 on the command line', () => {
   });
 });
 
+describe('arguments whose bytes cannot be had', () => {
+  it('refuse one with U+FFFD, saying why, without the usage hint', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'report\ufffd.txt'), 'a name that really has U+FFFD');
+    // A process title rewrites /proc/self/cmdline, so the arguments' bytes no longer line up.
+    const run = await scanbridge(['scan', 'report\ufffd.txt', '--clamav', tcp()], {
+      cwd: dir,
+      env: { NODE_OPTIONS: '--title=scanbridge-under-test' },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain("scanbridge could not get this argument's bytes");
+    expect(run.stderr).toContain('a name that really contains U+FFFD is refused the same way');
+    expect(run.stderr).not.toContain('--help');
+  });
+});
+
 describe('what cannot be read inside a tree', () => {
   it('is an error line, not a broken link: a link that loops', async () => {
     const dir = await tempDir();

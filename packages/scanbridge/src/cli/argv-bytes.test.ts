@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { argvBytes, utf8Bytes } from './argv-bytes.js';
-import { UsageError } from './usage-error.js';
+import { SetupError } from './setup-error.js';
 
 const cmdline = (...args: (string | number[])[]): Buffer =>
   Buffer.concat(args.map((a) => Buffer.concat([Buffer.from(a as string), Buffer.of(0)])));
@@ -29,7 +29,7 @@ describe('utf8Bytes', () => {
       Buffer.from('scan'),
       Buffer.from('отчёт.txt'),
     ]);
-    expect(() => utf8Bytes(['scan', 'report\ufffd.txt'])).toThrow(UsageError);
+    expect(() => utf8Bytes(['scan', 'report\ufffd.txt'])).toThrow(SetupError);
     expect(() => utf8Bytes(['scan', 'report\ufffd.txt'])).toThrow(/pass its directory instead/);
   });
 });

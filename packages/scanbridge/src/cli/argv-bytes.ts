@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from './usage-error.js';
+import { SetupError } from './setup-error.js';
 
 const NUL = 0x00;
 const REPLACEMENT = '\ufffd';
@@ -27,12 +27,13 @@ export function argvBytes(
 /**
  * The arguments as bytes when nothing better is known: each as UTF-8, except that one with a
  * replacement character is refused, since it may stand for bytes that were lost in decoding.
+ * Not a usage mistake (the command line may be right), so without the usage hint.
  */
 export function utf8Bytes(args: readonly string[]): Buffer[] {
   return args.map((arg) => {
     if (arg.includes(REPLACEMENT)) {
-      throw new UsageError(
-        `${JSON.stringify(arg)} has a character that stands for bytes that are not valid UTF-8, and this system does not give scanbridge the bytes themselves; pass its directory instead`,
+      throw new SetupError(
+        `scanbridge could not get this argument's bytes: ${JSON.stringify(arg)} has U+FFFD, which stands for bytes that are not valid UTF-8, so it may name another file; pass its directory instead (a name that really contains U+FFFD is refused the same way)`,
       );
     }
     return Buffer.from(arg);
