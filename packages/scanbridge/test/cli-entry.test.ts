@@ -512,6 +512,33 @@ describe('something left pending once the report is out', () => {
   });
 });
 
+describe('a file operation stuck once the report is out', () => {
+  it('ends the run rather than hang, saying why its status is 137', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    // A thread of libuv's pool stuck for good, as a read on a hung mount is: a blocking open of
+    // a FIFO nobody writes to, started before the CLI by a preloaded module.
+    const aside = await tempDir();
+    const fifo = join(aside, 'stuck');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const preload = join(aside, 'stuck-read.mjs');
+    await writeFile(
+      preload,
+      `import { open } from 'node:fs';\nopen(${JSON.stringify(fifo)}, 'r', () => {});\n`,
+    );
+    const run = await scanbridge(['scan', dir, '--clamav', tcp()], {
+      env: { NODE_OPTIONS: `--import=${preload}` },
+    });
+    expect(run.stdout).toMatch(/a\.txt\s+clean\s+allow/);
+    expect(run.stderr).toContain(
+      'scanbridge: a file operation is still stuck (a hung mount?) and Node cannot exit while one is; ending with SIGKILL, so the exit status is 137 (for exit 0)\n',
+    );
+    expect(run.signal).toBe('SIGKILL');
+    // Not the harness's own kill at 15 s: the run ended itself.
+    expect(run.ms).toBeLessThan(10_000);
+  });
+});
+
 describe('--virustotal-key-env', () => {
   it('never prints a key passed in place of the variable name', async () => {
     const keys = [

@@ -12,6 +12,8 @@ const RUN_LIMIT_MS = 15_000;
 
 export interface CliRun {
   readonly code: number | null;
+  /** The signal that ended the run, if one did. */
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
   /** Wall time from spawn to exit, for bounds on how long a fault may take. */
@@ -89,9 +91,9 @@ export function useCliProcess(): (
     child.stderr?.on('data', (chunk) => (stderr += chunk));
     return new Promise((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code) => {
+      child.on('close', (code, signal) => {
         clearTimeout(deadline);
-        resolve({ code, stdout, stderr, ms: performance.now() - started });
+        resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
       });
     });
   };
