@@ -10,6 +10,7 @@ import {
   EICAR_SHA256,
   entries,
   failingStream,
+  fakeResult,
   tempDirs,
 } from '../test/helpers.js';
 import { FallbackBehavior, withCircuitBreaker } from './breaker-scanner.js';
@@ -17,7 +18,7 @@ import { ScanError } from './errors.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MockScanner } from './mock-scanner.js';
-import type { ScanResult } from './result.js';
+import type { ScanOutcome, ScanResult } from './result.js';
 import type { Scanner } from './scanner.js';
 
 const tempDir = tempDirs();
@@ -453,19 +454,7 @@ describe('ScanManager under adversity', () => {
     const liar = (outcome: unknown, sha256 = EICAR_SHA256): Scanner => ({
       name: 'liar',
       healthCheck: async () => {},
-      scan: async () =>
-        ({
-          id: 'x',
-          outcome,
-          fileMetadata: { size: 68, hash: { sha256 } },
-          engine: 'liar',
-          startedAt: 0,
-          completedAt: 0,
-          durationMs: 0,
-          context: {},
-          cached: false,
-          details: {},
-        }) as ScanResult,
+      scan: async () => fakeResult('liar', { size: 68, sha256 }, outcome as ScanOutcome),
     });
     const scanWith = (scanner: Scanner) =>
       ScanManager.builder()

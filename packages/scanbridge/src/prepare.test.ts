@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { entries, failure, tempDirs } from '../test/helpers.js';
+import { entries, failure, fakeResult, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MeteredRead, readMetadata } from './metadata.js';
 import { MockScanner } from './mock-scanner.js';
 import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
-import type { ScanResult } from './result.js';
 import { type Scanner, scanResult } from './scanner.js';
 
 const tempDir = tempDirs();
@@ -32,18 +31,7 @@ function unmetered(name: string, claim: (read: Uint8Array) => string): Scanner {
     healthCheck: async () => {},
     async scan(input) {
       const read = await input.readAll();
-      return {
-        id: name,
-        outcome: { type: 'clean' },
-        fileMetadata: { size: read.byteLength, hash: { sha256: claim(read) } },
-        engine: name,
-        startedAt: 0,
-        completedAt: 0,
-        durationMs: 0,
-        context: {},
-        cached: false,
-        details: {},
-      } satisfies ScanResult;
+      return fakeResult(name, { size: read.byteLength, sha256: claim(read) });
     },
   };
 }

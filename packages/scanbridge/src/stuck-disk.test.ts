@@ -4,12 +4,11 @@ import { closeSync, constants, open, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failure, tempDirs } from '../test/helpers.js';
+import { failure, fakeResult, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MeteredRead } from './metadata.js';
 import { IN_MEMORY_BYTES } from './prepare.js';
-import type { ScanResult } from './result.js';
 import type { Scanner } from './scanner.js';
 
 const tempDir = tempDirs();
@@ -56,21 +55,6 @@ async function largeFile(): Promise<{ dir: string; path: string; content: Uint8A
   return { dir, path, content };
 }
 
-function cleanResult(engine: string, size: number, sha: string): ScanResult {
-  return {
-    id: engine,
-    outcome: { type: 'clean' },
-    fileMetadata: { size, hash: { sha256: sha } },
-    engine,
-    startedAt: 0,
-    completedAt: 0,
-    durationMs: 0,
-    context: {},
-    cached: false,
-    details: {},
-  };
-}
-
 describe('ScanManager on a disk that stops answering', () => {
   it('ends the scan at its time limit, without waiting for the stuck read to let go of the file', async () => {
     const { dir, path } = await largeFile();
@@ -103,7 +87,7 @@ describe('ScanManager on a disk that stops answering', () => {
       async scan(input, options) {
         const read = await input.readAll(options);
         stallTheDisk(dir);
-        return cleanResult('buffering', read.byteLength, sha256(read));
+        return fakeResult('buffering', { size: read.byteLength, sha256: sha256(read) });
       },
     };
     const manager = ScanManager.builder()

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { ScanError } from '../src/errors.js';
+import type { ScanOutcome, ScanResult } from '../src/result.js';
 
 /** The EICAR test string: every engine's harmless "virus". */
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
@@ -66,4 +67,24 @@ export async function failure(work: Promise<unknown>): Promise<ScanError> {
   );
   expect(error).toBeInstanceOf(ScanError);
   return error as ScanError;
+}
+
+/** A result as an engine of a test's own making reports it: what it says it saw, and nothing else. */
+export function fakeResult(
+  engine: string,
+  seen: { readonly size: number; readonly sha256: string },
+  outcome: ScanOutcome = { type: 'clean' },
+): ScanResult {
+  return {
+    id: engine,
+    outcome,
+    fileMetadata: { size: seen.size, hash: { sha256: seen.sha256 } },
+    engine,
+    startedAt: 0,
+    completedAt: 0,
+    durationMs: 0,
+    context: {},
+    cached: false,
+    details: {},
+  };
 }
