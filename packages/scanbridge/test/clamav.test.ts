@@ -3,8 +3,9 @@ import { ManualClock } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
 import { ClamAvScanner } from '../src/clamav/clamav-scanner.js';
 import { FileInput, presets, ScanManager, withCircuitBreaker } from '../src/index.js';
-import { freePort, saturatedPort, useClamd } from './clamd.js';
+import { freePort, useClamd } from './clamd.js';
 import { bytes, countingStream, EICAR, EICAR_SHA256 } from './helpers.js';
+import { saturatedPort } from './saturated-port.js';
 
 const clamd = useClamd();
 

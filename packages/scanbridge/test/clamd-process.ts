@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clamdCommand } from '../src/clamav/clamd-client.js';
@@ -140,33 +140,4 @@ export function stopChild(child: ChildProcess | undefined, graceMs: number): Pro
     });
     child.kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
   });
-}
-
-/**
- * A loopback port where connecting hangs, as it does to a host that drops packets: a child
- * process listens with a backlog of 1 and never accepts, and two held connections fill the queue.
- */
-export async function saturatedPort(): Promise<{ port: number; close(): void }> {
-  const script =
-    "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);setTimeout(()=>{for(;;){}},20)})";
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const port = await new Promise<number>((resolve) =>
-    child.stdout?.once('data', (data) => resolve(Number(String(data).trim()))),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const held: Socket[] = [];
-  for (let i = 0; i < 2; i++) {
-    await new Promise<void>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve());
-      socket.on('error', () => resolve());
-      held.push(socket);
-    });
-  }
-  return {
-    port,
-    close() {
-      for (const socket of held) socket.destroy();
-      child.kill('SIGKILL');
-    },
-  };
 }

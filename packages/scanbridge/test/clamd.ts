@@ -5,7 +5,6 @@ export {
   type Clamd,
   type ClamdOptions,
   freePort,
-  saturatedPort,
   startClamd,
 } from './clamd-process.js';
 

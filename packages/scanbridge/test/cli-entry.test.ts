@@ -7,9 +7,9 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort, startClamd, useClamd } from './clamd.js';
-import { saturatedPort } from './cli-ports.js';
 import { useCliProcess } from './cli-process.js';
 import { EICAR, tempDirs } from './helpers.js';
+import { saturatedPort } from './saturated-port.js';
 
 // Every test here runs the installed command, bin/scanbridge.js -> dist/cli.js, as a process.
 const clamd = useClamd();

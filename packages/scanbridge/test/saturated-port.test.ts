@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { saturatedPort } from './cli-ports.js';
+import { saturatedPort } from './saturated-port.js';
 
 describe('saturatedPort', () => {
   it('ends its child at the end of its lifetime, when nobody closes it', async () => {
