@@ -1,0 +1,479 @@
+import { v1 } from '@authzed/authzed-node';
+import { MAX_TIMER_MS } from '@breakwater/core';
+import {
+  describeValue,
+  durationAtLeast,
+  orDefault,
+  rejectUnknownKeys,
+  requireObject,
+} from '@breakwater/core/validate';
+import { type ClientOptions, status as GrpcStatus, Metadata } from '@grpc/grpc-js';
+import { AuthorizationRequestError } from './errors.js';
+import { SpiceDbError, type SpiceDbOperation, spiceDbErrorFrom } from './spicedb-error.js';
+import { objectReference, subjectReference } from './subject-ref.js';
+import type { CheckRequest, Consistency, PermissionChecker } from './types.js';
+
+/** The part of an `@authzed/authzed-node` v1 client the checker uses (callback forms). */
+export type SpiceDbClient = Pick<
+  v1.ZedDefaultClientInterface,
+  'checkPermission' | 'checkBulkPermissions' | 'readSchema' | 'close'
+>;
+
+interface CommonOptions {
+  /** The default for checks that ask none. Default `'minimize_latency'`. */
+  consistency?: Consistency | undefined;
+  /** ms each call may take: its gRPC deadline. Default 2000. */
+  timeout?: number | undefined;
+}
+
+/** Let the checker make (and own) the client. */
+export interface SpiceDbEndpointOptions extends CommonOptions {
+  /** `host:port` of SpiceDB's gRPC API. */
+  endpoint: string;
+  /** The preshared key SpiceDB runs with. */
+  token: string;
+  /** Plaintext gRPC, the token sent unencrypted: only for loopback or a trusted network. Default false (TLS). */
+  insecure?: boolean | undefined;
+  client?: undefined;
+}
+
+/** Use a client you made (and close); the checker never closes it. */
+export interface SpiceDbClientOptions extends CommonOptions {
+  client: SpiceDbClient;
+  endpoint?: undefined;
+  token?: undefined;
+  insecure?: undefined;
+}
+
+export type SpiceDbCheckerOptions = SpiceDbEndpointOptions | SpiceDbClientOptions;
+
+const OWNER = 'SpiceDbChecker';
+const ENDPOINT_KEYS: ReadonlySet<string> = new Set([
+  'endpoint',
+  'token',
+  'insecure',
+  'consistency',
+  'timeout',
+]);
+const CLIENT_KEYS: ReadonlySet<string> = new Set(['client', 'consistency', 'timeout']);
+const DEFAULT_TIMEOUT = 2_000;
+const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+// grpc-js refuses other header bytes with a message that quotes the value: check first, quietly.
+const TOKEN = /^[\x21-\x7e]+$/;
+
+// grpc-js's defaults back off up to 120 s between reconnects, so a SpiceDB that is back would stay
+// unreachable long after the breaker's open period; 5 s keeps recovery close to the breaker's pace.
+const CHANNEL_OPTIONS: ClientOptions = {
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+};
+
+const MINIMIZE_LATENCY: v1.Consistency = Object.freeze({
+  requirement: Object.freeze({ oneofKind: 'minimizeLatency', minimizeLatency: true }),
+});
+const FULLY_CONSISTENT: v1.Consistency = Object.freeze({
+  requirement: Object.freeze({ oneofKind: 'fullyConsistent', fullyConsistent: true }),
+});
+const ONCE = Object.freeze({ once: true });
+const READ_SCHEMA: v1.ReadSchemaRequest = Object.freeze({});
+const Permissionship = v1.CheckPermissionResponse_Permissionship;
+
+/**
+ * Answers permission checks from SpiceDB over gRPC: CheckPermission, CheckBulkPermissions, and
+ * ReadSchema as the health probe. Each call carries its own deadline (`timeout`) and is cancelled
+ * when its signal aborts. Failures are typed: {@link SpiceDbError} when SpiceDB could not answer,
+ * {@link AuthorizationRequestError} when it refused the question.
+ */
+export class SpiceDbChecker implements PermissionChecker {
+  readonly timeout: number;
+  readonly consistency: Consistency;
+  /** `host:port`, when the checker made the client. */
+  readonly endpoint: string | undefined;
+  // Private fields stay out of util.inspect, and the token is never one of them.
+  readonly #client: SpiceDbClient;
+  readonly #ownsClient: boolean;
+  readonly #defaultConsistency: v1.Consistency;
+  readonly #redact: (text: string) => string;
+  // Reused by every call: grpc-js clones the metadata and copies the options when a call starts.
+  readonly #metadata = new Metadata();
+  readonly #callOptions = { deadline: 0 };
+  #closed = false;
+
+  constructor(options: SpiceDbCheckerOptions) {
+    requireObject(OWNER, options);
+    const given = options as unknown as Record<string, unknown>;
+    const ownsClient = given.client === undefined;
+    rejectUnknownKeys(OWNER, options, ownsClient ? ENDPOINT_KEYS : CLIENT_KEYS);
+    this.timeout = durationAtLeast(OWNER, 'timeout', orDefault(given.timeout, DEFAULT_TIMEOUT), 1);
+    if (this.timeout > MAX_TIMER_MS) {
+      throw new RangeError(
+        `${OWNER}: option "timeout" must be at most ${MAX_TIMER_MS} ms, got ${this.timeout}`,
+      );
+    }
+    const consistency = orDefault(given.consistency, 'minimize_latency');
+    const problem = consistencyProblem(consistency);
+    if (problem !== undefined) throw new TypeError(`${OWNER}: option "consistency" ${problem}`);
+    this.consistency = consistency as Consistency;
+    this.#defaultConsistency = toV1(this.consistency);
+    this.#ownsClient = ownsClient;
+    if (ownsClient) {
+      const endpoint = checkEndpoint(given.endpoint);
+      const token = checkToken(given.token);
+      const insecure = orDefault(given.insecure, false);
+      if (typeof insecure !== 'boolean') {
+        throw new TypeError(
+          `${OWNER}: option "insecure" must be a boolean, got ${describeValue(insecure)}`,
+        );
+      }
+      this.endpoint = endpoint;
+      this.#client = v1.NewClient(
+        token,
+        endpoint,
+        insecure ? v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS : v1.ClientSecurity.SECURE,
+        undefined,
+        CHANNEL_OPTIONS,
+      );
+      this.#redact = (text) => text.split(token).join('[redacted]');
+    } else {
+      this.endpoint = undefined;
+      this.#client = checkClient(given.client);
+      this.#redact = unchanged;
+    }
+  }
+
+  check(req: CheckRequest, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let request: v1.CheckPermissionRequest;
+    try {
+      request = {
+        consistency: this.#consistencyOf(req.consistency),
+        resource: objectReference('resource', req.resource),
+        permission: req.permission,
+        subject: subjectReference(req.subject),
+        withTracing: false,
+      };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall('CheckPermission', signal, resolve, reject, this.#redact, 0);
+      if (!this.#start(pending)) return;
+      try {
+        pending.call = this.#client.checkPermission(
+          request,
+          this.#metadata,
+          this.#callOptions,
+          (error, response) => pending.settle(error, response),
+        );
+      } catch (error) {
+        pending.settle(error, undefined);
+      }
+    });
+  }
+
+  checkMany(reqs: readonly CheckRequest[], signal: AbortSignal): Promise<boolean[]> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (reqs.length === 0) return Promise.resolve([]);
+    let request: v1.CheckBulkPermissionsRequest;
+    try {
+      const items: v1.CheckBulkPermissionsRequestItem[] = new Array(reqs.length);
+      for (let i = 0; i < reqs.length; i++) {
+        const req = reqs[i] as CheckRequest;
+        items[i] = {
+          resource: objectReference('resource', req.resource),
+          permission: req.permission,
+          subject: subjectReference(req.subject),
+        };
+      }
+      request = { consistency: this.#bulkConsistency(reqs), items, withTracing: false };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall(
+        'CheckBulkPermissions',
+        signal,
+        resolve,
+        reject,
+        this.#redact,
+        reqs.length,
+      );
+      if (!this.#start(pending)) return;
+      try {
+        pending.call = this.#client.checkBulkPermissions(
+          request,
+          this.#metadata,
+          this.#callOptions,
+          (error, response) => pending.settle(error, response),
+        );
+      } catch (error) {
+        pending.settle(error, undefined);
+      }
+    });
+  }
+
+  /**
+   * ReadSchema: cheap, and it needs our token, so a wrong key shows here too. "No schema written
+   * yet" (NOT_FOUND) is SpiceDB answering, so it is healthy.
+   */
+  health(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall('ReadSchema', signal, resolve, reject, this.#redact, 0);
+      if (!this.#start(pending)) return;
+      try {
+        pending.call = this.#client.readSchema(
+          READ_SCHEMA,
+          this.#metadata,
+          this.#callOptions,
+          (error) => pending.settle(error?.code === GrpcStatus.NOT_FOUND ? null : error, undefined),
+        );
+      } catch (error) {
+        pending.settle(error, undefined);
+      }
+    });
+  }
+
+  /** Closes the client if the checker made it; later calls reject. A given client stays open. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsClient) this.#client.close();
+  }
+
+  /** Arms the call's deadline and abort listener; false when it was refused at once. */
+  #start(pending: PendingCall): boolean {
+    if (this.#closed) {
+      pending.reject(
+        new SpiceDbError(
+          pending.operation,
+          GrpcStatus.UNAVAILABLE,
+          `SpiceDB ${pending.operation} not sent: the SpiceDbChecker is closed`,
+        ),
+      );
+      return false;
+    }
+    this.#callOptions.deadline = Date.now() + this.timeout;
+    pending.signal.addEventListener('abort', pending, ONCE);
+    return true;
+  }
+
+  #consistencyOf(consistency: Consistency | undefined): v1.Consistency {
+    if (consistency === undefined) return this.#defaultConsistency;
+    if (consistency === 'minimize_latency') return MINIMIZE_LATENCY;
+    if (consistency === 'fully_consistent') return FULLY_CONSISTENT;
+    const problem = consistencyProblem(consistency);
+    if (problem !== undefined) {
+      throw new AuthorizationRequestError('consistency', `the check's consistency ${problem}`);
+    }
+    return toV1(consistency);
+  }
+
+  /**
+   * One consistency serves the whole batch: the one they share, else the one that satisfies every
+   * item (fully consistent covers any zedtoken; at-least-as-fresh covers minimize-latency).
+   */
+  #bulkConsistency(reqs: readonly CheckRequest[]): v1.Consistency {
+    let chosen = this.#consistencyOf(reqs[0]?.consistency);
+    for (let i = 1; i < reqs.length; i++) {
+      const next = this.#consistencyOf(reqs[i]?.consistency);
+      if (next === chosen || chosen === FULLY_CONSISTENT) continue;
+      chosen = stronger(chosen, next);
+    }
+    return chosen;
+  }
+}
+
+/**
+ * One call in flight: the abort listener (an EventListener object, so no closure) and the
+ * settlement, shared by the three RPCs. `expected` is the number of answers a bulk call owes.
+ */
+class PendingCall {
+  call: { cancel(): void } | undefined;
+
+  constructor(
+    readonly operation: SpiceDbOperation,
+    readonly signal: AbortSignal,
+    readonly resolve: (value: never) => void,
+    readonly reject: (reason: unknown) => void,
+    readonly redact: (text: string) => string,
+    readonly expected: number,
+  ) {}
+
+  handleEvent(): void {
+    // Reject first: the caller gets its own reason, whatever grpc-js reports for the cancel.
+    this.reject(this.signal.reason);
+    this.call?.cancel();
+  }
+
+  settle(error: unknown, response: unknown): void {
+    this.signal.removeEventListener('abort', this);
+    if (this.signal.aborted) {
+      this.reject(this.signal.reason);
+    } else if (error !== null && error !== undefined) {
+      const requestErrors = this.operation !== 'ReadSchema';
+      this.reject(spiceDbErrorFrom(this.operation, error, this.redact, undefined, requestErrors));
+    } else {
+      try {
+        (this.resolve as (value: unknown) => void)(this.read(response));
+      } catch (failure) {
+        this.reject(failure);
+      }
+    }
+  }
+
+  read(response: unknown): unknown {
+    if (this.operation === 'CheckPermission') {
+      return allowed(this.operation, (response as v1.CheckPermissionResponse).permissionship);
+    }
+    if (this.operation === 'CheckBulkPermissions') {
+      return answers(
+        (response as v1.CheckBulkPermissionsResponse).pairs,
+        this.expected,
+        this.redact,
+      );
+    }
+    return undefined;
+  }
+}
+
+function answers(
+  pairs: readonly v1.CheckBulkPermissionsPair[],
+  expected: number,
+  redact: (text: string) => string,
+): boolean[] {
+  if (pairs.length !== expected) {
+    throw new SpiceDbError(
+      'CheckBulkPermissions',
+      GrpcStatus.INTERNAL,
+      `SpiceDB CheckBulkPermissions answered ${pairs.length} checks of the ${expected} asked`,
+    );
+  }
+  const result: boolean[] = new Array(expected);
+  for (let i = 0; i < expected; i++) {
+    const answer = (pairs[i] as v1.CheckBulkPermissionsPair).response;
+    if (answer.oneofKind === 'item') {
+      result[i] = allowed('CheckBulkPermissions', answer.item.permissionship, i);
+    } else if (answer.oneofKind === 'error') {
+      throw spiceDbErrorFrom('CheckBulkPermissions', answer.error, redact, i);
+    } else {
+      throw new SpiceDbError(
+        'CheckBulkPermissions',
+        GrpcStatus.INTERNAL,
+        `SpiceDB CheckBulkPermissions check ${i} came back with neither an answer nor an error`,
+        i,
+      );
+    }
+  }
+  return result;
+}
+
+/** Exported for its tests: the permissionship SpiceDB answered, as an allow or a deny. */
+export function allowed(
+  operation: SpiceDbOperation,
+  permissionship: v1.CheckPermissionResponse_Permissionship,
+  item: number | undefined = undefined,
+): boolean {
+  if (permissionship === Permissionship.HAS_PERMISSION) return true;
+  // CONDITIONAL: a caveat needs context we never send, so SpiceDB could not decide; a
+  // conditional answer is not an allow. NO_PERMISSION is a successful call, never a failure.
+  if (
+    permissionship === Permissionship.NO_PERMISSION ||
+    permissionship === Permissionship.CONDITIONAL_PERMISSION
+  ) {
+    return false;
+  }
+  const where = item === undefined ? operation : `${operation} check ${item}`;
+  throw new SpiceDbError(
+    operation,
+    GrpcStatus.INTERNAL,
+    `SpiceDB ${where} answered permissionship ${Permissionship[permissionship] ?? permissionship}: neither an allow nor a deny`,
+    item,
+  );
+}
+
+function unchanged(text: string): string {
+  return text;
+}
+
+/** Why `value` is not a {@link Consistency}, as the end of a sentence; undefined when it is one. */
+function consistencyProblem(value: unknown): string | undefined {
+  if (value === 'minimize_latency' || value === 'fully_consistent') return undefined;
+  const shape = `must be 'minimize_latency', 'fully_consistent' or { atLeastAsFresh: zedToken }, got ${describeValue(value)}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return shape;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'atLeastAsFresh') return shape;
+  const token = (value as { atLeastAsFresh: unknown }).atLeastAsFresh;
+  if (typeof token !== 'string' || token.length === 0) {
+    return `has atLeastAsFresh ${describeValue(token)}; it must be a zedtoken SpiceDB returned (a non-empty string)`;
+  }
+  return undefined;
+}
+
+function toV1(consistency: Consistency): v1.Consistency {
+  if (consistency === 'minimize_latency') return MINIMIZE_LATENCY;
+  if (consistency === 'fully_consistent') return FULLY_CONSISTENT;
+  return {
+    requirement: {
+      oneofKind: 'atLeastAsFresh',
+      atLeastAsFresh: { token: consistency.atLeastAsFresh },
+    },
+  };
+}
+
+/** The weaker of two differing requirements gives way; two different zedtokens need full consistency. */
+function stronger(a: v1.Consistency, b: v1.Consistency): v1.Consistency {
+  if (b === FULLY_CONSISTENT || a === MINIMIZE_LATENCY) return b;
+  if (b === MINIMIZE_LATENCY) return a;
+  const tokenOf = (c: v1.Consistency) =>
+    c.requirement.oneofKind === 'atLeastAsFresh' ? c.requirement.atLeastAsFresh.token : undefined;
+  return tokenOf(a) === tokenOf(b) ? a : FULLY_CONSISTENT;
+}
+
+function checkEndpoint(value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new TypeError(
+      `${OWNER}: option "endpoint" must be "host:port", got ${describeValue(value)}`,
+    );
+  }
+  const match = ENDPOINT.exec(value);
+  const port = match === null ? 0 : Number(match[1]);
+  if (port < 1 || port > 65_535) {
+    throw new TypeError(
+      `${OWNER}: option "endpoint" must be "host:port" with a port from 1 to 65535, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The token is checked without ever being quoted: a wrong one may still be someone's secret. */
+function checkToken(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(
+      `${OWNER}: option "token" must be a non-empty string (SpiceDB's preshared key), got ${value === '' ? 'an empty string' : `a value of type ${typeof value}`}`,
+    );
+  }
+  if (!TOKEN.test(value)) {
+    throw new TypeError(
+      `${OWNER}: option "token" holds a space, control or non-ASCII character, which a gRPC header cannot carry (its value is not shown)`,
+    );
+  }
+  return value;
+}
+
+function checkClient(value: unknown): SpiceDbClient {
+  const client = value as Partial<Record<keyof SpiceDbClient, unknown>> | null;
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.checkPermission !== 'function' ||
+    typeof client.checkBulkPermissions !== 'function' ||
+    typeof client.readSchema !== 'function' ||
+    typeof client.close !== 'function'
+  ) {
+    throw new TypeError(
+      `${OWNER}: option "client" must be an @authzed/authzed-node v1 client (v1.NewClient(...)), got ${describeValue(value)}`,
+    );
+  }
+  return value as SpiceDbClient;
+}
