@@ -1,5 +1,6 @@
 import type { v1 } from '@authzed/authzed-node';
 import { AuthorizationRequestError } from './errors.js';
+import { showValue } from './validate-request.js';
 
 /**
  * Splits `type:id` into SpiceDB's ObjectReference. Whether the parts follow SpiceDB's rules is
@@ -17,7 +18,7 @@ export function objectReference(
     const shape = field === 'subject' ? '"type:id" or "type:id#relation"' : '"type:id"';
     throw new AuthorizationRequestError(
       field,
-      `${field} ${typeof whole === 'string' ? JSON.stringify(whole) : `of type ${typeof whole}`} is not ${shape}`,
+      `${field} ${typeof whole === 'string' ? showValue(whole) : `of type ${typeof whole}`} is not ${shape}`,
     );
   }
   return { objectType: value.slice(0, colon), objectId: value.slice(colon + 1) };
@@ -30,7 +31,7 @@ export function subjectReference(value: string): v1.SubjectReference {
   if (hash === value.length - 1) {
     throw new AuthorizationRequestError(
       'subject',
-      `subject ${JSON.stringify(value)} has an empty relation after "#": write "type:id" or "type:id#relation"`,
+      `subject ${showValue(value)} has an empty relation after "#": write "type:id" or "type:id#relation"`,
     );
   }
   return {
