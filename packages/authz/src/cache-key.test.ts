@@ -36,7 +36,7 @@ describe('checkKey', () => {
     );
     const tuple = fc.record({ subject: part, resource: part, permission: part });
     fc.assert(
-      fc.property(fc.array(tuple, { maxLength: 40 }), (tuples) => {
+      fc.property(fc.array(tuple, { maxLength: 40, size: 'max' }), (tuples) => {
         const distinct = new Set(
           tuples.map((t) => JSON.stringify([t.subject, t.resource, t.permission])),
         );

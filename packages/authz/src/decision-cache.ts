@@ -84,9 +84,9 @@ export class DecisionCache {
       1,
     );
     this.staleTtl = integerAtLeast(OWNER, 'staleTtl', orDefault(options.staleTtl, 1_800_000), 1);
-    if (this.staleTtl < this.ttl || this.staleTtl < this.negativeTtl) {
+    if (this.staleTtl < this.ttl) {
       throw new RangeError(
-        `${OWNER}: option "staleTtl" (${this.staleTtl}) must be at least "ttl" (${this.ttl}) and "negativeTtl" (${this.negativeTtl}): a decision is kept at least as long as it answers checks`,
+        `${OWNER}: option "staleTtl" (${this.staleTtl}) must be at least "ttl" (${this.ttl}): a decision is kept at least as long as it answers checks`,
       );
     }
     this.maxEntries = integerAtLeast(OWNER, 'maxEntries', orDefault(options.maxEntries, 10_000), 1);
@@ -97,6 +97,11 @@ export class DecisionCache {
       );
     }
     this.cacheNegative = cacheNegative;
+    if (cacheNegative && this.staleTtl < this.negativeTtl) {
+      throw new RangeError(
+        `${OWNER}: option "staleTtl" (${this.staleTtl}) must be at least "negativeTtl" (${this.negativeTtl}) with cacheNegative: a decision is kept at least as long as it answers checks`,
+      );
+    }
     const clock = orDefault<unknown>(options.clock, systemClock);
     if (
       typeof clock !== 'object' ||

@@ -1,0 +1,372 @@
+import { ManualClock } from '@breakwater/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js';
+import { matchesGlob } from './glob.js';
+import type { CheckRequest } from './types.js';
+
+function check(subject: string, resource = 'document:readme', permission = 'read'): CheckRequest {
+  return { subject, resource, permission };
+}
+
+function cacheAt(options: DecisionCacheOptions = {}): { cache: DecisionCache; clock: ManualClock } {
+  const clock = new ManualClock(1_000_000);
+  return { cache: new DecisionCache({ ...options, clock }), clock };
+}
+
+const alice = check('user:alice');
+
+describe('DecisionCache options', () => {
+  it('has the documented defaults', () => {
+    const { cache, clock } = cacheAt();
+    cache.set(alice, true);
+    clock.advance(299_999);
+    expect(cache.get(alice)).toBe(true);
+    clock.advance(1);
+    expect(cache.get(alice)).toBeUndefined();
+    clock.advance(1_800_000 - 300_000 - 1);
+    expect(cache.getStale(alice)).toBe(true);
+    clock.advance(1);
+    expect(cache.getStale(alice)).toBeUndefined();
+    cache.set(alice, false);
+    expect(cache.get(alice)).toBeUndefined(); // no negative caching by default
+  });
+
+  it.each<[unknown, RegExp]>([
+    [null, /options must be an object, got null/],
+    [[], /options must be an object, got an array/],
+    [{ ttl: 10, tll: 5 }, /unknown option "tll"/],
+    [{ ttl: 0 }, /"ttl" must be an integer >= 1, got 0/],
+    [{ ttl: 1.5 }, /"ttl" must be an integer >= 1/],
+    [{ ttl: '300' }, /"ttl" must be a number, got "300"/],
+    [{ ttl: Number.POSITIVE_INFINITY }, /"ttl" must be an integer/],
+    [{ maxEntries: 0 }, /"maxEntries" must be an integer >= 1/],
+    [{ negativeTtl: -1 }, /"negativeTtl" must be an integer >= 1/],
+    [{ ttl: 10, staleTtl: 9 }, /"staleTtl" \(9\) must be at least "ttl" \(10\)/],
+    [
+      { cacheNegative: true, negativeTtl: 2_000_000 },
+      /"staleTtl" \(1800000\) must be at least "negativeTtl" \(2000000\) with cacheNegative/,
+    ],
+    [{ cacheNegative: 'yes' }, /"cacheNegative" must be a boolean, got "yes"/],
+    [{ cacheNegative: null }, /"cacheNegative" must be a boolean, got null/],
+    [{ clock: Date.now }, /"clock" must be a Clock/],
+    [{ clock: {} }, /"clock" must be a Clock/],
+  ])('refuses %j', (options, message) => {
+    expect(() => new DecisionCache(options as DecisionCacheOptions)).toThrow(message);
+  });
+
+  it('takes undefined as the default, and staleTtl equal to ttl', () => {
+    expect(() => new DecisionCache({ ttl: undefined, clock: undefined })).not.toThrow();
+    expect(() => new DecisionCache({ ttl: 10, staleTtl: 10 })).not.toThrow();
+    expect(
+      () => new DecisionCache({ ttl: 10, staleTtl: 10, negativeTtl: 10, cacheNegative: true }),
+    ).not.toThrow();
+  });
+});
+
+describe('DecisionCache freshness', () => {
+  it('an allow expires exactly at ttl, and is stale until exactly staleTtl', () => {
+    const { cache, clock } = cacheAt({ ttl: 100, staleTtl: 250 });
+    cache.set(alice, true);
+    clock.advance(99);
+    expect(cache.get(alice)).toBe(true);
+    expect(cache.getStale(alice)).toBe(true);
+    clock.advance(1);
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.getStale(alice)).toBe(true);
+    expect(cache.size).toBe(1);
+    clock.advance(149);
+    expect(cache.getStale(alice)).toBe(true);
+    clock.advance(1);
+    expect(cache.getStale(alice)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('a miss on an entry past staleTtl drops it', () => {
+    const { cache, clock } = cacheAt({ ttl: 100, staleTtl: 200 });
+    cache.set(alice, true);
+    clock.advance(150);
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.size).toBe(1);
+    clock.advance(50);
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('set() again restarts the age', () => {
+    const { cache, clock } = cacheAt({ ttl: 100 });
+    cache.set(alice, true);
+    clock.advance(80);
+    cache.set(alice, true);
+    clock.advance(80);
+    expect(cache.get(alice)).toBe(true);
+  });
+
+  it('without cacheNegative a deny is not kept, and removes an allow held for the same check', () => {
+    const { cache } = cacheAt();
+    cache.set(alice, true);
+    cache.set(alice, false);
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.getStale(alice)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    cache.set(check('user:bob'), false);
+    expect(cache.size).toBe(0);
+  });
+
+  it('with cacheNegative a deny answers for negativeTtl, then stays stale until staleTtl', () => {
+    const { cache, clock } = cacheAt({
+      cacheNegative: true,
+      ttl: 100,
+      negativeTtl: 20,
+      staleTtl: 300,
+    });
+    cache.set(alice, true);
+    cache.set(alice, false);
+    expect(cache.get(alice)).toBe(false);
+    clock.advance(19);
+    expect(cache.get(alice)).toBe(false);
+    clock.advance(1);
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.getStale(alice)).toBe(false);
+    clock.advance(280);
+    expect(cache.getStale(alice)).toBeUndefined();
+  });
+
+  it('an allow after a cached deny answers allow for ttl', () => {
+    const { cache, clock } = cacheAt({ cacheNegative: true, ttl: 100, negativeTtl: 20 });
+    cache.set(alice, false);
+    cache.set(alice, true);
+    clock.advance(50);
+    expect(cache.get(alice)).toBe(true);
+  });
+
+  it('keys the exact tuple: tuples that naive a:b:c joining confuses are different entries', () => {
+    const { cache } = cacheAt();
+    const one = check('user:a', 'b:c:d');
+    const two = check('user:a:b', 'c:d');
+    cache.set(one, true);
+    expect(cache.get(two)).toBeUndefined();
+    expect(cache.getStale(two)).toBeUndefined();
+    expect(cache.get(check('user:a', 'b:c:d', 'write'))).toBeUndefined();
+    expect(cache.get(one)).toBe(true);
+  });
+
+  it('does not look at consistency (the service asks isCacheable first)', () => {
+    const { cache } = cacheAt();
+    cache.set({ ...alice, consistency: 'fully_consistent' }, true);
+    expect(cache.get({ ...alice, consistency: { atLeastAsFresh: 'tok' } })).toBe(true);
+  });
+});
+
+describe('DecisionCache LRU', () => {
+  it('evicts the least recently used beyond maxEntries, and counts it', () => {
+    const { cache } = cacheAt({ maxEntries: 3 });
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((id) => check(`user:${id}`)) as [
+      CheckRequest,
+      CheckRequest,
+      CheckRequest,
+      CheckRequest,
+      CheckRequest,
+    ];
+    cache.set(a, true);
+    cache.set(b, true);
+    cache.set(c, true);
+    expect(cache.get(a)).toBe(true); // a is now the most recently used; b the least
+    cache.set(d, true);
+    expect(cache.size).toBe(3);
+    expect(cache.getStale(b)).toBeUndefined();
+    expect(cache.getStale(a)).toBe(true);
+    cache.set(c, true); // re-setting marks used too: a is now the least recent
+    cache.set(e, true);
+    expect(cache.getStale(a)).toBeUndefined();
+    expect([c, d, e].map((r) => cache.get(r))).toEqual([true, true, true]);
+    expect(cache.stats().evictions).toBe(2);
+  });
+
+  it('getStale marks nothing used and counts nothing', () => {
+    const { cache } = cacheAt({ maxEntries: 2 });
+    const a = check('user:a');
+    const b = check('user:b');
+    cache.set(a, true);
+    cache.set(b, true);
+    expect(cache.getStale(a)).toBe(true);
+    cache.set(check('user:c'), true);
+    expect(cache.getStale(a)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+  });
+
+  it('stays within maxEntries and agrees with a model under random operations', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('set', 'get', 'invalidate'), fc.integer({ min: 0, max: 9 })),
+          { minLength: 20, maxLength: 200, size: 'max' },
+        ),
+        (ops) => {
+          const { cache } = cacheAt({ maxEntries: 4 });
+          const model: number[] = []; // ids, least recently used first
+          for (const [op, id] of ops) {
+            const req = check(`user:${id}`);
+            const at = model.indexOf(id);
+            if (op === 'set') {
+              cache.set(req, true);
+              if (at >= 0) model.splice(at, 1);
+              model.push(id);
+              if (model.length > 4) model.shift();
+            } else if (op === 'get') {
+              expect(cache.get(req)).toBe(at >= 0 ? true : undefined);
+              if (at >= 0) model.push(...model.splice(at, 1));
+            } else {
+              expect(cache.invalidate(req)).toBe(at >= 0);
+              if (at >= 0) model.splice(at, 1);
+            }
+            expect(cache.size).toBe(model.length);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('DecisionCache invalidation', () => {
+  function filled(): DecisionCache {
+    const { cache } = cacheAt();
+    cache.set(check('user:alice', 'document:readme', 'read'), true);
+    cache.set(check('user:alice', 'document:plan', 'write'), true);
+    cache.set(check('user:bob', 'document:readme', 'read'), true);
+    cache.set(check('group:eng#member', 'folder:a.b', 'view'), true);
+    return cache;
+  }
+
+  it('invalidate forgets exactly one check', () => {
+    const cache = filled();
+    expect(cache.invalidate(check('user:alice'))).toBe(true);
+    expect(cache.invalidate(check('user:alice'))).toBe(false);
+    expect(cache.size).toBe(3);
+  });
+
+  it('invalidateSubject and invalidateResource match exactly and say how many went', () => {
+    const cache = filled();
+    expect(cache.invalidateSubject('user:ali')).toBe(0);
+    expect(cache.invalidateSubject('user:alice')).toBe(2);
+    expect(cache.get(check('user:bob'))).toBe(true);
+    expect(cache.invalidateResource('document:readme')).toBe(1);
+    expect(cache.size).toBe(1);
+  });
+
+  it('invalidatePattern drops an entry when the glob matches any of subject, resource, permission', () => {
+    expect(filled().invalidatePattern('user:*')).toBe(3);
+    expect(filled().invalidatePattern('document:*')).toBe(3);
+    expect(filled().invalidatePattern('write')).toBe(1);
+    expect(filled().invalidatePattern('*#member')).toBe(1);
+    expect(filled().invalidatePattern('user:???')).toBe(1);
+    expect(filled().invalidatePattern('*')).toBe(4);
+    expect(filled().invalidatePattern('nothing:*')).toBe(0);
+  });
+
+  it('invalidatePattern takes regex metacharacters in the glob literally', () => {
+    expect(filled().invalidatePattern('folder:a.b')).toBe(1);
+    expect(filled().invalidatePattern('folder:a?b')).toBe(1);
+    expect(filled().invalidatePattern('folder:aXb')).toBe(0);
+    const cache = filled();
+    expect(cache.invalidatePattern('document:re.dme')).toBe(0);
+    expect(cache.invalidatePattern('user:(alice|bob)')).toBe(0);
+    expect(cache.invalidatePattern('user:[ab]*')).toBe(0);
+    expect(cache.invalidatePattern('user:.*')).toBe(0);
+    expect(cache.invalidatePattern('^user:alice$')).toBe(0);
+    expect(cache.size).toBe(4);
+  });
+
+  it('invalidatePattern matches values holding regex metacharacters', () => {
+    const { cache } = cacheAt();
+    cache.set(check('user:a|b', 'doc:x+y=z', 'read'), true);
+    cache.set(check('user:a', 'doc:x', 'read'), true);
+    expect(cache.invalidatePattern('user:a|b')).toBe(1);
+    expect(cache.invalidatePattern('doc:x+*')).toBe(0);
+    expect(cache.size).toBe(1);
+  });
+
+  it('invalidatePattern refuses a glob that is not a string', () => {
+    expect(() => filled().invalidatePattern(/user/ as unknown as string)).toThrow(
+      'DecisionCache.invalidatePattern(glob) needs a string, got an object',
+    );
+  });
+
+  it('clear forgets everything and says how many, keeping the counts', () => {
+    const cache = filled();
+    cache.get(check('user:bob'));
+    expect(cache.clear()).toBe(4);
+    expect(cache.size).toBe(0);
+    expect(cache.get(check('user:bob'))).toBeUndefined();
+    expect(cache.stats()).toEqual({ entries: 0, hits: 1, misses: 1, evictions: 0, hitRate: 0.5 });
+    cache.set(alice, true); // the list is usable after clear
+    expect(cache.get(alice)).toBe(true);
+  });
+});
+
+describe('DecisionCache stats', () => {
+  it('counts hits and misses of get, with a NaN-free hit rate', () => {
+    const { cache, clock } = cacheAt({ ttl: 10 });
+    expect(cache.stats()).toEqual({ entries: 0, hits: 0, misses: 0, evictions: 0, hitRate: 0 });
+    cache.get(alice);
+    cache.set(alice, true);
+    cache.get(alice);
+    cache.get(alice);
+    clock.advance(10);
+    cache.get(alice); // expired: a miss
+    expect(cache.stats()).toEqual({ entries: 1, hits: 2, misses: 2, evictions: 0, hitRate: 0.5 });
+  });
+});
+
+describe('matchesGlob', () => {
+  it.each<[string, string, boolean]>([
+    ['', '', true],
+    ['', 'a', false],
+    ['*', '', true],
+    ['*', 'anything at all', true],
+    ['a*', 'a', true],
+    ['a*c', 'abbbc', true],
+    ['a*c', 'abbbcd', false],
+    ['*a*b*', 'xxaxxbxx', true],
+    ['*a*b*', 'xxbxxaxx', false],
+    ['a?c', 'abc', true],
+    ['a?c', 'ac', false],
+    ['?', '😀', true],
+    ['??', '😀', false],
+    ['a*?', 'a😀', true],
+    ['.*', 'ab', false],
+    ['.*', '.xyz', true],
+    ['a\\*', 'a\\bc', true],
+    ['[a]', 'a', false],
+    ['[a]', '[a]', true],
+    ['x\ny', 'x\ny', true],
+    ['*', 'x\ny', true],
+  ])('%j on %j is %s', (glob, text, expected) => {
+    expect(matchesGlob(glob, text)).toBe(expected);
+  });
+
+  it('agrees with a regex built from the glob (property)', () => {
+    const char = fc.constantFrom('a', 'b', '.', '*', '?', '\\', '(', '😀');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: char, maxLength: 8, size: 'max' }),
+        fc.string({ unit: char, maxLength: 10, size: 'max' }),
+        (glob, text) => {
+          const source = [...glob]
+            .map((c) =>
+              c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'),
+            )
+            .join('');
+          expect(matchesGlob(glob, text)).toBe(new RegExp(`^${source}$`, 'su').test(text));
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('answers a many-star glob that fails on a long text', () => {
+    // A backtracking regex of this glob would try about 1000^6 ways to fail here.
+    expect(matchesGlob('*a*a*a*a*a*a*b', 'a'.repeat(1_000))).toBe(false);
+  });
+});
