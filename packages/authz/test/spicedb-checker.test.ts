@@ -1,0 +1,217 @@
+import { inspect } from 'node:util';
+import { v1 } from '@authzed/authzed-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuthorizationRequestError } from '../src/errors.js';
+import { SpiceDbChecker } from '../src/spicedb-checker.js';
+import { SpiceDbError } from '../src/spicedb-error.js';
+import type { CheckRequest } from '../src/types.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { useSpiceDb } from './spicedb.js';
+
+const spicedb = useSpiceDb();
+const never = new AbortController().signal;
+const TIMEOUT = 300;
+
+const read = (subject: string, resource: string): CheckRequest => ({
+  subject,
+  resource,
+  permission: 'read',
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to reject');
+}
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+function checker(endpoint = spicedb().endpoint, token = spicedb().token, timeout = 2_000) {
+  const made = new SpiceDbChecker({ endpoint, token, insecure: true, timeout });
+  closers.push(() => made.close());
+  return made;
+}
+
+describe('SpiceDbChecker against a real SpiceDB', () => {
+  it('allows owners and readers and denies strangers', async () => {
+    const check = checker();
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+    await expect(check.check(read('user:bob', 'document:plan'), never)).resolves.toBe(true);
+    await expect(check.check(read('user:carol', 'document:plan'), never)).resolves.toBe(false);
+    await expect(check.check(read('user:dave', 'document:notes'), never)).resolves.toBe(false);
+    await expect(
+      check.check({ subject: 'user:alice', resource: 'tenant:acme', permission: 'manage' }, never),
+    ).resolves.toBe(true);
+    await expect(check.check(read('user:dave', 'health:status'), never)).resolves.toBe(true);
+  });
+
+  it('answers a bulk check in the order asked', async () => {
+    const answers = await checker().checkMany(
+      [
+        read('user:carol', 'document:plan'),
+        read('user:alice', 'document:plan'),
+        read('user:carol', 'document:notes'),
+        read('user:dave', 'document:notes'),
+        { subject: 'user:bob', resource: 'document:plan', permission: 'write' },
+      ],
+      never,
+    );
+    expect(answers).toEqual([false, true, true, false, false]);
+  });
+
+  it('sees a write with fully_consistent and with atLeastAsFresh its zedtoken', async () => {
+    const client = v1.NewClient(
+      spicedb().token,
+      spicedb().endpoint,
+      v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS,
+    );
+    closers.push(() => client.close());
+    const write = (resourceId: string, subjectId: string) =>
+      client.promises.writeRelationships({
+        updates: [
+          {
+            operation: v1.RelationshipUpdate_Operation.TOUCH,
+            relationship: {
+              resource: { objectType: 'document', objectId: resourceId },
+              relation: 'reader',
+              subject: {
+                object: { objectType: 'user', objectId: subjectId },
+                optionalRelation: '',
+              },
+            },
+          },
+        ],
+        optionalPreconditions: [],
+      });
+    const check = checker();
+    await expect(check.check(read('user:erin', 'document:fresh'), never)).resolves.toBe(false);
+    await write('fresh', 'erin');
+    await expect(
+      check.check(
+        { ...read('user:erin', 'document:fresh'), consistency: 'fully_consistent' },
+        never,
+      ),
+    ).resolves.toBe(true);
+    const written = await write('fresh2', 'frank');
+    const token = written.writtenAt?.token as string;
+    expect(token.length).toBeGreaterThan(0);
+    const fresh = {
+      ...read('user:frank', 'document:fresh2'),
+      consistency: { atLeastAsFresh: token },
+    };
+    await expect(check.check(fresh, never)).resolves.toBe(true);
+    await expect(
+      check.checkMany([fresh, read('user:erin', 'document:fresh')], never),
+    ).resolves.toEqual([true, true]);
+  });
+
+  it('refuses a permission the schema lacks with an AuthorizationRequestError in SpiceDB words', async () => {
+    const check = checker();
+    const error = await rejection(
+      check.check({ subject: 'user:alice', resource: 'document:plan', permission: 'nope' }, never),
+    );
+    expect(error).toBeInstanceOf(AuthorizationRequestError);
+    expect((error as Error).message).toContain('nope');
+    expect((error as AuthorizationRequestError).field).toBe('request');
+    const bulk = await rejection(
+      check.checkMany(
+        [
+          read('user:alice', 'document:plan'),
+          { ...read('user:alice', 'document:plan'), permission: 'nope' },
+        ],
+        never,
+      ),
+    );
+    expect(bulk).toBeInstanceOf(AuthorizationRequestError);
+    expect((bulk as Error).message).toContain('check 1');
+  });
+
+  it('reports a wrong token as a configuration problem and never shows it', async () => {
+    const wrong = 'not-the-key-4e1d';
+    const check = checker(spicedb().endpoint, wrong);
+    for (const call of [
+      () => check.check(read('user:alice', 'document:plan'), never),
+      () => check.checkMany([read('user:alice', 'document:plan')], never),
+      () => check.health(never),
+    ]) {
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(SpiceDbError);
+      expect(error).toMatchObject({ configuration: true, category: 'unavailable' });
+      const shown = `${inspect(error, { showHidden: true, depth: 10 })} ${JSON.stringify(error)}`;
+      expect(shown).not.toContain(wrong);
+      expect(shown).not.toContain(spicedb().token);
+    }
+    const shown = inspect(check, { showHidden: true, showProxy: true, depth: 10 });
+    expect(shown).not.toContain(wrong);
+  });
+
+  it('is healthy when SpiceDB answers', async () => {
+    await expect(checker().health(never)).resolves.toBeUndefined();
+  });
+});
+
+describe('SpiceDbChecker through a fault proxy', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ target: spicedb().endpoint });
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+  afterEach(() => proxy.pass());
+
+  it('ends a check at its deadline when SpiceDB stalls, with a timeout', async () => {
+    const check = checker(proxy.endpoint, spicedb().token, TIMEOUT);
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+    proxy.pause();
+    for (const call of [
+      () => check.check(read('user:alice', 'document:plan'), never),
+      () => check.health(never),
+    ]) {
+      const started = Date.now();
+      const error = await rejection(call());
+      expect(Date.now() - started).toBeLessThan(TIMEOUT + 100);
+      expect(error).toMatchObject({ grpcStatus: 'DEADLINE_EXCEEDED', category: 'timeout' });
+    }
+    proxy.pass();
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+  });
+
+  it('ends the call at once when the signal aborts', async () => {
+    const check = checker(proxy.endpoint, spicedb().token, 10_000);
+    await check.health(never);
+    proxy.pause();
+    const controller = new AbortController();
+    const pending = rejection(check.check(read('user:alice', 'document:plan'), controller.signal));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = Date.now();
+    controller.abort();
+    expect(await pending).toBe(controller.signal.reason);
+    expect(Date.now() - started).toBeLessThan(50);
+  });
+
+  it('fails fast with a connection error when killed, and works again once restarted', async () => {
+    const check = checker(proxy.endpoint, spicedb().token, 5_000);
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+    await proxy.kill();
+    const started = Date.now();
+    const error = await rejection(check.check(read('user:alice', 'document:plan'), never));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error).toMatchObject({ grpcStatus: 'UNAVAILABLE', category: 'connection' });
+    await expect(rejection(check.health(never))).resolves.toMatchObject({ category: 'connection' });
+    await proxy.restart();
+    // grpc-js reconnects on its backoff (the checker caps it at 5 s): poll, 20 ms at a time.
+    let answer: unknown;
+    for (let i = 0; i < 400 && answer !== true; i++) {
+      answer = await check.check(read('user:alice', 'document:plan'), never).catch((e) => e);
+      if (answer !== true) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answer).toBe(true);
+  });
+});
