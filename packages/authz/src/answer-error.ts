@@ -1,0 +1,44 @@
+import { describeValue } from '@breakwater/core/validate';
+
+/**
+ * The checker answered, but not with what a check needs: something other than a boolean, or a
+ * bulk answer with the wrong number of results. Treated as the backend failing (counted, and the
+ * fallback decides), never read as an allow: `'false'` is truthy.
+ */
+export class MalformedAnswerError extends Error {
+  readonly code = 'BREAKWATER_AUTHZ_BAD_ANSWER';
+
+  constructor(message: string) {
+    super(`${message}; the PermissionChecker must resolve true or false for each check`);
+  }
+}
+MalformedAnswerError.prototype.name = 'MalformedAnswerError';
+
+/** `value` if it is a boolean; a {@link MalformedAnswerError} otherwise. */
+export function requireBoolean(value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new MalformedAnswerError(`the checker answered a check with ${describeValue(value)}`);
+  return value;
+}
+
+/** `values` if it holds exactly `count` booleans; a {@link MalformedAnswerError} otherwise. */
+export function requireBooleans(values: unknown, count: number): boolean[] {
+  if (!Array.isArray(values)) {
+    throw new MalformedAnswerError(
+      `the checker answered ${count} checks with ${describeValue(values)}, not an array`,
+    );
+  }
+  if (values.length !== count) {
+    throw new MalformedAnswerError(
+      `the checker answered ${count} checks with ${values.length} results`,
+    );
+  }
+  for (let i = 0; i < count; i++) {
+    if (typeof values[i] !== 'boolean') {
+      throw new MalformedAnswerError(
+        `the checker answered check ${i} of ${count} with ${describeValue(values[i])}`,
+      );
+    }
+  }
+  return values as boolean[];
+}

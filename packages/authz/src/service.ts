@@ -1,0 +1,548 @@
+import {
+  type BreakerRegistry,
+  type CircuitBreaker,
+  type Clock,
+  classifyError,
+  type Logger,
+  type TryResult,
+} from '@breakwater/core';
+import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
+import { requireBoolean, requireBooleans } from './answer-error.js';
+import { checkKey } from './cache-key.js';
+import type { DecisionCache } from './decision-cache.js';
+import {
+  CACHE_ALLOWED,
+  CACHE_DENIED,
+  FallbackDecisions,
+  SPICEDB_ALLOWED,
+  SPICEDB_DENIED,
+} from './decisions.js';
+import { AuthorizationRequestError, ForbiddenError, UnauthenticatedError } from './errors.js';
+import {
+  type AuthorizationEventName,
+  type AuthorizationListener,
+  AuthorizationListeners,
+} from './events.js';
+import {
+  type AuthorizationServiceOptions,
+  isRequestError,
+  resolveServiceOptions,
+} from './service-options.js';
+import { type AuthorizationStats, StatsCounters } from './stats.js';
+import type {
+  CheckRequest,
+  Decision,
+  FallbackDecider,
+  FallbackReason,
+  PermissionChecker,
+} from './types.js';
+import { isCacheable, validateCheckRequest } from './validate-request.js';
+
+/** A check as the caller asks it: the request, and a signal that gives up waiting for it. */
+export interface CheckInput extends CheckRequest {
+  /** Aborting rejects this caller's check with the signal's reason, at once. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface CheckManyOptions {
+  /** Aborting rejects the whole `checkMany` with the signal's reason and cancels its bulk call. */
+  signal?: AbortSignal | undefined;
+}
+
+type Answer<V> = TryResult<V>;
+
+// Shared by every cache hit: a hit allocates nothing, not even its promise.
+const CACHE_ALLOWED_RESULT = Promise.resolve(CACHE_ALLOWED);
+const CACHE_DENIED_RESULT = Promise.resolve(CACHE_DENIED);
+const EVENTS: ReadonlySet<string> = new Set(['decision', 'fallback', 'backendError']);
+const CHECK_MANY_KEYS: ReadonlySet<string> = new Set(['signal']);
+const OWNER = 'AuthorizationService';
+
+/**
+ * Permission checks through a circuit breaker, with a decision cache and a fallback strategy
+ * that denies unless told otherwise. Every decision says where it came from: the cache, SpiceDB
+ * (or whatever the checker asks), or the fallback, with the reason and the strategy.
+ */
+export class AuthorizationService {
+  /** The breaker every backend call goes through (named `spicedb` unless `breaker.name` says). */
+  readonly breaker: CircuitBreaker;
+  readonly cache: DecisionCache | undefined;
+  readonly fallback: FallbackDecider;
+
+  private readonly checker: PermissionChecker;
+  private readonly counts: (error: unknown) => boolean;
+  private readonly timeout: number;
+  private readonly registry: BreakerRegistry | undefined;
+  private readonly logger: Logger | undefined;
+  private readonly clock: Clock;
+  private readonly fallbackDecisions: FallbackDecisions;
+  private readonly counters = new StatsCounters();
+  private readonly listeners: AuthorizationListeners;
+  /** Calls under way for cacheable checks, by `checkKey`: identical checks join them. */
+  private readonly inflight = new Map<string, Promise<Answer<boolean>>>();
+  private registered = false;
+  /** Said once per run of refused credentials: every check would say it again. */
+  private configurationLogged = false;
+  /** Said once per run of a misbehaving fallback strategy, for the same reason. */
+  private fallbackProblemLogged = false;
+
+  constructor(options: AuthorizationServiceOptions) {
+    const parts = resolveServiceOptions(options);
+    this.checker = parts.checker;
+    this.breaker = parts.breaker;
+    this.counts = parts.counts;
+    this.timeout = parts.timeout;
+    this.fallback = parts.fallback;
+    this.cache = parts.cache;
+    this.registry = parts.registry;
+    this.logger = parts.logger;
+    this.clock = parts.clock;
+    this.fallbackDecisions = new FallbackDecisions(parts.fallback.name);
+    this.listeners = new AuthorizationListeners((error, event) =>
+      this.log('error', { err: error, event }, `an authorization "${event}" listener threw`),
+    );
+    if (parts.registry !== undefined) {
+      parts.registry.register(this.breaker.name, this.breaker, {
+        criticality: parts.criticality,
+      });
+      this.registered = true;
+    }
+  }
+
+  /** May `subject` do `permission` on `resource`? Rejects only for a malformed check or an abort. */
+  check(input: CheckInput): Promise<Decision> {
+    const cache = this.cache;
+    // The lookup comes before validation: only validated checks are ever stored, so a hit
+    // proves the three strings are valid, and the hot path skips the patterns.
+    if (
+      cache !== undefined &&
+      typeof input === 'object' &&
+      input !== null &&
+      typeof input.subject === 'string' &&
+      typeof input.resource === 'string' &&
+      typeof input.permission === 'string' &&
+      isCacheable(input) &&
+      (input.signal === undefined || (input.signal instanceof AbortSignal && !input.signal.aborted))
+    ) {
+      const started = this.listeners.has('decision') ? this.clock.now() : 0;
+      const allowed = cache.get(input);
+      if (allowed !== undefined) {
+        this.counters.decided('cache', allowed);
+        if (this.listeners.has('decision'))
+          this.emitDecision(input, allowed ? CACHE_ALLOWED : CACHE_DENIED, started);
+        return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
+      }
+    }
+    return this.checkUncached(input);
+  }
+
+  /**
+   * Resolves with the decision when it allows; throws {@link ForbiddenError} (carrying the
+   * decision) when it denies, and {@link UnauthenticatedError} first of all when there is no
+   * subject: nobody signed in is not a question for SpiceDB.
+   */
+  async require(input: CheckInput): Promise<Decision> {
+    const subject: unknown =
+      typeof input === 'object' && input !== null
+        ? (input as { subject?: unknown }).subject
+        : undefined;
+    if (subject === undefined || subject === null || subject === '')
+      throw new UnauthenticatedError();
+    const decision = await this.check(input);
+    if (!decision.allowed) throw new ForbiddenError(copyRequest(input), decision);
+    return decision;
+  }
+
+  /**
+   * Many checks, decisions in the order asked: cached ones from the cache, the rest (identical
+   * ones once) in one bulk backend call. Every check is validated first; a malformed one rejects
+   * the lot, naming `checks[i]`.
+   */
+  async checkMany(
+    inputs: readonly CheckInput[],
+    options: CheckManyOptions = {},
+  ): Promise<Decision[]> {
+    const started = this.clock.now();
+    const signal = checkManyOptions(options);
+    if (!Array.isArray(inputs)) {
+      this.counters.requestErrors++;
+      throw new AuthorizationRequestError(
+        'request',
+        `checkMany(checks) needs an array of checks, got ${describeValue(inputs)}`,
+      );
+    }
+    const reqs = inputs.map((input, i) => this.validated(input, `checks[${i}]`));
+    signal?.throwIfAborted();
+
+    const decisions = new Array<Decision>(reqs.length);
+    const asked: CheckRequest[] = [];
+    /** For each check asked, the places in `decisions` its answer fills. */
+    const places: number[][] = [];
+    const byKey = new Map<string, number>();
+    for (let i = 0; i < reqs.length; i++) {
+      const req = reqs[i] as CheckRequest;
+      if (!isCacheable(req)) {
+        asked.push(req);
+        places.push([i]);
+        continue;
+      }
+      const allowed = this.cache?.get(req);
+      if (allowed !== undefined) {
+        decisions[i] = this.decided(req, allowed ? CACHE_ALLOWED : CACHE_DENIED, started);
+        continue;
+      }
+      const key = checkKey(req);
+      const at = byKey.get(key);
+      if (at !== undefined) {
+        (places[at] as number[]).push(i);
+        continue;
+      }
+      byKey.set(key, asked.length);
+      asked.push(req);
+      places.push([i]);
+    }
+    if (asked.length === 0) return decisions;
+
+    const answer = await this.call(asked, this.bulkOperation(asked), signal);
+    for (let j = 0; j < asked.length; j++) {
+      const req = asked[j] as CheckRequest;
+      let own: Answer<boolean> = answer as Answer<never>;
+      if (answer.ok) {
+        const allowed = answer.value[j] as boolean;
+        if (isCacheable(req)) this.cache?.set(req, allowed);
+        own = { ok: true, value: allowed };
+      }
+      // Each check is decided, counted and announced on its own, duplicates included.
+      for (const i of places[j] as number[])
+        decisions[i] = this.answered(reqs[i] as CheckRequest, own, started, signal);
+    }
+    return decisions;
+  }
+
+  /** Subscribes to `decision`, `fallback` or `backendError`; returns the function that unsubscribes. */
+  on<E extends AuthorizationEventName>(event: E, listener: AuthorizationListener<E>): () => void {
+    if (!EVENTS.has(event)) {
+      throw new TypeError(
+        `${OWNER}: on(event) takes "decision", "fallback" or "backendError", got ${describeValue(event)}`,
+      );
+    }
+    if (typeof listener !== 'function') {
+      throw new TypeError(
+        `${OWNER}: on("${event}", listener) needs a function, got ${describeValue(listener)}`,
+      );
+    }
+    return this.listeners.on(event, listener);
+  }
+
+  /** Counters since construction; the checks by source add up to every decision made. */
+  stats(): AuthorizationStats {
+    return this.counters.snapshot(this.fallback.name, this.cache?.stats());
+  }
+
+  /**
+   * Whether the backend answers at all: the checker's own health call, around the breaker (a
+   * health probe must see the backend, not the breaker's opinion of it), within the breaker's
+   * per-call `timeout`. Rejects with why not.
+   */
+  health(signal?: AbortSignal): Promise<void> {
+    checkSignal('health(signal)', signal);
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const controller = new AbortController();
+      const clock = this.clock;
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        if (clock.clearTimeout !== undefined) clock.clearTimeout(timer);
+        else clearTimeout(timer as ReturnType<typeof setTimeout>);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!finish()) return;
+        controller.abort(signal?.reason);
+        reject(signal?.reason);
+      };
+      const onTimeout = (): void => {
+        if (!finish()) return;
+        const error = new DOMException(
+          `the SpiceDB health check got no answer within ${this.timeout} ms`,
+          'TimeoutError',
+        );
+        controller.abort(error);
+        reject(error);
+      };
+      const timer: unknown =
+        clock.setTimeout !== undefined
+          ? clock.setTimeout(onTimeout, this.timeout)
+          : setTimeout(onTimeout, this.timeout);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      new Promise<void>((ask) => ask(this.checker.health(controller.signal))).then(
+        () => {
+          if (finish()) resolve();
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Takes the breaker out of the registry (when the service put it there) and drops the
+   * listeners. The checker is the caller's: it is not closed.
+   */
+  close(): void {
+    this.listeners.clear();
+    if (!this.registered) return;
+    this.registered = false;
+    this.registry?.delete(this.breaker.name);
+  }
+
+  private async checkUncached(input: CheckInput): Promise<Decision> {
+    const started = this.clock.now();
+    const req = this.validated(input, undefined);
+    const signal = input.signal;
+    checkSignal('check({ signal })', signal);
+    signal?.throwIfAborted();
+    if (!isCacheable(req)) {
+      // Not shared: a call already under way may have started before this caller's write.
+      const answer = await this.call([req], this.singleOperation(req), signal);
+      return this.answered(req, answer, started, signal);
+    }
+    const key = checkKey(req);
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
+      pending = this.call([req], this.singleOperation(req), undefined).then((answer) => {
+        this.inflight.delete(key);
+        if (answer.ok) this.cache?.set(req, answer.value);
+        return answer;
+      });
+      this.inflight.set(key, pending);
+    }
+    const answer = signal === undefined ? await pending : await untilAborted(pending, signal);
+    return this.answered(req, answer, started, signal);
+  }
+
+  /** A copy of the check (so a caller changing it later changes nothing), validated. */
+  private validated(input: unknown, where: string | undefined): CheckRequest {
+    try {
+      if (typeof input !== 'object' || input === null || Array.isArray(input))
+        validateCheckRequest(input, where);
+      const req = copyRequest(input as CheckRequest);
+      validateCheckRequest(req, where);
+      return req;
+    } catch (error) {
+      this.counters.requestErrors++;
+      throw error;
+    }
+  }
+
+  private singleOperation(req: CheckRequest): (signal: AbortSignal) => Promise<boolean> {
+    const checker = this.checker;
+    return (signal) => Promise.resolve(checker.check(req, signal)).then(requireBoolean);
+  }
+
+  private bulkOperation(
+    reqs: readonly CheckRequest[],
+  ): (signal: AbortSignal) => Promise<boolean[]> {
+    const checker = this.checker;
+    if (checker.checkMany !== undefined) {
+      return (signal) =>
+        Promise.resolve(
+          (checker.checkMany as NonNullable<PermissionChecker['checkMany']>).call(
+            checker,
+            reqs,
+            signal,
+          ),
+        ).then((values) => requireBooleans(values, reqs.length));
+    }
+    return (signal) =>
+      Promise.all(
+        reqs.map((req) => Promise.resolve(checker.check(req, signal)).then(requireBoolean)),
+      );
+  }
+
+  /** One backend call through the breaker, counted and reported once whoever waits on it. */
+  private call<V>(
+    reqs: readonly CheckRequest[],
+    operation: (signal: AbortSignal) => Promise<V>,
+    signal: AbortSignal | undefined,
+  ): Promise<Answer<V>> {
+    const started = this.clock.now();
+    return this.breaker.tryExecute(operation, signal).then((answer) => {
+      if (answer.ok) {
+        this.counters.backendCall(this.clock.now() - started, false);
+        this.configurationLogged = false;
+      } else if (
+        !answer.rejected &&
+        !(signal?.aborted === true && answer.error === signal.reason)
+      ) {
+        const refused = isRequestError(answer.error);
+        this.counters.backendCall(this.clock.now() - started, !refused);
+        // A refused question is SpiceDB answering: our credentials work.
+        if (refused) this.configurationLogged = false;
+        else this.backendFailed(reqs, answer.error);
+      }
+      return answer;
+    });
+  }
+
+  private backendFailed(reqs: readonly CheckRequest[], error: unknown): void {
+    const configuration =
+      typeof error === 'object' &&
+      error !== null &&
+      (error as { configuration?: unknown }).configuration === true;
+    if (configuration && !this.configurationLogged) {
+      this.configurationLogged = true;
+      const grpcStatus = (error as { grpcStatus?: unknown }).grpcStatus;
+      // The status only: the token must never reach a log, and SpiceDB's words could quote it.
+      this.log(
+        'error',
+        { breaker: this.breaker.name, grpcStatus },
+        "SpiceDB refused our credentials: check the SpiceDB token (the preshared key) the checker is given; until it is fixed every check gets the fallback strategy's answer",
+      );
+    }
+    if (!this.listeners.has('backendError')) return;
+    const category = classifyError(error);
+    for (const request of reqs)
+      this.listeners.emit('backendError', { request, error, category, configuration });
+  }
+
+  /** The decision for `req` from the backend call's outcome, or the reason it must throw. */
+  private answered(
+    req: CheckRequest,
+    answer: Answer<boolean>,
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Decision {
+    if (answer.ok)
+      return this.decided(req, answer.value ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
+    if (answer.rejected) return this.fellBack(req, 'circuit_open', undefined, started);
+    const error = answer.error;
+    if (signal?.aborted === true && error === signal.reason) throw error;
+    if (isRequestError(error)) {
+      this.counters.requestErrors++;
+      throw error;
+    }
+    // What the failure policy does not count is not an outage: it reaches the caller as it is.
+    if (!this.counts(error)) throw error;
+    return this.fellBack(
+      req,
+      classifyError(error) === 'timeout' ? 'timeout' : 'backend_error',
+      error,
+      started,
+    );
+  }
+
+  private fellBack(
+    req: CheckRequest,
+    reason: FallbackReason,
+    error: unknown,
+    started: number,
+  ): Decision {
+    const decision = this.fallbackDecisions.get(reason, this.askFallback(req, reason, error));
+    this.counters.fellBack(reason);
+    if (this.listeners.has('fallback')) {
+      this.listeners.emit(
+        'fallback',
+        error === undefined
+          ? { request: req, decision, reason }
+          : { request: req, decision, reason, error },
+      );
+    }
+    return this.decided(req, decision, started);
+  }
+
+  /** The strategy's verdict; one that throws or answers anything but a boolean denies. */
+  private askFallback(req: CheckRequest, reason: FallbackReason, error: unknown): boolean {
+    const fallback = this.fallback;
+    // A check that demanded fresh data gets no cached decision, not even an expired one.
+    const cached = isCacheable(req) ? this.cache?.getStale(req) : undefined;
+    let verdict: unknown;
+    try {
+      verdict = fallback.decide(req, { reason, error, cached });
+    } catch (problem) {
+      this.fallbackProblem({ err: problem }, `the fallback strategy "${fallback.name}" threw`);
+      return false;
+    }
+    if (typeof verdict !== 'boolean') {
+      this.fallbackProblem(
+        { verdict: describeValue(verdict) },
+        `the fallback strategy "${fallback.name}" answered ${describeValue(verdict)}, not a boolean`,
+      );
+      return false;
+    }
+    this.fallbackProblemLogged = false;
+    return verdict;
+  }
+
+  private fallbackProblem(fields: Record<string, unknown>, message: string): void {
+    if (this.fallbackProblemLogged) return;
+    this.fallbackProblemLogged = true;
+    this.log(
+      'error',
+      { ...fields, strategy: this.fallback.name },
+      `${message}; checks it decides are denied`,
+    );
+  }
+
+  /** Counts and announces a decision. */
+  private decided(req: CheckRequest, decision: Decision, started: number): Decision {
+    this.counters.decided(decision.source, decision.allowed);
+    if (this.listeners.has('decision')) this.emitDecision(req, decision, started);
+    return decision;
+  }
+
+  private emitDecision(request: CheckRequest, decision: Decision, started: number): void {
+    this.listeners.emit('decision', { request, decision, durationMs: this.clock.now() - started });
+  }
+
+  /** Logging that never breaks a check; without a logger, problems still reach the console. */
+  private log(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    const logger = this.logger;
+    if (logger === undefined) {
+      console.error(`${OWNER}: ${message}`, fields);
+      return;
+    }
+    try {
+      logger[level](fields, message);
+    } catch (loggerError) {
+      console.error(`${OWNER}: the logger threw while logging "${message}"`, loggerError);
+    }
+  }
+}
+
+function copyRequest(input: CheckRequest): CheckRequest {
+  const { subject, resource, permission, consistency } = input;
+  return consistency === undefined
+    ? { subject, resource, permission }
+    : { subject, resource, permission, consistency };
+}
+
+function checkSignal(where: string, signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${OWNER}: ${where} needs an AbortSignal, got ${describeValue(signal)}`);
+  }
+}
+
+function checkManyOptions(options: CheckManyOptions): AbortSignal | undefined {
+  requireObject(`${OWNER}.checkMany`, options);
+  rejectUnknownKeys(`${OWNER}.checkMany`, options, CHECK_MANY_KEYS);
+  checkSignal('checkMany(checks, { signal })', options.signal);
+  return options.signal;
+}
+
+/** `pending` (which never rejects), or the signal's reason as soon as it aborts. */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
+}
