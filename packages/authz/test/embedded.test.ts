@@ -1,0 +1,438 @@
+import { inspect } from 'node:util';
+import { v1 } from '@authzed/authzed-node';
+import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedSpiceDbError, startEmbeddedSpiceDb } from '../src/embedded/index.js';
+import { SCHEMA, useSpiceDb } from './spicedb.js';
+
+const Permissionship = v1.CheckPermissionResponse_Permissionship;
+
+function object(text: string): v1.ObjectReference {
+  const [objectType = '', objectId = ''] = text.split(':');
+  return v1.ObjectReference.create({ objectType, objectId });
+}
+
+function subject(text: string): v1.SubjectReference {
+  return v1.SubjectReference.create({ object: object(text) });
+}
+
+function checkRequest(who: string, permission: string, what: string): v1.CheckPermissionRequest {
+  return v1.CheckPermissionRequest.create({
+    resource: object(what),
+    permission,
+    subject: subject(who),
+    consistency: v1.Consistency.create({
+      requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true },
+    }),
+  });
+}
+
+function client(token: string, endpoint: string): v1.ZedClientInterface {
+  return v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('the embedded SpiceDB server', () => {
+  const spicedb = useSpiceDb();
+
+  it('answers real checks: allows what the relationships grant, denies the rest', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const answer = async (who: string, permission: string, what: string) =>
+        (await zed.promises.checkPermission(checkRequest(who, permission, what))).permissionship;
+      expect(await answer('user:bob', 'read', 'document:plan')).toBe(Permissionship.HAS_PERMISSION);
+      expect(await answer('user:alice', 'read', 'document:plan')).toBe(
+        Permissionship.HAS_PERMISSION,
+      );
+      expect(await answer('user:alice', 'write', 'document:plan')).toBe(
+        Permissionship.HAS_PERMISSION,
+      );
+      expect(await answer('user:bob', 'write', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
+      expect(await answer('user:bob', 'read', 'document:notes')).toBe(Permissionship.NO_PERMISSION);
+      expect(await answer('user:dave', 'read', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
+      expect(await answer('user:carol', 'view', 'tenant:acme')).toBe(Permissionship.HAS_PERMISSION);
+      expect(await answer('user:carol', 'manage', 'tenant:acme')).toBe(
+        Permissionship.NO_PERMISSION,
+      );
+      expect(await answer('user:alice', 'manage', 'tenant:acme')).toBe(
+        Permissionship.HAS_PERMISSION,
+      );
+      expect(await answer('user:anyone', 'read', 'health:status')).toBe(
+        Permissionship.HAS_PERMISSION,
+      );
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('answers a bulk check item by item, in order', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const asked = [
+        ['user:bob', 'read', 'document:plan'],
+        ['user:bob', 'read', 'document:notes'],
+        ['user:carol', 'write', 'document:notes'],
+      ] as const;
+      const response = await zed.promises.checkBulkPermissions(
+        v1.CheckBulkPermissionsRequest.create({
+          items: asked.map(([who, permission, what]) =>
+            v1.CheckBulkPermissionsRequestItem.create({
+              resource: object(what),
+              permission,
+              subject: subject(who),
+            }),
+          ),
+        }),
+      );
+      const answers = response.pairs.map((pair) =>
+        pair.response.oneofKind === 'item' ? pair.response.item.permissionship : 'error',
+      );
+      expect(answers).toEqual([
+        Permissionship.HAS_PERMISSION,
+        Permissionship.NO_PERMISSION,
+        Permissionship.HAS_PERMISSION,
+      ]);
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('writes and reads the schema through SchemaService', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const extended = `${SCHEMA}\ndefinition folder {\n  relation viewer: user\n  permission view = viewer\n}\n`;
+      await zed.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: extended }));
+      const { schemaText } = await zed.promises.readSchema(v1.ReadSchemaRequest.create({}));
+      expect(schemaText).toContain('definition folder');
+      expect(schemaText).toContain('permission read = reader + owner');
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('checks a relationship just written, and stops granting it once deleted', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const relationship = v1.Relationship.create({
+        resource: object('document:draft'),
+        relation: 'reader',
+        subject: subject('user:dave'),
+      });
+      const before = await zed.promises.checkPermission(
+        checkRequest('user:dave', 'read', 'document:draft'),
+      );
+      expect(before.permissionship).toBe(Permissionship.NO_PERMISSION);
+      await zed.promises.writeRelationships(
+        v1.WriteRelationshipsRequest.create({
+          updates: [{ operation: v1.RelationshipUpdate_Operation.TOUCH, relationship }],
+        }),
+      );
+      const after = await zed.promises.checkPermission(
+        checkRequest('user:dave', 'read', 'document:draft'),
+      );
+      expect(after.permissionship).toBe(Permissionship.HAS_PERMISSION);
+      await zed.promises.deleteRelationships(
+        v1.DeleteRelationshipsRequest.create({
+          relationshipFilter: {
+            resourceType: 'document',
+            optionalResourceId: 'draft',
+            optionalRelation: 'reader',
+          },
+        }),
+      );
+      const deleted = await zed.promises.checkPermission(
+        checkRequest('user:dave', 'read', 'document:draft'),
+      );
+      expect(deleted.permissionship).toBe(Permissionship.NO_PERMISSION);
+    } finally {
+      zed.close();
+    }
+  });
+
+  it("answers a permission the schema lacks with FAILED_PRECONDITION and the engine's reason", async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const error = await rejection(
+        zed.promises.checkPermission(checkRequest('user:bob', 'nope', 'document:plan')),
+      );
+      expect(error.code).toBe(status.FAILED_PRECONDITION);
+      expect(error.details).toBe(
+        'relation/permission `nope` not found under definition `document`',
+      );
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('answers a malformed object id with INVALID_ARGUMENT', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const error = await rejection(
+        zed.promises.checkPermission(checkRequest('user:bob', 'read', 'document:no spaces!')),
+      );
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+      expect(error.details).toContain('object_id');
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('refuses a call without a preshared key (UNAUTHENTICATED) or with the wrong one (PERMISSION_DENIED)', async () => {
+    const bare = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
+    const wrong = client(`${spicedb().token}x`, spicedb().endpoint);
+    try {
+      const missing = await new Promise<ServiceError | null>((resolve) =>
+        bare.checkPermission(checkRequest('user:bob', 'read', 'document:plan'), (error) =>
+          resolve(error),
+        ),
+      );
+      expect(missing?.code).toBe(status.UNAUTHENTICATED);
+      const denied = await rejection(
+        wrong.promises.checkPermission(checkRequest('user:bob', 'read', 'document:plan')),
+      );
+      expect(denied.code).toBe(status.PERMISSION_DENIED);
+      expect(denied.details).not.toContain(spicedb().token);
+      const stream = await rejection(
+        wrong.promises.lookupResources(
+          v1.LookupResourcesRequest.create({
+            resourceObjectType: 'document',
+            permission: 'read',
+            subject: subject('user:bob'),
+          }),
+        ),
+      );
+      expect(stream.code).toBe(status.PERMISSION_DENIED);
+    } finally {
+      bare.close();
+      wrong.close();
+    }
+  });
+
+  it('streams LookupResources from the engine', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const lookup = async (who: string) =>
+        (
+          await zed.promises.lookupResources(
+            v1.LookupResourcesRequest.create({
+              resourceObjectType: 'document',
+              permission: 'read',
+              subject: subject(who),
+              consistency: { requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true } },
+            }),
+          )
+        )
+          .map((found) => found.resourceObjectId)
+          .sort();
+      expect(await lookup('user:alice')).toEqual(['plan']);
+      expect(await lookup('user:carol')).toEqual(['notes']);
+      expect(await lookup('user:dave')).toEqual([]);
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('streams Watch updates, and a cancelled watch is let go', async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    try {
+      const watch = zed.watch(v1.WatchRequest.create({ optionalObjectTypes: ['document'] }));
+      const errors: ServiceError[] = [];
+      watch.on('error', (error: ServiceError) => errors.push(error));
+      const update = new Promise<v1.WatchResponse>((resolve) => {
+        watch.on('data', (response: v1.WatchResponse) => {
+          const ours = response.updates.some(
+            (change) => change.relationship?.resource?.objectId === 'watched',
+          );
+          if (ours) resolve(response);
+        });
+      });
+      // The watch starts at the head of the datastore: give it time to be there.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await zed.promises.writeRelationships(
+        v1.WriteRelationshipsRequest.create({
+          updates: [
+            {
+              operation: v1.RelationshipUpdate_Operation.TOUCH,
+              relationship: v1.Relationship.create({
+                resource: object('document:watched'),
+                relation: 'reader',
+                subject: subject('user:erin'),
+              }),
+            },
+          ],
+        }),
+      );
+      const response = await update;
+      const change = response.updates.find((u) => u.relationship?.resource?.objectId === 'watched');
+      expect(change?.operation).toBe(v1.RelationshipUpdate_Operation.TOUCH);
+      expect(change?.relationship?.subject?.object?.objectId).toBe('erin');
+      watch.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(errors.map((error) => error.code)).toEqual([status.CANCELLED]);
+    } finally {
+      zed.close();
+    }
+  });
+
+  it('answers the gRPC health check with SERVING', async () => {
+    const bare = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
+    try {
+      const answer = await new Promise<Buffer>((resolve, reject) =>
+        bare.makeUnaryRequest(
+          '/grpc.health.v1.Health/Check',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          Buffer.alloc(0),
+          (error: ServiceError | null, value?: Buffer) =>
+            error === null && value ? resolve(value) : reject(error),
+        ),
+      );
+      expect([...answer]).toEqual([0x08, 0x01]); // HealthCheckResponse { status: SERVING }
+    } finally {
+      bare.close();
+    }
+  });
+
+  it("keeps the caller's event loop free while the engine works", async () => {
+    const zed = client(spicedb().token, spicedb().endpoint);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    try {
+      const items = Array.from({ length: 1_000 }, (_, i) =>
+        v1.CheckBulkPermissionsRequestItem.create({
+          resource: object(`document:d${i}`),
+          permission: 'read',
+          subject: subject('user:bob'),
+        }),
+      );
+      await zed.promises.checkBulkPermissions(v1.CheckBulkPermissionsRequest.create({ items }));
+      const during = ticks;
+      const response = await zed.promises.checkBulkPermissions(
+        v1.CheckBulkPermissionsRequest.create({ items }),
+      );
+      expect(response.pairs).toHaveLength(1_000);
+      // In process, the engine would hold the loop for the whole bulk check (~60 ms here).
+      expect(ticks - during).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearInterval(ticker);
+      zed.close();
+    }
+  });
+
+  it('refuses to start on a port already in use, saying so', async () => {
+    const port = Number(spicedb().endpoint.split(':')[1]);
+    const error = await rejection(startEmbeddedSpiceDb({ port }));
+    expect(error).toBeInstanceOf(EmbeddedSpiceDbError);
+    expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('listen');
+    expect(error.message).toContain(`could not listen on 127.0.0.1:${port}`);
+  });
+});
+
+describe('startEmbeddedSpiceDb', () => {
+  it("rejects a schema SpiceDB cannot parse with the engine's message", async () => {
+    const error = await rejection(
+      startEmbeddedSpiceDb({
+        schema: 'definition user {} definition document { relation reader: user }',
+      }),
+    );
+    expect(error).toBeInstanceOf(EmbeddedSpiceDbError);
+    expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('schema');
+    expect(error.message).toContain(
+      'SpiceDB refused the schema: parse error in `schema`, line 1, column 64',
+    );
+  });
+
+  it("rejects a relationship the schema has no relation for with the engine's message", async () => {
+    const error = await rejection(
+      startEmbeddedSpiceDb({ schema: SCHEMA, relationships: ['document:plan#editor@user:alice'] }),
+    );
+    expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('relationships');
+    expect(error.message).toContain('SpiceDB refused the relationships');
+    expect(error.message).toContain('editor');
+  });
+
+  it('rejects a malformed relationship, naming it, before starting anything', async () => {
+    for (const bad of [
+      'document:plan#reader',
+      'document:plan@user:bob',
+      'document:*#reader@user:bob',
+      'user:*#x@user:y',
+      'document:plan#reader@user:*#member',
+      'Document:plan#reader@user:bob',
+    ]) {
+      await expect(
+        startEmbeddedSpiceDb({ relationships: ['health:status#reader@user:*', bad] }),
+      ).rejects.toThrow(
+        `startEmbeddedSpiceDb: relationships[1] ${JSON.stringify(bad)} is not a relationship in zed's syntax`,
+      );
+    }
+  });
+
+  it('rejects unknown options and bad values, never quoting a token', async () => {
+    await expect(startEmbeddedSpiceDb({ prot: 1 } as never)).rejects.toThrow(
+      /unknown option "prot"/,
+    );
+    await expect(startEmbeddedSpiceDb({ port: 70_000 })).rejects.toThrow(RangeError);
+    await expect(startEmbeddedSpiceDb({ host: '' })).rejects.toThrow(/option "host"/);
+    const error = await rejection(startEmbeddedSpiceDb({ token: 'hunter2 with a space' }));
+    expect(error.message).toContain('option "token"');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('keeps the token out of inspect, JSON and logs, and close() ends the process, once', async () => {
+    const token = 'tok-3f1c9a0e8b7d6c5a4f3e2d1c0b9a8f7e';
+    const logged: unknown[] = [];
+    const record = (fields: Record<string, unknown>, message: string) =>
+      logged.push({ fields, message });
+    const server = await startEmbeddedSpiceDb({
+      token,
+      logger: { info: record, warn: record, error: record },
+    });
+    expect(server.token).toBe(token);
+    expect(inspect(server)).not.toContain(token);
+    expect(inspect(server, { showHidden: true, getters: true })).not.toContain(token);
+    expect(JSON.stringify(server)).not.toContain(token);
+    expect(inspect(server)).toContain(server.endpoint);
+
+    const zed = client(token, server.endpoint);
+    const answer = await zed.promises
+      .readSchema(v1.ReadSchemaRequest.create({}))
+      .catch((error: ServiceError) => error.code);
+    expect(answer).toBe(status.NOT_FOUND); // no schema written: SpiceDB's answer, through the key
+    zed.close();
+
+    const closing = server.close();
+    expect(server.close()).toBe(closing);
+    await closing;
+    expect(() => process.kill(server.pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    await server.close();
+    expect(logged.map((entry) => (entry as { message: string }).message)).toEqual([
+      'embedded SpiceDB serving',
+      'embedded SpiceDB stopped',
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(token);
+  });
+
+  it('ends open streams with UNAVAILABLE when it closes', async () => {
+    const server = await startEmbeddedSpiceDb({ schema: SCHEMA });
+    const zed = client(server.token, server.endpoint);
+    try {
+      const watch = zed.watch(v1.WatchRequest.create({}));
+      const ended = new Promise<ServiceError>((resolve) => watch.on('error', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await server.close();
+      expect((await ended).code).toBe(status.UNAVAILABLE);
+    } finally {
+      zed.close();
+      await server.close();
+    }
+  });
+});
