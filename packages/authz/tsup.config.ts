@@ -1,9 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // embedded/server is the embedded SpiceDB's child process, spawned by path beside
+  // embedded/index: it must be its own file, and needs no declarations.
+  entry: {
+    index: 'src/index.ts',
+    'embedded/index': 'src/embedded/index.ts',
+    'embedded/server': 'src/embedded/server.ts',
+  },
   format: ['esm'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', 'embedded/index': 'src/embedded/index.ts' } },
   clean: true,
   sourcemap: true,
   target: 'es2022',
