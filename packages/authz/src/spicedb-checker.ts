@@ -262,11 +262,15 @@ export class SpiceDbChecker implements PermissionChecker {
     if (consistency === undefined) return this.#defaultConsistency;
     if (consistency === 'minimize_latency') return MINIMIZE_LATENCY;
     if (consistency === 'fully_consistent') return FULLY_CONSISTENT;
-    const problem = consistencyProblem(consistency);
-    if (problem !== undefined) {
-      throw new AuthorizationRequestError('consistency', `the check's consistency ${problem}`);
+    // The service validated the request in full; this guard only keeps a malformed one unsent.
+    const token = (consistency as { atLeastAsFresh?: unknown } | null)?.atLeastAsFresh;
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new AuthorizationRequestError(
+        'consistency',
+        `the check's consistency ${consistencyProblem(consistency)}`,
+      );
     }
-    return toV1(consistency);
+    return { requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: { token } } };
   }
 
   /**
