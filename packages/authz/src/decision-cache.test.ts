@@ -195,35 +195,53 @@ describe('DecisionCache LRU', () => {
     expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
   });
 
-  it('stays within maxEntries and agrees with a model under random operations', () => {
+  it('agrees with a model under random operations, within maxEntries (property)', () => {
+    // Few subjects, resources and permissions, so entries share a subject and a resource.
+    const tuple = fc.record({
+      subject: fc.constantFrom('user:a', 'user:b'),
+      resource: fc.constantFrom('doc:x', 'doc:y'),
+      permission: fc.constantFrom('read', 'write', 'view'),
+    });
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('set' as const), req: tuple, allowed: fc.boolean() }),
+      fc.record({ op: fc.constantFrom('get' as const, 'invalidate' as const), req: tuple }),
+      fc.record({ op: fc.constant('subject' as const), req: tuple }),
+      fc.record({ op: fc.constant('resource' as const), req: tuple }),
+    );
     fc.assert(
-      fc.property(
-        fc.array(
-          fc.tuple(fc.constantFrom('set', 'get', 'invalidate'), fc.integer({ min: 0, max: 9 })),
-          { minLength: 20, maxLength: 200, size: 'max' },
-        ),
-        (ops) => {
-          const { cache } = cacheAt({ maxEntries: 4 });
-          const model: number[] = []; // ids, least recently used first
-          for (const [op, id] of ops) {
-            const req = check(`user:${id}`);
-            const at = model.indexOf(id);
-            if (op === 'set') {
-              cache.set(req, true);
-              if (at >= 0) model.splice(at, 1);
-              model.push(id);
-              if (model.length > 4) model.shift();
-            } else if (op === 'get') {
-              expect(cache.get(req)).toBe(at >= 0 ? true : undefined);
-              if (at >= 0) model.push(...model.splice(at, 1));
-            } else {
-              expect(cache.invalidate(req)).toBe(at >= 0);
-              if (at >= 0) model.splice(at, 1);
-            }
-            expect(cache.size).toBe(model.length);
+      fc.property(fc.array(op, { minLength: 20, maxLength: 200, size: 'max' }), (ops) => {
+        const { cache } = cacheAt({ maxEntries: 5 });
+        // [key, request], least recently used first; only allows are kept (no cacheNegative).
+        let model: [string, CheckRequest][] = [];
+        const keyOf = (r: CheckRequest) => `${r.subject} ${r.resource} ${r.permission}`;
+        for (const step of ops) {
+          const key = keyOf(step.req);
+          const at = model.findIndex(([k]) => k === key);
+          if (step.op === 'set') {
+            cache.set(step.req, step.allowed);
+            if (at >= 0) model.splice(at, 1);
+            if (step.allowed) model.push([key, step.req]);
+            if (model.length > 5) model.shift();
+          } else if (step.op === 'get') {
+            expect(cache.get(step.req)).toBe(at >= 0 ? true : undefined);
+            if (at >= 0) model.push(...model.splice(at, 1));
+          } else if (step.op === 'invalidate') {
+            expect(cache.invalidate(step.req)).toBe(at >= 0);
+            if (at >= 0) model.splice(at, 1);
+          } else {
+            const field = step.op;
+            const kept = model.filter(([, r]) => r[field] !== step.req[field]);
+            const removed =
+              field === 'subject'
+                ? cache.invalidateSubject(step.req.subject)
+                : cache.invalidateResource(step.req.resource);
+            expect(removed).toBe(model.length - kept.length);
+            model = kept;
           }
-        },
-      ),
+          expect(cache.size).toBe(model.length);
+        }
+        for (const [, r] of model) expect(cache.getStale(r)).toBe(true);
+      }),
       { numRuns: 300 },
     );
   });

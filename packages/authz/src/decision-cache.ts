@@ -6,7 +6,6 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import { checkKey } from './cache-key.js';
 import { matchesGlob } from './glob.js';
 import type { CheckRequest } from './types.js';
 
@@ -34,9 +33,12 @@ export interface DecisionCacheStats {
   readonly hitRate: number;
 }
 
-/** One cached decision, and its links in the use order (the list lives on the entries). */
+/**
+ * One cached decision, with its links in the use order, and to the next entry for the same
+ * subject and resource with another permission (there are a handful at most: only permissions
+ * the schema has are answered, so only they are cached).
+ */
 interface Entry {
-  readonly key: string;
   readonly subject: string;
   readonly resource: string;
   readonly permission: string;
@@ -45,6 +47,7 @@ interface Entry {
   at: number;
   older: Entry | undefined;
   newer: Entry | undefined;
+  sibling: Entry | undefined;
 }
 
 const OWNER = 'DecisionCache';
@@ -66,7 +69,10 @@ export class DecisionCache {
   private readonly cacheNegative: boolean;
   private readonly negativeTtl: number;
   private readonly clock: Clock;
-  private readonly entries = new Map<string, Entry>();
+  // subject -> resource -> the entries for their permissions. Nested maps, not one map by
+  // checkKey(req): a hit builds and hashes no key string, which is most of a lookup's cost.
+  private readonly bySubject = new Map<string, Map<string, Entry>>();
+  private count = 0;
   private oldest: Entry | undefined;
   private newest: Entry | undefined;
   private hits = 0;
@@ -121,7 +127,7 @@ export class DecisionCache {
    * recently used.
    */
   get(req: CheckRequest): boolean | undefined {
-    const entry = this.entries.get(checkKey(req));
+    const entry = this.find(req);
     if (entry !== undefined) {
       const age = this.clock.now() - entry.at;
       if (age < (entry.allowed ? this.ttl : this.negativeTtl)) {
@@ -140,7 +146,7 @@ export class DecisionCache {
    * undefined: what the `useCachedRules` fallback answers from. Counts nothing, moves nothing.
    */
   getStale(req: CheckRequest): boolean | undefined {
-    const entry = this.entries.get(checkKey(req));
+    const entry = this.find(req);
     if (entry === undefined) return undefined;
     if (this.clock.now() - entry.at < this.staleTtl) return entry.allowed;
     this.remove(entry);
@@ -153,8 +159,7 @@ export class DecisionCache {
    * never lives on in the cache (nor in the stale fallback).
    */
   set(req: CheckRequest, allowed: boolean): void {
-    const key = checkKey(req);
-    const entry = this.entries.get(key);
+    const entry = this.find(req);
     if (!allowed && !this.cacheNegative) {
       if (entry !== undefined) this.remove(entry);
       return;
@@ -166,8 +171,12 @@ export class DecisionCache {
       this.use(entry);
       return;
     }
+    let byResource = this.bySubject.get(req.subject);
+    if (byResource === undefined) {
+      byResource = new Map();
+      this.bySubject.set(req.subject, byResource);
+    }
     const added: Entry = {
-      key,
       subject: req.subject,
       resource: req.resource,
       permission: req.permission,
@@ -175,10 +184,12 @@ export class DecisionCache {
       at: now,
       older: undefined,
       newer: undefined,
+      sibling: byResource.get(req.resource),
     };
-    this.entries.set(key, added);
+    byResource.set(req.resource, added);
+    this.count++;
     this.append(added);
-    if (this.entries.size > this.maxEntries && this.oldest !== undefined) {
+    if (this.count > this.maxEntries && this.oldest !== undefined) {
       this.remove(this.oldest);
       this.evictions++;
     }
@@ -186,7 +197,7 @@ export class DecisionCache {
 
   /** Forgets the decision for exactly this check; true if there was one. */
   invalidate(req: CheckRequest): boolean {
-    const entry = this.entries.get(checkKey(req));
+    const entry = this.find(req);
     if (entry === undefined) return false;
     this.remove(entry);
     return true;
@@ -194,7 +205,18 @@ export class DecisionCache {
 
   /** Forgets every decision about `subject` (exactly, e.g. `user:alice`); returns how many. */
   invalidateSubject(subject: string): number {
-    return this.removeWhere((entry) => entry.subject === subject);
+    const byResource = this.bySubject.get(subject);
+    if (byResource === undefined) return 0;
+    let removed = 0;
+    for (const head of byResource.values()) {
+      for (let entry: Entry | undefined = head; entry !== undefined; entry = entry.sibling) {
+        this.unlink(entry);
+        removed++;
+      }
+    }
+    this.bySubject.delete(subject);
+    this.count -= removed;
+    return removed;
   }
 
   /** Forgets every decision about `resource` (exactly, e.g. `document:readme`); returns how many. */
@@ -225,16 +247,17 @@ export class DecisionCache {
 
   /** Forgets every decision; returns how many. The hit, miss and eviction counts stay. */
   clear(): number {
-    const count = this.entries.size;
-    this.entries.clear();
+    const removed = this.count;
+    this.bySubject.clear();
+    this.count = 0;
     this.oldest = this.newest = undefined;
-    return count;
+    return removed;
   }
 
   stats(): DecisionCacheStats {
     const lookups = this.hits + this.misses;
     return {
-      entries: this.entries.size,
+      entries: this.count,
       hits: this.hits,
       misses: this.misses,
       evictions: this.evictions,
@@ -244,7 +267,13 @@ export class DecisionCache {
 
   /** Decisions held, fresh or stale. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
+  }
+
+  private find(req: CheckRequest): Entry | undefined {
+    let entry = this.bySubject.get(req.subject)?.get(req.resource);
+    while (entry !== undefined && entry.permission !== req.permission) entry = entry.sibling;
+    return entry;
   }
 
   private removeWhere(test: (entry: Entry) => boolean): number {
@@ -261,7 +290,21 @@ export class DecisionCache {
   }
 
   private remove(entry: Entry): void {
-    this.entries.delete(entry.key);
+    const byResource = this.bySubject.get(entry.subject);
+    const head = byResource?.get(entry.resource);
+    if (byResource === undefined || head === undefined) return;
+    if (head === entry) {
+      if (entry.sibling !== undefined) byResource.set(entry.resource, entry.sibling);
+      else if (byResource.size > 1) byResource.delete(entry.resource);
+      else this.bySubject.delete(entry.subject);
+    } else {
+      let before = head;
+      while (before.sibling !== undefined && before.sibling !== entry) before = before.sibling;
+      if (before.sibling !== entry) return;
+      before.sibling = entry.sibling;
+    }
+    entry.sibling = undefined;
+    this.count--;
     this.unlink(entry);
   }
 
