@@ -372,8 +372,8 @@ function answers(
   return result;
 }
 
-/** Exported for its tests: the permissionship SpiceDB answered, as an allow or a deny. */
-export function allowed(
+/** The permissionship SpiceDB answered, as an allow or a deny. */
+function allowed(
   operation: SpiceDbOperation,
   permissionship: v1.CheckPermissionResponse_Permissionship,
   item: number | undefined = undefined,
