@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
@@ -434,5 +437,35 @@ describe('startEmbeddedSpiceDb', () => {
       zed.close();
       await server.close();
     }
+  });
+
+  it('ends its server process by itself when the process that started it dies', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const entry = new URL('../src/embedded/index.ts', import.meta.url).href;
+    const script = `const { startEmbeddedSpiceDb } = await import(${JSON.stringify(entry)});
+      const server = await startEmbeddedSpiceDb();
+      process.stdout.write(server.pid + '\\n');
+      setInterval(() => {}, 1_000);`;
+    const parent = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (data: Buffer) => resolve(Number(String(data).trim())));
+      parent.once('exit', () => reject(new Error('the parent exited before its server was ready')));
+    });
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    parent.kill('SIGKILL');
+    for (let waited = 0; alive() && waited < 5_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(alive()).toBe(false);
   });
 });
