@@ -4,9 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedSpiceDbError, startEmbeddedSpiceDb } from '../src/embedded/index.js';
-import { SCHEMA, useSpiceDb } from './spicedb.js';
+import { grpcError, SCHEMA, useSpiceDb } from './spicedb.js';
 
 const Permissionship = v1.CheckPermissionResponse_Permissionship;
 
@@ -34,158 +34,116 @@ function client(token: string, endpoint: string): v1.ZedClientInterface {
   return v1.NewClient(token, endpoint, v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 describe('the embedded SpiceDB server', () => {
   const spicedb = useSpiceDb();
+  let zed: v1.ZedClientInterface;
+  beforeAll(() => {
+    zed = client(spicedb().token, spicedb().endpoint);
+  });
+  afterAll(() => zed.close());
 
   it('answers real checks: allows what the relationships grant, denies the rest', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const answer = async (who: string, permission: string, what: string) =>
-        (await zed.promises.checkPermission(checkRequest(who, permission, what))).permissionship;
-      expect(await answer('user:bob', 'read', 'document:plan')).toBe(Permissionship.HAS_PERMISSION);
-      expect(await answer('user:alice', 'read', 'document:plan')).toBe(
-        Permissionship.HAS_PERMISSION,
-      );
-      expect(await answer('user:alice', 'write', 'document:plan')).toBe(
-        Permissionship.HAS_PERMISSION,
-      );
-      expect(await answer('user:bob', 'write', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
-      expect(await answer('user:bob', 'read', 'document:notes')).toBe(Permissionship.NO_PERMISSION);
-      expect(await answer('user:dave', 'read', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
-      expect(await answer('user:carol', 'view', 'tenant:acme')).toBe(Permissionship.HAS_PERMISSION);
-      expect(await answer('user:carol', 'manage', 'tenant:acme')).toBe(
-        Permissionship.NO_PERMISSION,
-      );
-      expect(await answer('user:alice', 'manage', 'tenant:acme')).toBe(
-        Permissionship.HAS_PERMISSION,
-      );
-      expect(await answer('user:anyone', 'read', 'health:status')).toBe(
-        Permissionship.HAS_PERMISSION,
-      );
-    } finally {
-      zed.close();
-    }
+    const answer = async (who: string, permission: string, what: string) =>
+      (await zed.promises.checkPermission(checkRequest(who, permission, what))).permissionship;
+    expect(await answer('user:bob', 'read', 'document:plan')).toBe(Permissionship.HAS_PERMISSION);
+    expect(await answer('user:alice', 'read', 'document:plan')).toBe(Permissionship.HAS_PERMISSION);
+    expect(await answer('user:alice', 'write', 'document:plan')).toBe(
+      Permissionship.HAS_PERMISSION,
+    );
+    expect(await answer('user:bob', 'write', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
+    expect(await answer('user:bob', 'read', 'document:notes')).toBe(Permissionship.NO_PERMISSION);
+    expect(await answer('user:dave', 'read', 'document:plan')).toBe(Permissionship.NO_PERMISSION);
+    expect(await answer('user:carol', 'view', 'tenant:acme')).toBe(Permissionship.HAS_PERMISSION);
+    expect(await answer('user:carol', 'manage', 'tenant:acme')).toBe(Permissionship.NO_PERMISSION);
+    expect(await answer('user:alice', 'manage', 'tenant:acme')).toBe(Permissionship.HAS_PERMISSION);
+    expect(await answer('user:anyone', 'read', 'health:status')).toBe(
+      Permissionship.HAS_PERMISSION,
+    );
   });
 
   it('answers a bulk check item by item, in order', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const asked = [
-        ['user:bob', 'read', 'document:plan'],
-        ['user:bob', 'read', 'document:notes'],
-        ['user:carol', 'write', 'document:notes'],
-      ] as const;
-      const response = await zed.promises.checkBulkPermissions(
-        v1.CheckBulkPermissionsRequest.create({
-          items: asked.map(([who, permission, what]) =>
-            v1.CheckBulkPermissionsRequestItem.create({
-              resource: object(what),
-              permission,
-              subject: subject(who),
-            }),
-          ),
-        }),
-      );
-      const answers = response.pairs.map((pair) =>
-        pair.response.oneofKind === 'item' ? pair.response.item.permissionship : 'error',
-      );
-      expect(answers).toEqual([
-        Permissionship.HAS_PERMISSION,
-        Permissionship.NO_PERMISSION,
-        Permissionship.HAS_PERMISSION,
-      ]);
-    } finally {
-      zed.close();
-    }
+    const asked = [
+      ['user:bob', 'read', 'document:plan'],
+      ['user:bob', 'read', 'document:notes'],
+      ['user:carol', 'write', 'document:notes'],
+    ] as const;
+    const response = await zed.promises.checkBulkPermissions(
+      v1.CheckBulkPermissionsRequest.create({
+        items: asked.map(([who, permission, what]) =>
+          v1.CheckBulkPermissionsRequestItem.create({
+            resource: object(what),
+            permission,
+            subject: subject(who),
+          }),
+        ),
+      }),
+    );
+    const answers = response.pairs.map((pair) =>
+      pair.response.oneofKind === 'item' ? pair.response.item.permissionship : 'error',
+    );
+    expect(answers).toEqual([
+      Permissionship.HAS_PERMISSION,
+      Permissionship.NO_PERMISSION,
+      Permissionship.HAS_PERMISSION,
+    ]);
   });
 
   it('writes and reads the schema through SchemaService', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const extended = `${SCHEMA}\ndefinition folder {\n  relation viewer: user\n  permission view = viewer\n}\n`;
-      await zed.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: extended }));
-      const { schemaText } = await zed.promises.readSchema(v1.ReadSchemaRequest.create({}));
-      expect(schemaText).toContain('definition folder');
-      expect(schemaText).toContain('permission read = reader + owner');
-    } finally {
-      zed.close();
-    }
+    const extended = `${SCHEMA}\ndefinition folder {\n  relation viewer: user\n  permission view = viewer\n}\n`;
+    await zed.promises.writeSchema(v1.WriteSchemaRequest.create({ schema: extended }));
+    const { schemaText } = await zed.promises.readSchema(v1.ReadSchemaRequest.create({}));
+    expect(schemaText).toContain('definition folder');
+    expect(schemaText).toContain('permission read = reader + owner');
   });
 
   it('checks a relationship just written, and stops granting it once deleted', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const relationship = v1.Relationship.create({
-        resource: object('document:draft'),
-        relation: 'reader',
-        subject: subject('user:dave'),
-      });
-      const before = await zed.promises.checkPermission(
-        checkRequest('user:dave', 'read', 'document:draft'),
-      );
-      expect(before.permissionship).toBe(Permissionship.NO_PERMISSION);
-      await zed.promises.writeRelationships(
-        v1.WriteRelationshipsRequest.create({
-          updates: [{ operation: v1.RelationshipUpdate_Operation.TOUCH, relationship }],
-        }),
-      );
-      const after = await zed.promises.checkPermission(
-        checkRequest('user:dave', 'read', 'document:draft'),
-      );
-      expect(after.permissionship).toBe(Permissionship.HAS_PERMISSION);
-      await zed.promises.deleteRelationships(
-        v1.DeleteRelationshipsRequest.create({
-          relationshipFilter: {
-            resourceType: 'document',
-            optionalResourceId: 'draft',
-            optionalRelation: 'reader',
-          },
-        }),
-      );
-      const deleted = await zed.promises.checkPermission(
-        checkRequest('user:dave', 'read', 'document:draft'),
-      );
-      expect(deleted.permissionship).toBe(Permissionship.NO_PERMISSION);
-    } finally {
-      zed.close();
-    }
+    const relationship = v1.Relationship.create({
+      resource: object('document:draft'),
+      relation: 'reader',
+      subject: subject('user:dave'),
+    });
+    const before = await zed.promises.checkPermission(
+      checkRequest('user:dave', 'read', 'document:draft'),
+    );
+    expect(before.permissionship).toBe(Permissionship.NO_PERMISSION);
+    await zed.promises.writeRelationships(
+      v1.WriteRelationshipsRequest.create({
+        updates: [{ operation: v1.RelationshipUpdate_Operation.TOUCH, relationship }],
+      }),
+    );
+    const after = await zed.promises.checkPermission(
+      checkRequest('user:dave', 'read', 'document:draft'),
+    );
+    expect(after.permissionship).toBe(Permissionship.HAS_PERMISSION);
+    await zed.promises.deleteRelationships(
+      v1.DeleteRelationshipsRequest.create({
+        relationshipFilter: {
+          resourceType: 'document',
+          optionalResourceId: 'draft',
+          optionalRelation: 'reader',
+        },
+      }),
+    );
+    const deleted = await zed.promises.checkPermission(
+      checkRequest('user:dave', 'read', 'document:draft'),
+    );
+    expect(deleted.permissionship).toBe(Permissionship.NO_PERMISSION);
   });
 
   it("answers a permission the schema lacks with FAILED_PRECONDITION and the engine's reason", async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const error = await rejection(
-        zed.promises.checkPermission(checkRequest('user:bob', 'nope', 'document:plan')),
-      );
-      expect(error.code).toBe(status.FAILED_PRECONDITION);
-      expect(error.details).toBe(
-        'relation/permission `nope` not found under definition `document`',
-      );
-    } finally {
-      zed.close();
-    }
+    const error = await grpcError(
+      zed.promises.checkPermission(checkRequest('user:bob', 'nope', 'document:plan')),
+    );
+    expect(error.code).toBe(status.FAILED_PRECONDITION);
+    expect(error.details).toBe('relation/permission `nope` not found under definition `document`');
   });
 
   it('answers a malformed object id with INVALID_ARGUMENT', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const error = await rejection(
-        zed.promises.checkPermission(checkRequest('user:bob', 'read', 'document:no spaces!')),
-      );
-      expect(error.code).toBe(status.INVALID_ARGUMENT);
-      expect(error.details).toContain('object_id');
-    } finally {
-      zed.close();
-    }
+    const error = await grpcError(
+      zed.promises.checkPermission(checkRequest('user:bob', 'read', 'document:no spaces!')),
+    );
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toContain('object_id');
   });
 
   it('refuses a call without a preshared key (UNAUTHENTICATED) or with the wrong one (PERMISSION_DENIED)', async () => {
@@ -198,12 +156,12 @@ describe('the embedded SpiceDB server', () => {
         ),
       );
       expect(missing?.code).toBe(status.UNAUTHENTICATED);
-      const denied = await rejection(
+      const denied = await grpcError(
         wrong.promises.checkPermission(checkRequest('user:bob', 'read', 'document:plan')),
       );
       expect(denied.code).toBe(status.PERMISSION_DENIED);
       expect(denied.details).not.toContain(spicedb().token);
-      const stream = await rejection(
+      const stream = await grpcError(
         wrong.promises.lookupResources(
           v1.LookupResourcesRequest.create({
             resourceObjectType: 'document',
@@ -220,69 +178,59 @@ describe('the embedded SpiceDB server', () => {
   });
 
   it('streams LookupResources from the engine', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const lookup = async (who: string) =>
-        (
-          await zed.promises.lookupResources(
-            v1.LookupResourcesRequest.create({
-              resourceObjectType: 'document',
-              permission: 'read',
-              subject: subject(who),
-              consistency: { requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true } },
-            }),
-          )
+    const lookup = async (who: string) =>
+      (
+        await zed.promises.lookupResources(
+          v1.LookupResourcesRequest.create({
+            resourceObjectType: 'document',
+            permission: 'read',
+            subject: subject(who),
+            consistency: { requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true } },
+          }),
         )
-          .map((found) => found.resourceObjectId)
-          .sort();
-      expect(await lookup('user:alice')).toEqual(['plan']);
-      expect(await lookup('user:carol')).toEqual(['notes']);
-      expect(await lookup('user:dave')).toEqual([]);
-    } finally {
-      zed.close();
-    }
+      )
+        .map((found) => found.resourceObjectId)
+        .sort();
+    expect(await lookup('user:alice')).toEqual(['plan']);
+    expect(await lookup('user:carol')).toEqual(['notes']);
+    expect(await lookup('user:dave')).toEqual([]);
   });
 
   it('streams Watch updates, and a cancelled watch is let go', async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
-    try {
-      const watch = zed.watch(v1.WatchRequest.create({ optionalObjectTypes: ['document'] }));
-      const errors: ServiceError[] = [];
-      watch.on('error', (error: ServiceError) => errors.push(error));
-      const update = new Promise<v1.WatchResponse>((resolve) => {
-        watch.on('data', (response: v1.WatchResponse) => {
-          const ours = response.updates.some(
-            (change) => change.relationship?.resource?.objectId === 'watched',
-          );
-          if (ours) resolve(response);
-        });
+    const watch = zed.watch(v1.WatchRequest.create({ optionalObjectTypes: ['document'] }));
+    const errors: ServiceError[] = [];
+    watch.on('error', (error: ServiceError) => errors.push(error));
+    const update = new Promise<v1.WatchResponse>((resolve) => {
+      watch.on('data', (response: v1.WatchResponse) => {
+        const ours = response.updates.some(
+          (change) => change.relationship?.resource?.objectId === 'watched',
+        );
+        if (ours) resolve(response);
       });
-      // The watch starts at the head of the datastore: give it time to be there.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await zed.promises.writeRelationships(
-        v1.WriteRelationshipsRequest.create({
-          updates: [
-            {
-              operation: v1.RelationshipUpdate_Operation.TOUCH,
-              relationship: v1.Relationship.create({
-                resource: object('document:watched'),
-                relation: 'reader',
-                subject: subject('user:erin'),
-              }),
-            },
-          ],
-        }),
-      );
-      const response = await update;
-      const change = response.updates.find((u) => u.relationship?.resource?.objectId === 'watched');
-      expect(change?.operation).toBe(v1.RelationshipUpdate_Operation.TOUCH);
-      expect(change?.relationship?.subject?.object?.objectId).toBe('erin');
-      watch.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(errors.map((error) => error.code)).toEqual([status.CANCELLED]);
-    } finally {
-      zed.close();
-    }
+    });
+    // The watch starts at the head of the datastore: give it time to be there.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await zed.promises.writeRelationships(
+      v1.WriteRelationshipsRequest.create({
+        updates: [
+          {
+            operation: v1.RelationshipUpdate_Operation.TOUCH,
+            relationship: v1.Relationship.create({
+              resource: object('document:watched'),
+              relation: 'reader',
+              subject: subject('user:erin'),
+            }),
+          },
+        ],
+      }),
+    );
+    const response = await update;
+    const change = response.updates.find((u) => u.relationship?.resource?.objectId === 'watched');
+    expect(change?.operation).toBe(v1.RelationshipUpdate_Operation.TOUCH);
+    expect(change?.relationship?.subject?.object?.objectId).toBe('erin');
+    watch.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(errors.map((error) => error.code)).toEqual([status.CANCELLED]);
   });
 
   it('answers the gRPC health check with SERVING', async () => {
@@ -305,7 +253,6 @@ describe('the embedded SpiceDB server', () => {
   });
 
   it("keeps the caller's event loop free while the engine works", async () => {
-    const zed = client(spicedb().token, spicedb().endpoint);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 1);
     try {
@@ -326,13 +273,12 @@ describe('the embedded SpiceDB server', () => {
       expect(ticks - during).toBeGreaterThanOrEqual(2);
     } finally {
       clearInterval(ticker);
-      zed.close();
     }
   });
 
   it('refuses to start on a port already in use, saying so', async () => {
     const port = Number(spicedb().endpoint.split(':')[1]);
-    const error = await rejection(startEmbeddedSpiceDb({ port }));
+    const error = await grpcError(startEmbeddedSpiceDb({ port }));
     expect(error).toBeInstanceOf(EmbeddedSpiceDbError);
     expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('listen');
     expect(error.message).toContain(`could not listen on 127.0.0.1:${port}`);
@@ -341,7 +287,7 @@ describe('the embedded SpiceDB server', () => {
 
 describe('startEmbeddedSpiceDb', () => {
   it("rejects a schema SpiceDB cannot parse with the engine's message", async () => {
-    const error = await rejection(
+    const error = await grpcError(
       startEmbeddedSpiceDb({
         schema: 'definition user {} definition document { relation reader: user }',
       }),
@@ -354,7 +300,7 @@ describe('startEmbeddedSpiceDb', () => {
   });
 
   it("rejects a relationship the schema has no relation for with the engine's message", async () => {
-    const error = await rejection(
+    const error = await grpcError(
       startEmbeddedSpiceDb({ schema: SCHEMA, relationships: ['document:plan#editor@user:alice'] }),
     );
     expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('relationships');
@@ -385,7 +331,7 @@ describe('startEmbeddedSpiceDb', () => {
     );
     await expect(startEmbeddedSpiceDb({ port: 70_000 })).rejects.toThrow(RangeError);
     await expect(startEmbeddedSpiceDb({ host: '' })).rejects.toThrow(/option "host"/);
-    const error = await rejection(startEmbeddedSpiceDb({ token: 'hunter2 with a space' }));
+    const error = await grpcError(startEmbeddedSpiceDb({ token: 'hunter2 with a space' }));
     expect(error.message).toContain('option "token"');
     expect(error.message).not.toContain('hunter2');
   });

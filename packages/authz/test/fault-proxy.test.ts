@@ -3,7 +3,7 @@ import { v1 } from '@authzed/authzed-node';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { useSpiceDb } from './spicedb.js';
+import { grpcError, useSpiceDb } from './spicedb.js';
 
 const spicedb = useSpiceDb();
 const opened: { proxy: FaultProxy; zed: v1.ZedClientInterface }[] = [];
@@ -53,15 +53,6 @@ function check(
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 const HAS = v1.CheckPermissionResponse_Permissionship.HAS_PERMISSION;
 
 describe('the fault proxy', () => {
@@ -77,7 +68,7 @@ describe('the fault proxy', () => {
     expect(await check(zed)).toBe(HAS);
     proxy.pause();
     const started = Date.now();
-    const stalled = await failure(check(zed, 150));
+    const stalled = await grpcError(check(zed, 150));
     expect(stalled.code).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(proxy.connections).toBe(1);
@@ -90,7 +81,7 @@ describe('the fault proxy', () => {
     const { proxy, zed } = await throughProxy();
     expect(await check(zed)).toBe(HAS);
     proxy.drop();
-    const dropped = await failure(check(zed));
+    const dropped = await grpcError(check(zed));
     expect(dropped.code).toBe(status.UNAVAILABLE);
     const accepted = proxy.connections;
     const raw = connect(proxy.port, '127.0.0.1');
@@ -110,7 +101,7 @@ describe('the fault proxy', () => {
     );
     expect(refused.code).toBe('ECONNREFUSED');
     const started = Date.now();
-    const unavailable = await failure(check(zed, 2_000));
+    const unavailable = await grpcError(check(zed, 2_000));
     expect(unavailable.code).toBe(status.UNAVAILABLE);
     expect(Date.now() - started).toBeLessThan(1_000);
     await proxy.restart();

@@ -1,3 +1,4 @@
+import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll } from 'vitest';
 import { type EmbeddedSpiceDb, startEmbeddedSpiceDb } from '../src/embedded/index.js';
 
@@ -62,4 +63,14 @@ export function useSpiceDb(): () => EmbeddedSpiceDb {
       throw new Error('useSpiceDb: the server is not started (use it inside a test)');
     return server;
   };
+}
+
+/** The gRPC error a call fails with; throws when the call succeeds instead. */
+export async function grpcError(call: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await call;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the call to fail, and it succeeded');
 }
