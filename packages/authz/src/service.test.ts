@@ -296,6 +296,20 @@ describe('AuthorizationService.check: shared calls', () => {
     expect(checker.calls).toHaveLength(2);
   });
 
+  it('counts a failed shared call once toward the breaker, and falls back for every caller', async () => {
+    const { checker, service } = setup();
+    checker.always = { kind: 'hold' };
+    const checks = Array.from({ length: 50 }, () => service.check(alice));
+    checker.held[0]?.reject(connectionError());
+    const decisions = await Promise.all(checks);
+    expect(decisions.every((d) => d.reason === 'backend_error' && !d.allowed)).toBe(true);
+    expect(service.breaker.state()).toEqual({ name: 'closed', failureCount: 1 });
+    const stats = service.stats();
+    expect(stats.backend).toMatchObject({ calls: 1, errors: 1 });
+    expect(stats.fallbacks.deny_all?.backend_error).toBe(50);
+    expect(stats.checks.fallback.denied).toBe(50);
+  });
+
   it("runs the shared call without any caller's signal; an abort rejects only that caller, at once", async () => {
     const { checker, service } = setup();
     checker.always = { kind: 'hold' };
@@ -798,6 +812,26 @@ describe('AuthorizationService.checkMany', () => {
       service.checkMany([], { signal: controller.signal, timeout: 5 } as never),
     );
     expect(String(typo)).toContain('unknown option "timeout"');
+  });
+
+  it('passes a check SpiceDB refuses in the batch on as AuthorizationRequestError, uncounted', async () => {
+    const refusal = new AuthorizationRequestError(
+      'request',
+      'SpiceDB CheckBulkPermissions check 1 refused',
+    );
+    const bulk = withBulk(new ScriptedChecker(), () => Promise.reject(refusal));
+    const { service } = setup({ checker: bulk });
+    expect(await rejectionOf(service.checkMany([alice, bob]))).toBe(refusal);
+    expect(service.breaker.state()).toEqual({ name: 'closed', failureCount: 0 });
+    expect(service.stats().requestErrors).toBe(1);
+  });
+
+  it("tells 'decision' listeners of every check in the batch, duplicates included", async () => {
+    const { service } = setup({ checker: withBulk(new ScriptedChecker()) });
+    const heard: string[] = [];
+    service.on('decision', (e) => heard.push(e.request.subject));
+    await service.checkMany([alice, bob, alice]);
+    expect(heard).toEqual(['user:alice', 'user:alice', 'user:bob']);
   });
 
   it('returns at once for an empty list', async () => {
