@@ -12,7 +12,7 @@ const OBJECT_ID = new RegExp(`^(?:${ID_CHARS}+|\\*)$`);
 const NAME = new RegExp(`^${TYPE_PART}$`);
 // Whole-field patterns, so a well-formed request is checked without cutting strings apart; the
 // per-part patterns above only run to say what is wrong with one that failed.
-const SUBJECT = new RegExp(`^${TYPE_SOURCE}:(?:${ID_CHARS}+(?:#${TYPE_PART})?|\\*)$`);
+const SUBJECT = new RegExp(`^${TYPE_SOURCE}:${ID_CHARS}+(?:#${TYPE_PART})?$`);
 const RESOURCE = new RegExp(`^${TYPE_SOURCE}:${ID_CHARS}+$`);
 
 /** SpiceDB's limits (maxBytes; the patterns admit only ASCII, so characters are bytes). */
@@ -105,14 +105,16 @@ function checkSubject(value: unknown, where: string | undefined): void {
   const id = subject.slice(colon + 1, hash < 0 ? undefined : hash);
   const problem = objectProblem('subject', subject, subject.slice(0, colon), id);
   if (problem !== undefined) fail('subject', where, problem);
-  const relation = subject.slice(hash + 1);
   if (id === '*') {
+    // The id pattern admits `*`, but CheckPermission refuses it ("cannot perform check on
+    // wildcard subject"): a wildcard is for relationships, a check asks about one subject.
     fail(
       'subject',
       where,
-      `subject ${showValue(subject)} is a wildcard with a relation; a wildcard subject is type:* alone`,
+      `subject ${showValue(subject)} is a wildcard; SpiceDB checks one subject at a time, never type:*`,
     );
   }
+  const relation = subject.slice(hash + 1);
   fail(
     'subject',
     where,
