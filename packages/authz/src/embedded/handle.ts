@@ -8,12 +8,25 @@ const KILL_AFTER_MS = 5_000;
 /**
  * A running embedded SpiceDB server: point `@authzed/authzed-node` (or SpiceDbChecker) at
  * `endpoint` with `token`. The token is kept out of `util.inspect`, `JSON.stringify` and logs;
- * only the `token` getter gives it out.
+ * only the `token` property gives it out.
  */
-export class EmbeddedSpiceDb {
+export interface EmbeddedSpiceDb {
   /** `host:port` the server listens on. */
   readonly endpoint: string;
+  /** The preshared key every call must send as `authorization: Bearer <token>`. */
+  readonly token: string;
   /** The server process's id. */
+  readonly pid: number;
+  /**
+   * Stops the server: open streams end UNAVAILABLE, the engine is closed, and the promise
+   * resolves once the process has exited (killed if it has not within 5 s). Safe to call again.
+   */
+  close(): Promise<void>;
+}
+
+/** The handle startEmbeddedSpiceDb gives out, over the server process it started. */
+export class ServerHandle implements EmbeddedSpiceDb {
+  readonly endpoint: string;
   readonly pid: number;
   readonly #token: string;
   readonly #child: ChildProcess;
@@ -21,7 +34,6 @@ export class EmbeddedSpiceDb {
   readonly #logger: Logger | undefined;
   #closing: Promise<void> | undefined;
 
-  /** @internal made by startEmbeddedSpiceDb */
   constructor(
     endpoint: string,
     token: string,
@@ -51,15 +63,10 @@ export class EmbeddedSpiceDb {
     });
   }
 
-  /** The preshared key every call must send as `authorization: Bearer <token>`. */
   get token(): string {
     return this.#token;
   }
 
-  /**
-   * Stops the server: open streams end UNAVAILABLE, the engine is closed, and the promise
-   * resolves once the process has exited (killed if it has not within 5 s). Safe to call again.
-   */
   close(): Promise<void> {
     this.#closing ??= this.#stop();
     return this.#closing;

@@ -41,8 +41,8 @@ interface ServiceType {
   }[];
 }
 
-// The bytes pass through untouched where they can: protobuf decoding happens once, where the
-// engine's in-process API insists on messages, and never for the streams.
+// The bytes pass through untouched where they can: protobuf is decoded only where the engine's
+// in-process API insists on messages (the unary calls), never for the streams.
 const identity = (value: Bytes): Bytes => value;
 const asBuffer = (bytes: Uint8Array): Bytes =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -65,6 +65,17 @@ const SHUTTING_DOWN: ServerErrorResponse = {
   code: status.UNAVAILABLE,
   details: 'the embedded SpiceDB server is shutting down',
 };
+
+// What the engine answers in process; its socket answers these UNIMPLEMENTED.
+const UNARY_IN_PROCESS = new Set([
+  'CheckPermission',
+  'CheckBulkPermissions',
+  'WriteRelationships',
+  'DeleteRelationships',
+  'ExpandPermissionTree',
+  'ReadSchema',
+  'WriteSchema',
+]);
 
 /** grpc.health.v1.HealthCheckResponse { status: SERVING }, encoded. */
 const SERVING = Buffer.from([0x08, 0x01]);
@@ -120,16 +131,6 @@ export function serveEngine(server: Server, db: EmbeddedSpiceDB, check: Check): 
     }
   };
 }
-
-const UNARY_IN_PROCESS = new Set([
-  'CheckPermission',
-  'CheckBulkPermissions',
-  'WriteRelationships',
-  'DeleteRelationships',
-  'ExpandPermissionTree',
-  'ReadSchema',
-  'WriteSchema',
-]);
 
 function unary(check: Check, call: EngineUnary, I: Codec, O: Codec): handleUnaryCall<Bytes, Bytes> {
   return (request, callback) => {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { joinHostPort } from './address.js';
 import { EmbeddedSpiceDbError } from './errors.js';
-import { EmbeddedSpiceDb } from './handle.js';
+import { type EmbeddedSpiceDb, ServerHandle } from './handle.js';
 import { type EmbeddedSpiceDbOptions, embeddedSettings } from './options.js';
 import type { FromServer, ToServer } from './protocol.js';
 
@@ -86,7 +86,7 @@ export async function startEmbeddedSpiceDb(
   });
 
   const endpoint = joinHostPort(settings.host, port);
-  const handle = new EmbeddedSpiceDb(
+  const handle = new ServerHandle(
     endpoint,
     settings.token,
     child as ChildProcess & { pid: number },
