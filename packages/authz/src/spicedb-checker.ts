@@ -77,6 +77,19 @@ const FULLY_CONSISTENT: v1.Consistency = Object.freeze({
 const ONCE = Object.freeze({ once: true });
 const READ_SCHEMA: v1.ReadSchemaRequest = Object.freeze({});
 const Permissionship = v1.CheckPermissionResponse_Permissionship;
+const METHODS = {
+  CheckPermission: 'checkPermission',
+  CheckBulkPermissions: 'checkBulkPermissions',
+  ReadSchema: 'readSchema',
+} as const satisfies Record<SpiceDbOperation, keyof SpiceDbClient>;
+
+/** The callback form every unary method of the client shares. */
+type UnaryMethod = (
+  request: object,
+  metadata: Metadata,
+  options: { deadline: number },
+  callback: (error: unknown, response: unknown) => void,
+) => { cancel(): void };
 
 /**
  * Answers permission checks from SpiceDB over gRPC: CheckPermission, CheckBulkPermissions, and
@@ -155,20 +168,7 @@ export class SpiceDbChecker implements PermissionChecker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      const pending = new PendingCall('CheckPermission', signal, resolve, reject, this.#redact, 0);
-      if (!this.#start(pending)) return;
-      try {
-        pending.call = this.#client.checkPermission(
-          request,
-          this.#metadata,
-          this.#callOptions,
-          (error, response) => pending.settle(error, response),
-        );
-      } catch (error) {
-        pending.settle(error, undefined);
-      }
-    });
+    return this.#send('CheckPermission', request, signal, 0) as Promise<boolean>;
   }
 
   checkMany(reqs: readonly CheckRequest[], signal: AbortSignal): Promise<boolean[]> {
@@ -189,27 +189,7 @@ export class SpiceDbChecker implements PermissionChecker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      const pending = new PendingCall(
-        'CheckBulkPermissions',
-        signal,
-        resolve,
-        reject,
-        this.#redact,
-        reqs.length,
-      );
-      if (!this.#start(pending)) return;
-      try {
-        pending.call = this.#client.checkBulkPermissions(
-          request,
-          this.#metadata,
-          this.#callOptions,
-          (error, response) => pending.settle(error, response),
-        );
-      } catch (error) {
-        pending.settle(error, undefined);
-      }
-    });
+    return this.#send('CheckBulkPermissions', request, signal, reqs.length) as Promise<boolean[]>;
   }
 
   /**
@@ -218,20 +198,7 @@ export class SpiceDbChecker implements PermissionChecker {
    */
   health(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const pending = new PendingCall('ReadSchema', signal, resolve, reject, this.#redact, 0);
-      if (!this.#start(pending)) return;
-      try {
-        pending.call = this.#client.readSchema(
-          READ_SCHEMA,
-          this.#metadata,
-          this.#callOptions,
-          (error) => pending.settle(error?.code === GrpcStatus.NOT_FOUND ? null : error, undefined),
-        );
-      } catch (error) {
-        pending.settle(error, undefined);
-      }
-    });
+    return this.#send('ReadSchema', READ_SCHEMA, signal, 0) as Promise<void>;
   }
 
   /** Closes the client if the checker made it; later calls reject. A given client stays open. */
@@ -241,21 +208,39 @@ export class SpiceDbChecker implements PermissionChecker {
     if (this.#ownsClient) this.#client.close();
   }
 
-  /** Arms the call's deadline and abort listener; false when it was refused at once. */
-  #start(pending: PendingCall): boolean {
+  /** Makes the call with its own deadline, cancelled if `signal` aborts first. */
+  #send(
+    operation: SpiceDbOperation,
+    request: object,
+    signal: AbortSignal,
+    expected: number,
+  ): Promise<unknown> {
     if (this.#closed) {
-      pending.reject(
+      return Promise.reject(
         new SpiceDbError(
-          pending.operation,
+          operation,
           GrpcStatus.UNAVAILABLE,
-          `SpiceDB ${pending.operation} not sent: the SpiceDbChecker is closed`,
+          `SpiceDB ${operation} not sent: the SpiceDbChecker is closed`,
         ),
       );
-      return false;
     }
-    this.#callOptions.deadline = Date.now() + this.timeout;
-    pending.signal.addEventListener('abort', pending, ONCE);
-    return true;
+    // Called as a method of the client: its proxy finds the service client that serves it.
+    const client = this.#client as unknown as Record<keyof SpiceDbClient, UnaryMethod>;
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall(operation, signal, resolve, reject, this.#redact, expected);
+      this.#callOptions.deadline = Date.now() + this.timeout;
+      signal.addEventListener('abort', pending, ONCE);
+      try {
+        pending.call = client[METHODS[operation]](
+          request,
+          this.#metadata,
+          this.#callOptions,
+          (error, response) => pending.settle(error, response),
+        );
+      } catch (error) {
+        pending.settle(error, undefined);
+      }
+    });
   }
 
   #consistencyOf(consistency: Consistency | undefined): v1.Consistency {
@@ -314,6 +299,9 @@ class PendingCall {
     this.signal.removeEventListener('abort', this);
     if (this.signal.aborted) {
       this.reject(this.signal.reason);
+    } else if (this.operation === 'ReadSchema' && isNoSchema(error)) {
+      // "No schema written yet" is SpiceDB answering us, so it is healthy.
+      (this.resolve as (value: unknown) => void)(undefined);
     } else if (error !== null && error !== undefined) {
       const requestErrors = this.operation !== 'ReadSchema';
       this.reject(spiceDbErrorFrom(this.operation, error, this.redact, undefined, requestErrors));
@@ -393,6 +381,14 @@ function allowed(
     GrpcStatus.INTERNAL,
     `SpiceDB ${where} answered permissionship ${Permissionship[permissionship] ?? permissionship}: neither an allow nor a deny`,
     item,
+  );
+}
+
+function isNoSchema(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === GrpcStatus.NOT_FOUND
   );
 }
 

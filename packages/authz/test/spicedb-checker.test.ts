@@ -18,14 +18,11 @@ const read = (subject: string, resource: string): CheckRequest => ({
   permission: 'read',
 });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to reject');
-}
+const rejection = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    (value) => new Error(`expected a rejection, got ${String(value)}`),
+    (error) => error,
+  );
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
