@@ -1,3 +1,4 @@
+export { MalformedAnswerError } from './answer-error.js';
 export { checkKey } from './cache-key.js';
 export {
   DecisionCache,
@@ -27,6 +28,7 @@ export {
 export { AuthorizationService, type CheckInput, type CheckManyOptions } from './service.js';
 export {
   type AuthorizationServiceOptions,
+  countsAsSpiceDbFailure,
   SPICEDB_BREAKER_DEFAULTS,
   type SpiceDbBreakerOptions,
 } from './service-options.js';
