@@ -219,7 +219,10 @@ export class DecisionCache {
     return removed;
   }
 
-  /** Forgets every decision about `resource` (exactly, e.g. `document:readme`); returns how many. */
+  /**
+   * Forgets every decision about `resource` (exactly, e.g. `document:readme`), walking every
+   * entry; returns how many.
+   */
   invalidateResource(resource: string): number {
     return this.removeWhere((entry) => entry.resource === resource);
   }
@@ -228,8 +231,8 @@ export class DecisionCache {
    * Forgets every decision whose subject, resource or permission (any one of the three) the
    * glob matches whole: `*` is any run of characters, `?` one character, and everything else,
    * regex metacharacters included, is literal (`document:a.b*` matches `document:a.b1`, not
-   * `document:aXb1`). `user:*` forgets every decision about a user; `*` forgets everything.
-   * Returns how many went.
+   * `document:aXb1`). `user:*` forgets every decision with a user as subject (or resource);
+   * `*` forgets everything. Walks every entry. Returns how many went.
    */
   invalidatePattern(glob: string): number {
     if (typeof glob !== 'string') {
