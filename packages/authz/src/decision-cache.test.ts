@@ -93,6 +93,17 @@ describe('DecisionCache freshness', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('answers nothing from an entry whose age is negative (the wall clock stepped back)', () => {
+    let now = 10_000;
+    const cache = new DecisionCache({ ttl: 100, clock: { now: () => now } });
+    cache.set(alice, true);
+    now -= 1;
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.getStale(alice)).toBeUndefined();
+    cache.set(alice, true);
+    expect(cache.get(alice)).toBe(true);
+  });
+
   it('set() again restarts the age', () => {
     const { cache, clock } = cacheAt({ ttl: 100 });
     cache.set(alice, true);

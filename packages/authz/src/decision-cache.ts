@@ -130,7 +130,8 @@ export class DecisionCache {
     const entry = this.find(req);
     if (entry !== undefined) {
       const age = this.clock.now() - entry.at;
-      if (age < (entry.allowed ? this.ttl : this.negativeTtl)) {
+      // A negative age (the wall clock stepped back) proves nothing about freshness: a miss.
+      if (age >= 0 && age < (entry.allowed ? this.ttl : this.negativeTtl)) {
         this.hits++;
         this.use(entry);
         return entry.allowed;
@@ -148,7 +149,8 @@ export class DecisionCache {
   getStale(req: CheckRequest): boolean | undefined {
     const entry = this.find(req);
     if (entry === undefined) return undefined;
-    if (this.clock.now() - entry.at < this.staleTtl) return entry.allowed;
+    const age = this.clock.now() - entry.at;
+    if (age >= 0 && age < this.staleTtl) return entry.allowed;
     this.remove(entry);
     return undefined;
   }
