@@ -275,6 +275,18 @@ describe('SpiceDbChecker.check', () => {
     expect((bad as AuthorizationRequestError).field).toBe('consistency');
   });
 
+  it('keeps its own copy of a default atLeastAsFresh', async () => {
+    const spicedb = await server(() => has(Permissionship.HAS_PERMISSION));
+    const consistency = { atLeastAsFresh: 'first' };
+    const checker = checkerFor(spicedb.endpoint, { consistency });
+    consistency.atLeastAsFresh = 'changed';
+    await checker.check(ALICE, never);
+    expect(checker.consistency).toEqual({ atLeastAsFresh: 'first' });
+    expect((spicedb.received[0]?.request as v1.CheckPermissionRequest).consistency).toEqual({
+      requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: { token: 'first' } },
+    });
+  });
+
   it('denies a conditional answer and fails on an unspecified one', async () => {
     let permissionship = Permissionship.CONDITIONAL_PERMISSION;
     const spicedb = await server(() => has(permissionship));

@@ -126,7 +126,13 @@ export class SpiceDbChecker implements PermissionChecker {
     const consistency = orDefault(given.consistency, 'minimize_latency');
     const problem = consistencyProblem(consistency);
     if (problem !== undefined) throw new TypeError(`${OWNER}: option "consistency" ${problem}`);
-    this.consistency = consistency as Consistency;
+    // A copy: the caller's object may change later; the checker's default may not.
+    this.consistency =
+      typeof consistency === 'string'
+        ? (consistency as Consistency)
+        : Object.freeze({
+            atLeastAsFresh: (consistency as { atLeastAsFresh: string }).atLeastAsFresh,
+          });
     this.#defaultConsistency = toV1(this.consistency);
     this.#ownsClient = ownsClient;
     if (ownsClient) {
@@ -255,7 +261,7 @@ export class SpiceDbChecker implements PermissionChecker {
         `the check's consistency ${consistencyProblem(consistency)}`,
       );
     }
-    return { requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: { token } } };
+    return toV1(consistency);
   }
 
   /**
@@ -283,7 +289,7 @@ class PendingCall {
   constructor(
     readonly operation: SpiceDbOperation,
     readonly signal: AbortSignal,
-    readonly resolve: (value: never) => void,
+    readonly resolve: (value: unknown) => void,
     readonly reject: (reason: unknown) => void,
     readonly redact: (text: string) => string,
     readonly expected: number,
@@ -301,13 +307,13 @@ class PendingCall {
       this.reject(this.signal.reason);
     } else if (this.operation === 'ReadSchema' && isNoSchema(error)) {
       // "No schema written yet" is SpiceDB answering us, so it is healthy.
-      (this.resolve as (value: unknown) => void)(undefined);
+      this.resolve(undefined);
     } else if (error !== null && error !== undefined) {
       const requestErrors = this.operation !== 'ReadSchema';
       this.reject(spiceDbErrorFrom(this.operation, error, this.redact, undefined, requestErrors));
     } else {
       try {
-        (this.resolve as (value: unknown) => void)(this.read(response));
+        this.resolve(this.read(response));
       } catch (failure) {
         this.reject(failure);
       }
