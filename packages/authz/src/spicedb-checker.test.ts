@@ -282,7 +282,9 @@ describe('SpiceDbChecker.check', () => {
     consistency.atLeastAsFresh = 'changed';
     await checker.check(ALICE, never);
     expect(checker.consistency).toEqual({ atLeastAsFresh: 'first' });
-    expect((spicedb.received[0]?.request as v1.CheckPermissionRequest).consistency).toEqual({
+    expect(
+      (spicedb.received[0]?.request as v1.CheckPermissionRequest | undefined)?.consistency,
+    ).toEqual({
       requirement: { oneofKind: 'atLeastAsFresh', atLeastAsFresh: { token: 'first' } },
     });
   });
