@@ -373,6 +373,33 @@ describe('startEmbeddedSpiceDb', () => {
     expect(JSON.stringify(logged)).not.toContain(token);
   });
 
+  it('logs a server process that dies on its own, and close() then just resolves', async () => {
+    const errors: { fields: Record<string, unknown>; message: string }[] = [];
+    let logged: () => void = () => {};
+    const died = new Promise<void>((resolve) => {
+      logged = resolve;
+    });
+    const server = await startEmbeddedSpiceDb({
+      logger: {
+        info() {},
+        warn() {},
+        error(fields, message) {
+          errors.push({ fields, message });
+          logged();
+        },
+      },
+    });
+    process.kill(server.pid, 'SIGKILL');
+    await died;
+    expect(errors).toEqual([
+      {
+        fields: { endpoint: server.endpoint, pid: server.pid, code: null, signal: 'SIGKILL' },
+        message: 'embedded SpiceDB server exited unexpectedly',
+      },
+    ]);
+    await server.close();
+  });
+
   it('ends open streams with UNAVAILABLE when it closes', async () => {
     const server = await startEmbeddedSpiceDb({ schema: SCHEMA });
     const zed = client(server.token, server.endpoint);
