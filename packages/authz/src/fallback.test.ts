@@ -226,6 +226,11 @@ describe('FallbackStrategy.useCachedRules', () => {
     expect(FallbackStrategy.useCachedRules(thenOption(throwing)).decide(req, open)).toBe(false);
     const sloppy = { name: 'sloppy', decide: () => 'yes' } as unknown as FallbackDecider;
     expect(FallbackStrategy.useCachedRules(thenOption(sloppy)).decide(req, open)).toBe(false);
+    const rejecting = {
+      name: 'rejecting',
+      decide: () => Promise.reject(new Error('async by mistake')),
+    } as unknown as FallbackDecider;
+    expect(FallbackStrategy.useCachedRules(thenOption(rejecting)).decide(req, open)).toBe(false);
   });
 
   it.each<[unknown, RegExp]>([
@@ -277,6 +282,21 @@ describe('FallbackStrategy.custom', () => {
     ['answers 1', () => 1],
     ['answers undefined', () => undefined],
     ['answers a promise', () => Promise.resolve(true)],
+    [
+      'is async and throws',
+      async () => {
+        throw new Error('boom');
+      },
+    ],
+    [
+      'answers a thenable that throws from then',
+      () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose
+        then: () => {
+          throw new Error('boom');
+        },
+      }),
+    ],
   ])('denies when the function %s, without throwing', (_, fn) => {
     const custom = FallbackStrategy.custom(fn as never);
     expect(custom.decide(req, open)).toBe(false);

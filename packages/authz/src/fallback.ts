@@ -43,6 +43,20 @@ const DENY_ALL: FallbackDecider = Object.freeze({
   decide: (): boolean => false,
 });
 
+/**
+ * A decider's answer as a decision: `true` allows, anything else denies. A promise (an async
+ * function passed by mistake) denies too, and its rejection is caught so it cannot crash the
+ * process as an unhandled rejection.
+ */
+function allowsOnly(answer: unknown): boolean {
+  if (answer === true) return true;
+  if (typeof answer === 'object' && answer !== null) {
+    const then = Reflect.get(answer, 'then');
+    if (typeof then === 'function') then.call(answer, undefined, () => undefined);
+  }
+  return false;
+}
+
 function optionsOf(method: string, options: unknown, known: readonly string[]): object {
   const owner = `FallbackStrategy.${method}`;
   requireObject(owner, options);
@@ -166,7 +180,7 @@ export const FallbackStrategy = {
       decide(req: CheckRequest, context: FallbackContext): boolean {
         if (context.cached !== undefined) return context.cached === true;
         try {
-          return then.decide(req, context) === true;
+          return allowsOnly(then.decide(req, context));
         } catch {
           return false;
         }
@@ -175,7 +189,8 @@ export const FallbackStrategy = {
   },
 
   /**
-   * Your own rule. A throw, or any result but a boolean, denies: `decide` never throws.
+   * Your own rule, called synchronously. A throw, or any result but `true` or `false` (a promise
+   * included), denies: `decide` never throws.
    */
   custom(decide: CustomDecide, options: CustomOptions = {}): FallbackDecider {
     if (typeof decide !== 'function') {
@@ -193,7 +208,7 @@ export const FallbackStrategy = {
       name,
       decide(req: CheckRequest, context: FallbackContext): boolean {
         try {
-          return decide(req, context) === true;
+          return allowsOnly(decide(req, context));
         } catch {
           return false;
         }
