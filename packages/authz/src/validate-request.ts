@@ -22,7 +22,7 @@ const SHOWN_LENGTH = 80;
 
 const TYPE_RULE =
   'a type is 3 to 64 lowercase letters, digits and _, starting with a letter and not ending with _, optionally under prefixes as in "tenant/document"';
-const ID_RULE = 'an id is letters, digits and / _ | - = +, or * alone';
+const ID_RULE = 'an id is letters, digits and / _ | - = +';
 const NAME_RULE =
   'a relation or permission is 3 to 64 lowercase letters, digits and _, starting with a letter and not ending with _';
 
@@ -69,7 +69,7 @@ function objectProblem(field: string, value: string, type: string, id: string): 
   return undefined;
 }
 
-/** The id's length in a string known to match SUBJECT or RESOURCE, without cutting it out. */
+/** The id's length in a subject known to match SUBJECT, without cutting it out. */
 function idLength(value: string, colon: number): number {
   const hash = value.indexOf('#', colon);
   return (hash < 0 ? value.length : hash) - colon - 1;
