@@ -77,6 +77,16 @@ describe('the fault proxy', () => {
     expect(proxy.connections).toBe(1);
   });
 
+  it('paused, accepts a new connection but forwards nothing on it until pass()', async () => {
+    const { proxy, zed } = await throughProxy();
+    proxy.pause();
+    const stalled = await grpcError(check(zed, 150));
+    expect(stalled.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(proxy.connections).toBe(1);
+    proxy.pass();
+    expect(await check(zed)).toBe(HAS);
+  });
+
   it('dropped, destroys open connections and every new one', async () => {
     const { proxy, zed } = await throughProxy();
     expect(await check(zed)).toBe(HAS);
