@@ -130,6 +130,9 @@ function stop(exitCode: number): Promise<void> {
   return stopping;
 }
 
+// Ctrl-C reaches the whole process group, and a kill from a supervisor may come first: either
+// way the engine is closed, so its socket file goes with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
 process.on('disconnect', () => void stop(0));
 process.on('message', (message: ToServer) => {
   if (message.type === 'stop') {

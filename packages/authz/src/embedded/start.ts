@@ -48,7 +48,10 @@ export async function startEmbeddedSpiceDb(
     };
     const onMessage = (message: FromServer): void => {
       if (message.type === 'failed') {
-        fail(message.phase, message.message);
+        // The server closes the engine and exits by itself: a kill would leave the engine's
+        // socket file behind. Rejecting only then means nothing is left running.
+        child.off('exit', onExit);
+        child.once('exit', () => fail(message.phase, message.message));
         return;
       }
       clearTimeout(timer);
