@@ -91,11 +91,12 @@ async function start(settings: Extract<ToServer, { type: 'start' }>): Promise<vo
       );
     }
   }
-  server = new Server();
-  endStreams = serveEngine(server, db, presharedKeyCheck(settings.token));
+  const grpcServer = new Server();
+  server = grpcServer;
+  endStreams = serveEngine(grpcServer, db, presharedKeyCheck(settings.token));
   const address = joinHostPort(settings.host, settings.port);
   const port = await new Promise<number>((resolve, reject) => {
-    server?.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+    grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
       error === null
         ? resolve(bound)
         : reject(new StartFailure('listen', `could not listen on ${address}: ${error.message}`)),
