@@ -62,12 +62,20 @@ export const FAST_BREAKER = Object.freeze({ openDuration: 300, jitter: 0, timeou
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `done` every 20 ms until it holds or `withinMs` passes; true if it came to hold. */
-export async function eventually(done: () => boolean, withinMs: number): Promise<boolean> {
+/**
+ * Polls `done` every 20 ms (running `step` before each look, when given) until it holds or
+ * `withinMs` passes; true if it came to hold.
+ */
+export async function eventually(
+  done: () => boolean,
+  withinMs: number,
+  step?: () => Promise<void>,
+): Promise<boolean> {
   const until = performance.now() + withinMs;
-  while (!done()) {
+  for (;;) {
+    await step?.();
+    if (done()) return true;
     if (performance.now() > until) return false;
     await sleep(20);
   }
-  return true;
 }
