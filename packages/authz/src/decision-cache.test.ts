@@ -334,6 +334,45 @@ describe('DecisionCache invalidation', () => {
   });
 });
 
+describe('DecisionCache generation', () => {
+  it('moves on every invalidation and clear, even one that finds nothing to forget', () => {
+    const { cache } = cacheAt();
+    expect(cache.generation).toBe(0);
+    // A call still under way for the check holds no entry yet: its answer is what must go.
+    cache.invalidate(alice);
+    expect(cache.generation).toBe(1);
+    cache.invalidateSubject('user:nobody');
+    expect(cache.generation).toBe(2);
+    cache.invalidateResource('document:nothing');
+    expect(cache.generation).toBe(3);
+    cache.invalidatePattern('nothing:*');
+    expect(cache.generation).toBe(4);
+    cache.clear();
+    expect(cache.generation).toBe(5);
+    cache.set(alice, true);
+    cache.invalidateSubject('user:alice');
+    expect(cache.generation).toBe(6);
+  });
+
+  it('stays put for what changes no answer SpiceDB gave: set, get, getStale, eviction', () => {
+    const { cache, clock } = cacheAt({ maxEntries: 1, ttl: 10, staleTtl: 20 });
+    cache.set(alice, true);
+    cache.get(alice);
+    cache.set(check('user:bob'), true); // evicts alice
+    clock.advance(25);
+    cache.getStale(check('user:bob')); // past staleTtl: dropped
+    cache.set(check('user:bob'), false); // a deny removing nothing
+    expect(cache.stats().evictions).toBe(1);
+    expect(cache.generation).toBe(0);
+  });
+
+  it('refuses a pattern that is not a string without moving', () => {
+    const { cache } = cacheAt();
+    expect(() => cache.invalidatePattern(1 as unknown as string)).toThrow(TypeError);
+    expect(cache.generation).toBe(0);
+  });
+});
+
 describe('DecisionCache stats', () => {
   it('counts hits and misses of get, with a NaN-free hit rate', () => {
     const { cache, clock } = cacheAt({ ttl: 10 });

@@ -59,6 +59,9 @@ const KNOWN = new Set(['ttl', 'staleTtl', 'maxEntries', 'cacheNegative', 'negati
  * `cacheNegative`) for `negativeTtl`; past that a decision is still kept, up to `staleTtl`, for
  * the `useCachedRules` fallback to read while SpiceDB cannot answer ({@link getStale}).
  *
+ * An invalidation also reaches answers not stored yet: a caller about to {@link set} an answer
+ * whose call began before {@link generation} moved must drop it instead (the service does).
+ *
  * The cache does not look at a check's consistency: the service asks `isCacheable` first and
  * neither reads nor fills the cache for `fully_consistent` or `atLeastAsFresh` checks.
  */
@@ -78,6 +81,7 @@ export class DecisionCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private invalidations = 0;
 
   constructor(options: DecisionCacheOptions = {}) {
     requireObject(OWNER, options);
@@ -197,8 +201,19 @@ export class DecisionCache {
     }
   }
 
+  /**
+   * Moves on every `invalidate*()` and `clear()`, whether or not they found a decision to forget
+   * (the answer they are about may be in flight), and on nothing else. An answer from a call
+   * that began in an earlier generation may predate the change the invalidation announced: it
+   * must not be stored, and a check made now must not share that call.
+   */
+  get generation(): number {
+    return this.invalidations;
+  }
+
   /** Forgets the decision for exactly this check; true if there was one. */
   invalidate(req: CheckRequest): boolean {
+    this.invalidations++;
     const entry = this.find(req);
     if (entry === undefined) return false;
     this.remove(entry);
@@ -207,6 +222,7 @@ export class DecisionCache {
 
   /** Forgets every decision about `subject` (exactly, e.g. `user:alice`); returns how many. */
   invalidateSubject(subject: string): number {
+    this.invalidations++;
     const byResource = this.bySubject.get(subject);
     if (byResource === undefined) return 0;
     let removed = 0;
@@ -226,6 +242,7 @@ export class DecisionCache {
    * entry; returns how many.
    */
   invalidateResource(resource: string): number {
+    this.invalidations++;
     return this.removeWhere((entry) => entry.resource === resource);
   }
 
@@ -242,6 +259,7 @@ export class DecisionCache {
         `${OWNER}.invalidatePattern(glob) needs a string, got ${describeValue(glob)}`,
       );
     }
+    this.invalidations++;
     return this.removeWhere(
       (entry) =>
         matchesGlob(glob, entry.subject) ||
@@ -252,6 +270,7 @@ export class DecisionCache {
 
   /** Forgets every decision; returns how many. The hit, miss and eviction counts stay. */
   clear(): number {
+    this.invalidations++;
     const removed = this.count;
     this.bySubject.clear();
     this.count = 0;
