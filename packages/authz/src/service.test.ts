@@ -296,6 +296,90 @@ describe('AuthorizationService.check: shared calls', () => {
     expect(checker.calls).toHaveLength(2);
   });
 
+  it('does not cache an answer whose call was under way when the cache was invalidated', async () => {
+    const { checker, service } = setup();
+    checker.allow(alice.subject, alice.resource, alice.permission);
+    checker.script.push({ kind: 'hold' });
+    const before = service.check(alice);
+    // The grant is revoked while SpiceDB is still answering from the state before it.
+    checker.allowed.clear();
+    service.cache?.invalidateSubject(alice.subject);
+    checker.held[0]?.resolve(true);
+    expect(await before).toEqual({ allowed: true, source: 'spicedb', reason: 'has_permission' });
+    expect(service.cache?.getStale(alice)).toBeUndefined();
+    expect(await service.check(alice)).toEqual({
+      allowed: false,
+      source: 'spicedb',
+      reason: 'no_permission',
+    });
+    expect(checker.calls).toHaveLength(2);
+  });
+
+  it('a check made after an invalidation does not join a call that started before it', async () => {
+    const { checker, service } = setup();
+    checker.always = { kind: 'hold' };
+    const before = service.check(alice);
+    service.cache?.invalidate(alice);
+    const after = service.check(alice);
+    expect(checker.calls).toHaveLength(2);
+    const [older, newer] = checker.held as [Held, Held];
+    older.resolve(true);
+    expect(await before).toEqual({ allowed: true, source: 'spicedb', reason: 'has_permission' });
+    // The older call settling leaves the newer one shared: a check made now joins it.
+    const joining = service.check(alice);
+    expect(checker.calls).toHaveLength(2);
+    newer.resolve(false);
+    const denied = { allowed: false, source: 'spicedb', reason: 'no_permission' };
+    expect(await after).toEqual(denied);
+    expect(await joining).toEqual(denied);
+    expect(service.stats().backend.calls).toBe(2);
+    expect(service.stats().checks.spicedb).toEqual({ allowed: 1, denied: 2 });
+  });
+
+  it('an older call settling after a newer one never writes over its answer', async () => {
+    const { checker, service } = setup({ cache: { cacheNegative: true } });
+    checker.always = { kind: 'hold' };
+    const before = service.check(alice);
+    service.cache?.clear();
+    const after = service.check(alice);
+    const [older, newer] = checker.held as [Held, Held];
+    newer.resolve(false);
+    await after;
+    older.resolve(true);
+    expect((await before).allowed).toBe(true);
+    expect(await service.check(alice)).toEqual({
+      allowed: false,
+      source: 'cache',
+      reason: 'no_permission',
+    });
+    expect(checker.calls).toHaveLength(2);
+  });
+
+  it('does not cache the answers of a bulk call under way when the cache was invalidated', async () => {
+    let answer: (values: boolean[]) => void = () => {};
+    const bulk = withBulk(
+      new ScriptedChecker(),
+      () => new Promise<boolean[]>((resolve) => (answer = resolve)),
+    );
+    const { service } = setup({ checker: bulk });
+    const many = service.checkMany([alice, bob]);
+    await flush();
+    service.cache?.invalidateResource(alice.resource);
+    answer([true, true]);
+    expect((await many).map((d) => [d.allowed, d.source])).toEqual([
+      [true, 'spicedb'],
+      [true, 'spicedb'],
+    ]);
+    expect(service.cache?.size).toBe(0);
+    // Without an invalidation the same batch fills the cache.
+    const again = service.checkMany([alice, bob]);
+    await flush();
+    answer([true, false]);
+    await again;
+    expect(service.cache?.getStale(alice)).toBe(true);
+    expect(bulk.batches).toHaveLength(2);
+  });
+
   it('counts a failed shared call once toward the breaker, and falls back for every caller', async () => {
     const { checker, service } = setup();
     checker.always = { kind: 'hold' };
@@ -758,6 +842,79 @@ describe('AuthorizationService.checkMany', () => {
     ).toBeInstanceOf(AuthorizationRequestError);
   });
 
+  it('decides nothing for a batch with a malformed check: no lookup, no count, no event', async () => {
+    const bulk = withBulk(new ScriptedChecker().allow(alice.subject, alice.resource, 'read'));
+    const { service } = setup({ checker: bulk });
+    await service.check(alice);
+    const heard: AuthorizationEvents['decision'][] = [];
+    service.on('decision', (e) => heard.push(e));
+    const before = service.stats();
+    const error = await rejectionOf(service.checkMany([alice, { ...bob, subject: 'bob' }]));
+    expect((error as Error).message).toMatch(/^checks\[1\]: subject "bob"/);
+    expect(heard).toEqual([]);
+    const after = service.stats();
+    expect(after.checks).toEqual(before.checks);
+    expect(after.cache).toEqual(before.cache);
+    expect(after.requestErrors).toBe(before.requestErrors + 1);
+  });
+
+  it('decides nothing for a batch that ends in an error: cached checks in it are neither counted nor announced', async () => {
+    const refusal = new AuthorizationRequestError('request', 'SpiceDB refused check 1');
+    const uncounted = new Error('not an outage');
+    let outcome: unknown = refusal;
+    const bulk = withBulk(new ScriptedChecker(), () =>
+      outcome === 'hang' ? new Promise(() => {}) : Promise.reject(outcome),
+    );
+    const { service } = setup({
+      checker: bulk,
+      breaker: { failurePolicy: (e: unknown) => e !== uncounted },
+    });
+    service.cache?.set(alice, true);
+    const heard: AuthorizationEvents['decision'][] = [];
+    service.on('decision', (e) => heard.push(e));
+    expect(await rejectionOf(service.checkMany([alice, bob]))).toBe(refusal);
+    outcome = uncounted;
+    expect(await rejectionOf(service.checkMany([alice, bob]))).toBe(uncounted);
+    outcome = 'hang';
+    const controller = new AbortController();
+    const aborted = service.checkMany([alice, bob], { signal: controller.signal });
+    await flush();
+    const reason = new Error('gone');
+    controller.abort(reason);
+    expect(await rejectionOf(aborted)).toBe(reason);
+    expect(heard).toEqual([]);
+    expect(service.stats().checks.cache).toEqual({ allowed: 0, denied: 0 });
+    expect(service.stats().requestErrors).toBe(1);
+  });
+
+  it("times each decision in a batch from the call: a cached one at its lookup, the rest at the bulk call's answer", async () => {
+    let answer: (values: boolean[]) => void = () => {};
+    const bulk = withBulk(
+      new ScriptedChecker(),
+      () => new Promise<boolean[]>((resolve) => (answer = resolve)),
+    );
+    const { clock, service } = setup({ checker: bulk });
+    service.cache?.set(alice, true);
+    const heard: [string, string, number][] = [];
+    service.on('decision', (e) => heard.push([e.request.subject, e.decision.source, e.durationMs]));
+    const many = service.checkMany([bob, alice, bob]);
+    await flush();
+    clock.advance(30);
+    answer([false]);
+    await many;
+    expect(heard).toEqual([
+      ['user:bob', 'spicedb', 30],
+      ['user:alice', 'cache', 0],
+      ['user:bob', 'spicedb', 30],
+    ]);
+    expect(service.stats().backend.latencyMs).toEqual({ count: 1, sum: 30, max: 30 });
+    expect(service.stats().checks).toEqual({
+      cache: { allowed: 1, denied: 0 },
+      spicedb: { allowed: 0, denied: 2 },
+      fallback: { allowed: 0, denied: 0 },
+    });
+  });
+
   it('gives each uncached check its fallback decision when the bulk call fails', async () => {
     const checker = new ScriptedChecker();
     checker.allow(alice.subject, alice.resource, alice.permission);
@@ -831,7 +988,7 @@ describe('AuthorizationService.checkMany', () => {
     const heard: string[] = [];
     service.on('decision', (e) => heard.push(e.request.subject));
     await service.checkMany([alice, bob, alice]);
-    expect(heard).toEqual(['user:alice', 'user:alice', 'user:bob']);
+    expect(heard).toEqual(['user:alice', 'user:bob', 'user:alice']);
   });
 
   it('returns at once for an empty list', async () => {

@@ -51,12 +51,20 @@ export interface CheckManyOptions {
 
 type Answer<V> = TryResult<V>;
 
+/** A shared call, and the cache generation it began in: only checks made in it may join. */
+interface InFlight {
+  readonly generation: number;
+  readonly answer: Promise<Answer<boolean>>;
+}
+
 // Shared by every cache hit: a hit allocates nothing, not even its promise.
 const CACHE_ALLOWED_RESULT = Promise.resolve(CACHE_ALLOWED);
 const CACHE_DENIED_RESULT = Promise.resolve(CACHE_DENIED);
 const EVENTS: ReadonlySet<string> = new Set(['decision', 'fallback', 'backendError']);
 const CHECK_MANY_KEYS: ReadonlySet<string> = new Set(['signal']);
 const OWNER = 'AuthorizationService';
+/** In `checkMany`, the place of a check the cache answered: it is in no backend call. */
+const CACHED = -1;
 
 /**
  * Permission checks through a circuit breaker, with a decision cache and a fallback strategy
@@ -79,7 +87,7 @@ export class AuthorizationService {
   private readonly counters = new StatsCounters();
   private readonly listeners: AuthorizationListeners;
   /** Calls under way for cacheable checks, by `checkKey`: identical checks join them. */
-  private readonly inflight = new Map<string, Promise<Answer<boolean>>>();
+  private readonly inflight = new Map<string, InFlight>();
   private registered = false;
   /** Said once per run of refused credentials: every check would say it again. */
   private configurationLogged = false;
@@ -129,7 +137,11 @@ export class AuthorizationService {
       if (allowed !== undefined) {
         this.counters.decided('cache', allowed);
         if (this.listeners.has('decision'))
-          this.emitDecision(input, allowed ? CACHE_ALLOWED : CACHE_DENIED, started);
+          this.emitDecision(
+            input,
+            allowed ? CACHE_ALLOWED : CACHE_DENIED,
+            this.clock.now() - started,
+          );
         return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
       }
     }
@@ -156,7 +168,9 @@ export class AuthorizationService {
   /**
    * Many checks, decisions in the order asked: cached ones from the cache, the rest (identical
    * ones once) in one bulk backend call. Every check is validated first; a malformed one rejects
-   * the lot, naming `checks[i]`.
+   * the lot, naming `checks[i]`, before any lookup. A batch that rejects (malformed, refused by
+   * SpiceDB, aborted) decides nothing: no check in it is counted or announced, cached ones
+   * included. A cached decision's `durationMs` runs to its lookup, the others' to the answer.
    */
   async checkMany(
     inputs: readonly CheckInput[],
@@ -174,47 +188,63 @@ export class AuthorizationService {
     const reqs = inputs.map((input, i) => this.validated(input, `checks[${i}]`));
     signal?.throwIfAborted();
 
+    const cache = this.cache;
+    const generation = cache === undefined ? 0 : cache.generation;
     const decisions = new Array<Decision>(reqs.length);
+    /** For each check, its place in `asked`, or CACHED when `decisions` holds the cache's. */
+    const askedAt = new Array<number>(reqs.length);
     const asked: CheckRequest[] = [];
-    /** For each check asked, the places in `decisions` its answer fills. */
-    const places: number[][] = [];
     const byKey = new Map<string, number>();
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as CheckRequest;
-      if (!isCacheable(req)) {
-        asked.push(req);
-        places.push([i]);
-        continue;
+      if (isCacheable(req)) {
+        const allowed = cache?.get(req);
+        if (allowed !== undefined) {
+          decisions[i] = allowed ? CACHE_ALLOWED : CACHE_DENIED;
+          askedAt[i] = CACHED;
+          continue;
+        }
+        const key = checkKey(req);
+        const at = byKey.get(key);
+        if (at !== undefined) {
+          askedAt[i] = at;
+          continue;
+        }
+        byKey.set(key, asked.length);
       }
-      const allowed = this.cache?.get(req);
-      if (allowed !== undefined) {
-        decisions[i] = this.decided(req, allowed ? CACHE_ALLOWED : CACHE_DENIED, started);
-        continue;
-      }
-      const key = checkKey(req);
-      const at = byKey.get(key);
-      if (at !== undefined) {
-        (places[at] as number[]).push(i);
-        continue;
-      }
-      byKey.set(key, asked.length);
+      askedAt[i] = asked.length;
       asked.push(req);
-      places.push([i]);
     }
-    if (asked.length === 0) return decisions;
+    const lookedUp = this.clock.now();
 
-    const answer = await this.call(asked, this.bulkOperation(asked), signal);
-    for (let j = 0; j < asked.length; j++) {
-      const req = asked[j] as CheckRequest;
-      let own: Answer<boolean> = answer as Answer<never>;
+    let answer: Answer<boolean[]> | undefined;
+    if (asked.length > 0) {
+      answer = await this.call(asked, this.bulkOperation(asked), signal);
       if (answer.ok) {
+        // Answers from a call begun before an invalidation may predate what it announced.
+        if (cache !== undefined && cache.generation === generation) {
+          for (let j = 0; j < asked.length; j++) {
+            const req = asked[j] as CheckRequest;
+            if (isCacheable(req)) cache.set(req, answer.value[j] as boolean);
+          }
+        }
+      } else if (!answer.rejected) this.throwIfNoFallback(answer.error, signal);
+    }
+    // Only now is the batch sure to resolve: a batch that rejects decides, counts and announces
+    // nothing, its cached checks included. Each check is decided on its own, duplicates too.
+    for (let i = 0; i < reqs.length; i++) {
+      const req = reqs[i] as CheckRequest;
+      const j = askedAt[i] as number;
+      if (j === CACHED) {
+        const decision = decisions[i] as Decision;
+        this.counters.decided('cache', decision.allowed);
+        if (this.listeners.has('decision')) this.emitDecision(req, decision, lookedUp - started);
+      } else if (answer?.ok === true) {
         const allowed = answer.value[j] as boolean;
-        if (isCacheable(req)) this.cache?.set(req, allowed);
-        own = { ok: true, value: allowed };
+        decisions[i] = this.decided(req, allowed ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
+      } else {
+        decisions[i] = this.answered(req, answer as Answer<never>, started, signal);
       }
-      // Each check is decided, counted and announced on its own, duplicates included.
-      for (const i of places[j] as number[])
-        decisions[i] = this.answered(reqs[i] as CheckRequest, own, started, signal);
     }
     return decisions;
   }
@@ -312,16 +342,26 @@ export class AuthorizationService {
       return this.answered(req, answer, started, signal);
     }
     const key = checkKey(req);
-    let pending = this.inflight.get(key);
-    if (pending === undefined) {
-      // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
-      pending = this.call([req], this.singleOperation(req), undefined).then((answer) => {
-        this.inflight.delete(key);
-        if (answer.ok) this.cache?.set(req, answer.value);
-        return answer;
-      });
-      this.inflight.set(key, pending);
+    const cache = this.cache;
+    const generation = cache === undefined ? 0 : cache.generation;
+    let shared = this.inflight.get(key);
+    // A call begun before an invalidation may answer from before the change it announced.
+    if (shared === undefined || shared.generation !== generation) {
+      const call: InFlight = {
+        generation,
+        // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
+        answer: this.call([req], this.singleOperation(req), undefined).then((answer) => {
+          // A newer call for the same check may have taken the slot: it stays shared.
+          if (this.inflight.get(key) === call) this.inflight.delete(key);
+          if (answer.ok && cache !== undefined && cache.generation === generation)
+            cache.set(req, answer.value);
+          return answer;
+        }),
+      };
+      this.inflight.set(key, call);
+      shared = call;
     }
+    const pending = shared.answer;
     const answer = signal === undefined ? await pending : await untilAborted(pending, signal);
     return this.answered(req, answer, started, signal);
   }
@@ -422,19 +462,27 @@ export class AuthorizationService {
       return this.decided(req, answer.value ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
     if (answer.rejected) return this.fellBack(req, 'circuit_open', undefined, started);
     const error = answer.error;
-    if (signal?.aborted === true && error === signal.reason) throw error;
-    if (isRequestError(error)) {
-      this.counters.requestErrors++;
-      throw error;
-    }
-    // What the failure policy does not count is not an outage: it reaches the caller as it is.
-    if (!this.counts(error)) throw error;
+    this.throwIfNoFallback(error, signal);
     return this.fellBack(
       req,
       classifyError(error) === 'timeout' ? 'timeout' : 'backend_error',
       error,
       started,
     );
+  }
+
+  /**
+   * Throws a failed call's error when the fallback must not answer for it: the caller's own
+   * abort, a refused request (counted as one), or what the failure policy does not count (not
+   * an outage: it reaches the caller as it is).
+   */
+  private throwIfNoFallback(error: unknown, signal: AbortSignal | undefined): void {
+    if (signal?.aborted === true && error === signal.reason) throw error;
+    if (isRequestError(error)) {
+      this.counters.requestErrors++;
+      throw error;
+    }
+    if (!this.counts(error)) throw error;
   }
 
   private fellBack(
@@ -489,15 +537,16 @@ export class AuthorizationService {
     );
   }
 
-  /** Counts and announces a decision. */
+  /** Counts and announces a decision made now. */
   private decided(req: CheckRequest, decision: Decision, started: number): Decision {
     this.counters.decided(decision.source, decision.allowed);
-    if (this.listeners.has('decision')) this.emitDecision(req, decision, started);
+    if (this.listeners.has('decision'))
+      this.emitDecision(req, decision, this.clock.now() - started);
     return decision;
   }
 
-  private emitDecision(request: CheckRequest, decision: Decision, started: number): void {
-    this.listeners.emit('decision', { request, decision, durationMs: this.clock.now() - started });
+  private emitDecision(request: CheckRequest, decision: Decision, durationMs: number): void {
+    this.listeners.emit('decision', { request, decision, durationMs });
   }
 
   /** Logging that never breaks a check; without a logger, problems still reach the console. */
