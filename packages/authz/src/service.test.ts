@@ -96,6 +96,16 @@ function withBulk(
   };
 }
 
+/** A bulk checker whose calls wait until the test answers them, in the order made. */
+function heldBulk() {
+  const answers: ((values: boolean[]) => void)[] = [];
+  const bulk = withBulk(
+    new ScriptedChecker(),
+    () => new Promise<boolean[]>((resolve) => answers.push(resolve)),
+  );
+  return { bulk, answers };
+}
+
 interface LogLine {
   level: 'info' | 'warn' | 'error';
   fields: Record<string, unknown>;
@@ -114,6 +124,8 @@ function recordingLogger(): { lines: LogLine[]; info: Log; warn: Log; error: Log
 type Log = (fields: Record<string, unknown>, message: string) => void;
 
 const alice = { subject: 'user:alice', resource: 'document:readme', permission: 'read' } as const;
+const spicedbAllowed = { allowed: true, source: 'spicedb', reason: 'has_permission' } as const;
+const spicedbDenied = { allowed: false, source: 'spicedb', reason: 'no_permission' } as const;
 const bob = { subject: 'user:bob', resource: 'document:readme', permission: 'read' } as const;
 
 function connectionError(): Error {
@@ -305,13 +317,9 @@ describe('AuthorizationService.check: shared calls', () => {
     checker.allowed.clear();
     service.cache?.invalidateSubject(alice.subject);
     checker.held[0]?.resolve(true);
-    expect(await before).toEqual({ allowed: true, source: 'spicedb', reason: 'has_permission' });
+    expect(await before).toEqual(spicedbAllowed);
     expect(service.cache?.getStale(alice)).toBeUndefined();
-    expect(await service.check(alice)).toEqual({
-      allowed: false,
-      source: 'spicedb',
-      reason: 'no_permission',
-    });
+    expect(await service.check(alice)).toEqual(spicedbDenied);
     expect(checker.calls).toHaveLength(2);
   });
 
@@ -324,14 +332,13 @@ describe('AuthorizationService.check: shared calls', () => {
     expect(checker.calls).toHaveLength(2);
     const [older, newer] = checker.held as [Held, Held];
     older.resolve(true);
-    expect(await before).toEqual({ allowed: true, source: 'spicedb', reason: 'has_permission' });
+    expect(await before).toEqual(spicedbAllowed);
     // The older call settling leaves the newer one shared: a check made now joins it.
     const joining = service.check(alice);
     expect(checker.calls).toHaveLength(2);
     newer.resolve(false);
-    const denied = { allowed: false, source: 'spicedb', reason: 'no_permission' };
-    expect(await after).toEqual(denied);
-    expect(await joining).toEqual(denied);
+    expect(await after).toEqual(spicedbDenied);
+    expect(await joining).toEqual(spicedbDenied);
     expect(service.stats().backend.calls).toBe(2);
     expect(service.stats().checks.spicedb).toEqual({ allowed: 1, denied: 2 });
   });
@@ -356,16 +363,12 @@ describe('AuthorizationService.check: shared calls', () => {
   });
 
   it('does not cache the answers of a bulk call under way when the cache was invalidated', async () => {
-    let answer: (values: boolean[]) => void = () => {};
-    const bulk = withBulk(
-      new ScriptedChecker(),
-      () => new Promise<boolean[]>((resolve) => (answer = resolve)),
-    );
+    const { bulk, answers } = heldBulk();
     const { service } = setup({ checker: bulk });
     const many = service.checkMany([alice, bob]);
     await flush();
     service.cache?.invalidateResource(alice.resource);
-    answer([true, true]);
+    answers[0]?.([true, true]);
     expect((await many).map((d) => [d.allowed, d.source])).toEqual([
       [true, 'spicedb'],
       [true, 'spicedb'],
@@ -374,7 +377,7 @@ describe('AuthorizationService.check: shared calls', () => {
     // Without an invalidation the same batch fills the cache.
     const again = service.checkMany([alice, bob]);
     await flush();
-    answer([true, false]);
+    answers[1]?.([true, false]);
     await again;
     expect(service.cache?.getStale(alice)).toBe(true);
     expect(bulk.batches).toHaveLength(2);
@@ -888,11 +891,7 @@ describe('AuthorizationService.checkMany', () => {
   });
 
   it("times each decision in a batch from the call: a cached one at its lookup, the rest at the bulk call's answer", async () => {
-    let answer: (values: boolean[]) => void = () => {};
-    const bulk = withBulk(
-      new ScriptedChecker(),
-      () => new Promise<boolean[]>((resolve) => (answer = resolve)),
-    );
+    const { bulk, answers } = heldBulk();
     const { clock, service } = setup({ checker: bulk });
     service.cache?.set(alice, true);
     const heard: [string, string, number][] = [];
@@ -900,7 +899,7 @@ describe('AuthorizationService.checkMany', () => {
     const many = service.checkMany([bob, alice, bob]);
     await flush();
     clock.advance(30);
-    answer([false]);
+    answers[0]?.([false]);
     await many;
     expect(heard).toEqual([
       ['user:bob', 'spicedb', 30],
