@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLAMD } from '../packages/scanbridge/test/clamd-process.js';
+import { AUTHZ_CONTENDERS } from './authz.js';
 import { type BenchOptions, expectState, runBench, StateError } from './harness.js';
 import { markdown, targets } from './report.js';
 import { SCAN_CONTENDERS } from './scanning.js';
@@ -16,11 +18,33 @@ const SMOKE: BenchOptions = {
   registryKeys: 2_000,
   soakCalls: 20_000,
   scan: { smallFiles: 30, largeFiles: 2, largeBytes: 256 * 1024, inFlight: 8 },
+  authz: { roundTripCalls: 20, concurrent: 100 },
 };
+
+/** Processes whose parent is this one, from /proc: what a case started and left running. */
+function children(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // The command name may hold spaces; the state and the parent's pid follow it.
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(parent) === process.pid && state !== 'Z') pids.push(Number(entry));
+  }
+  return pids;
+}
 
 describe('benchmark harness', () => {
   it('runs every case for every contender and reports ratios and targets', async () => {
+    const before = children();
     const cases = await runBench(SMOKE);
+    // clamd and the SpiceDB server were started and stopped by their cases.
+    expect(children().filter((pid) => !before.includes(pid))).toEqual([]);
     const byId = new Map(cases.map((c) => [c.id, c]));
     const names = (id: string) =>
       byId
@@ -67,14 +91,39 @@ describe('benchmark harness', () => {
       expect(byId.get('scan-small')?.note).toMatch(/clamd is not installed/);
     }
 
+    // Case 10 runs against a real SpiceDB server the case starts.
+    const { map, awaitedMap, cached, direct, checker, service, shared, fallback, openBreaker } =
+      AUTHZ_CONTENDERS;
+    expect(names('authz-cached')).toEqual([awaitedMap, map, cached].sort());
+    expect(names('authz-roundtrip')).toEqual([direct, checker, service].sort());
+    expect(names('authz-open')).toEqual([openBreaker, fallback].sort());
+    expect(names('authz-concurrent-wall')).toEqual([`${direct} x100`, shared].sort());
+    // 100 identical checks at once, one backend call, every round.
+    expect(byId.get('authz-concurrent')?.rows).toEqual([
+      { name: shared, median: 1, perRound: [1, 1] },
+    ]);
+
     const checks = targets(cases, SMOKE.memoryBreakers);
-    expect(checks).toHaveLength(CLAMD === undefined ? 7 : 10);
+    expect(checks).toHaveLength(CLAMD === undefined ? 11 : 14);
+    // `--authz` runs case 10 alone: its four targets, and nothing the other cases would judge.
+    const alone = targets(
+      cases.filter((c) => c.id.startsWith('authz-')),
+      SMOKE.memoryBreakers,
+    );
+    expect(alone.map((t) => t.description)).toEqual(
+      checks.filter((t) => t.description.startsWith('authz ')).map((t) => t.description),
+    );
+    expect(alone).toHaveLength(4);
     for (const check of checks) expect(Number.isFinite(check.value)).toBe(true);
     const report = markdown(cases, checks, '## smoke');
     expect(report).toContain('### 1. success path');
     expect(report).toContain('| breakwater |');
     expect(report).toMatch(
       /\| open-state rejection: breakwater \/ cockatiel \| [\d.]+ \| <= 0\.33 \| (met|\*\*MISSED\*\*) \|/,
+    );
+    expect(report).toContain('### 10. authorization: a cached check');
+    expect(report).toMatch(
+      /\| authz concurrent identical uncached checks: backend calls, worst round \| 1\.000 \| <= 1\.00 \| met \|/,
     );
   }, 120_000);
 

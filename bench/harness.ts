@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, type CircuitBreaker } from '@breakwater/core';
 import { measure } from 'mitata';
+import { AUTHZ_CONTENDERS, AuthzBench, type AuthzBenchOptions } from './authz.js';
 import { SCAN_CONTENDERS, ScanBench, type ScanBenchOptions, type ScanRun } from './scanning.js';
 import {
   bare,
@@ -38,6 +39,8 @@ export interface BenchOptions {
   soakCalls: number;
   /** Case 9, scanning through a real clamd. */
   scan: ScanBenchOptions;
+  /** Case 10, permission checks through a real SpiceDB. */
+  authz: AuthzBenchOptions;
 }
 
 export const FULL: BenchOptions = {
@@ -50,6 +53,7 @@ export const FULL: BenchOptions = {
   registryKeys: 100_000,
   soakCalls: 2_000_000,
   scan: { smallFiles: 1_500, largeFiles: 8, largeBytes: 16 * 1024 * 1024, inFlight: 8 },
+  authz: { roundTripCalls: 2_000, concurrent: 1_000 },
 };
 
 /** One row of a case: a contender's median over rounds, in the case's unit. */
@@ -71,7 +75,10 @@ export interface CaseResult {
     | 'bytes grown'
     | 'files/s'
     | 'clamd CPU s per s'
-    | 'CPU µs/file';
+    | 'CPU µs/file'
+    | 'µs/call'
+    | 'ms'
+    | 'backend calls';
   rows: Row[];
   note?: string;
 }
@@ -264,8 +271,11 @@ function push(samples: Map<string, number[]>, name: string, value: number): void
   samples.set(name, list);
 }
 
-/** Which cases to run: all of them, or only the scanning case (`npm run bench -- --scan`). */
-export type CaseSelection = 'all' | 'scan';
+/**
+ * Which cases to run: all of them, or only the scanning case (`npm run bench -- --scan`), or
+ * only the authorization case (`npm run bench -- --authz`).
+ */
+export type CaseSelection = 'all' | 'scan' | 'authz';
 
 export async function runBench(
   options: BenchOptions,
@@ -273,8 +283,10 @@ export async function runBench(
   selection: CaseSelection = 'all',
 ): Promise<CaseResult[]> {
   if (selection === 'scan') return scanCases(options, log);
+  if (selection === 'authz') return authzCases(options, log);
   const cores = await coreCases(options, log);
-  return [...cores, ...(await scanCases(options, log))];
+  const scans = await scanCases(options, log);
+  return [...cores, ...scans, ...(await authzCases(options, log))];
 }
 
 async function coreCases(
@@ -436,4 +448,75 @@ async function scanCases(
       rows: collectRows(figures[size].cost),
     },
   ]);
+}
+
+/**
+ * Case 10, its own rounds over one SpiceDB server: the cached check and the open breaker's
+ * fallback timed like cases 1-3, the round trip with the contenders alternating call by call,
+ * and the concurrent identical checks counted and timed.
+ */
+async function authzCases(
+  options: BenchOptions,
+  log: (line: string) => void,
+): Promise<CaseResult[]> {
+  const { roundTripCalls, concurrent } = options.authz;
+  const cached = new Map<string, number[]>();
+  const roundTrip = new Map<string, number[]>();
+  const open = new Map<string, number[]>();
+  const backendCalls = new Map<string, number[]>();
+  const wall = new Map<string, number[]>();
+  const bench = await AuthzBench.start(log);
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      log(`authz round ${round + 1}/${options.rounds}`);
+      for (const [name, call] of rotate(bench.cachedContenders(), round))
+        push(cached, name, await nsPerCall(call, options));
+      for (const [name, call] of rotate(bench.openContenders(), round))
+        push(open, name, await nsPerCall(call, options));
+      bench.verify();
+      for (const [name, micros] of await bench.roundTrip(options.authz, round))
+        push(roundTrip, name, median(micros));
+      const shared = await bench.concurrent(options.authz);
+      push(backendCalls, AUTHZ_CONTENDERS.shared, shared.backendCalls);
+      push(wall, AUTHZ_CONTENDERS.shared, shared.serviceMs);
+      push(wall, `${AUTHZ_CONTENDERS.direct} x${concurrent}`, shared.directMs);
+    }
+  } finally {
+    await bench.stop();
+  }
+  const spicedb = 'a real SpiceDB server (embedded engine, own process) over loopback gRPC';
+  return [
+    {
+      id: 'authz-cached',
+      title:
+        '10. authorization: a cached check (AuthorizationService.check answered by the decision cache) vs a Map.get of a precomputed key',
+      unit: 'ns/call',
+      rows: collectRows(cached),
+    },
+    {
+      id: 'authz-roundtrip',
+      title: `10. authorization: an uncached check through ${spicedb}, one at a time, the contenders alternating call by call (${roundTripCalls.toLocaleString('en-US')} calls each a round, median call)`,
+      unit: 'µs/call',
+      rows: collectRows(roundTrip),
+    },
+    {
+      id: 'authz-concurrent',
+      title: `10. authorization: ${concurrent.toLocaleString('en-US')} concurrent identical uncached checks (a fresh service, empty cache), calls that reached ${spicedb}`,
+      unit: 'backend calls',
+      rows: collectRows(backendCalls),
+    },
+    {
+      id: 'authz-concurrent-wall',
+      title: `10. authorization: ${concurrent.toLocaleString('en-US')} concurrent identical uncached checks, wall time until every one is decided`,
+      unit: 'ms',
+      rows: collectRows(wall),
+    },
+    {
+      id: 'authz-open',
+      title:
+        '10. authorization: a fallback decision while the breaker is open (forceOpen, denyAll), no network',
+      unit: 'ns/call',
+      rows: collectRows(open),
+    },
+  ];
 }

@@ -1,4 +1,5 @@
 /** Turns case results into ratios, target verdicts and a Markdown report. */
+import { AUTHZ_CONTENDERS } from './authz.js';
 import type { CaseResult, Row } from './harness.js';
 
 export interface Target {
@@ -69,9 +70,46 @@ function scanTargets(cases: CaseResult[]): Target[] {
   ];
 }
 
+/** Case 10's targets, when it ran. */
+function authzTargets(cases: CaseResult[]): Target[] {
+  if (!cases.some((c) => c.id === 'authz-cached')) return [];
+  const { map, cached, direct, service, shared, fallback } = AUTHZ_CONTENDERS;
+  // One round sharing less than it should is a miss, whatever the others did.
+  const calls = cases
+    .find((c) => c.id === 'authz-concurrent')
+    ?.rows.find((r) => r.name === shared)?.perRound;
+  return [
+    target(
+      'authz cached check: AuthorizationService.check / bare Map.get',
+      ratio(figure(cases, 'authz-cached', cached), figure(cases, 'authz-cached', map)),
+      'max',
+      3,
+    ),
+    target(
+      'authz uncached check over gRPC: AuthorizationService.check / bare authzed-node checkPermission',
+      ratio(figure(cases, 'authz-roundtrip', service), figure(cases, 'authz-roundtrip', direct)),
+      'max',
+      1.05,
+    ),
+    target(
+      'authz concurrent identical uncached checks: backend calls, worst round',
+      calls === undefined || calls.length === 0 ? undefined : Math.max(...calls),
+      'max',
+      1,
+    ),
+    target(
+      'authz fallback decision while open: ns per check',
+      figure(cases, 'authz-open', fallback),
+      'max',
+      2_000,
+    ),
+  ];
+}
+
 export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
-  // `--scan` runs case 9 alone: the breaker cases' targets have nothing to judge.
-  if (!cases.some((c) => c.id === 'success')) return scanTargets(cases);
+  // `--scan` and `--authz` run case 9 or 10 alone: the breaker cases' targets have nothing to judge.
+  const selected = [...scanTargets(cases), ...authzTargets(cases)];
+  if (!cases.some((c) => c.id === 'success')) return selected;
   const retained = figure(cases, 'retained', 'breakwater');
   return [
     target(
@@ -117,7 +155,7 @@ export function targets(cases: CaseResult[], breakersMeasured: number): Target[]
       'max',
       8,
     ),
-    ...scanTargets(cases),
+    ...selected,
   ];
 }
 
@@ -127,7 +165,8 @@ function format(value: number | undefined, unit?: string): string {
     unit === 'calls/s' ||
     unit === 'files/s' ||
     unit === 'bytes retained' ||
-    unit === 'bytes grown'
+    unit === 'bytes grown' ||
+    unit === 'backend calls'
   )
     return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 100) return value.toFixed(0);

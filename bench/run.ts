@@ -5,8 +5,13 @@ import { FULL, runBench } from './harness.js';
 import { markdown, targets } from './report.js';
 
 const started = Date.now();
-// `npm run bench -- --scan` runs case 9 (scanning through clamd) alone.
-const selection = process.argv.includes('--scan') ? 'scan' : 'all';
+// `npm run bench -- --scan` runs case 9 (scanning through clamd) alone, `-- --authz` case 10
+// (permission checks through SpiceDB).
+const selection = process.argv.includes('--scan')
+  ? 'scan'
+  : process.argv.includes('--authz')
+    ? 'authz'
+    : 'all';
 const cases = await runBench(FULL, (line) => process.stderr.write(`${line}\n`), selection);
 const checks = targets(cases, FULL.memoryBreakers);
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, Node ${process.version}`;
