@@ -212,6 +212,37 @@ describe('the is_authorized flow against a real SpiceDB', () => {
     expect(calls.check).toBe(2);
   });
 
+  it('a fully_consistent check after a delete is not answered by the cached allow', async () => {
+    const { service } = await stack();
+    await client.promises.writeRelationships({
+      updates: [
+        relationshipUpdate(
+          v1.RelationshipUpdate_Operation.TOUCH,
+          'document:notes#reader@user:gina',
+        ),
+      ],
+      optionalPreconditions: [],
+    });
+    const req = ask('user:gina', 'read', 'document:notes');
+    await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'spicedb' });
+    await client.promises.writeRelationships({
+      updates: [
+        relationshipUpdate(
+          v1.RelationshipUpdate_Operation.DELETE,
+          'document:notes#reader@user:gina',
+        ),
+      ],
+      optionalPreconditions: [],
+    });
+    await expect(service.check({ ...req, consistency: 'fully_consistent' })).resolves.toEqual({
+      allowed: false,
+      source: 'spicedb',
+      reason: 'no_permission',
+    });
+    // The cache answers only the checks that let it, and it still holds the old allow for them.
+    await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'cache' });
+  });
+
   it('after a relationship is deleted, invalidateSubject makes the next check give the new answer', async () => {
     const { service } = await stack();
     const cache = service.cache as NonNullable<typeof service.cache>;
