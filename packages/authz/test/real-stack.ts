@@ -11,6 +11,12 @@ export interface StackOptions extends Omit<AuthorizationServiceOptions, 'checker
   token?: string;
   /** Puts something between the real checker and the service (a call counter, a chaos layer). */
   wrap?: (checker: SpiceDbChecker) => PermissionChecker;
+  /**
+   * Connect before the first check (a health call straight to the checker, with its own 2 s
+   * deadline), so no test's first check pays for the connection against a short breaker limit.
+   * Default true; false leaves the proxy untouched.
+   */
+  connect?: boolean;
 }
 
 /**
@@ -32,10 +38,12 @@ export async function startStack(
   server: EmbeddedSpiceDb,
   options: StackOptions = {},
 ): Promise<RealStack> {
-  const { token = server.token, wrap, ...serviceOptions } = options;
+  const { token = server.token, wrap, connect = true, ...serviceOptions } = options;
   const meter = await startTrafficMeter({ target: server.endpoint });
   const proxy = await startFaultProxy({ target: meter.endpoint });
   const checker = new SpiceDbChecker({ endpoint: proxy.endpoint, token, insecure: true });
+  // A refused token still connects: its health call fails, and that is the test's to look at.
+  if (connect) await checker.health(new AbortController().signal).catch(() => {});
   const service = new AuthorizationService({
     ...serviceOptions,
     checker: wrap === undefined ? checker : wrap(checker),

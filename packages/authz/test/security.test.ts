@@ -164,7 +164,7 @@ describe('tuples that collide under naive a:b:c joining', () => {
   });
 
   it('never meet in the service: the validator refuses both before they reach SpiceDB', async () => {
-    const { service, traffic } = await stack({ cache: { cacheNegative: true } });
+    const { service, traffic } = await stack({ cache: { cacheNegative: true }, connect: false });
     // A colon is neither in an object type nor in an id, so the colliding strings are malformed.
     for (const [req, field] of [
       [first, 'resource'],
@@ -250,7 +250,7 @@ function malformedChecks(): { req: CheckRequest; field: 'subject' | 'resource' }
 
 describe('a malformed subject or resource never reaches SpiceDB', () => {
   it('50 malformed checks on a fresh proxy and checker: no connection, no byte', async () => {
-    const { service, traffic } = await stack();
+    const { service, traffic } = await stack({ connect: false });
     const malformed = malformedChecks();
     expect(malformed).toHaveLength(50);
     for (const { req, field } of malformed) {
