@@ -199,6 +199,29 @@ describe('SpiceDB killed (nothing listens) and restarted', () => {
     expect(errors).toHaveLength(3);
   });
 
+  it('connections cut (each reset as it is accepted): UNAVAILABLE just as fast, the same fallback path', async () => {
+    const s = await stack();
+    const errors: AuthorizationEvents['backendError'][] = [];
+    s.service.on('backendError', (event) => errors.push(event));
+    s.proxy.drop();
+    for (let i = 0; i < 3; i++) {
+      const { decision, ms } = await timed(s.service.check(planRead));
+      expect(decision).toEqual({
+        allowed: false,
+        source: 'fallback',
+        reason: 'backend_error',
+        strategy: 'allow_health_only',
+      });
+      expect(ms).toBeLessThan(REFUSED_WITHIN_MS);
+    }
+    expect(errors.map((event) => event.category)).toEqual([
+      'connection',
+      'connection',
+      'connection',
+    ]);
+    expect(s.service.breaker.state().name).toBe('open');
+  });
+
   it('restarted, it recovers: real answers come back and the breaker closes', async () => {
     const registry = new BreakerRegistry();
     const s = await stack({ registry });

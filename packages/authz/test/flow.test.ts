@@ -66,14 +66,20 @@ const ask = (subject: string, permission: string, resource: string): CheckReques
   permission,
 });
 
-function relationshipUpdate(
+/** Writes (TOUCH) or deletes one relationship, in zed's syntax, through SpiceDB's API. */
+function writeRelationship(
   operation: v1.RelationshipUpdate_Operation,
   text: string,
-): v1.RelationshipUpdate {
-  return {
-    operation,
-    relationship: v1.Relationship.create(parseRelationship('flow', 'update', text)),
-  };
+): Promise<v1.WriteRelationshipsResponse> {
+  return client.promises.writeRelationships({
+    updates: [
+      {
+        operation,
+        relationship: v1.Relationship.create(parseRelationship('flow', 'update', text)),
+      },
+    ],
+    optionalPreconditions: [],
+  });
 }
 
 describe('the is_authorized flow against a real SpiceDB', () => {
@@ -194,15 +200,10 @@ describe('the is_authorized flow against a real SpiceDB', () => {
       consistency: 'fully_consistent',
     } as const;
     await expect(service.check(fresh)).resolves.toMatchObject({ allowed: false });
-    await client.promises.writeRelationships({
-      updates: [
-        relationshipUpdate(
-          v1.RelationshipUpdate_Operation.TOUCH,
-          'document:notes#reader@user:erin',
-        ),
-      ],
-      optionalPreconditions: [],
-    });
+    await writeRelationship(
+      v1.RelationshipUpdate_Operation.TOUCH,
+      'document:notes#reader@user:erin',
+    );
     await expect(service.check(fresh)).resolves.toEqual({
       allowed: true,
       source: 'spicedb',
@@ -214,26 +215,16 @@ describe('the is_authorized flow against a real SpiceDB', () => {
 
   it('a fully_consistent check after a delete is not answered by the cached allow', async () => {
     const { service } = await stack();
-    await client.promises.writeRelationships({
-      updates: [
-        relationshipUpdate(
-          v1.RelationshipUpdate_Operation.TOUCH,
-          'document:notes#reader@user:gina',
-        ),
-      ],
-      optionalPreconditions: [],
-    });
+    await writeRelationship(
+      v1.RelationshipUpdate_Operation.TOUCH,
+      'document:notes#reader@user:gina',
+    );
     const req = ask('user:gina', 'read', 'document:notes');
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'spicedb' });
-    await client.promises.writeRelationships({
-      updates: [
-        relationshipUpdate(
-          v1.RelationshipUpdate_Operation.DELETE,
-          'document:notes#reader@user:gina',
-        ),
-      ],
-      optionalPreconditions: [],
-    });
+    await writeRelationship(
+      v1.RelationshipUpdate_Operation.DELETE,
+      'document:notes#reader@user:gina',
+    );
     await expect(service.check({ ...req, consistency: 'fully_consistent' })).resolves.toEqual({
       allowed: false,
       source: 'spicedb',
@@ -246,15 +237,10 @@ describe('the is_authorized flow against a real SpiceDB', () => {
   it('after a relationship is deleted, invalidateSubject makes the next check give the new answer', async () => {
     const { service } = await stack();
     const cache = service.cache as NonNullable<typeof service.cache>;
-    await client.promises.writeRelationships({
-      updates: [
-        relationshipUpdate(
-          v1.RelationshipUpdate_Operation.TOUCH,
-          'document:notes#reader@user:frank',
-        ),
-      ],
-      optionalPreconditions: [],
-    });
+    await writeRelationship(
+      v1.RelationshipUpdate_Operation.TOUCH,
+      'document:notes#reader@user:frank',
+    );
     const req = ask('user:frank', 'read', 'document:notes');
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'spicedb' });
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'cache' });
