@@ -167,6 +167,18 @@ describe('the is_authorized flow against a real SpiceDB', () => {
     ]);
   });
 
+  it('concurrent identical checks share one call to SpiceDB', async () => {
+    const calls = { check: 0, checkMany: [] as CheckRequest[][] };
+    const { service } = await stack({ wrap: counting(calls) });
+    const req = ask('user:carol', 'read', 'document:notes');
+    const decisions = await Promise.all(Array.from({ length: 200 }, () => service.check(req)));
+    expect(calls.check).toBe(1);
+    expect(new Set(decisions.map((d) => `${d.allowed} ${d.source}`))).toEqual(
+      new Set(['true spicedb']),
+    );
+    expect(service.stats().backend.calls).toBe(1);
+  });
+
   it('a permission the schema lacks is an AuthorizationRequestError: not counted, not a fallback', async () => {
     const { service } = await stack();
     const fallbacks: unknown[] = [];
