@@ -92,9 +92,10 @@ describe('benchmark harness', () => {
     }
 
     // Case 10 runs against a real SpiceDB server the case starts.
-    const { map, awaitedMap, cached, direct, checker, service, shared, fallback, openBreaker } =
+    const { map, awaitedMap, cached, cachedSync, direct, checker, service, shared } =
       AUTHZ_CONTENDERS;
-    expect(names('authz-cached')).toEqual([awaitedMap, map, cached].sort());
+    const { fallback, openBreaker } = AUTHZ_CONTENDERS;
+    expect(names('authz-cached')).toEqual([awaitedMap, map, cached, cachedSync].sort());
     expect(names('authz-roundtrip')).toEqual([direct, checker, service].sort());
     expect(names('authz-open')).toEqual([openBreaker, fallback].sort());
     expect(names('authz-concurrent-wall')).toEqual([`${direct} x100`, shared].sort());
