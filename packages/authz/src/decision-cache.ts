@@ -6,8 +6,10 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
+import { checkKey } from './cache-key.js';
 import { matchesGlob } from './glob.js';
 import type { CheckRequest } from './types.js';
+import { validateCheckRequest } from './validate-request.js';
 
 export interface DecisionCacheOptions {
   /** ms an allow answers checks. Default 300 000 (5 min). */
@@ -43,7 +45,7 @@ interface Entry {
   readonly resource: string;
   readonly permission: string;
   allowed: boolean;
-  /** When SpiceDB said so, on the cache's clock. */
+  /** When SpiceDB was asked (not when it answered), on the cache's clock: age runs from it. */
   at: number;
   older: Entry | undefined;
   newer: Entry | undefined;
@@ -62,8 +64,12 @@ const KNOWN = new Set(['ttl', 'staleTtl', 'maxEntries', 'cacheNegative', 'negati
  * An invalidation also reaches answers not stored yet: a caller about to {@link set} an answer
  * whose call began before {@link generation} moved must drop it instead (the service does).
  *
- * The cache does not look at a check's consistency: the service asks `isCacheable` first and
- * neither reads nor fills the cache for `fully_consistent` or `atLeastAsFresh` checks.
+ * Answers are ordered by when they were asked: one asked before the decision held (or before a
+ * deny the cache did not keep) never replaces it, so a slow, older allow cannot undo a revoke.
+ *
+ * The cache does not look at a check's consistency: the service asks first, and neither reads
+ * nor fills the cache for `fully_consistent` or `atLeastAsFresh` checks (their denies only
+ * {@link forget}).
  */
 export class DecisionCache {
   private readonly ttl: number;
@@ -82,6 +88,12 @@ export class DecisionCache {
   private misses = 0;
   private evictions = 0;
   private invalidations = 0;
+  /**
+   * When each recent deny the cache did not keep was asked, by checkKey, oldest first: an allow
+   * asked before it must not be stored. Bounded like the entries (checkKey is built only when a
+   * decision is stored, never on a lookup).
+   */
+  private readonly deniedAt = new Map<string, number>();
 
   constructor(options: DecisionCacheOptions = {}) {
     requireObject(OWNER, options);
@@ -131,7 +143,15 @@ export class DecisionCache {
    * recently used.
    */
   get(req: CheckRequest): boolean | undefined {
-    const entry = this.find(req);
+    return this.getTuple(req.subject, req.resource, req.permission);
+  }
+
+  /**
+   * @internal {@link get} by the three strings, for a caller that has read them once already
+   * (the service's hot path: what it looked up is then exactly what it announces).
+   */
+  getTuple(subject: string, resource: string, permission: string): boolean | undefined {
+    const entry = this.findTuple(subject, resource, permission);
     if (entry !== undefined) {
       const age = this.clock.now() - entry.at;
       // A negative age (the wall clock stepped back) proves nothing about freshness: a miss.
@@ -160,45 +180,54 @@ export class DecisionCache {
   }
 
   /**
-   * Records SpiceDB's answer. An allow is always kept; a deny only with `cacheNegative`, and
-   * without it a deny still removes an allow held for the same check, so a revoked permission
-   * never lives on in the cache (nor in the stale fallback).
+   * Records SpiceDB's answer to `req`, asked at `askedAt` (default now; the service passes the
+   * time its call began, so age is never understated). An allow is kept; a deny only with
+   * `cacheNegative`, and without it a deny still removes an allow asked no later, and bars any
+   * allow asked before it, so a revoked permission never lives on in the cache (nor in the stale
+   * fallback). An answer asked before the decision held is dropped, and of two asked at the same
+   * time the deny wins (unless `askedAt` is left out: the write is then the latest). `req` is
+   * validated as the service validates a check (an `AuthorizationRequestError` otherwise), since
+   * a lookup trusts that only valid checks are stored.
    */
-  set(req: CheckRequest, allowed: boolean): void {
-    const entry = this.find(req);
+  set(req: CheckRequest, allowed: boolean, askedAt?: number): void {
+    const at = this.checkedWrite('set', req, askedAt);
+    // Without a time the write is now, after every answer before it: it wins a tie.
+    const tieWins = askedAt === undefined;
+    if (typeof allowed !== 'boolean') {
+      throw new TypeError(
+        `${OWNER}.set(req, allowed) needs allowed to be a boolean, got ${describeValue(allowed)}`,
+      );
+    }
     if (!allowed && !this.cacheNegative) {
-      if (entry !== undefined) this.remove(entry);
+      this.denied(req, at);
       return;
     }
-    const now = this.clock.now();
+    const entry = this.find(req);
     if (entry !== undefined) {
+      if (at < entry.at || (at === entry.at && allowed && !entry.allowed && !tieWins)) return;
       entry.allowed = allowed;
-      entry.at = now;
+      entry.at = at;
       this.use(entry);
       return;
     }
-    let byResource = this.bySubject.get(req.subject);
-    if (byResource === undefined) {
-      byResource = new Map();
-      this.bySubject.set(req.subject, byResource);
+    if (allowed && this.deniedAt.size > 0) {
+      const key = checkKey(req);
+      const deniedAt = this.deniedAt.get(key);
+      if (deniedAt !== undefined) {
+        if (at < deniedAt || (at === deniedAt && !tieWins)) return;
+        this.deniedAt.delete(key);
+      }
     }
-    const added: Entry = {
-      subject: req.subject,
-      resource: req.resource,
-      permission: req.permission,
-      allowed,
-      at: now,
-      older: undefined,
-      newer: undefined,
-      sibling: byResource.get(req.resource),
-    };
-    byResource.set(req.resource, added);
-    this.count++;
-    this.append(added);
-    if (this.count > this.maxEntries && this.oldest !== undefined) {
-      this.remove(this.oldest);
-      this.evictions++;
-    }
+    this.add(req, allowed, at);
+  }
+
+  /**
+   * SpiceDB denied `req`, asked at `askedAt`, at a consistency the cache holds no decisions for
+   * (`fully_consistent`, `atLeastAsFresh`): removes an allow asked no later and bars allows asked
+   * before it, as a deny does, but stores nothing, not even with `cacheNegative`.
+   */
+  forget(req: CheckRequest, askedAt?: number): void {
+    this.denied(req, this.checkedWrite('forget', req, askedAt));
   }
 
   /**
@@ -294,9 +323,69 @@ export class DecisionCache {
     return this.count;
   }
 
+  /** Validates a write's check and time, and returns the time (now when none was given). */
+  private checkedWrite(method: string, req: CheckRequest, askedAt: number | undefined): number {
+    validateCheckRequest(req, `${OWNER}.${method}(req)`);
+    if (askedAt === undefined) return this.clock.now();
+    if (typeof askedAt !== 'number' || !Number.isFinite(askedAt)) {
+      throw new TypeError(
+        `${OWNER}.${method}(req, ..., askedAt) needs askedAt to be a finite time on the cache's clock, got ${describeValue(askedAt)}`,
+      );
+    }
+    return askedAt;
+  }
+
+  /** A deny not kept: the allow it outdates goes, and older allows are barred. */
+  private denied(req: CheckRequest, at: number): void {
+    const entry = this.find(req);
+    if (entry !== undefined) {
+      // A newer answer stays, and a kept deny is already what this says.
+      if (at < entry.at || !entry.allowed) return;
+      this.remove(entry);
+    }
+    const key = checkKey(req);
+    const before = this.deniedAt.get(key);
+    if (before !== undefined && before >= at) return;
+    this.deniedAt.delete(key); // re-inserted as the newest
+    this.deniedAt.set(key, at);
+    if (this.deniedAt.size > this.maxEntries) {
+      const oldest = this.deniedAt.keys().next().value as string;
+      this.deniedAt.delete(oldest);
+    }
+  }
+
+  private add(req: CheckRequest, allowed: boolean, at: number): void {
+    let byResource = this.bySubject.get(req.subject);
+    if (byResource === undefined) {
+      byResource = new Map();
+      this.bySubject.set(req.subject, byResource);
+    }
+    const added: Entry = {
+      subject: req.subject,
+      resource: req.resource,
+      permission: req.permission,
+      allowed,
+      at,
+      older: undefined,
+      newer: undefined,
+      sibling: byResource.get(req.resource),
+    };
+    byResource.set(req.resource, added);
+    this.count++;
+    this.append(added);
+    if (this.count > this.maxEntries && this.oldest !== undefined) {
+      this.remove(this.oldest);
+      this.evictions++;
+    }
+  }
+
   private find(req: CheckRequest): Entry | undefined {
-    let entry = this.bySubject.get(req.subject)?.get(req.resource);
-    while (entry !== undefined && entry.permission !== req.permission) entry = entry.sibling;
+    return this.findTuple(req.subject, req.resource, req.permission);
+  }
+
+  private findTuple(subject: string, resource: string, permission: string): Entry | undefined {
+    let entry = this.bySubject.get(subject)?.get(resource);
+    while (entry !== undefined && entry.permission !== permission) entry = entry.sibling;
     return entry;
   }
 

@@ -50,11 +50,23 @@ const DENY_ALL: FallbackDecider = Object.freeze({
  */
 function allowsOnly(answer: unknown): boolean {
   if (answer === true) return true;
-  if (typeof answer === 'object' && answer !== null) {
-    const then = Reflect.get(answer, 'then');
-    if (typeof then === 'function') then.call(answer, undefined, () => undefined);
-  }
+  ignoreRejection(answer);
   return false;
+}
+
+/**
+ * When `answer` is a promise or any thenable (a decider that is async by mistake), attaches a
+ * rejection handler, so its rejection cannot crash the process as an unhandled rejection. A
+ * thenable that throws while being looked at is left alone: it is denied either way.
+ */
+export function ignoreRejection(answer: unknown): void {
+  if ((typeof answer !== 'object' && typeof answer !== 'function') || answer === null) return;
+  try {
+    const then: unknown = Reflect.get(answer, 'then');
+    if (typeof then === 'function') then.call(answer, undefined, () => undefined);
+  } catch {
+    // Nothing to handle: it was never a working promise.
+  }
 }
 
 function optionsOf(method: string, options: unknown, known: readonly string[]): object {

@@ -194,12 +194,15 @@ describe('countsAsSpiceDbFailure', () => {
     }
   });
 
-  it('never counts a refused request or a cancellation', () => {
+  it('never counts a refused request', () => {
     expect(countsAsSpiceDbFailure(new AuthorizationRequestError('permission', 'no such'))).toBe(
       false,
     );
-    expect(countsAsSpiceDbFailure(new DOMException('aborted', 'AbortError'))).toBe(false);
-    expect(countsAsSpiceDbFailure({ category: 'cancelled' })).toBe(false);
+  });
+
+  it("counts a cancellation: the breaker never asks it about a caller's own abort", () => {
+    expect(countsAsSpiceDbFailure(new DOMException('aborted', 'AbortError'))).toBe(true);
+    expect(countsAsSpiceDbFailure({ category: 'cancelled' })).toBe(true);
   });
 
   it('wraps a FailurePolicy given as breaker.failurePolicy, keeping request errors uncounted', async () => {

@@ -4,7 +4,6 @@ import {
   type CircuitBreakerOptions,
   type Clock,
   type Criticality,
-  classifyError,
   type Logger,
   systemClock,
 } from '@breakwater/core';
@@ -63,28 +62,37 @@ export const SPICEDB_BREAKER_DEFAULTS = Object.freeze({
   timeout: 2_000,
 });
 
-/** A check SpiceDB or the service refused as malformed; by code, so any build's error matches. */
+/**
+ * A check SpiceDB or the service refused as malformed; by code, so any build's error matches.
+ * An error whose `code` cannot be read is no refusal: it is a backend failing oddly.
+ */
 export function isRequestError(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { code?: unknown }).code === 'BREAKWATER_AUTHZ_BAD_REQUEST'
-  );
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    return (error as { code?: unknown }).code === 'BREAKWATER_AUTHZ_BAD_REQUEST';
+  } catch {
+    return false;
+  }
 }
 
 /**
  * The default failure policy: every backend error counts but a refused request (the caller's
- * bug, not an outage) and a cancellation. Rate limiting counts too, unlike core's default: for
- * authorization, SpiceDB refusing to answer because it is overloaded is SpiceDB failing to
+ * bug, not an outage). A cancellation counts too: the breaker records a caller's own abort as
+ * cancelled without asking the policy, so one that reaches it came from elsewhere (SpiceDB
+ * draining, a proxy resetting the stream), and that is SpiceDB failing to answer; the error's
+ * category cannot tell the two apart, whose signal aborted can. Rate limiting counts too, unlike
+ * core's default: SpiceDB refusing to answer because it is overloaded is SpiceDB failing to
  * answer, and a caller waiting on it would only add to the load.
  */
 export function countsAsSpiceDbFailure(error: unknown): boolean {
-  return !isRequestError(error) && classifyError(error) !== 'cancelled';
+  return !isRequestError(error);
 }
 
 /** The options after validation: the parts ready to use. */
 export interface ServiceParts {
   readonly checker: PermissionChecker;
+  /** Whether a check that asks no consistency may be cached and shared (the checker's default). */
+  readonly cacheableByDefault: boolean;
   readonly breaker: CircuitBreaker;
   /** Which errors the breaker counted: those get the fallback's answer, the rest propagate. */
   readonly counts: (error: unknown) => boolean;
@@ -135,6 +143,7 @@ export function resolveServiceOptions(options: AuthorizationServiceOptions): Ser
   ) {
     fail('checker', 'a PermissionChecker (check and health methods, checkMany optional)', checker);
   }
+  const cacheableByDefault = defaultIsCacheable(checker);
 
   const clock = orDefault(options.clock, systemClock);
   if (!hasMethods(clock, 'now')) fail('clock', 'an object with a now() method', clock);
@@ -163,6 +172,7 @@ export function resolveServiceOptions(options: AuthorizationServiceOptions): Ser
   const { breaker, counts, timeout } = buildBreaker(options.breaker, clock, logger);
   return {
     checker,
+    cacheableByDefault,
     breaker,
     counts,
     timeout,
@@ -173,6 +183,21 @@ export function resolveServiceOptions(options: AuthorizationServiceOptions): Ser
     logger,
     clock,
   };
+}
+
+/** The checker's default consistency, read once: only `minimize_latency` (or none) is cacheable. */
+function defaultIsCacheable(checker: PermissionChecker): boolean {
+  const consistency: unknown = checker.consistency;
+  if (consistency === undefined || consistency === 'minimize_latency') return true;
+  const token =
+    typeof consistency === 'object' && consistency !== null
+      ? (consistency as { atLeastAsFresh?: unknown }).atLeastAsFresh
+      : undefined;
+  if (consistency === 'fully_consistent' || (typeof token === 'string' && token.length > 0))
+    return false;
+  throw new TypeError(
+    `${OWNER}: option "checker" has consistency ${describeValue(consistency)}; a checker's default must be 'minimize_latency', 'fully_consistent' or { atLeastAsFresh: zedToken }`,
+  );
 }
 
 function buildBreaker(

@@ -5,7 +5,7 @@ import { DecisionCache } from './decision-cache.js';
 import { AuthorizationRequestError, ForbiddenError, UnauthenticatedError } from './errors.js';
 import type { AuthorizationEvents } from './events.js';
 import { FallbackStrategy } from './fallback.js';
-import { AuthorizationService } from './service.js';
+import { AuthorizationService, type CheckInput } from './service.js';
 import type { AuthorizationServiceOptions } from './service-options.js';
 import type { CheckRequest, Decision, FallbackDecider, PermissionChecker } from './types.js';
 
@@ -1129,5 +1129,246 @@ describe('AuthorizationService decisions are never written over', () => {
       (decision as { allowed: boolean }).allowed = true;
     }).toThrow(TypeError);
     expect((await service.check(bob)).allowed).toBe(false);
+  });
+});
+
+describe('AuthorizationService: freshness across consistencies and calls', () => {
+  const fully = { ...alice, consistency: 'fully_consistent' } as const;
+  const fresh = { ...alice, consistency: { atLeastAsFresh: 'zedtoken-1' } } as const;
+
+  it('lets a fully_consistent or atLeastAsFresh deny remove the cached allow, and never fill the cache', async () => {
+    for (const strict of [fully, fresh]) {
+      const { checker, service } = setup({ cache: { cacheNegative: true } });
+      checker.allow(alice.subject, alice.resource, alice.permission);
+      expect(await service.check(strict)).toEqual(spicedbAllowed);
+      expect(service.cache?.size).toBe(0); // a strict allow fills nothing
+      await service.check(alice);
+      expect(await service.check(alice)).toMatchObject({ source: 'cache', allowed: true });
+      checker.allowed.clear(); // revoked
+      expect(await service.check(strict)).toEqual(spicedbDenied);
+      expect(await service.check(alice)).toEqual(spicedbDenied);
+      expect(service.cache?.size).toBe(1); // the ordinary check's own deny, cacheNegative
+    }
+  });
+
+  it('lets a strict deny in checkMany remove the cached allow', async () => {
+    const checker = new ScriptedChecker().allow(alice.subject, alice.resource, alice.permission);
+    const { service } = setup({ checker: withBulk(checker) });
+    await service.check(alice);
+    checker.allowed.clear();
+    expect(await service.checkMany([fully, bob])).toEqual([spicedbDenied, spicedbDenied]);
+    expect(await service.check(alice)).toEqual(spicedbDenied);
+  });
+
+  it("treats a check with no consistency as the checker's default: a strict default is never cached or shared", async () => {
+    const scripted = new ScriptedChecker().allow(alice.subject, alice.resource, alice.permission);
+    const checker: PermissionChecker = {
+      consistency: 'fully_consistent',
+      check: (req, signal) => scripted.check(req, signal),
+      health: (signal) => scripted.health(signal),
+    };
+    const { service } = setup({ checker });
+    await Promise.all([service.check(alice), service.check(alice)]);
+    expect(await service.check(alice)).toEqual(spicedbAllowed);
+    expect(scripted.calls).toHaveLength(3);
+    expect(service.cache?.size).toBe(0);
+    // Asking minimize_latency outright is cacheable, as the checker then sends that.
+    const relaxed = { ...alice, consistency: 'minimize_latency' } as const;
+    await service.check(relaxed);
+    expect(await service.check(relaxed)).toMatchObject({ source: 'cache' });
+    expect(() => setup({ checker: { ...checker, consistency: 'eventually' as never } })).toThrow(
+      /option "checker" has consistency "eventually"/,
+    );
+  });
+
+  it('never lets an older answer replace a newer one: a slow allow asked before a deny is not stored', async () => {
+    const scripted = new ScriptedChecker();
+    scripted.always = { kind: 'hold' };
+    const { service } = setup({ checker: withBulk(scripted, () => Promise.resolve([false])) });
+    const older = service.check(alice); // asked while alice could read
+    expect(await service.checkMany([alice])).toEqual([spicedbDenied]); // asked after a revoke
+    scripted.held[0]?.resolve(true);
+    expect(await older).toEqual(spicedbAllowed);
+    expect(service.cache?.getStale(alice)).toBeUndefined();
+    scripted.always = undefined;
+    expect(await service.check(alice)).toMatchObject({ source: 'spicedb' });
+  });
+
+  it('measures a cached answer from when it was asked, not when it came back', async () => {
+    const { checker, clock, service } = setup();
+    checker.script.push({ kind: 'hold' });
+    const slow = service.check(alice);
+    clock.advance(1_500);
+    checker.held[0]?.resolve(true);
+    await slow;
+    clock.advance(300_000 - 1_500 - 1);
+    expect(await service.check(alice)).toMatchObject({ source: 'cache' });
+    clock.advance(1);
+    expect(await service.check(alice)).toMatchObject({ source: 'spicedb' });
+  });
+});
+
+describe('AuthorizationService: failures the caller did not cause', () => {
+  function cancelledByServer(): Error {
+    return Object.assign(new Error('SpiceDB CheckPermission failed: CANCELLED: context canceled'), {
+      category: 'cancelled',
+    });
+  }
+
+  it('counts a CANCELLED nobody asked for and lets the fallback answer it, in check and checkMany', async () => {
+    const { checker, service } = setup();
+    checker.always = { kind: 'fail', error: cancelledByServer() };
+    expect(await service.check(alice)).toMatchObject({
+      allowed: false,
+      source: 'fallback',
+      reason: 'backend_error',
+    });
+    expect(await service.checkMany([bob])).toEqual([
+      { allowed: false, source: 'fallback', reason: 'backend_error', strategy: 'deny_all' },
+    ]);
+    expect(service.breaker.state()).toEqual({ name: 'closed', failureCount: 2 });
+    expect(service.stats().backend).toMatchObject({ calls: 2, errors: 2 });
+  });
+
+  it('answers with the fallback when the failure policy throws, as the breaker counted it', async () => {
+    const { checker, logger, service } = setup({
+      cache: false,
+      breaker: { failurePolicy: (e) => (e as { cause: { code: string } }).cause.code !== 'X' },
+    });
+    checker.always = { kind: 'fail', error: connectionError() };
+    expect(await service.check(alice)).toMatchObject({
+      source: 'fallback',
+      reason: 'backend_error',
+    });
+    expect(logger.lines.map((l) => l.message)).toContain(
+      'the failure policy threw; the error counts as a failure',
+    );
+    expect(service.breaker.state()).toEqual({ name: 'closed', failureCount: 1 });
+  });
+
+  it('frees a shared call whose error cannot be read, answers every caller, and asks again later', async () => {
+    const hostile = new Proxy(new Error('backend down'), {
+      get(target, key) {
+        if (key === 'code' || key === 'category') throw new Error('getter threw');
+        return Reflect.get(target, key);
+      },
+    });
+    const { checker, service } = setup();
+    checker.script.push({ kind: 'fail', error: hostile });
+    const signalled = service.check({ ...alice, signal: new AbortController().signal });
+    const plain = service.check(alice);
+    for (const decision of [await plain, await signalled])
+      expect(decision).toMatchObject({ allowed: false, source: 'fallback' });
+    expect(await service.check(alice)).toMatchObject({ source: 'spicedb', allowed: false });
+    expect(checker.calls).toHaveLength(2);
+  });
+
+  it('denies, and handles the rejection of, a fallback decider that answers a promise', async () => {
+    let handled = false;
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: the point is a promise-like answer
+      then(_ok: unknown, onRejected: unknown): void {
+        handled = typeof onRejected === 'function';
+      },
+    };
+    const { checker, logger, service } = setup({
+      fallback: { name: 'mine', decide: () => thenable as never },
+    });
+    checker.always = { kind: 'fail', error: connectionError() };
+    expect(await service.check(alice)).toEqual({
+      allowed: false,
+      source: 'fallback',
+      reason: 'backend_error',
+      strategy: 'mine',
+    });
+    expect(handled).toBe(true);
+    expect(logger.lines.at(-1)?.message).toMatch(/fallback strategy "mine" answered an object/);
+  });
+});
+
+describe('AuthorizationService: what listeners and errors are told', () => {
+  /** A check whose subject reads `first` once, then `later` on every read after. */
+  function shifting(first: string, later: string): CheckRequest {
+    let reads = 0;
+    return {
+      get subject() {
+        return reads++ === 0 ? first : later;
+      },
+      resource: alice.resource,
+      permission: alice.permission,
+    };
+  }
+
+  it('tells decision listeners of a cache hit a frozen copy of what was decided', async () => {
+    const { checker, service } = setup();
+    checker.allow(alice.subject, alice.resource, alice.permission);
+    await service.check(alice);
+    const heard: CheckRequest[] = [];
+    service.on('decision', (e) => heard.push(e.request));
+    const input = { ...alice, signal: new AbortController().signal };
+    await service.check(input);
+    await service.check(shifting('user:alice', 'user:mallory'));
+    expect(heard).toEqual([alice, alice]);
+    expect(heard[0]).not.toBe(input);
+    expect(heard.every((r) => Object.isFrozen(r))).toBe(true);
+  });
+
+  it('gives listeners and the checker a frozen consistency of their own', async () => {
+    const { checker, service } = setup();
+    const heard: CheckRequest[] = [];
+    service.on('decision', (e) => heard.push(e.request));
+    const consistency = { atLeastAsFresh: 'zedtoken-1' };
+    await service.check({ ...alice, consistency });
+    consistency.atLeastAsFresh = 'changed';
+    expect(heard[0]?.consistency).toEqual({ atLeastAsFresh: 'zedtoken-1' });
+    expect(Object.isFrozen(heard[0]?.consistency)).toBe(true);
+    expect(checker.calls[0]?.consistency).toEqual({ atLeastAsFresh: 'zedtoken-1' });
+  });
+
+  it('puts in ForbiddenError the check that was denied, read once', async () => {
+    const { checker, service } = setup();
+    checker.allow(alice.subject, alice.resource, alice.permission);
+    const error = await rejectionOf(service.require(shifting('user:bob', 'user:alice')));
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as ForbiddenError).request).toEqual(bob);
+    expect(checker.calls.map((c) => c.subject)).toEqual(['user:bob']);
+  });
+
+  it('refuses a hole in checkMany as AuthorizationRequestError naming checks[i], counted, before any lookup', async () => {
+    const { checker, service } = setup();
+    service.cache?.set(alice, true);
+    /** `checks` with holes where `undefined` stands: no value there at all, as in `[, a]`. */
+    const holey = (...checks: (CheckInput | undefined)[]): CheckInput[] => {
+      const out = new Array<CheckInput>(checks.length);
+      checks.forEach((c, i) => {
+        if (c !== undefined) out[i] = c;
+      });
+      return out;
+    };
+    const cases: [CheckInput[], number][] = [
+      [holey(undefined, alice), 0],
+      [holey(alice, undefined, bob), 1],
+      [holey(undefined, undefined), 0],
+    ];
+    for (const [checks, at] of cases) {
+      expect(at in checks).toBe(false);
+      const error = await rejectionOf(service.checkMany(checks));
+      expect(error).toBeInstanceOf(AuthorizationRequestError);
+      expect(String((error as Error).message)).toContain(`checks[${at}]`);
+    }
+    expect(service.stats().requestErrors).toBe(3);
+    expect(service.stats().checks.cache).toEqual({ allowed: 0, denied: 0 });
+    expect(checker.calls).toHaveLength(0);
+  });
+
+  it('refuses to store in a shared cache a check the service would refuse', async () => {
+    const cache = new DecisionCache({ clock: new ManualClock(0) });
+    const { service } = setup({ cache });
+    expect(() => cache.set({ ...alice, subject: 'user:*' }, true)).toThrow(
+      AuthorizationRequestError,
+    );
+    expect(await rejectionOf(service.check({ ...alice, subject: 'user:*' }))).toBeInstanceOf(
+      AuthorizationRequestError,
+    );
   });
 });

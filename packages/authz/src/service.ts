@@ -23,6 +23,7 @@ import {
   type AuthorizationListener,
   AuthorizationListeners,
 } from './events.js';
+import { ignoreRejection } from './fallback.js';
 import {
   type AuthorizationServiceOptions,
   isRequestError,
@@ -31,12 +32,13 @@ import {
 import { type AuthorizationStats, StatsCounters } from './stats.js';
 import type {
   CheckRequest,
+  Consistency,
   Decision,
   FallbackDecider,
   FallbackReason,
   PermissionChecker,
 } from './types.js';
-import { isCacheable, validateCheckRequest } from './validate-request.js';
+import { validateCheckRequest } from './validate-request.js';
 
 /** A check as the caller asks it: the request, and a signal that gives up waiting for it. */
 export interface CheckInput extends CheckRequest {
@@ -78,6 +80,8 @@ export class AuthorizationService {
   readonly fallback: FallbackDecider;
 
   private readonly checker: PermissionChecker;
+  /** A check asking no consistency gets the checker's default: cacheable only if that is. */
+  private readonly cacheableByDefault: boolean;
   private readonly counts: (error: unknown) => boolean;
   private readonly timeout: number;
   private readonly registry: BreakerRegistry | undefined;
@@ -97,6 +101,7 @@ export class AuthorizationService {
   constructor(options: AuthorizationServiceOptions) {
     const parts = resolveServiceOptions(options);
     this.checker = parts.checker;
+    this.cacheableByDefault = parts.cacheableByDefault;
     this.breaker = parts.breaker;
     this.counts = parts.counts;
     this.timeout = parts.timeout;
@@ -121,28 +126,32 @@ export class AuthorizationService {
   check(input: CheckInput): Promise<Decision> {
     const cache = this.cache;
     // The lookup comes before validation: only validated checks are ever stored, so a hit
-    // proves the three strings are valid, and the hot path skips the patterns.
-    if (
-      cache !== undefined &&
-      typeof input === 'object' &&
-      input !== null &&
-      typeof input.subject === 'string' &&
-      typeof input.resource === 'string' &&
-      typeof input.permission === 'string' &&
-      isCacheable(input) &&
-      (input.signal === undefined || (input.signal instanceof AbortSignal && !input.signal.aborted))
-    ) {
-      const started = this.listeners.has('decision') ? this.clock.now() : 0;
-      const allowed = cache.get(input);
-      if (allowed !== undefined) {
-        this.counters.decided('cache', allowed);
-        if (this.listeners.has('decision'))
-          this.emitDecision(
-            input,
-            allowed ? CACHE_ALLOWED : CACHE_DENIED,
-            this.clock.now() - started,
-          );
-        return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
+    // proves the three strings are valid, and the hot path skips the patterns. Each field is
+    // read once, so what was looked up is what is announced, whatever getters the input has.
+    if (cache !== undefined && typeof input === 'object' && input !== null) {
+      const { subject, resource, permission, consistency, signal } = input;
+      if (
+        typeof subject === 'string' &&
+        typeof resource === 'string' &&
+        typeof permission === 'string' &&
+        (consistency === undefined
+          ? this.cacheableByDefault
+          : consistency === 'minimize_latency') &&
+        (signal === undefined || (signal instanceof AbortSignal && !signal.aborted))
+      ) {
+        const listening = this.listeners.has('decision');
+        const started = listening ? this.clock.now() : 0;
+        const allowed = cache.getTuple(subject, resource, permission);
+        if (allowed !== undefined) {
+          this.counters.decided('cache', allowed);
+          if (listening)
+            this.emitDecision(
+              frozenRequest(subject, resource, permission, consistency),
+              allowed ? CACHE_ALLOWED : CACHE_DENIED,
+              this.clock.now() - started,
+            );
+          return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
+        }
       }
     }
     return this.checkUncached(input);
@@ -160,8 +169,11 @@ export class AuthorizationService {
         : undefined;
     if (subject === undefined || subject === null || subject === '')
       throw new UnauthenticatedError();
-    const decision = await this.check(input);
-    if (!decision.allowed) throw new ForbiddenError(copyRequest(input), decision);
+    // Read once: the check decided and the one ForbiddenError names are the same.
+    const { resource, permission, consistency, signal } = input;
+    const req = frozenRequest(subject as string, resource, permission, consistency);
+    const decision = await this.check(signal === undefined ? req : { ...req, signal });
+    if (!decision.allowed) throw new ForbiddenError(req, decision);
     return decision;
   }
 
@@ -185,7 +197,9 @@ export class AuthorizationService {
         `checkMany(checks) needs an array of checks, got ${describeValue(inputs)}`,
       );
     }
-    const reqs = inputs.map((input, i) => this.validated(input, `checks[${i}]`));
+    // Indexed, not map(): map skips holes, and a hole is a malformed check like any other.
+    const reqs = new Array<CheckRequest>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) reqs[i] = this.validated(inputs[i], `checks[${i}]`);
     signal?.throwIfAborted();
 
     const cache = this.cache;
@@ -197,7 +211,7 @@ export class AuthorizationService {
     const byKey = new Map<string, number>();
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as CheckRequest;
-      if (isCacheable(req)) {
+      if (this.cacheable(req)) {
         const allowed = cache?.get(req);
         if (allowed !== undefined) {
           decisions[i] = allowed ? CACHE_ALLOWED : CACHE_DENIED;
@@ -221,13 +235,8 @@ export class AuthorizationService {
     if (asked.length > 0) {
       answer = await this.call(asked, this.bulkOperation(asked), signal);
       if (answer.ok) {
-        // Answers from a call begun before an invalidation may predate what it announced.
-        if (cache !== undefined && cache.generation === generation) {
-          for (let j = 0; j < asked.length; j++) {
-            const req = asked[j] as CheckRequest;
-            if (isCacheable(req)) cache.set(req, answer.value[j] as boolean);
-          }
-        }
+        for (let j = 0; j < asked.length; j++)
+          this.remember(asked[j] as CheckRequest, answer.value[j] as boolean, lookedUp, generation);
       } else if (!answer.rejected) this.throwIfNoFallback(answer.error, signal);
     }
     // Only now is the batch sure to resolve: a batch that rejects decides, counts and announces
@@ -336,14 +345,15 @@ export class AuthorizationService {
     const signal = input.signal;
     checkSignal('check({ signal })', signal);
     signal?.throwIfAborted();
-    if (!isCacheable(req)) {
+    const cache = this.cache;
+    const generation = cache === undefined ? 0 : cache.generation;
+    if (!this.cacheable(req)) {
       // Not shared: a call already under way may have started before this caller's write.
       const answer = await this.call([req], this.singleOperation(req), signal);
+      if (answer.ok) this.remember(req, answer.value, started, generation);
       return this.answered(req, answer, started, signal);
     }
     const key = checkKey(req);
-    const cache = this.cache;
-    const generation = cache === undefined ? 0 : cache.generation;
     let shared = this.inflight.get(key);
     // A call begun before an invalidation may answer from before the change it announced.
     if (shared === undefined || shared.generation !== generation) {
@@ -351,10 +361,13 @@ export class AuthorizationService {
         generation,
         // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
         answer: this.call([req], this.singleOperation(req), undefined).then((answer) => {
-          // A newer call for the same check may have taken the slot: it stays shared.
-          if (this.inflight.get(key) === call) this.inflight.delete(key);
-          if (answer.ok && cache !== undefined && cache.generation === generation)
-            cache.set(req, answer.value);
+          try {
+            if (answer.ok) this.remember(req, answer.value, started, generation);
+          } finally {
+            // Whatever happened above, the slot goes, or every later check would join this one.
+            // A newer call for the same check may have taken it: that one stays shared.
+            if (this.inflight.get(key) === call) this.inflight.delete(key);
+          }
           return answer;
         }),
       };
@@ -366,18 +379,45 @@ export class AuthorizationService {
     return this.answered(req, answer, started, signal);
   }
 
-  /** A copy of the check (so a caller changing it later changes nothing), validated. */
+  /**
+   * A frozen copy of the check, validated: what the checker is asked and listeners are told, so
+   * a caller changing its object later (or a getter answering differently) changes nothing.
+   */
   private validated(input: unknown, where: string | undefined): CheckRequest {
     try {
       if (typeof input !== 'object' || input === null || Array.isArray(input))
         validateCheckRequest(input, where);
-      const req = copyRequest(input as CheckRequest);
-      validateCheckRequest(req, where);
+      const { subject, resource, permission, consistency } = input as CheckRequest;
+      // Validated before the consistency is copied, so an unknown key in it is still refused.
+      validateCheckRequest({ subject, resource, permission, consistency }, where);
+      const req = frozenRequest(subject, resource, permission, consistency);
+      // The token was read again to copy it: check what was copied.
+      if (typeof consistency === 'object') validateCheckRequest(req, where);
       return req;
     } catch (error) {
       this.counters.requestErrors++;
       throw error;
     }
+  }
+
+  /** Whether the cache may answer `req` and identical checks may share a call. */
+  private cacheable(req: CheckRequest): boolean {
+    const consistency = req.consistency;
+    return consistency === undefined ? this.cacheableByDefault : consistency === 'minimize_latency';
+  }
+
+  /**
+   * Puts SpiceDB's answer to `req`, asked at `askedAt` in cache generation `generation`, in the
+   * cache. Any deny removes an allow asked no later, whatever consistency it was asked at and
+   * whatever was invalidated since: a fresher answer says no. Only a cacheable check asked in
+   * the current generation stores a decision (one begun before an invalidation may predate the
+   * change it announced).
+   */
+  private remember(req: CheckRequest, allowed: boolean, askedAt: number, generation: number): void {
+    const cache = this.cache;
+    if (cache === undefined) return;
+    if (this.cacheable(req) && cache.generation === generation) cache.set(req, allowed, askedAt);
+    else if (!allowed) cache.forget(req, askedAt);
   }
 
   private singleOperation(req: CheckRequest): (signal: AbortSignal) => Promise<boolean> {
@@ -424,7 +464,15 @@ export class AuthorizationService {
         this.counters.backendCall(this.clock.now() - started, !refused);
         // A refused question is SpiceDB answering: our credentials work.
         if (refused) this.configurationLogged = false;
-        else this.backendFailed(reqs, answer.error);
+        else {
+          try {
+            this.backendFailed(reqs, answer.error);
+          } catch (problem) {
+            // An error that throws when read (a Proxy, a getter) is still a failed call: what
+            // threw stands in for it, so every caller gets the fallback and nobody hangs.
+            return { ok: false, rejected: false, error: problem } as const;
+          }
+        }
       }
       return answer;
     });
@@ -463,18 +511,15 @@ export class AuthorizationService {
     if (answer.rejected) return this.fellBack(req, 'circuit_open', undefined, started);
     const error = answer.error;
     this.throwIfNoFallback(error, signal);
-    return this.fellBack(
-      req,
-      classifyError(error) === 'timeout' ? 'timeout' : 'backend_error',
-      error,
-      started,
-    );
+    return this.fellBack(req, isTimeout(error) ? 'timeout' : 'backend_error', error, started);
   }
 
   /**
    * Throws a failed call's error when the fallback must not answer for it: the caller's own
    * abort, a refused request (counted as one), or what the failure policy does not count (not
-   * an outage: it reaches the caller as it is).
+   * an outage: it reaches the caller as it is). Whether the caller aborted is told by its
+   * signal, never by the error's category: SpiceDB answers CANCELLED too, to calls nobody
+   * aborted, and those are SpiceDB failing to answer.
    */
   private throwIfNoFallback(error: unknown, signal: AbortSignal | undefined): void {
     if (signal?.aborted === true && error === signal.reason) throw error;
@@ -482,7 +527,17 @@ export class AuthorizationService {
       this.counters.requestErrors++;
       throw error;
     }
-    if (!this.counts(error)) throw error;
+    if (!this.countedByBreaker(error)) throw error;
+  }
+
+  /** The failure policy's verdict; a policy that throws counted the error, as in the breaker. */
+  private countedByBreaker(error: unknown): boolean {
+    try {
+      return this.counts(error);
+    } catch {
+      // The breaker has logged it already ("the failure policy threw"), once per error.
+      return true;
+    }
   }
 
   private fellBack(
@@ -508,7 +563,7 @@ export class AuthorizationService {
   private askFallback(req: CheckRequest, reason: FallbackReason, error: unknown): boolean {
     const fallback = this.fallback;
     // A check that demanded fresh data gets no cached decision, not even an expired one.
-    const cached = isCacheable(req) ? this.cache?.getStale(req) : undefined;
+    const cached = this.cacheable(req) ? this.cache?.getStale(req) : undefined;
     let verdict: unknown;
     try {
       verdict = fallback.decide(req, { reason, error, cached });
@@ -517,6 +572,7 @@ export class AuthorizationService {
       return false;
     }
     if (typeof verdict !== 'boolean') {
+      ignoreRejection(verdict);
       this.fallbackProblem(
         { verdict: describeValue(verdict) },
         `the fallback strategy "${fallback.name}" answered ${describeValue(verdict)}, not a boolean`,
@@ -564,11 +620,28 @@ export class AuthorizationService {
   }
 }
 
-function copyRequest(input: CheckRequest): CheckRequest {
-  const { subject, resource, permission, consistency } = input;
-  return consistency === undefined
-    ? { subject, resource, permission }
-    : { subject, resource, permission, consistency };
+/** A frozen check of these values; a token consistency is copied and frozen too. */
+function frozenRequest(
+  subject: string,
+  resource: string,
+  permission: string,
+  consistency: Consistency | undefined,
+): CheckRequest {
+  if (consistency === undefined) return Object.freeze({ subject, resource, permission });
+  const own: Consistency =
+    typeof consistency === 'object'
+      ? Object.freeze({ atLeastAsFresh: consistency.atLeastAsFresh })
+      : consistency;
+  return Object.freeze({ subject, resource, permission, consistency: own });
+}
+
+/** A timeout by its category; an error whose fields throw when read is no timeout. */
+function isTimeout(error: unknown): boolean {
+  try {
+    return classifyError(error) === 'timeout';
+  } catch {
+    return false;
+  }
 }
 
 function checkSignal(where: string, signal: unknown): asserts signal is AbortSignal | undefined {
@@ -584,14 +657,21 @@ function checkManyOptions(options: CheckManyOptions): AbortSignal | undefined {
   return options.signal;
 }
 
-/** `pending` (which never rejects), or the signal's reason as soon as it aborts. */
+/** `pending`, or the signal's reason as soon as it aborts. */
 function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    pending.then((value) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      // It should never reject; if it does, the caller hears of it rather than waiting forever.
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }

@@ -25,6 +25,13 @@ export interface CheckRequest {
  * permission" (both successful calls); it rejects only when it could not find out.
  */
 export interface PermissionChecker {
+  /**
+   * What the checker sends for a check that asks no consistency of its own (SpiceDbChecker's
+   * `consistency` option). The service reads it once, at construction: when it is not
+   * `minimize_latency` (absent means that), such checks are neither cached nor shared, as if
+   * each asked it outright.
+   */
+  readonly consistency?: Consistency | undefined;
   check(req: CheckRequest, signal: AbortSignal): Promise<boolean>;
   /** One round trip for many checks, answers in the order asked. */
   checkMany?(reqs: readonly CheckRequest[], signal: AbortSignal): Promise<boolean[]>;
