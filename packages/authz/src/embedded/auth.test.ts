@@ -4,7 +4,9 @@ import { presharedKeyCheck } from './auth.js';
 
 const TOKEN = 'tok-5e0c2b7a';
 
-function answer(...values: string[]): { code?: number; details?: string } | undefined {
+function answer(
+  ...values: string[]
+): { code: number | undefined; details: string | undefined } | undefined {
   const metadata = new Metadata();
   for (const value of values) metadata.add('authorization', value);
   const refused = presharedKeyCheck(TOKEN)(metadata);
