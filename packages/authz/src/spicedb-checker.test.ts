@@ -1,7 +1,12 @@
+import { createServer as createHttp2Server, constants as http2Constants } from 'node:http2';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
+import { FailurePolicy } from '@breakwater/core';
 import {
+  type CallProperties,
+  InterceptingCall,
+  type Interceptor,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
@@ -63,6 +68,7 @@ interface Received {
   method: Method;
   request: unknown;
   authorization: unknown;
+  requestIds: unknown[];
   deadline: number;
   call: ServerUnaryCall<unknown, unknown>;
 }
@@ -82,6 +88,7 @@ async function scriptedSpiceDb(answer: (method: Method, request: unknown) => Ans
         method,
         request: call.request,
         authorization: call.metadata.get('authorization')[0],
+        requestIds: call.metadata.get('x-request-id'),
         deadline: deadline instanceof Date ? deadline.getTime() : deadline,
         call,
       });
@@ -179,6 +186,36 @@ describe('SpiceDbChecker options', () => {
     );
     expect(build({ client: {} })).toThrow(
       /option "client" must be an @authzed\/authzed-node v1 client/,
+    );
+    expect(build({ client, keepaliveTime: 1_000 })).toThrow(/unknown option "keepaliveTime"/);
+  });
+
+  it('refuses client.promises, whose calls could never be cancelled, naming the fix', () => {
+    const client = v1.NewClient(
+      TOKEN,
+      '127.0.0.1:1',
+      v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS,
+    );
+    cleanups.push(() => client.close());
+    let error: unknown;
+    try {
+      new SpiceDbChecker({ client: client.promises as never });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/option "client" .*pass the client itself/);
+    expect((error as Error).message).toContain('not client.promises');
+  });
+
+  it('validates keepaliveTime and keepaliveTimeout', () => {
+    const base = { endpoint: '127.0.0.1:1', token: TOKEN };
+    expect(build({ ...base, keepaliveTime: 99 })).toThrow(/option "keepaliveTime"/);
+    expect(build({ ...base, keepaliveTime: '30s' })).toThrow(/option "keepaliveTime"/);
+    expect(build({ ...base, keepaliveTimeout: 0 })).toThrow(/option "keepaliveTimeout"/);
+    expect(build({ ...base, keepaliveTimeout: 2 ** 31 })).toThrow(/at most 2147483647/);
+    expect(checkerFor('127.0.0.1:1', { keepaliveTime: 100, keepaliveTimeout: 1 }).timeout).toBe(
+      2_000,
     );
   });
 
@@ -318,6 +355,34 @@ describe('SpiceDbChecker.check', () => {
     const request = await rejection(checker.check({ ...ALICE, permission: 'nope' }, never));
     expect(request).toBeInstanceOf(AuthorizationRequestError);
     expect((request as Error).message).toContain('`nope` not found');
+  });
+
+  it('counts a CANCELLED status SpiceDB sends (it gave up on the call; we did not)', async () => {
+    const spicedb = await server(() => ({ code: status.CANCELLED, details: 'context canceled' }));
+    const checker = checkerFor(spicedb.endpoint);
+    for (const call of [
+      () => checker.check(ALICE, never),
+      () => checker.checkMany([ALICE], never),
+      () => checker.health(never),
+    ]) {
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(SpiceDbError);
+      expect(error).toMatchObject({ grpcStatus: 'CANCELLED', category: 'unavailable' });
+      expect(FailurePolicy.default().isFailure(error)).toBe(true);
+      expect((error as Error).message).toContain('context canceled (SpiceDB or a proxy');
+    }
+  });
+
+  it('counts a stream an HTTP/2 peer resets with CANCEL, as a proxy in front of SpiceDB may', async () => {
+    const peer = createHttp2Server();
+    peer.on('stream', (stream) => stream.close(http2Constants.NGHTTP2_CANCEL));
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => peer.close(resolve)));
+    const checker = checkerFor(`127.0.0.1:${(peer.address() as { port: number }).port}`);
+    const error = await rejection(checker.check(ALICE, never));
+    expect(error).toBeInstanceOf(SpiceDbError);
+    expect(error).toMatchObject({ grpcStatus: 'CANCELLED', category: 'unavailable' });
+    expect(FailurePolicy.default().isFailure(error)).toBe(true);
   });
 
   it('refuses a subject it cannot split before sending anything', async () => {
@@ -537,5 +602,134 @@ describe('SpiceDbChecker.close', () => {
     });
     expect(response.permissionship).toBe(Permissionship.NO_PERMISSION);
     expect(spicedb.received).toHaveLength(2);
+  });
+});
+
+describe('SpiceDbChecker with a given client', () => {
+  function clientFor(endpoint: string, options: object) {
+    const client = v1.NewClient(
+      TOKEN,
+      endpoint,
+      v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS,
+      undefined,
+      options,
+    );
+    cleanups.push(() => client.close());
+    return client;
+  }
+
+  it("sends each call only its own headers, whatever the client's interceptors add", async () => {
+    const allowed = has(Permissionship.HAS_PERMISSION);
+    const spicedb = await server((method) =>
+      method === 'checkBulkPermissions'
+        ? { pairs: [{ response: { oneofKind: 'item', item: allowed } }] }
+        : method === 'readSchema'
+          ? { schemaText: 'definition user {}' }
+          : allowed,
+    );
+    let next = 0;
+    // The grpc-js documentation's interceptor shape: add a header to each outgoing call.
+    const requestId: Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, nextStart) {
+          next += 1;
+          metadata.add('x-request-id', `req-${next}`);
+          nextStart(metadata, listener);
+        },
+      });
+    const client = clientFor(spicedb.endpoint, { interceptors: [requestId] });
+    const checker = new SpiceDbChecker({ client });
+    for (let i = 0; i < 4; i++) await checker.check(ALICE, never);
+    await checker.checkMany([ALICE], never);
+    await checker.health(never);
+    expect(spicedb.received.map((r) => r.requestIds)).toEqual([
+      ['req-1'],
+      ['req-2'],
+      ['req-3'],
+      ['req-4'],
+      ['req-5'],
+      ['req-6'],
+    ]);
+  });
+
+  it("gives each call its own options, whatever the client's call transformer does to them", async () => {
+    const spicedb = await server(() => has(Permissionship.HAS_PERMISSION));
+    const marks: number[] = [];
+    const callInvocationTransformer = (properties: CallProperties<unknown, unknown>) => {
+      const options = properties.callOptions as { marks?: number };
+      options.marks = (options.marks ?? 0) + 1;
+      marks.push(options.marks);
+      return properties;
+    };
+    const checker = new SpiceDbChecker({
+      client: clientFor(spicedb.endpoint, { callInvocationTransformer }),
+    });
+    for (let i = 0; i < 3; i++) await checker.check(ALICE, never);
+    expect(marks).toEqual([1, 1, 1]);
+  });
+
+  /** A client whose methods send nothing and return what `returned` makes of the callback. */
+  function fakeClient(
+    returned: (callback: (error: unknown, response: unknown) => void) => unknown,
+  ) {
+    const sent: ((error: unknown, response: unknown) => void)[] = [];
+    const method = (_request: unknown, _metadata: unknown, _options: unknown, callback: never) => {
+      sent.push(callback);
+      return returned(callback);
+    };
+    const client = {
+      promises: {},
+      checkPermission: method,
+      checkBulkPermissions: method,
+      readSchema: method,
+      close: () => undefined,
+    };
+    return { client: client as never, sent };
+  }
+
+  /** Errors that escaped to the process (an abort listener's throw is rethrown on nextTick). */
+  async function escapedWhile(run: () => unknown): Promise<unknown[]> {
+    const escaped: unknown[] = [];
+    const record = (error: unknown) => escaped.push(error);
+    process.prependListener('uncaughtException', record);
+    try {
+      await run();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.removeListener('uncaughtException', record);
+    }
+    return escaped;
+  }
+
+  it('refuses a call its client returned without cancel(), and an abort throws nothing', async () => {
+    // What util.promisify-ed methods return: a promise, not a call.
+    const fake = fakeClient(() => new Promise(() => undefined));
+    const checker = new SpiceDbChecker({ client: fake.client });
+    const controller = new AbortController();
+    const escaped = await escapedWhile(async () => {
+      const error = await rejection(checker.check(ALICE, controller.signal));
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/returned no call with cancel\(\).*v1\.NewClient/);
+      controller.abort();
+    });
+    expect(escaped).toEqual([]);
+    expect(fake.sent).toHaveLength(1);
+  });
+
+  it('still rejects with the reason when cancel() itself throws, and nothing escapes', async () => {
+    const fake = fakeClient(() => ({
+      cancel() {
+        throw new Error('cancel broke');
+      },
+    }));
+    const checker = new SpiceDbChecker({ client: fake.client });
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const escaped = await escapedWhile(async () => {
+      const pending = rejection(checker.check(ALICE, controller.signal));
+      controller.abort(reason);
+      expect(await pending).toBe(reason);
+    });
+    expect(escaped).toEqual([]);
   });
 });

@@ -13,10 +13,14 @@ import { SpiceDbError, type SpiceDbOperation, spiceDbErrorFrom } from './spicedb
 import { objectReference, subjectReference } from './subject-ref.js';
 import type { CheckRequest, Consistency, PermissionChecker } from './types.js';
 
-/** The part of an `@authzed/authzed-node` v1 client the checker uses (callback forms). */
+/**
+ * The part of an `@authzed/authzed-node` v1 client the checker uses (callback forms). `promises`
+ * is what tells the client `v1.NewClient` returns from its `.promises` view, whose calls cannot
+ * be cancelled.
+ */
 export type SpiceDbClient = Pick<
-  v1.ZedDefaultClientInterface,
-  'checkPermission' | 'checkBulkPermissions' | 'readSchema' | 'close'
+  v1.ZedClientInterface,
+  'checkPermission' | 'checkBulkPermissions' | 'readSchema' | 'close' | 'promises'
 >;
 
 interface CommonOptions {
@@ -34,6 +38,13 @@ export interface SpiceDbEndpointOptions extends CommonOptions {
   token: string;
   /** Plaintext gRPC, the token sent unencrypted: only for loopback or a trusted network. Default false (TLS). */
   insecure?: boolean | undefined;
+  /**
+   * ms between HTTP/2 pings, sent even with no call in flight, so a connection that went silent
+   * (host gone, NAT entry dropped) is found and replaced. Default 30000.
+   */
+  keepaliveTime?: number | undefined;
+  /** ms a ping may go unanswered before the connection is dropped and dialled again. Default 10000. */
+  keepaliveTimeout?: number | undefined;
   client?: undefined;
 }
 
@@ -43,6 +54,8 @@ export interface SpiceDbClientOptions extends CommonOptions {
   endpoint?: undefined;
   token?: undefined;
   insecure?: undefined;
+  keepaliveTime?: undefined;
+  keepaliveTimeout?: undefined;
 }
 
 export type SpiceDbCheckerOptions = SpiceDbEndpointOptions | SpiceDbClientOptions;
@@ -52,6 +65,8 @@ const ENDPOINT_KEYS: ReadonlySet<string> = new Set([
   'endpoint',
   'token',
   'insecure',
+  'keepaliveTime',
+  'keepaliveTimeout',
   'consistency',
   'timeout',
 ]);
@@ -61,12 +76,19 @@ const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 // grpc-js refuses other header bytes with a message that quotes the value: check first, quietly.
 const TOKEN = /^[\x21-\x7e]+$/;
 
-// grpc-js's defaults back off up to 120 s between reconnects, so a SpiceDB that is back would stay
-// unreachable long after the breaker's open period; 5 s keeps recovery close to the breaker's pace.
-const CHANNEL_OPTIONS: ClientOptions = {
-  'grpc.initial_reconnect_backoff_ms': 200,
-  'grpc.max_reconnect_backoff_ms': 5_000,
-};
+// grpc-js reconnects only when it sees a connection close, and sends no pings unless told to: a
+// connection that goes silent (host gone without a FIN, NAT entry dropped, a VIP failing over)
+// would stay READY, every call on it timing out, every half-open probe meeting it again. Pings
+// with no call in flight find it during the breaker's 60 s open period (within 30 + 10 s), so the
+// first probe dials afresh. SpiceDB's gRPC server keeps grpc-go's ping policy (5 min, pings without
+// calls not permitted: any answer it writes clears the count, and a third strike sends GOAWAY
+// too_many_pings) and recycles each connection after --grpc-max-conn-age (30 s by default): an
+// idle connection sees at most one 30 s ping, so the default setup never strikes out. Behind a
+// longer max age, an idle connection gets that GOAWAY after four pings (no call in flight, so no
+// failure) and grpc-js doubles its interval for that server.
+const KEEPALIVE_TIME = 30_000;
+const KEEPALIVE_TIMEOUT = 10_000;
+const MIN_KEEPALIVE_TIME = 100;
 
 const MINIMIZE_LATENCY: v1.Consistency = Object.freeze({
   requirement: Object.freeze({ oneofKind: 'minimizeLatency', minimizeLatency: true }),
@@ -107,9 +129,6 @@ export class SpiceDbChecker implements PermissionChecker {
   readonly #ownsClient: boolean;
   readonly #defaultConsistency: v1.Consistency;
   readonly #redact: (text: string) => string;
-  // Reused by every call: grpc-js clones the metadata and copies the options when a call starts.
-  readonly #metadata = new Metadata();
-  readonly #callOptions = { deadline: 0 };
   #closed = false;
 
   constructor(options: SpiceDbCheckerOptions) {
@@ -117,12 +136,7 @@ export class SpiceDbChecker implements PermissionChecker {
     const given = options as unknown as Record<string, unknown>;
     const ownsClient = given.client === undefined;
     rejectUnknownKeys(OWNER, options, ownsClient ? ENDPOINT_KEYS : CLIENT_KEYS);
-    this.timeout = durationAtLeast(OWNER, 'timeout', orDefault(given.timeout, DEFAULT_TIMEOUT), 1);
-    if (this.timeout > MAX_TIMER_MS) {
-      throw new RangeError(
-        `${OWNER}: option "timeout" must be at most ${MAX_TIMER_MS} ms, got ${this.timeout}`,
-      );
-    }
+    this.timeout = timerOption(given, 'timeout', DEFAULT_TIMEOUT, 1);
     const consistency = orDefault(given.consistency, 'minimize_latency');
     const problem = consistencyProblem(consistency);
     if (problem !== undefined) throw new TypeError(`${OWNER}: option "consistency" ${problem}`);
@@ -150,7 +164,7 @@ export class SpiceDbChecker implements PermissionChecker {
         endpoint,
         insecure ? v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS : v1.ClientSecurity.SECURE,
         undefined,
-        CHANNEL_OPTIONS,
+        channelOptions(given),
       );
       this.#redact = (text) => text.split(token).join('[redacted]');
     } else {
@@ -234,15 +248,23 @@ export class SpiceDbChecker implements PermissionChecker {
     const client = this.#client as unknown as Record<keyof SpiceDbClient, UnaryMethod>;
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(operation, signal, resolve, reject, this.#redact, expected);
-      this.#callOptions.deadline = Date.now() + this.timeout;
       signal.addEventListener('abort', pending, ONCE);
       try {
-        pending.call = client[METHODS[operation]](
+        // Both fresh for each call: grpc-js hands this Metadata to the client's interceptors
+        // (which add to it) and these options to its call transformer, before copying either.
+        const call = client[METHODS[operation]](
           request,
-          this.#metadata,
-          this.#callOptions,
+          new Metadata(),
+          { deadline: Date.now() + this.timeout },
           (error, response) => pending.settle(error, response),
         );
+        if (typeof (call as { cancel?: unknown } | undefined)?.cancel === 'function') {
+          pending.call = call;
+        } else {
+          // Not SpiceDB failing but a client we cannot drive: an abort could never end its call.
+          signal.removeEventListener('abort', pending);
+          reject(uncancellable(operation, call));
+        }
       } catch (error) {
         pending.settle(error, undefined);
       }
@@ -298,7 +320,12 @@ class PendingCall {
   handleEvent(): void {
     // Reject first: the caller gets its own reason, whatever grpc-js reports for the cancel.
     this.reject(this.signal.reason);
-    this.call?.cancel();
+    // This runs inside the signal's dispatch, where a throw would become an uncaught exception.
+    try {
+      this.call?.cancel();
+    } catch {
+      // The call still ends at its deadline; the caller already has its answer.
+    }
   }
 
   settle(error: unknown, response: unknown): void {
@@ -481,5 +508,50 @@ function checkClient(value: unknown): SpiceDbClient {
       `${OWNER}: option "client" must be an @authzed/authzed-node v1 client (v1.NewClient(...)), got ${describeValue(value)}`,
     );
   }
+  // The `.promises` view has the same methods, but they return promises, which cannot be
+  // cancelled: an abort or a breaker timeout would leave the call running. Only the client has it.
+  if (typeof client.promises !== 'object' || client.promises === null) {
+    throw new TypeError(
+      `${OWNER}: option "client" has no "promises" property, as the promise view of a client has none: pass the client itself (what v1.NewClient(...) returned), not client.promises`,
+    );
+  }
   return value as SpiceDbClient;
+}
+
+/** A duration option (`fallback` when absent) a timer can hold: from `min` to MAX_TIMER_MS ms. */
+function timerOption(
+  given: Record<string, unknown>,
+  key: 'timeout' | 'keepaliveTime' | 'keepaliveTimeout',
+  fallback: number,
+  min: number,
+): number {
+  const value = durationAtLeast(OWNER, key, orDefault(given[key], fallback), min);
+  if (value > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${OWNER}: option "${key}" must be at most ${MAX_TIMER_MS} ms, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** A given client's method returned something other than a grpc-js call (`result`). */
+function uncancellable(operation: SpiceDbOperation, result: unknown): TypeError {
+  return new TypeError(
+    `${OWNER}: the client's ${METHODS[operation]}() returned no call with cancel() (got ${describeValue(result)}), so the check could never be cancelled: pass the client v1.NewClient(...) returned, not client.promises or a wrapper`,
+  );
+}
+
+/** The channel a checker makes: reconnects at the breaker's pace, pings to find a silent peer. */
+function channelOptions(given: Record<string, unknown>): ClientOptions {
+  const keepaliveTime = timerOption(given, 'keepaliveTime', KEEPALIVE_TIME, MIN_KEEPALIVE_TIME);
+  const keepaliveTimeout = timerOption(given, 'keepaliveTimeout', KEEPALIVE_TIMEOUT, 1);
+  return {
+    // grpc-js's defaults back off up to 120 s between reconnects, so a SpiceDB that is back would
+    // stay unreachable long after the breaker's open period; 5 s keeps recovery close to its pace.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+    'grpc.keepalive_time_ms': keepaliveTime,
+    'grpc.keepalive_timeout_ms': keepaliveTimeout,
+    'grpc.keepalive_permit_without_calls': 1,
+  };
 }

@@ -30,7 +30,7 @@ describe('spiceDbErrorFrom', () => {
     [status.UNAVAILABLE, 'connection', true],
     [status.DEADLINE_EXCEEDED, 'timeout', true],
     [status.RESOURCE_EXHAUSTED, 'rate_limited', false],
-    [status.CANCELLED, 'cancelled', false],
+    [status.CANCELLED, 'unavailable', true],
     [status.INTERNAL, 'unavailable', true],
     [status.UNKNOWN, 'unavailable', true],
     [status.UNIMPLEMENTED, 'unavailable', true],
@@ -47,6 +47,20 @@ describe('spiceDbErrorFrom', () => {
     expect(FailurePolicy.default().isFailure(failure)).toBe(counted);
     expect(failure.message).toContain(
       `SpiceDB CheckPermission failed: ${grpcStatusName(code)}: it broke`,
+    );
+  });
+
+  it('reads a CANCELLED as SpiceDB giving up on the call, not the caller (our abort never gets here)', () => {
+    const error = spiceDbErrorFrom(
+      'CheckPermission',
+      serviceError(status.CANCELLED, 'context canceled'),
+      keep,
+    );
+    expect(error).toBeInstanceOf(SpiceDbError);
+    expect((error as SpiceDbError).category).toBe('unavailable');
+    expect(FailurePolicy.default().isFailure(error)).toBe(true);
+    expect(error.message).toBe(
+      'SpiceDB CheckPermission failed: CANCELLED: context canceled (SpiceDB or a proxy in front of it cancelled the call: is SpiceDB shutting down or restarting?)',
     );
   });
 

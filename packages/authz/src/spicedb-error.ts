@@ -59,9 +59,10 @@ function categoryOf(code: number): ErrorCategory {
       return 'timeout';
     case GrpcStatus.RESOURCE_EXHAUSTED:
       return 'rate_limited';
-    case GrpcStatus.CANCELLED:
-      return 'cancelled';
     default:
+      // CANCELLED too: the caller's own abort is settled by the checker before any status is read,
+      // so a CANCELLED that gets here came from SpiceDB (shutting down) or a proxy resetting the
+      // stream. Core's 'cancelled' means "the caller gave up" and is never counted; this is an outage.
       // UNAUTHENTICATED and PERMISSION_DENIED too: with a bad key the service is unusable, so the
       // breaker should count it and open rather than let every check pay the round trip.
       return 'unavailable';
@@ -134,5 +135,8 @@ function hint(code: number): string {
   }
   if (code === GrpcStatus.UNAVAILABLE)
     return ' (is SpiceDB running and reachable at its endpoint?)';
+  if (code === GrpcStatus.CANCELLED) {
+    return ' (SpiceDB or a proxy in front of it cancelled the call: is SpiceDB shutting down or restarting?)';
+  }
   return '';
 }
