@@ -1,3 +1,4 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -210,5 +211,80 @@ describe('SpiceDbChecker through a fault proxy', () => {
       if (answer !== true) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(answer).toBe(true);
+  });
+});
+
+/**
+ * A relay to `target` whose connections made before `silence()` stop carrying bytes either way
+ * while staying open (a host gone without a FIN, a dropped NAT entry), and whose new connections
+ * pass: an address failing over to a healthy SpiceDB.
+ */
+async function silencingRelay(target: string) {
+  const colon = target.lastIndexOf(':');
+  const open = new Set<Socket>();
+  const silenced = new Set<Socket>();
+  const server = createServer({ noDelay: true }, (client) => {
+    const upstream = connect({
+      host: target.slice(0, colon),
+      port: Number(target.slice(colon + 1)),
+      noDelay: true,
+    });
+    open.add(client);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      from.on('error', () => undefined);
+      from.on('data', (bytes) => {
+        if (!silenced.has(client)) to.write(bytes);
+      });
+      from.on('close', () => to.destroy());
+    }
+    client.on('close', () => {
+      open.delete(client);
+      silenced.delete(client);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    connections: () => open.size,
+    silence: () => {
+      for (const client of open) silenced.add(client);
+    },
+    /** Silenced connections the client has not closed yet. */
+    silent: () => silenced.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of open) client.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('SpiceDbChecker when its connection goes silent', () => {
+  it('pings with no call in flight, drops the silent connection, and the next check dials afresh', async () => {
+    const relay = await silencingRelay(spicedb().endpoint);
+    closers.push(relay.close);
+    const check = new SpiceDbChecker({
+      endpoint: relay.endpoint,
+      token: spicedb().token,
+      insecure: true,
+      timeout: TIMEOUT,
+      // Shorter than the 30 s / 10 s defaults only so the test ends in well under a second.
+      keepaliveTime: 200,
+      keepaliveTimeout: 200,
+    });
+    closers.push(() => check.close());
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+    expect(relay.connections()).toBe(1);
+    relay.silence();
+    // No call is made meanwhile: only a ping can notice the silence (a breaker's open period).
+    for (let i = 0; i < 150 && relay.silent() > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(relay.silent()).toBe(0);
+    await expect(check.check(read('user:alice', 'document:plan'), never)).resolves.toBe(true);
+    expect(relay.connections()).toBe(1);
   });
 });
