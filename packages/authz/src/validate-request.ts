@@ -209,7 +209,9 @@ export function validateCheckRequest(req: unknown, where?: string): asserts req 
 
 /**
  * Whether a decision cache may answer `req`: only at `minimize_latency` (the default), since a
- * cached decision cannot prove it is as fresh as `fully_consistent` or a ZedToken demands.
+ * cached decision cannot prove it is as fresh as `fully_consistent` or a ZedToken demands. It
+ * reads a missing consistency as `minimize_latency`; the service reads it as its checker's
+ * default (`PermissionChecker.consistency`), which may be stricter.
  */
 export function isCacheable(req: CheckRequest): boolean {
   return req.consistency === undefined || req.consistency === 'minimize_latency';
