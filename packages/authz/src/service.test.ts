@@ -1372,3 +1372,14 @@ describe('AuthorizationService: what listeners and errors are told', () => {
     );
   });
 });
+
+describe('AuthorizationService.require reads the check as check() does', () => {
+  it('refuses in require() what check() refuses, an unknown consistency key included, counted once', async () => {
+    const { checker, service } = setup();
+    const odd = { ...alice, consistency: { atLeastAsFresh: 'zedtoken-1', fresh: true } };
+    for (const attempt of [service.check(odd as never), service.require(odd as never)])
+      expect(String(await rejectionOf(attempt))).toContain('unknown key "fresh"');
+    expect(service.stats().requestErrors).toBe(2);
+    expect(checker.calls).toHaveLength(0);
+  });
+});

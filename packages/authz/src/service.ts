@@ -169,9 +169,10 @@ export class AuthorizationService {
         : undefined;
     if (subject === undefined || subject === null || subject === '')
       throw new UnauthenticatedError();
-    // Read once: the check decided and the one ForbiddenError names are the same.
+    // Each field read once, and validated as check() would: the check decided and the one
+    // ForbiddenError names are the same.
     const { resource, permission, consistency, signal } = input;
-    const req = frozenRequest(subject as string, resource, permission, consistency);
+    const req = this.validated({ subject, resource, permission, consistency }, undefined);
     const decision = await this.check(signal === undefined ? req : { ...req, signal });
     if (!decision.allowed) throw new ForbiddenError(req, decision);
     return decision;
