@@ -1,7 +1,11 @@
 import type { ErrorCategory } from '@breakwater/core';
 import type { CheckRequest, Decision, FallbackReason } from './types.js';
 
-/** What an {@link AuthorizationService} tells its listeners, for audit logs and metrics. */
+/**
+ * What an {@link AuthorizationService} tells its listeners, for audit logs and metrics. Every
+ * `request` is a frozen copy of the check as it was decided (never the caller's object, nor its
+ * `signal`), so an audit log that serializes later records what was decided.
+ */
 export interface AuthorizationEvents {
   /** Every check that got a decision, from wherever it came; `durationMs` on the service's clock. */
   decision: { request: CheckRequest; decision: Decision; durationMs: number };
