@@ -76,16 +76,15 @@ const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 // grpc-js refuses other header bytes with a message that quotes the value: check first, quietly.
 const TOKEN = /^[\x21-\x7e]+$/;
 
-// grpc-js reconnects only when it sees a connection close, and sends no pings unless told to: a
-// connection that goes silent (host gone without a FIN, NAT entry dropped, a VIP failing over)
-// would stay READY, every call on it timing out, every half-open probe meeting it again. Pings
-// with no call in flight find it during the breaker's 60 s open period (within 30 + 10 s), so the
-// first probe dials afresh. SpiceDB's gRPC server keeps grpc-go's ping policy (5 min, pings without
-// calls not permitted: any answer it writes clears the count, and a third strike sends GOAWAY
-// too_many_pings) and recycles each connection after --grpc-max-conn-age (30 s by default): an
-// idle connection sees at most one 30 s ping, so the default setup never strikes out. Behind a
-// longer max age, an idle connection gets that GOAWAY after four pings (no call in flight, so no
-// failure) and grpc-js doubles its interval for that server.
+// grpc-js reconnects only when it sees a connection close, and pings only when told to: a
+// connection gone silent (host lost without a FIN, NAT entry dropped, a VIP failing over) would
+// stay READY, every call and every half-open probe on it timing out. Pings sent with no call in
+// flight find it within 30 + 10 s, inside the breaker's 60 s open period, so the probe dials anew.
+// Why 30 s: SpiceDB keeps grpc-go's ping policy (a ping under 5 min after the last, 2 h with no
+// call open, is a strike unless the server wrote since; a third strike is GOAWAY too_many_pings) and
+// ends each connection after --grpc-max-conn-age, 30 s by default, so an idle connection gets one
+// ping and never strikes out. With a longer max age an idle one strikes out after four pings, with
+// no call to fail, and grpc-js doubles its interval for that server.
 const KEEPALIVE_TIME = 30_000;
 const KEEPALIVE_TIMEOUT = 10_000;
 const MIN_KEEPALIVE_TIME = 100;
@@ -512,7 +511,7 @@ function checkClient(value: unknown): SpiceDbClient {
   // cancelled: an abort or a breaker timeout would leave the call running. Only the client has it.
   if (typeof client.promises !== 'object' || client.promises === null) {
     throw new TypeError(
-      `${OWNER}: option "client" has no "promises" property, as the promise view of a client has none: pass the client itself (what v1.NewClient(...) returned), not client.promises`,
+      `${OWNER}: option "client" has no "promises" property, so it is not what v1.NewClient(...) returned but likely client.promises, whose calls cannot be cancelled: pass the client itself, not client.promises`,
     );
   }
   return value as SpiceDbClient;
