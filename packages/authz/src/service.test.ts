@@ -1383,3 +1383,24 @@ describe('AuthorizationService.require reads the check as check() does', () => {
     expect(checker.calls).toHaveLength(0);
   });
 });
+
+describe('AuthorizationService when the cache fails', () => {
+  it('still answers when the cache throws on storing, logs it, and frees the shared call', async () => {
+    class BrokenCache extends DecisionCache {
+      override set(): void {
+        throw new Error('disk full');
+      }
+    }
+    const { checker, logger, service } = setup({ cache: new BrokenCache() });
+    checker.allow(alice.subject, alice.resource, alice.permission);
+    const signalled = service.check({ ...alice, signal: new AbortController().signal });
+    expect(await service.check(alice)).toEqual(spicedbAllowed);
+    expect(await signalled).toEqual(spicedbAllowed);
+    expect(await service.check(alice)).toEqual(spicedbAllowed);
+    expect(checker.calls).toHaveLength(2);
+    expect(logger.lines.at(-1)).toMatchObject({
+      level: 'error',
+      message: 'the decision cache could not store an answer; it is not cached',
+    });
+  });
+});

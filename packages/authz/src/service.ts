@@ -417,8 +417,18 @@ export class AuthorizationService {
   private remember(req: CheckRequest, allowed: boolean, askedAt: number, generation: number): void {
     const cache = this.cache;
     if (cache === undefined) return;
-    if (this.cacheable(req) && cache.generation === generation) cache.set(req, allowed, askedAt);
-    else if (!allowed) cache.forget(req, askedAt);
+    try {
+      if (this.cacheable(req) && cache.generation === generation) cache.set(req, allowed, askedAt);
+      else if (!allowed) cache.forget(req, askedAt);
+    } catch (error) {
+      // A cache passed in may be anything that extends DecisionCache: its failure to store
+      // costs a later backend call, never this decision.
+      this.log(
+        'error',
+        { err: error },
+        'the decision cache could not store an answer; it is not cached',
+      );
+    }
   }
 
   private singleOperation(req: CheckRequest): (signal: AbortSignal) => Promise<boolean> {
