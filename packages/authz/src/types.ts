@@ -29,7 +29,8 @@ export interface PermissionChecker {
    * What the checker sends for a check that asks no consistency of its own (SpiceDbChecker's
    * `consistency` option). The service reads it once, at construction: when it is not
    * `minimize_latency` (absent means that), such checks are neither cached nor shared, as if
-   * each asked it outright.
+   * each asked it outright. A checker that wraps another must pass the inner one's on: without
+   * it, a strict default below would be cached as `minimize_latency`.
    */
   readonly consistency?: Consistency | undefined;
   check(req: CheckRequest, signal: AbortSignal): Promise<boolean>;
