@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +17,7 @@ import { v1 } from '@authzed/authzed-node';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedSpiceDbError, startEmbeddedSpiceDb } from '../src/embedded/index.js';
-import { grpcError, SCHEMA, useSpiceDb } from './spicedb.js';
+import { grpcError, RELATIONSHIPS, SCHEMA, useSpiceDb } from './spicedb.js';
 
 const Permissionship = v1.CheckPermissionResponse_Permissionship;
 
@@ -31,6 +39,30 @@ function checkRequest(who: string, permission: string, what: string): v1.CheckPe
       requirement: { oneofKind: 'fullyConsistent', fullyConsistent: true },
     }),
   });
+}
+
+/** The embedded servers this process has started that are still running, by pid. */
+function runningServers(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return (
+          parent === process.pid &&
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('embedded/server')
+        );
+      } catch {
+        return false; // ended while looking
+      }
+    })
+    .map(Number);
+}
+
+/** The engine's socket files a server process left behind. */
+function socketFiles(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`spicedb-streaming-${pid}-`));
 }
 
 function client(token: string, endpoint: string): v1.ZedClientInterface {
@@ -373,31 +405,115 @@ describe('startEmbeddedSpiceDb', () => {
     expect(JSON.stringify(logged)).not.toContain(token);
   });
 
-  it('stops cleanly on SIGTERM from outside, logged as an unexpected exit; close() then just resolves', async () => {
-    const errors: { fields: Record<string, unknown>; message: string }[] = [];
-    let logged: () => void = () => {};
-    const died = new Promise<void>((resolve) => {
-      logged = resolve;
-    });
-    const server = await startEmbeddedSpiceDb({
-      logger: {
-        info() {},
-        warn() {},
-        error(fields, message) {
-          errors.push({ fields, message });
-          logged();
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    'stops cleanly on %s from outside, logged as an unexpected exit; close() then just resolves',
+    async (signal) => {
+      const errors: { fields: Record<string, unknown>; message: string }[] = [];
+      let logged: () => void = () => {};
+      const died = new Promise<void>((resolve) => {
+        logged = resolve;
+      });
+      const server = await startEmbeddedSpiceDb({
+        logger: {
+          info() {},
+          warn() {},
+          error(fields, message) {
+            errors.push({ fields, message });
+            logged();
+          },
         },
-      },
+      });
+      process.kill(server.pid, signal);
+      await died;
+      expect(errors).toEqual([
+        {
+          fields: { endpoint: server.endpoint, pid: server.pid, code: 0, signal: null }, // it closed its engine
+          message: 'embedded SpiceDB server exited unexpectedly',
+        },
+      ]);
+      expect(socketFiles(server.pid)).toEqual([]);
+      await server.close();
+    },
+  );
+
+  it("never lets the token out through the server's output, even with gRPC tracing on", async () => {
+    const token = 'tok-trace-7c1e5b2d9a4f';
+    const logged: string[] = [];
+    const record = (fields: Record<string, unknown>, message: string) =>
+      logged.push(JSON.stringify({ message, ...fields }));
+    const names = ['GRPC_TRACE', 'GRPC_VERBOSITY'] as const;
+    const saved = names.map((name) => process.env[name]);
+    // This process's grpc-js read them when it loaded: only the server process sees them.
+    process.env.GRPC_TRACE = 'all';
+    process.env.GRPC_VERBOSITY = 'DEBUG';
+    const starting = startEmbeddedSpiceDb({
+      token,
+      logger: { info: record, warn: record, error: record },
     });
-    process.kill(server.pid, 'SIGTERM');
-    await died;
-    expect(errors).toEqual([
-      {
-        fields: { endpoint: server.endpoint, pid: server.pid, code: 0, signal: null }, // it closed its engine
-        message: 'embedded SpiceDB server exited unexpectedly',
-      },
-    ]);
-    await server.close();
+    names.forEach((name, i) => {
+      const value = saved[i];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    });
+    const server = await starting;
+    const zed = client(token, server.endpoint);
+    try {
+      const answer = await zed.promises
+        .readSchema(v1.ReadSchemaRequest.create({}))
+        .catch((error: ServiceError) => error.code);
+      expect(answer).toBe(status.NOT_FOUND);
+    } finally {
+      zed.close();
+      await server.close();
+    }
+    expect(logged.join('\n')).not.toContain(token);
+    // Tracing stayed off in the server: it wrote nothing at all.
+    expect(logged.filter((line) => line.includes('wrote output'))).toEqual([]);
+  });
+
+  it.each([0, 50, 250])(
+    'aborted %i ms into a start, ends the server process and rejects with the reason',
+    async (after) => {
+      const before = runningServers();
+      const controller = new AbortController();
+      const reason = new Error('the service gave up booting');
+      const starting = startEmbeddedSpiceDb({
+        schema: SCHEMA,
+        relationships: RELATIONSHIPS,
+        signal: controller.signal,
+      });
+      const [pid] = runningServers().filter((found) => !before.includes(found));
+      expect(pid).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, after));
+      controller.abort(reason);
+      await expect(starting).rejects.toBe(reason);
+      expect(runningServers()).toEqual(before);
+      expect(socketFiles(pid as number)).toEqual([]);
+    },
+  );
+
+  it('starts nothing for a signal already aborted, and takes no abort after the start', async () => {
+    const before = runningServers();
+    const reason = new Error('already');
+    await expect(startEmbeddedSpiceDb({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(runningServers()).toEqual(before);
+    await expect(startEmbeddedSpiceDb({ signal: 'soon' as never })).rejects.toThrow(
+      'startEmbeddedSpiceDb: option "signal" must be an AbortSignal',
+    );
+
+    const controller = new AbortController();
+    const server = await startEmbeddedSpiceDb({ signal: controller.signal });
+    try {
+      controller.abort();
+      const zed = client(server.token, server.endpoint);
+      const answer = await zed.promises
+        .readSchema(v1.ReadSchemaRequest.create({}))
+        .catch((error: ServiceError) => error.code);
+      zed.close();
+      expect(answer).toBe(status.NOT_FOUND); // still serving
+    } finally {
+      await server.close();
+    }
   });
 
   it('ends open streams with UNAVAILABLE when it closes', async () => {

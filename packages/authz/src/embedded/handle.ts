@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import type { Logger } from '@breakwater/core';
 
 // A stop asked over IPC that has not ended the process by then is cut short.
-const KILL_AFTER_MS = 5_000;
+export const KILL_AFTER_MS = 5_000;
 
 /**
  * A running embedded SpiceDB server: point `@authzed/authzed-node` (or SpiceDbChecker) at

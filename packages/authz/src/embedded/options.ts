@@ -23,6 +23,11 @@ export interface EmbeddedSpiceDbOptions {
   readonly token?: string | undefined;
   /** Told about the server's start, stop, unexpected exit and anything it writes to stderr. */
   readonly logger?: Logger | undefined;
+  /**
+   * Aborts the start: the server process is ended and the start rejects with the signal's
+   * reason. Once started, the server answers to `close()` alone.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface EmbeddedSettings {
@@ -32,10 +37,11 @@ export interface EmbeddedSettings {
   readonly port: number;
   readonly token: string;
   readonly logger: Logger | undefined;
+  readonly signal: AbortSignal | undefined;
 }
 
 const OWNER = 'startEmbeddedSpiceDb';
-const KNOWN = new Set(['schema', 'relationships', 'host', 'port', 'token', 'logger']);
+const KNOWN = new Set(['schema', 'relationships', 'host', 'port', 'token', 'logger', 'signal']);
 // What an HTTP/2 header value can carry after "Bearer ": visible ASCII, no spaces.
 const TOKEN = /^[\x21-\x7e]+$/;
 
@@ -65,6 +71,7 @@ export function embeddedSettings(options: EmbeddedSpiceDbOptions | undefined): E
     token:
       given.token === undefined ? randomBytes(32).toString('base64url') : checkToken(given.token),
     logger: checkLogger(given.logger),
+    signal: checkSignal(given.signal),
   };
 }
 
@@ -81,6 +88,13 @@ function checkToken(token: unknown): string {
         : 'a string with spaces or characters outside visible ASCII';
   throw new TypeError(
     `${OWNER}: option "token" must be a non-empty string of visible ASCII characters, got ${got}`,
+  );
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(
+    `${OWNER}: option "signal" must be an AbortSignal, got ${describeValue(signal)}`,
   );
 }
 

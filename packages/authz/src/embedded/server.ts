@@ -35,6 +35,7 @@ class StartFailure extends Error {
 let db: EmbeddedSpiceDB | undefined;
 let server: Server | undefined;
 let endStreams: (() => void) | undefined;
+let starting: Promise<void> | undefined;
 let stopping: Promise<void> | undefined;
 
 function report(message: FromServer): Promise<void> {
@@ -107,6 +108,9 @@ async function start(settings: Extract<ToServer, { type: 'start' }>): Promise<vo
 
 function stop(exitCode: number): Promise<void> {
   stopping ??= (async () => {
+    // A stop during the start (an aborted start) lets it finish first: an engine closed halfway
+    // through starting would leave its socket file behind.
+    await starting?.catch(() => {});
     endStreams?.();
     const grpc = server;
     if (grpc !== undefined) {
@@ -131,16 +135,20 @@ function stop(exitCode: number): Promise<void> {
   return stopping;
 }
 
-// Ctrl-C reaches the whole process group, and a kill from a supervisor may come first: either
-// way the engine is closed, so its socket file goes with it.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
+// Ctrl-C reaches the whole process group, a closed terminal hangs it up, and a kill from a
+// supervisor may come first: either way the engine is closed, so its socket file goes with it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => void stop(0));
+}
 process.on('disconnect', () => void stop(0));
 process.on('message', (message: ToServer) => {
   if (message.type === 'stop') {
     void stop(0);
     return;
   }
-  start(message).catch(async (error: unknown) => {
+  if (stopping !== undefined) return;
+  starting = start(message);
+  starting.catch(async (error: unknown) => {
     const failure =
       error instanceof StartFailure
         ? error

