@@ -1253,14 +1253,18 @@ describe('AuthorizationService: failures the caller did not cause', () => {
         return Reflect.get(target, key);
       },
     });
-    const { checker, service } = setup();
-    checker.script.push({ kind: 'fail', error: hostile });
-    const signalled = service.check({ ...alice, signal: new AbortController().signal });
-    const plain = service.check(alice);
-    for (const decision of [await plain, await signalled])
-      expect(decision).toMatchObject({ allowed: false, source: 'fallback' });
-    expect(await service.check(alice)).toMatchObject({ source: 'spicedb', allowed: false });
-    expect(checker.calls).toHaveLength(2);
+    // With a backendError listener, the service itself classifies the error, and that throws.
+    for (const listening of [false, true]) {
+      const { checker, service } = setup();
+      if (listening) service.on('backendError', () => {});
+      checker.script.push({ kind: 'fail', error: hostile });
+      const signalled = service.check({ ...alice, signal: new AbortController().signal });
+      const plain = service.check(alice);
+      for (const decision of [await plain, await signalled])
+        expect(decision).toMatchObject({ allowed: false, source: 'fallback' });
+      expect(await service.check(alice)).toMatchObject({ source: 'spicedb', allowed: false });
+      expect(checker.calls).toHaveLength(2);
+    }
   });
 
   it('denies, and handles the rejection of, a fallback decider that answers a promise', async () => {
