@@ -268,20 +268,35 @@ describe('the embedded SpiceDB server', () => {
     expect(errors.map((error) => error.code)).toEqual([status.CANCELLED]);
   });
 
-  it('answers the gRPC health check with SERVING', async () => {
+  it('answers the gRPC health check as grpc-go does: SERVING for the server and its services, NOT_FOUND for others', async () => {
     const bare = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
-    try {
-      const answer = await new Promise<Buffer>((resolve, reject) =>
+    const ask = (request: Buffer) =>
+      new Promise<Buffer | ServiceError>((resolve) =>
         bare.makeUnaryRequest(
           '/grpc.health.v1.Health/Check',
           (value: Buffer) => value,
           (value: Buffer) => value,
-          Buffer.alloc(0),
-          (error: ServiceError | null, value?: Buffer) =>
-            error === null && value ? resolve(value) : reject(error),
+          request,
+          (error: ServiceError | null, value?: Buffer) => resolve(error ?? (value as Buffer)),
         ),
       );
-      expect([...answer]).toEqual([0x08, 0x01]); // HealthCheckResponse { status: SERVING }
+    // HealthCheckRequest { service }, encoded: field 1, length-delimited.
+    const forService = (name: string) =>
+      Buffer.concat([Buffer.from([0x0a, name.length]), Buffer.from(name)]);
+    const SERVING = [0x08, 0x01]; // HealthCheckResponse { status: SERVING }
+    try {
+      expect([...((await ask(Buffer.alloc(0))) as Buffer)]).toEqual(SERVING);
+      for (const service of [
+        'authzed.api.v1.PermissionsService',
+        'authzed.api.v1.SchemaService',
+        'authzed.api.v1.WatchService',
+      ]) {
+        expect([...((await ask(forService(service))) as Buffer)]).toEqual(SERVING);
+      }
+      const unknown = (await ask(forService('nosuch'))) as ServiceError;
+      expect([unknown.code, unknown.details]).toEqual([status.NOT_FOUND, 'unknown service']);
+      const garbled = (await ask(Buffer.from([0x0a, 0x05, 0x61]))) as ServiceError;
+      expect(garbled.code).toBe(status.INTERNAL);
     } finally {
       bare.close();
     }

