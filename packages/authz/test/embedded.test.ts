@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
-import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedSpiceDbError, startEmbeddedSpiceDb } from '../src/embedded/index.js';
 import { grpcError, RELATIONSHIPS, SCHEMA, useSpiceDb } from './spicedb.js';
@@ -231,10 +231,11 @@ describe('the embedded SpiceDB server', () => {
     expect(await lookup('user:dave')).toEqual([]);
   });
 
-  it('streams Watch updates, and a cancelled watch is let go', async () => {
+  // That a cancelled watch cancels the engine's own stream is proven where that stream can be
+  // seen: src/embedded/service.test.ts.
+  it('streams Watch updates', async () => {
     const watch = zed.watch(v1.WatchRequest.create({ optionalObjectTypes: ['document'] }));
-    const errors: ServiceError[] = [];
-    watch.on('error', (error: ServiceError) => errors.push(error));
+    watch.on('error', () => {}); // the CANCELLED its own cancel() reports
     const update = new Promise<v1.WatchResponse>((resolve) => {
       watch.on('data', (response: v1.WatchResponse) => {
         const ours = response.updates.some(
@@ -264,8 +265,6 @@ describe('the embedded SpiceDB server', () => {
     expect(change?.operation).toBe(v1.RelationshipUpdate_Operation.TOUCH);
     expect(change?.relationship?.subject?.object?.objectId).toBe('erin');
     watch.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(errors.map((error) => error.code)).toEqual([status.CANCELLED]);
   });
 
   it('answers the gRPC health check as grpc-go does: SERVING for the server and its services, NOT_FOUND for others', async () => {
@@ -303,26 +302,59 @@ describe('the embedded SpiceDB server', () => {
   });
 
   it("keeps the caller's event loop free while the engine works", async () => {
-    let ticks = 0;
-    const ticker = setInterval(() => ticks++, 1);
+    expect(spicedb().pid).not.toBe(process.pid);
+    // Raw bytes both ways, encoded before and decoded after the timing: the only work left on
+    // this loop during the call is the engine's, if it ran here.
+    const raw = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${spicedb().token}`);
+    const items = Array.from({ length: 1_000 }, (_, i) =>
+      v1.CheckBulkPermissionsRequestItem.create({
+        resource: object(`document:d${i}`),
+        permission: 'read',
+        subject: subject('user:bob'),
+      }),
+    );
+    const body = Buffer.from(
+      v1.CheckBulkPermissionsRequest.toBinary(v1.CheckBulkPermissionsRequest.create({ items })),
+    );
+    const bulkCheck = () =>
+      new Promise<Buffer>((resolve, reject) =>
+        raw.makeUnaryRequest(
+          '/authzed.api.v1.PermissionsService/CheckBulkPermissions',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          body,
+          metadata,
+          (error: ServiceError | null, value?: Buffer) =>
+            error === null && value ? resolve(value) : reject(error),
+        ),
+      );
     try {
-      const items = Array.from({ length: 1_000 }, (_, i) =>
-        v1.CheckBulkPermissionsRequestItem.create({
-          resource: object(`document:d${i}`),
-          permission: 'read',
-          subject: subject('user:bob'),
-        }),
-      );
-      await zed.promises.checkBulkPermissions(v1.CheckBulkPermissionsRequest.create({ items }));
-      const during = ticks;
-      const response = await zed.promises.checkBulkPermissions(
-        v1.CheckBulkPermissionsRequest.create({ items }),
-      );
-      expect(response.pairs).toHaveLength(1_000);
-      // In process, the engine would hold the loop for the whole bulk check (~60 ms here).
-      expect(ticks - during).toBeGreaterThanOrEqual(2);
+      await bulkCheck();
+      const ratios: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        let last = performance.now();
+        let longest = 0;
+        const ticker = setInterval(() => {
+          const now = performance.now();
+          longest = Math.max(longest, now - last);
+          last = now;
+        }, 1);
+        const began = performance.now();
+        last = began;
+        const answer = await bulkCheck();
+        const ended = performance.now();
+        clearInterval(ticker);
+        longest = Math.max(longest, ended - last);
+        ratios.push(longest / (ended - began));
+        expect(v1.CheckBulkPermissionsResponse.fromBinary(answer).pairs).toHaveLength(1_000);
+      }
+      // In process the engine holds the loop for the whole call: one gap of ~95% of it, every
+      // time. Out of process the longest gap is a few ms of a ~40 ms call (~5-20%).
+      expect(Math.min(...ratios)).toBeLessThan(0.5);
     } finally {
-      clearInterval(ticker);
+      raw.close();
     }
   });
 
