@@ -5,6 +5,7 @@ import {
   classifyError,
   type Logger,
   type TryResult,
+  untilAborted,
 } from '@breakwater/core';
 import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
 import { requireBoolean, requireBooleans } from './answer-error.js';
@@ -666,23 +667,4 @@ function checkManyOptions(options: CheckManyOptions): AbortSignal | undefined {
   rejectUnknownKeys(`${OWNER}.checkMany`, options, CHECK_MANY_KEYS);
   checkSignal('checkMany(checks, { signal })', options.signal);
   return options.signal;
-}
-
-/** `pending`, or the signal's reason as soon as it aborts. */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      // It should never reject; if it does, the caller hears of it rather than waiting forever.
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

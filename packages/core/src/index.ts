@@ -40,3 +40,4 @@ export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterOf } from './retry-after
 export type { BreakerSnapshot } from './snapshot.js';
 export type { BreakerMetrics, BreakerState, StateName } from './state.js';
 export type { TryResult } from './try-result.js';
+export { untilAborted } from './until-aborted.js';

@@ -1,3 +1,4 @@
+import { untilAborted } from '@breakwater/core';
 import { ScanError } from '../errors.js';
 
 /**
@@ -52,25 +53,7 @@ export class ScanDeadline {
 
   /** `work`, or this deadline's reason as soon as it fires. */
   race<T>(work: Promise<T>): Promise<T> {
-    const { signal } = this;
-    if (signal.aborted) {
-      work.catch(() => {});
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    return untilAborted(work, this.signal);
   }
 
   /** Stops the timer and stops listening to the caller. */
