@@ -114,7 +114,14 @@ describe('the fault proxy', () => {
     const unavailable = await grpcError(check(zed, 2_000));
     expect(unavailable.code).toBe(status.UNAVAILABLE);
     expect(Date.now() - started).toBeLessThan(1_000);
+    for (const change of ['pass', 'pause', 'drop'] as const) {
+      expect(() => proxy[change]()).toThrow(
+        `fault proxy: cannot ${change} while killed; restart() it first`,
+      );
+    }
+    expect(proxy.mode).toBe('killed');
     await proxy.restart();
+    expect(proxy.mode).toBe('pass');
     let answer: unknown;
     for (let attempt = 0; attempt < 100 && answer !== HAS; attempt++) {
       answer = await check(zed).catch((error: ServiceError) => error.code);

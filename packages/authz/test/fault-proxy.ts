@@ -7,7 +7,9 @@ export type FaultMode = 'pass' | 'pause' | 'drop' | 'killed';
  * A TCP proxy between a client and a server that the tests control: `pass()` forwards bytes both
  * ways, `pause()` holds them (connections stay open: a stalled server), `drop()` destroys open
  * connections and every new one as it is accepted, `kill()` stops listening (ECONNREFUSED), and
- * `restart()` listens again on the same port and passes.
+ * `restart()` listens again on the same port and passes. Once killed (or closed), only `restart()`
+ * brings it back: `pass()`, `pause()` and `drop()` throw rather than claim a mode that nothing
+ * is listening for.
  */
 export interface FaultProxy {
   /** `127.0.0.1:port`, the address to give the client instead of the target. */
@@ -100,6 +102,12 @@ export async function startFaultProxy(options: { target: string }): Promise<Faul
     );
   };
 
+  const listening = (change: string): void => {
+    if (server === undefined) {
+      throw new Error(`fault proxy: cannot ${change} while killed; restart() it first`);
+    }
+  };
+
   await listen();
   return {
     get endpoint() {
@@ -115,6 +123,7 @@ export async function startFaultProxy(options: { target: string }): Promise<Faul
       return mode;
     },
     pass() {
+      listening('pass');
       mode = 'pass';
       for (const { client, upstream } of links) {
         client.resume();
@@ -122,6 +131,7 @@ export async function startFaultProxy(options: { target: string }): Promise<Faul
       }
     },
     pause() {
+      listening('pause');
       mode = 'pause';
       for (const { client, upstream } of links) {
         client.pause();
@@ -129,6 +139,7 @@ export async function startFaultProxy(options: { target: string }): Promise<Faul
       }
     },
     drop() {
+      listening('drop');
       mode = 'drop';
       for (const link of links) destroy(link);
     },
