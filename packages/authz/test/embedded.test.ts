@@ -181,6 +181,28 @@ describe('the embedded SpiceDB server', () => {
     expect(error.details).toContain('object_id');
   });
 
+  it('answers a request body that does not decode with INTERNAL, as grpc-go does', async () => {
+    const raw = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${spicedb().token}`);
+    try {
+      const error = await new Promise<ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest(
+          '/authzed.api.v1.PermissionsService/CheckPermission',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          Buffer.from([0x0a, 0x7f, 0x01]), // field 1 claims 127 bytes; 1 follows
+          metadata,
+          (failed: ServiceError | null) => resolve(failed),
+        ),
+      );
+      expect(error?.code).toBe(status.INTERNAL);
+      expect(error?.details).toMatch(/^grpc: error unmarshalling request: /);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('refuses a call without a preshared key (UNAUTHENTICATED) or with the wrong one (PERMISSION_DENIED)', async () => {
     const bare = new v1.PermissionsServiceClient(spicedb().endpoint, credentials.createInsecure());
     const wrong = client(`${spicedb().token}x`, spicedb().endpoint);

@@ -138,8 +138,9 @@ function unary(check: Check, call: EngineUnary, I: Codec, O: Codec): handleUnary
     try {
       input = I.fromBinary(request.request);
     } catch (error) {
-      const details = `the request is not a valid protobuf message: ${(error as Error).message}`;
-      return callback({ name: 'Error', message: details, code: status.INVALID_ARGUMENT, details });
+      // grpc-go's answer, so SpiceDB's, to bytes that do not decode.
+      const details = `grpc: error unmarshalling request: ${(error as Error).message}`;
+      return callback({ name: 'Error', message: details, code: status.INTERNAL, details });
     }
     call(input, undefined, undefined, (error, response) => {
       if (error !== null && error !== undefined) callback(engineStatus(error));
