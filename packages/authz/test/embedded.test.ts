@@ -173,6 +173,33 @@ describe('the embedded SpiceDB server', () => {
     expect(error.details).toBe('relation/permission `nope` not found under definition `document`');
   });
 
+  it("attaches SpiceDB's ErrorInfo to an unknown permission or definition, as the engine's own streams do", async () => {
+    const detailsOf = (error: ServiceError) =>
+      Buffer.from(error.metadata.get('grpc-status-details-bin')[0] ?? '').toString('hex');
+    for (const [who, permission, what] of [
+      ['user:bob', 'nope', 'document:plan'],
+      ['user:bob', 'read', 'nodef:plan'],
+      ['nouser:bob', 'read', 'document:plan'],
+    ] as const) {
+      const unary = await grpcError(
+        zed.promises.checkPermission(checkRequest(who, permission, what)),
+      );
+      // LookupResources is forwarded to the engine's socket: its details are the engine's own.
+      const streamed = await grpcError(
+        zed.promises.lookupResources(
+          v1.LookupResourcesRequest.create({
+            resourceObjectType: object(what).objectType,
+            permission,
+            subject: subject(who),
+          }),
+        ),
+      );
+      expect([unary.code, unary.details]).toEqual([streamed.code, streamed.details]);
+      expect(detailsOf(streamed)).not.toBe('');
+      expect(detailsOf(unary)).toBe(detailsOf(streamed));
+    }
+  });
+
   it('answers a malformed object id with INVALID_ARGUMENT', async () => {
     const error = await grpcError(
       zed.promises.checkPermission(checkRequest('user:bob', 'read', 'document:no spaces!')),
