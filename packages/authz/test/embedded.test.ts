@@ -255,6 +255,25 @@ describe('the embedded SpiceDB server', () => {
         ),
       );
       expect(stream.code).toBe(status.PERMISSION_DENIED);
+      // As SpiceDB: the scheme in any case; an empty key or another scheme is UNAUTHENTICATED.
+      const as = (authorization: string) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', authorization);
+        return new Promise<number>((resolve) =>
+          bare.checkPermission(
+            checkRequest('user:bob', 'read', 'document:plan'),
+            metadata,
+            (error, response) =>
+              resolve(
+                error?.code ??
+                  (response?.permissionship === Permissionship.HAS_PERMISSION ? 0 : -1),
+              ),
+          ),
+        );
+      };
+      expect(await as(`bearer ${spicedb().token}`)).toBe(status.OK);
+      expect(await as('Bearer ')).toBe(status.UNAUTHENTICATED);
+      expect(await as(`Basic ${spicedb().token}`)).toBe(status.UNAUTHENTICATED);
     } finally {
       bare.close();
       wrong.close();
