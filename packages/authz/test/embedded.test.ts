@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { inspect } from 'node:util';
+import { format, inspect } from 'node:util';
 import { v1 } from '@authzed/authzed-node';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -497,7 +497,15 @@ describe('startEmbeddedSpiceDb', () => {
     });
     expect(server.token).toBe(token);
     expect(inspect(server)).not.toContain(token);
-    expect(inspect(server, { showHidden: true, getters: true })).not.toContain(token);
+    for (const options of [
+      { showHidden: true, getters: true },
+      { customInspect: false, showHidden: true, getters: true, depth: 9 },
+      { customInspect: false, showHidden: true, getters: true, showProxy: true, depth: 9 },
+    ]) {
+      expect(inspect(server, options)).not.toContain(token);
+    }
+    expect(format('%O', server)).not.toContain(token);
+    expect(JSON.stringify(Object.entries(server))).not.toContain(token);
     expect(JSON.stringify(server)).not.toContain(token);
     expect(inspect(server)).toContain(server.endpoint);
 

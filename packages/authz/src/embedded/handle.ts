@@ -24,11 +24,35 @@ export interface EmbeddedSpiceDb {
   close(): Promise<void>;
 }
 
-/** The handle startEmbeddedSpiceDb gives out, over the server process it started. */
-export class ServerHandle implements EmbeddedSpiceDb {
+/**
+ * The handle startEmbeddedSpiceDb gives out: a {@link ServerHandle} seen through a proxy that
+ * alone knows the token. util.inspect looks at a proxy's target, whatever its options
+ * (`customInspect: false`, `getters`, `showHidden`, `showProxy`), and the target has no token.
+ */
+export function serverHandle(
+  endpoint: string,
+  token: string,
+  child: ChildProcess & { pid: number },
+  exited: Promise<void>,
+  logger: Logger | undefined,
+): EmbeddedSpiceDb {
+  const handle = new ServerHandle(endpoint, child, exited, logger);
+  const close = (): Promise<void> => handle.close();
+  return new Proxy(handle, {
+    get: (target, key) => {
+      if (key === 'token') return token;
+      // Its private fields answer to the handle itself, never to the proxy.
+      if (key === 'close') return close;
+      return Reflect.get(target, key, target);
+    },
+    has: (target, key) => key === 'token' || Reflect.has(target, key),
+  }) as ServerHandle & { readonly token: string };
+}
+
+/** A running server process, with everything about it but its token. */
+export class ServerHandle {
   readonly endpoint: string;
   readonly pid: number;
-  readonly #token: string;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
   readonly #logger: Logger | undefined;
@@ -36,14 +60,12 @@ export class ServerHandle implements EmbeddedSpiceDb {
 
   constructor(
     endpoint: string,
-    token: string,
     child: ChildProcess & { pid: number },
     exited: Promise<void>,
     logger: Logger | undefined,
   ) {
     this.endpoint = endpoint;
     this.pid = child.pid;
-    this.#token = token;
     this.#child = child;
     this.#exited = exited;
     this.#logger = logger;
@@ -61,10 +83,6 @@ export class ServerHandle implements EmbeddedSpiceDb {
         );
       }
     });
-  }
-
-  get token(): string {
-    return this.#token;
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { joinHostPort } from './address.js';
 import { EmbeddedSpiceDbError } from './errors.js';
-import { type EmbeddedSpiceDb, KILL_AFTER_MS, ServerHandle } from './handle.js';
+import { type EmbeddedSpiceDb, KILL_AFTER_MS, serverHandle } from './handle.js';
 import { type EmbeddedSpiceDbOptions, embeddedSettings } from './options.js';
 import { forwardOutput, serverEnvironment } from './output.js';
 import type { FromServer, ToServer } from './protocol.js';
@@ -99,7 +99,7 @@ export async function startEmbeddedSpiceDb(
   });
 
   const endpoint = joinHostPort(settings.host, port);
-  const handle = new ServerHandle(
+  const handle = serverHandle(
     endpoint,
     token,
     child as ChildProcess & { pid: number },
