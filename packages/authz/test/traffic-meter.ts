@@ -17,7 +17,7 @@ export interface TrafficMeter {
 
 export async function startTrafficMeter(options: { target: string }): Promise<TrafficMeter> {
   const at = options.target.lastIndexOf(':');
-  const host = options.target.slice(0, at);
+  const host = options.target.slice(0, at).replace(/^\[(.*)\]$/, '$1');
   const port = Number(options.target.slice(at + 1));
   const sockets = new Set<Socket>();
   let connections = 0;
