@@ -70,7 +70,11 @@ interface Received {
   authorization: unknown;
   requestIds: unknown[];
   deadline: number;
+  /** Date.now() when it arrived. */
+  at: number;
   call: ServerUnaryCall<unknown, unknown>;
+  /** Answers a stalled call later. */
+  reply: sendUnaryData<unknown>;
 }
 
 /**
@@ -90,7 +94,9 @@ async function scriptedSpiceDb(answer: (method: Method, request: unknown) => Ans
         authorization: call.metadata.get('authorization')[0],
         requestIds: call.metadata.get('x-request-id'),
         deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        at: Date.now(),
         call,
+        reply: callback,
       });
       const reply = answer(method, call.request);
       if (reply === 'stall') return;
@@ -490,6 +496,161 @@ describe('SpiceDbChecker.checkMany', () => {
     expect(((await rejection(checker.checkMany(two, never))) as Error).message).toContain(
       'answered 1 checks of the 2 asked',
     );
+  });
+});
+
+describe('SpiceDbChecker.checkMany past maxBulkChecks', () => {
+  /** Checks of document:d0 … d{n-1}; SpiceDB allows every third. */
+  const list = (n: number): CheckRequest[] =>
+    Array.from({ length: n }, (_, i) => ({ ...ALICE, resource: `document:d${i}` }));
+  const expected = (n: number) => Array.from({ length: n }, (_, i) => i % 3 === 0);
+  const idOf = (item: v1.CheckBulkPermissionsRequestItem | undefined) =>
+    Number(item?.resource?.objectId.slice(1));
+  const itemsOf = (r: Received) => (r.request as v1.CheckBulkPermissionsRequest).items;
+  const answerFor = (request: unknown) => ({
+    pairs: (request as v1.CheckBulkPermissionsRequest).items.map((item) => ({
+      response: {
+        oneofKind: 'item',
+        item: {
+          permissionship:
+            idOf(item) % 3 === 0 ? Permissionship.HAS_PERMISSION : Permissionship.NO_PERMISSION,
+        },
+      },
+    })),
+  });
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(condition()).toBe(true);
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  it('validates maxBulkChecks: an integer from 1 to SpiceDB’s 10,000, default 1,000', () => {
+    const build = (maxBulkChecks: unknown) => () =>
+      new SpiceDbChecker({
+        endpoint: '127.0.0.1:1',
+        token: TOKEN,
+        maxBulkChecks,
+      } as SpiceDbCheckerOptions);
+    for (const bad of [0, -1, 2.5, '10', Number.NaN]) expect(build(bad)).toThrow(/maxBulkChecks/);
+    expect(build(10_001)).toThrow(
+      'option "maxBulkChecks" must be at most 10000, the most checks SpiceDB takes in one CheckBulkPermissions call, got 10001',
+    );
+    const made = [build(undefined)(), build(10_000)(), build(1)()];
+    expect(made.map((c) => c.maxBulkChecks)).toEqual([1_000, 10_000, 1]);
+    for (const checker of made) checker.close();
+  });
+
+  it('sends 1,001 checks as calls of 1,000 and 1 by default', async () => {
+    const spicedb = await server((_, request) => answerFor(request));
+    const answers = await checkerFor(spicedb.endpoint).checkMany(list(1_001), never);
+    expect(answers).toEqual(expected(1_001));
+    const sizes = spicedb.received.map((r) => itemsOf(r).length).sort((a, b) => a - b);
+    expect(sizes).toEqual([1, 1_000]);
+  });
+
+  it('keeps at most 4 calls in flight, each with its own deadline, and restores the order', async () => {
+    const spicedb = await server(() => 'stall');
+    const timeout = 5_000;
+    const checker = checkerFor(spicedb.endpoint, { maxBulkChecks: 3, timeout });
+    const reqs = list(20);
+    reqs[19] = { ...(reqs[19] as CheckRequest), consistency: 'fully_consistent' };
+    const pending = checker.checkMany(reqs, never);
+    let replied = 0;
+    let mostInFlight = 0;
+    while (replied < 7) {
+      await until(() => spicedb.received.length === Math.min(replied + 4, 7));
+      // Nothing more comes while 4 are out.
+      await settle();
+      mostInFlight = Math.max(mostInFlight, spicedb.received.length - replied);
+      // The latest first, so answers arrive out of order.
+      const unanswered = spicedb.received.slice(replied).reverse();
+      for (const call of unanswered) call.reply(null, answerFor(call.request));
+      replied += unanswered.length;
+    }
+    const answers = await pending;
+    expect(answers).toEqual(expected(20));
+    expect(mostInFlight).toBe(4);
+    const chunks = spicedb.received.map((r) => itemsOf(r).map(idOf));
+    expect(chunks.map((ids) => ids.length).sort()).toEqual([2, 3, 3, 3, 3, 3, 3]);
+    expect(chunks.flat().sort((a, b) => a - b)).toEqual(reqs.map((_, i) => i));
+    for (const ids of chunks)
+      expect(ids[0] as number).toBe((ids[ids.length - 1] as number) - ids.length + 1);
+    for (const r of spicedb.received) {
+      // A deadline shared from the first send would be 20+ ms short for the later calls.
+      expect(r.deadline - r.at).toBeGreaterThan(timeout - 15);
+      expect(r.deadline - r.at).toBeLessThanOrEqual(timeout + 5);
+      // One consistency for the whole list, however it is split.
+      expect((r.request as v1.CheckBulkPermissionsRequest).consistency?.requirement.oneofKind).toBe(
+        'fullyConsistent',
+      );
+    }
+  });
+
+  it("names an item's error in chunk 3 by its index in the whole list", async () => {
+    let itemError = {
+      code: status.FAILED_PRECONDITION,
+      message: 'no permission `nope`',
+      details: [],
+    };
+    const spicedb = await server((_, request) => {
+      const answer = answerFor(request);
+      const items = (request as v1.CheckBulkPermissionsRequest).items;
+      const at = items.findIndex((item) => idOf(item) === 7);
+      if (at >= 0) {
+        (answer.pairs[at] as { response: object }).response = {
+          oneofKind: 'error',
+          error: itemError,
+        };
+      }
+      return answer;
+    });
+    const checker = checkerFor(spicedb.endpoint, { maxBulkChecks: 3 });
+    const refused = await rejection(checker.checkMany(list(10), never));
+    expect(refused).toBeInstanceOf(AuthorizationRequestError);
+    expect((refused as Error).message).toContain('check 7 refused the check (FAILED_PRECONDITION)');
+    itemError = { code: status.UNAVAILABLE, message: 'dispatch failed', details: [] };
+    expect(await rejection(checker.checkMany(list(10), never))).toMatchObject({
+      item: 7,
+      category: 'connection',
+      message: expect.stringContaining('check 7 failed: UNAVAILABLE'),
+    });
+    // Item 7 was the second of the third call's three.
+    const third = spicedb.received.map((r) => itemsOf(r).map(idOf)).find((ids) => ids[0] === 6);
+    expect(third).toEqual([6, 7, 8]);
+  });
+
+  it('fails the list when one call fails, cancelling the calls in flight and sending no more', async () => {
+    const spicedb = await server(() => 'stall');
+    const checker = checkerFor(spicedb.endpoint, { maxBulkChecks: 2, timeout: 10_000 });
+    const pending = rejection(checker.checkMany(list(12), never));
+    await until(() => spicedb.received.length === 4);
+    const failing = spicedb.received.find((r) => idOf(itemsOf(r)[0]) === 4) as Received;
+    failing.reply({ code: status.UNAVAILABLE, details: 'connection reset' });
+    expect(await pending).toMatchObject({
+      operation: 'CheckBulkPermissions',
+      category: 'connection',
+      grpcStatus: 'UNAVAILABLE',
+    });
+    const others = spicedb.received.filter((r) => r !== failing);
+    expect(others).toHaveLength(3);
+    await until(() => others.every((r) => r.call.cancelled));
+    await settle();
+    // Chunks 5 and 6 (checks 8 to 11) were never sent.
+    expect(spicedb.received).toHaveLength(4);
+  });
+
+  it("rejects with the caller's reason when it aborts, cancelling every call in flight", async () => {
+    const spicedb = await server(() => 'stall');
+    const checker = checkerFor(spicedb.endpoint, { maxBulkChecks: 2, timeout: 10_000 });
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const pending = rejection(checker.checkMany(list(12), controller.signal));
+    await until(() => spicedb.received.length === 4);
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    await until(() => spicedb.received.every((r) => r.call.cancelled));
+    await settle();
+    expect(spicedb.received).toHaveLength(4);
   });
 });
 

@@ -3,6 +3,7 @@ import { MAX_TIMER_MS } from '@breakwater/core';
 import {
   describeValue,
   durationAtLeast,
+  integerAtLeast,
   orDefault,
   rejectUnknownKeys,
   requireObject,
@@ -28,6 +29,13 @@ interface CommonOptions {
   consistency?: Consistency | undefined;
   /** ms each call may take: its gRPC deadline. Default 2000. */
   timeout?: number | undefined;
+  /**
+   * Most checks sent in one CheckBulkPermissions call, 1 to 10000; `checkMany` splits a longer
+   * list into calls this size, at most 4 in flight. Default 1000. SpiceDB refuses a call of more
+   * than 10,000 items (`maxBulkCheckCount`, a constant in its internal/services/v1/bulkcheck.go
+   * that no flag changes), and smaller calls keep one slow batch from holding up the rest.
+   */
+  maxBulkChecks?: number | undefined;
 }
 
 /** Let the checker make (and own) the client. */
@@ -69,9 +77,21 @@ const ENDPOINT_KEYS: ReadonlySet<string> = new Set([
   'keepaliveTimeout',
   'consistency',
   'timeout',
+  'maxBulkChecks',
 ]);
-const CLIENT_KEYS: ReadonlySet<string> = new Set(['client', 'consistency', 'timeout']);
+const CLIENT_KEYS: ReadonlySet<string> = new Set([
+  'client',
+  'consistency',
+  'timeout',
+  'maxBulkChecks',
+]);
 const DEFAULT_TIMEOUT = 2_000;
+const DEFAULT_MAX_BULK_CHECKS = 1_000;
+// SpiceDB's maxBulkCheckCount: a constant, not a flag, so no server takes more in one call.
+const SPICEDB_MAX_BULK_CHECKS = 10_000;
+// Bulk calls one checkMany keeps in flight: enough to overlap round trips, few enough that one
+// caller's long list does not take all of SpiceDB's bulk-check concurrency (50 by default).
+const BULK_CALLS_IN_FLIGHT = 4;
 const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 // grpc-js refuses other header bytes with a message that quotes the value: check first, quietly.
 const TOKEN = /^[\x21-\x7e]+$/;
@@ -120,6 +140,7 @@ type UnaryMethod = (
  */
 export class SpiceDbChecker implements PermissionChecker {
   readonly timeout: number;
+  readonly maxBulkChecks: number;
   readonly consistency: Consistency;
   /** `host:port`, when the checker made the client. */
   readonly endpoint: string | undefined;
@@ -136,6 +157,17 @@ export class SpiceDbChecker implements PermissionChecker {
     const ownsClient = given.client === undefined;
     rejectUnknownKeys(OWNER, options, ownsClient ? ENDPOINT_KEYS : CLIENT_KEYS);
     this.timeout = timerOption(given, 'timeout', DEFAULT_TIMEOUT, 1);
+    this.maxBulkChecks = integerAtLeast(
+      OWNER,
+      'maxBulkChecks',
+      orDefault(given.maxBulkChecks, DEFAULT_MAX_BULK_CHECKS),
+      1,
+    );
+    if (this.maxBulkChecks > SPICEDB_MAX_BULK_CHECKS) {
+      throw new RangeError(
+        `${OWNER}: option "maxBulkChecks" must be at most ${SPICEDB_MAX_BULK_CHECKS}, the most checks SpiceDB takes in one CheckBulkPermissions call, got ${this.maxBulkChecks}`,
+      );
+    }
     const consistency = orDefault(given.consistency, 'minimize_latency');
     const problem = consistencyProblem(consistency);
     if (problem !== undefined) throw new TypeError(`${OWNER}: option "consistency" ${problem}`);
@@ -187,15 +219,22 @@ export class SpiceDbChecker implements PermissionChecker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#send('CheckPermission', request, signal, 0) as Promise<boolean>;
+    return this.#send('CheckPermission', request, signal) as Promise<boolean>;
   }
 
+  /**
+   * One CheckBulkPermissions call per `maxBulkChecks` checks, at most 4 in flight, answers in the
+   * order asked. Every call uses the one consistency that satisfies every check, so a list answers
+   * the same however it is split. One call failing fails the whole list and cancels the rest.
+   */
   checkMany(reqs: readonly CheckRequest[], signal: AbortSignal): Promise<boolean[]> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (reqs.length === 0) return Promise.resolve([]);
-    let request: v1.CheckBulkPermissionsRequest;
+    let items: v1.CheckBulkPermissionsRequestItem[];
+    let consistency: v1.Consistency;
+    // Every check is built before any is sent: a malformed one fails the list with nothing sent.
     try {
-      const items: v1.CheckBulkPermissionsRequestItem[] = new Array(reqs.length);
+      items = new Array(reqs.length);
       for (let i = 0; i < reqs.length; i++) {
         const req = reqs[i] as CheckRequest;
         items[i] = {
@@ -204,11 +243,16 @@ export class SpiceDbChecker implements PermissionChecker {
           subject: subjectReference(req.subject),
         };
       }
-      request = { consistency: this.#bulkConsistency(reqs), items, withTracing: false };
+      consistency = this.#bulkConsistency(reqs);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#send('CheckBulkPermissions', request, signal, reqs.length) as Promise<boolean[]>;
+    const answers: boolean[] = new Array(reqs.length);
+    if (items.length <= this.maxBulkChecks) {
+      const request = { consistency, items, withTracing: false };
+      return this.#send('CheckBulkPermissions', request, signal, answers) as Promise<boolean[]>;
+    }
+    return this.#sendInChunks(items, consistency, signal, answers);
   }
 
   /**
@@ -217,7 +261,7 @@ export class SpiceDbChecker implements PermissionChecker {
    */
   health(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    return this.#send('ReadSchema', READ_SCHEMA, signal, 0) as Promise<void>;
+    return this.#send('ReadSchema', READ_SCHEMA, signal) as Promise<void>;
   }
 
   /** Closes the client if the checker made it; later calls reject. A given client stays open. */
@@ -227,12 +271,48 @@ export class SpiceDbChecker implements PermissionChecker {
     if (this.#ownsClient) this.#client.close();
   }
 
-  /** Makes the call with its own deadline, cancelled if `signal` aborts first. */
+  /**
+   * The chunks of `items` as calls of `maxBulkChecks`, up to {@link BULK_CALLS_IN_FLIGHT} at once,
+   * each with its own deadline, all under one signal of our own: the caller's abort or the first
+   * failure aborts it, which cancels the calls in flight and sends no more.
+   */
+  #sendInChunks(
+    items: readonly v1.CheckBulkPermissionsRequestItem[],
+    consistency: v1.Consistency,
+    signal: AbortSignal,
+    answers: boolean[],
+  ): Promise<boolean[]> {
+    const size = this.maxBulkChecks;
+    const chunks = Math.ceil(items.length / size);
+    const batch = new BulkBatch(signal);
+    let next = 0;
+    const sendNext = async (): Promise<void> => {
+      while (next < chunks && !batch.signal.aborted) {
+        const offset = next++ * size;
+        const request = {
+          consistency,
+          items: items.slice(offset, offset + size),
+          withTracing: false,
+        };
+        await this.#send('CheckBulkPermissions', request, batch.signal, answers, offset);
+      }
+    };
+    const senders: Promise<void>[] = new Array(Math.min(BULK_CALLS_IN_FLIGHT, chunks));
+    for (let i = 0; i < senders.length; i++)
+      senders[i] = sendNext().catch((error) => batch.fail(error));
+    return Promise.all(senders).then(() => batch.finish(answers));
+  }
+
+  /**
+   * Makes the call with its own deadline, cancelled if `signal` aborts first. A bulk call writes
+   * its answers into `answers` from `offset`, the index of its first check in the whole list.
+   */
   #send(
     operation: SpiceDbOperation,
     request: object,
     signal: AbortSignal,
-    expected: number,
+    answers: boolean[] | undefined = undefined,
+    offset = 0,
   ): Promise<unknown> {
     if (this.#closed) {
       return Promise.reject(
@@ -246,7 +326,18 @@ export class SpiceDbChecker implements PermissionChecker {
     // Called as a method of the client: its proxy finds the service client that serves it.
     const client = this.#client as unknown as Record<keyof SpiceDbClient, UnaryMethod>;
     return new Promise((resolve, reject) => {
-      const pending = new PendingCall(operation, signal, resolve, reject, this.#redact, expected);
+      const pending = new PendingCall(
+        operation,
+        signal,
+        resolve,
+        reject,
+        this.#redact,
+        operation === 'CheckBulkPermissions'
+          ? (request as v1.CheckBulkPermissionsRequest).items.length
+          : 0,
+        answers,
+        offset,
+      );
       signal.addEventListener('abort', pending, ONCE);
       try {
         // Both fresh for each call: grpc-js hands this Metadata to the client's interceptors
@@ -301,8 +392,39 @@ export class SpiceDbChecker implements PermissionChecker {
 }
 
 /**
+ * The shared fate of one `checkMany` split into calls: its own signal, aborted when the caller's
+ * aborts (with the caller's reason) or when a call fails (with that failure), so the calls still in
+ * flight are cancelled and no more are sent. The first reason is the one the caller gets.
+ */
+class BulkBatch {
+  readonly #controller = new AbortController();
+  readonly signal = this.#controller.signal;
+
+  constructor(readonly caller: AbortSignal) {
+    caller.addEventListener('abort', this, ONCE);
+  }
+
+  /** The caller aborted. */
+  handleEvent(): void {
+    this.#controller.abort(this.caller.reason);
+  }
+
+  /** A call failed: the batch fails with the first failure (the caller's reason, if it aborted). */
+  fail(reason: unknown): void {
+    this.caller.removeEventListener('abort', this);
+    this.#controller.abort(reason);
+  }
+
+  finish(answers: boolean[]): boolean[] {
+    this.caller.removeEventListener('abort', this);
+    if (this.signal.aborted) throw this.signal.reason;
+    return answers;
+  }
+}
+
+/**
  * One call in flight: the abort listener (an EventListener object, so no closure) and the
- * settlement, shared by the three RPCs. `expected` is the number of answers a bulk call owes.
+ * settlement, shared by the three RPCs. A bulk call writes into `answers` from `offset`.
  */
 class PendingCall {
   call: { cancel(): void } | undefined;
@@ -314,6 +436,8 @@ class PendingCall {
     readonly reject: (reason: unknown) => void,
     readonly redact: (text: string) => string,
     readonly expected: number,
+    readonly answers: boolean[] | undefined,
+    readonly offset: number,
   ) {}
 
   handleEvent(): void {
@@ -355,37 +479,43 @@ class PendingCall {
         (response as v1.CheckBulkPermissionsResponse).pairs,
         this.expected,
         this.redact,
+        this.answers as boolean[],
+        this.offset,
       );
     }
     return undefined;
   }
 }
 
+/** Writes a bulk call's `expected` answers into `result` from `offset`, where its checks start. */
 function answers(
   pairs: readonly v1.CheckBulkPermissionsPair[],
   expected: number,
   redact: (text: string) => string,
+  result: boolean[],
+  offset: number,
 ): boolean[] {
   if (pairs.length !== expected) {
     throw new SpiceDbError(
       'CheckBulkPermissions',
       GrpcStatus.INTERNAL,
-      `SpiceDB CheckBulkPermissions answered ${pairs.length} checks of the ${expected} asked`,
+      `SpiceDB CheckBulkPermissions answered ${pairs.length} checks of the ${expected} asked${offset === 0 ? '' : ` (checks ${offset} to ${offset + expected - 1})`}`,
     );
   }
-  const result: boolean[] = new Array(expected);
   for (let i = 0; i < expected; i++) {
     const answer = (pairs[i] as v1.CheckBulkPermissionsPair).response;
+    // Errors name the check's index in the whole list, which is what the caller can look up.
+    const index = offset + i;
     if (answer.oneofKind === 'item') {
-      result[i] = allowed('CheckBulkPermissions', answer.item.permissionship, i);
+      result[index] = allowed('CheckBulkPermissions', answer.item.permissionship, index);
     } else if (answer.oneofKind === 'error') {
-      throw spiceDbErrorFrom('CheckBulkPermissions', answer.error, redact, i);
+      throw spiceDbErrorFrom('CheckBulkPermissions', answer.error, redact, index);
     } else {
       throw new SpiceDbError(
         'CheckBulkPermissions',
         GrpcStatus.INTERNAL,
-        `SpiceDB CheckBulkPermissions check ${i} came back with neither an answer nor an error`,
-        i,
+        `SpiceDB CheckBulkPermissions check ${index} came back with neither an answer nor an error`,
+        index,
       );
     }
   }
