@@ -288,3 +288,70 @@ describe('SpiceDbChecker when its connection goes silent', () => {
     expect(relay.connections()).toBe(1);
   });
 });
+
+describe('SpiceDbChecker past SpiceDB’s 10,000 checks a call', () => {
+  // Who may read what in RELATIONSHIPS: alice owns plan, bob reads it, carol owns notes.
+  const READERS: Record<string, readonly string[]> = {
+    'document:plan': ['user:alice', 'user:bob'],
+    'document:notes': ['user:carol'],
+  };
+  const SUBJECTS = ['user:alice', 'user:bob', 'user:carol', 'user:dave'];
+  const RESOURCES = Object.keys(READERS);
+
+  /** 10,001 checks in an order with no period a split could hide behind (a fixed LCG). */
+  function manyChecks(n: number): CheckRequest[] {
+    let seed = 12_345;
+    const random = (below: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    return Array.from({ length: n }, (_, i) => {
+      const pick = random(SUBJECTS.length + 1);
+      // Every fifth or so a stranger of its own, so most checks are distinct.
+      const subject = pick === SUBJECTS.length ? `user:u${i}` : (SUBJECTS[pick] as string);
+      return read(subject, RESOURCES[random(RESOURCES.length)] as string);
+    });
+  }
+
+  it('refuses 10,001 checks in one call itself, so the list must be split', async () => {
+    const client = v1.NewClient(
+      spicedb().token,
+      spicedb().endpoint,
+      v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS,
+    );
+    closers.push(() => client.close());
+    const items = manyChecks(10_001).map((req) => {
+      const [subjectType, subjectId] = req.subject.split(':') as [string, string];
+      const [resourceType, resourceId] = req.resource.split(':') as [string, string];
+      return {
+        resource: { objectType: resourceType, objectId: resourceId },
+        permission: req.permission,
+        subject: { object: { objectType: subjectType, objectId: subjectId }, optionalRelation: '' },
+      };
+    });
+    const error = await rejection(
+      client.promises.checkBulkPermissions({ items, withTracing: false }),
+    );
+    expect(error).toMatchObject({ code: 3 });
+    expect(String((error as Error).message)).toContain(
+      'check count of 10001 is greater than maximum allowed of 10000',
+    );
+  });
+
+  it('answers 10,001 checks in order, each as a check of its own answers it', async () => {
+    const check = checker(spicedb().endpoint, spicedb().token, 10_000);
+    const reqs = manyChecks(10_001);
+    const answers = await check.checkMany(reqs, never);
+    expect(answers).toHaveLength(10_001);
+    const expected = reqs.map((req) => READERS[req.resource]?.includes(req.subject) === true);
+    expect(answers).toEqual(expected);
+    // Both answers occur, so a list all allowed or all denied could not pass.
+    expect(new Set(answers)).toEqual(new Set([true, false]));
+    // A sample asked one by one, either side of every chunk boundary and the very last.
+    const sample = [0, 1, 999, 1_000, 1_001, 4_999, 5_000, 9_999, 10_000];
+    for (let i = 37; i < 10_001; i += 613) sample.push(i);
+    for (const i of sample) {
+      await expect(check.check(reqs[i] as CheckRequest, never)).resolves.toBe(answers[i]);
+    }
+  });
+});
