@@ -90,7 +90,7 @@ const DEFAULT_MAX_BULK_CHECKS = 1_000;
 // SpiceDB's maxBulkCheckCount: a constant, not a flag, so no server takes more in one call.
 const SPICEDB_MAX_BULK_CHECKS = 10_000;
 // Bulk calls one checkMany keeps in flight: enough to overlap round trips, few enough that one
-// caller's long list does not take all of SpiceDB's bulk-check concurrency (50 by default).
+// caller's long list cannot put its whole length on SpiceDB at once, ahead of everyone else's.
 const BULK_CALLS_IN_FLIGHT = 4;
 const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 // grpc-js refuses other header bytes with a message that quotes the value: check first, quietly.
