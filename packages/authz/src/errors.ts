@@ -12,10 +12,17 @@ export type RequestField = 'subject' | 'resource' | 'permission' | 'consistency'
 export class AuthorizationRequestError extends Error {
   readonly code = 'BREAKWATER_AUTHZ_BAD_REQUEST';
   readonly field: RequestField;
+  /** Which check of a list SpiceDB refused: its index in the list that was sent. */
+  readonly item: number | undefined;
 
-  constructor(field: RequestField, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    field: RequestField,
+    message: string,
+    options: { cause?: unknown; item?: number | undefined } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.field = field;
+    this.item = options.item;
   }
 }
 AuthorizationRequestError.prototype.name = 'AuthorizationRequestError';

@@ -239,7 +239,9 @@ export class AuthorizationService {
       if (answer.ok) {
         for (let j = 0; j < asked.length; j++)
           this.remember(asked[j] as CheckRequest, answer.value[j] as boolean, lookedUp, generation);
-      } else if (!answer.rejected) this.throwIfNoFallback(answer.error, signal);
+      } else if (!answer.rejected) {
+        this.throwIfNoFallback(inCallersTerms(answer.error, askedAt), signal);
+      }
     }
     // Only now is the batch sure to resolve: a batch that rejects decides, counts and announces
     // nothing, its cached checks included. Each check is decided on its own, duplicates too.
@@ -660,6 +662,25 @@ function checkSignal(where: string, signal: unknown): asserts signal is AbortSig
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${OWNER}: ${where} needs an AbortSignal, got ${describeValue(signal)}`);
   }
+}
+
+/**
+ * A refusal of one check of the bulk call, renamed for the caller: the call carried only the
+ * checks the cache could not answer, so its index is not the caller's. `askedAt[i]` is check i's
+ * place in the call.
+ */
+function inCallersTerms(error: unknown, askedAt: readonly number[]): unknown {
+  if (!(error instanceof AuthorizationRequestError) || error.item === undefined) return error;
+  const i = askedAt.indexOf(error.item);
+  if (i < 0) return error;
+  const sent =
+    i === error.item
+      ? ''
+      : ` (sent as check ${error.item}: the call carries only what the cache could not answer)`;
+  return new AuthorizationRequestError(error.field, `checks[${i}]${sent}: ${error.message}`, {
+    cause: error,
+    item: i,
+  });
 }
 
 function checkManyOptions(options: CheckManyOptions): AbortSignal | undefined {

@@ -128,6 +128,8 @@ describe('spiceDbErrorFrom', () => {
     expect(refused.message).toBe(
       'SpiceDB CheckBulkPermissions check 1 refused the check (INVALID_ARGUMENT): bad id',
     );
+    expect(refused).toBeInstanceOf(AuthorizationRequestError);
+    expect((refused as AuthorizationRequestError).item).toBe(1);
   });
 
   it('treats something without a code as UNKNOWN, and says when there are no details', () => {

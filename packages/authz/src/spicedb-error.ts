@@ -112,6 +112,7 @@ export function spiceDbErrorFrom(
     return new AuthorizationRequestError(
       'request',
       `${where} refused the check (${grpcStatusName(code)}): ${said}`,
+      { item },
     );
   }
   return new SpiceDbError(
