@@ -21,7 +21,11 @@ export function requireBoolean(value: unknown): boolean {
   return value;
 }
 
-/** `values` if it holds exactly `count` booleans; a {@link MalformedAnswerError} otherwise. */
+/**
+ * A copy of `values` if it holds exactly `count` booleans; a {@link MalformedAnswerError}
+ * otherwise. A copy, so what was checked is what is decided, whatever reads `values` later (an
+ * accessor, a Proxy, a buffer the checker refills).
+ */
 export function requireBooleans(values: unknown, count: number): boolean[] {
   if (!Array.isArray(values)) {
     throw new MalformedAnswerError(
@@ -33,12 +37,15 @@ export function requireBooleans(values: unknown, count: number): boolean[] {
       `the checker answered ${count} checks with ${values.length} results`,
     );
   }
+  const checked = new Array<boolean>(count);
   for (let i = 0; i < count; i++) {
-    if (typeof values[i] !== 'boolean') {
+    const value: unknown = values[i];
+    if (typeof value !== 'boolean') {
       throw new MalformedAnswerError(
-        `the checker answered check ${i} of ${count} with ${describeValue(values[i])}`,
+        `the checker answered check ${i} of ${count} with ${describeValue(value)}`,
       );
     }
+    checked[i] = value;
   }
-  return values as boolean[];
+  return checked;
 }

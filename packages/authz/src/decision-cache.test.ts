@@ -94,15 +94,31 @@ describe('DecisionCache freshness', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('answers nothing from an entry whose age is negative (the wall clock stepped back)', () => {
+  it('answers nothing from an entry whose age is negative (the clock stepped back), and stores a newer answer at once', () => {
     let now = 10_000;
     const cache = new DecisionCache({ ttl: 100, clock: { now: () => now } });
     cache.set(alice, true);
     now -= 1;
     expect(cache.get(alice)).toBeUndefined();
-    expect(cache.getStale(alice)).toBeUndefined();
-    cache.set(alice, true);
+    cache.set(alice, true); // asked after the first: its age runs from the stepped-back clock
     expect(cache.get(alice)).toBe(true);
+    now -= 1;
+    expect(cache.getStale(alice)).toBeUndefined();
+  });
+
+  it('after the clock steps back, a deny still removes the allow it revokes (finding 1)', () => {
+    let now = 1_000_000;
+    const cache = new DecisionCache({ clock: { now: () => now } });
+    const asked = cache.begin();
+    cache.set(alice, true, asked);
+    now -= 10_000; // NTP steps the clock back, then the permission is revoked
+    cache.set(alice, false, cache.begin());
+    now += 10_500;
+    expect(cache.get(alice)).toBeUndefined();
+    expect(cache.getStale(alice)).toBeUndefined();
+    // An allow asked before the step (and the revoke) arriving late is not stored either.
+    cache.set(alice, true, asked);
+    expect(cache.getStale(alice)).toBeUndefined();
   });
 
   it('set() again restarts the age', () => {
@@ -337,42 +353,65 @@ describe('DecisionCache invalidation', () => {
   });
 });
 
-describe('DecisionCache generation', () => {
-  it('moves on every invalidation and clear, even one that finds nothing to forget', () => {
-    const { cache } = cacheAt();
-    expect(cache.generation).toBe(0);
-    // A call still under way for the check holds no entry yet: its answer is what must go.
-    cache.invalidate(alice);
-    expect(cache.generation).toBe(1);
-    cache.invalidateSubject('user:nobody');
-    expect(cache.generation).toBe(2);
-    cache.invalidateResource('document:nothing');
-    expect(cache.generation).toBe(3);
-    cache.invalidatePattern('nothing:*');
-    expect(cache.generation).toBe(4);
-    cache.clear();
-    expect(cache.generation).toBe(5);
-    cache.set(alice, true);
-    cache.invalidateSubject('user:alice');
-    expect(cache.generation).toBe(6);
+describe('DecisionCache tickets and invalidation', () => {
+  it('an invalidation, even one that finds nothing, bars every answer already in flight', () => {
+    const invalidations: ((cache: DecisionCache) => unknown)[] = [
+      (cache) => cache.invalidate(alice),
+      (cache) => cache.invalidateSubject('user:nobody'),
+      (cache) => cache.invalidateResource('document:nothing'),
+      (cache) => cache.invalidatePattern('nothing:*'),
+      (cache) => cache.clear(),
+    ];
+    for (const invalidate of invalidations) {
+      const { cache } = cacheAt();
+      const before = cache.begin();
+      expect(cache.isCurrent(before)).toBe(true);
+      invalidate(cache);
+      expect(cache.isCurrent(before)).toBe(false);
+      cache.set(alice, true, before);
+      expect(cache.getStale(alice)).toBeUndefined();
+      const after = cache.begin();
+      expect(cache.isCurrent(after)).toBe(true);
+      cache.set(alice, true, after);
+      expect(cache.get(alice)).toBe(true);
+    }
   });
 
-  it('stays put for what changes no answer SpiceDB gave: set, get, getStale, eviction', () => {
+  it('stays current through what changes no answer SpiceDB gave: set, get, getStale, eviction', () => {
     const { cache, clock } = cacheAt({ maxEntries: 1, ttl: 10, staleTtl: 20 });
+    const ticket = cache.begin();
     cache.set(alice, true);
     cache.get(alice);
     cache.set(check('user:bob'), true); // evicts alice
     clock.advance(25);
     cache.getStale(check('user:bob')); // past staleTtl: dropped
-    cache.set(check('user:bob'), false); // a deny removing nothing
     expect(cache.stats().evictions).toBe(1);
-    expect(cache.generation).toBe(0);
+    expect(cache.isCurrent(ticket)).toBe(true);
   });
 
-  it('refuses a pattern that is not a string without moving', () => {
+  it('refuses a pattern that is not a string without moving the floor', () => {
     const { cache } = cacheAt();
+    const ticket = cache.begin();
     expect(() => cache.invalidatePattern(1 as unknown as string)).toThrow(TypeError);
-    expect(cache.generation).toBe(0);
+    expect(cache.isCurrent(ticket)).toBe(true);
+  });
+
+  it('refuses a ticket it did not hand out, naming begin()', () => {
+    const { cache } = cacheAt();
+    cache.begin();
+    for (const ticket of [
+      5,
+      { order: 2, at: 0 },
+      { order: 0, at: 0 },
+      { order: 1, at: Number.NaN },
+      null,
+    ]) {
+      expect(() => cache.set(alice, true, ticket as never)).toThrow(
+        "DecisionCache.set(req, ..., ticket) needs a ticket from this cache's begin()",
+      );
+    }
+    expect(() => cache.forget(alice, 1 as never)).toThrow(/forget.*begin\(\)/);
+    expect(cache.size).toBe(0);
   });
 });
 
@@ -442,52 +481,131 @@ describe('matchesGlob', () => {
   });
 });
 
-describe('DecisionCache: answers by when they were asked', () => {
-  it('measures freshness from when the answer was asked', () => {
+describe('DecisionCache: answers by the order they were asked', () => {
+  it('measures freshness from when the answer was asked, on its own clock', () => {
     const { cache, clock } = cacheAt();
-    cache.set(alice, true, clock.now() - 1_000);
+    const ticket = cache.begin();
+    clock.advance(1_000);
+    cache.set(alice, true, ticket);
     clock.advance(299_000 - 1);
     expect(cache.get(alice)).toBe(true);
     clock.advance(1);
     expect(cache.get(alice)).toBeUndefined();
   });
 
-  it('refuses an answer asked before the decision it would replace; a deny wins a tie', () => {
-    const { cache, clock } = cacheAt({ cacheNegative: true });
-    const t = clock.now() - 10; // times before now, so every answer has an age
-    cache.set(alice, false, t);
-    cache.set(alice, true, t - 1);
-    cache.set(alice, true, t);
+  it('a deny removes any allow held, even one asked after it; an allow asked before a deny is dropped', () => {
+    const { cache } = cacheAt();
+    const deny = cache.begin();
+    const allow = cache.begin();
+    cache.set(alice, true, allow);
+    cache.set(alice, false, deny); // older, still a deny: one more backend call, never an allow
+    expect(cache.getStale(alice)).toBeUndefined();
+    cache.set(alice, true, deny); // hypothetically asked with the deny: no later, so barred
+    expect(cache.getStale(alice)).toBeUndefined();
+    cache.set(alice, true, allow); // asked after the deny: newer news
+    expect(cache.get(alice)).toBe(true);
+  });
+
+  it('with cacheNegative a deny overwrites an allow, and an older allow never replaces a newer answer', () => {
+    const { cache } = cacheAt({ cacheNegative: true });
+    const first = cache.begin();
+    const second = cache.begin();
+    const third = cache.begin();
+    cache.set(alice, true, second);
+    cache.set(alice, false, first);
     expect(cache.get(alice)).toBe(false);
-    cache.set(alice, true, t + 1);
-    expect(cache.get(alice)).toBe(true);
-    cache.set(alice, false, t);
-    expect(cache.get(alice)).toBe(true);
-  });
-
-  it('remembers a deny it does not keep, so an allow asked before it is not stored either', () => {
-    const { cache, clock } = cacheAt();
-    const t = clock.now() - 10; // times before now, so every answer has an age
-    cache.set(alice, false, t);
-    cache.set(alice, true, t - 5);
-    cache.set(alice, true, t);
-    expect(cache.getStale(alice)).toBeUndefined();
-    expect(cache.size).toBe(0);
-    cache.set(alice, true, t + 1);
+    cache.set(alice, true, first);
+    expect(cache.get(alice)).toBe(false);
+    cache.set(alice, true, third);
+    cache.set(alice, true, second); // older than the allow held
     expect(cache.get(alice)).toBe(true);
   });
 
-  it('forget() removes an allow asked no later and bars older allows, but never stores a decision', () => {
-    const { cache, clock } = cacheAt({ cacheNegative: true });
-    const t = clock.now() - 10; // times before now, so every answer has an age
-    cache.set(alice, true, t + 1);
-    cache.forget(alice, t);
-    expect(cache.get(alice)).toBe(true); // asked after the deny: the newer answer stays
-    cache.forget(alice, t + 2);
+  it('a deny over a kept deny moves its bar forward, so an allow asked between the two is dropped (finding 3)', () => {
+    const { cache, clock } = cacheAt({ cacheNegative: true, negativeTtl: 500 });
+    cache.set(alice, false, cache.begin()); // kept at t=1 000 000
+    clock.advance(1_000);
+    const between = cache.begin(); // granted, and a slow check is asked
+    clock.advance(1_000);
+    cache.forget(alice, cache.begin()); // revoked: a fully_consistent check denies
+    cache.set(alice, true, between);
+    clock.advance(1);
+    expect(cache.get(alice)).toBe(false);
+    // The newer deny also restarted the kept deny's life.
+    clock.advance(498);
+    expect(cache.get(alice)).toBe(false);
+  });
+
+  it('a deny forgotten for memory raises a floor: no allow asked before it is stored (finding 2)', () => {
+    for (const cacheNegative of [false, true]) {
+      const { cache } = cacheAt({ maxEntries: 3, cacheNegative });
+      const slow = cache.begin(); // a check asked before the revoke, still in flight
+      cache.forget(alice, cache.begin()); // revoked: a fully_consistent check denies alice
+      // maxEntries other denies push alice's deny out of memory.
+      for (const id of ['b', 'c', 'd', 'e']) cache.set(check(`user:${id}`), false, cache.begin());
+      cache.set(alice, true, slow);
+      expect(cache.getStale(alice)).toBeUndefined();
+      // What is asked after the forgotten deny is stored as usual.
+      cache.set(alice, true, cache.begin());
+      expect(cache.get(alice)).toBe(true);
+    }
+  });
+
+  it('a kept deny evicted from the entries still bars an older allow', () => {
+    const { cache } = cacheAt({ maxEntries: 2, cacheNegative: true });
+    const slow = cache.begin();
+    cache.set(alice, false, cache.begin());
+    cache.set(check('user:b'), true);
+    cache.set(check('user:c'), true); // evicts alice's kept deny
+    expect(cache.getStale(alice)).toBeUndefined();
+    cache.set(alice, true, slow);
+    expect(cache.getStale(alice)).toBeUndefined();
+  });
+
+  it('forget() removes an allow and bars older allows, but never stores a decision', () => {
+    const { cache } = cacheAt({ cacheNegative: true });
+    const older = cache.begin();
+    cache.set(alice, true);
+    cache.forget(alice, older);
     expect(cache.getStale(alice)).toBeUndefined();
     expect(cache.size).toBe(0);
-    cache.set(alice, true, t + 2);
+    cache.set(alice, true, older);
     expect(cache.getStale(alice)).toBeUndefined();
+  });
+
+  it('agrees with a model of tickets under random interleavings: no allow asked before a deny is ever held after it (property)', () => {
+    const tuple = fc.constantFrom(check('user:a'), check('user:b'), check('user:c'));
+    // Each step begins a call (a ticket) or ends one begun earlier, by its index among those open.
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('begin' as const), req: tuple }),
+      fc.record({ op: fc.constant('end' as const), pick: fc.nat(), allowed: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), fc.boolean(), (steps, cacheNegative) => {
+        const { cache } = cacheAt({ maxEntries: 2, cacheNegative });
+        const open: { req: CheckRequest; ticket: ReturnType<DecisionCache['begin']> }[] = [];
+        const answered: { req: CheckRequest; order: number; allowed: boolean }[] = [];
+        for (const s of steps) {
+          if (s.op === 'begin') {
+            open.push({ req: s.req, ticket: cache.begin() });
+            continue;
+          }
+          const [call] = open.splice(s.pick % Math.max(open.length, 1), 1);
+          if (call === undefined) continue;
+          cache.set(call.req, s.allowed, call.ticket);
+          answered.push({ req: call.req, order: call.ticket.order, allowed: s.allowed });
+          // An allow is held only if one was asked after every deny of that check.
+          for (const req of new Set(answered.map((a) => a.req))) {
+            if (cache.getStale(req) !== true) continue;
+            const ofReq = answered.filter((a) => a.req === req);
+            const lastDeny = Math.max(0, ...ofReq.filter((a) => !a.allowed).map((a) => a.order));
+            expect(ofReq.some((a) => a.allowed && a.order > lastDeny)).toBe(true);
+          }
+          if (!s.allowed) expect(cache.getStale(call.req)).not.toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('stores only a check the service would ask: set() validates what it is given', () => {
@@ -497,8 +615,19 @@ describe('DecisionCache: answers by when they were asked', () => {
     );
     expect(() => cache.set({ ...alice, resource: 'document' }, true)).toThrow(/resource/);
     expect(() => cache.set(alice, 'yes' as never)).toThrow(/allowed.*boolean/);
-    expect(() => cache.set(alice, true, Number.NaN)).toThrow(/askedAt/);
-    expect(() => cache.forget({ ...alice, permission: 'x' }, 0)).toThrow(AuthorizationRequestError);
+    expect(() => cache.forget({ ...alice, permission: 'x' })).toThrow(AuthorizationRequestError);
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('DecisionCache peeking for a batch', () => {
+  it('getTuple(..., false) counts nothing until countLookups says the batch decided', () => {
+    const { cache } = cacheAt();
+    cache.set(alice, true);
+    expect(cache.getTuple(alice.subject, alice.resource, alice.permission, false)).toBe(true);
+    expect(cache.getTuple('user:bob', alice.resource, alice.permission, false)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    cache.countLookups(1, 1);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 });

@@ -36,6 +36,17 @@ export interface DecisionCacheStats {
 }
 
 /**
+ * A place in a cache's order of asks and the time it was taken on the cache's clock, from
+ * {@link DecisionCache.begin}: take one when a call to SpiceDB starts, and give it back with the
+ * answer. The order says which answer is newer (clock steps cannot reorder it); the time is
+ * where the answer's age starts.
+ */
+export interface DecisionTicket {
+  readonly order: number;
+  readonly at: number;
+}
+
+/**
  * One cached decision, with its links in the use order, and to the next entry for the same
  * subject and resource with another permission (there are a handful at most: only permissions
  * the schema has are answered, so only they are cached).
@@ -45,6 +56,8 @@ interface Entry {
   readonly resource: string;
   readonly permission: string;
   allowed: boolean;
+  /** The ticket order of the answer held: an allow asked before it does not replace it. */
+  order: number;
   /** When SpiceDB was asked (not when it answered), on the cache's clock: age runs from it. */
   at: number;
   older: Entry | undefined;
@@ -61,11 +74,11 @@ const KNOWN = new Set(['ttl', 'staleTtl', 'maxEntries', 'cacheNegative', 'negati
  * `cacheNegative`) for `negativeTtl`; past that a decision is still kept, up to `staleTtl`, for
  * the `useCachedRules` fallback to read while SpiceDB cannot answer ({@link getStale}).
  *
- * An invalidation also reaches answers not stored yet: a caller about to {@link set} an answer
- * whose call began before {@link generation} moved must drop it instead (the service does).
- *
- * Answers are ordered by when they were asked: one asked before the decision held (or before a
- * deny the cache did not keep) never replaces it, so a slow, older allow cannot undo a revoke.
+ * Answers are ordered by {@link begin} tickets, never by the clock: a deny removes (or, with
+ * `cacheNegative`, overwrites) any allow held, and no allow asked before a deny is stored after
+ * it, so a slow, older allow cannot undo a revoke. Memory stays bounded: when the cache must
+ * forget a deny, it raises a floor below which no allow is stored. An invalidation raises the
+ * floor to every call begun so far, so answers still in flight are not stored either.
  *
  * The cache does not look at a check's consistency: the service asks first, and neither reads
  * nor fills the cache for `fully_consistent` or `atLeastAsFresh` checks (their denies only
@@ -87,11 +100,14 @@ export class DecisionCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
-  private invalidations = 0;
+  /** The last ticket order handed out. */
+  private tickets = 0;
+  /** No allow asked at or before this order is stored (an invalidation, a deny forgotten). */
+  private floor = 0;
   /**
-   * When each recent deny the cache did not keep was asked, by checkKey, oldest first: an allow
-   * asked before it must not be stored. Bounded like the entries (checkKey is built only when a
-   * decision is stored, never on a lookup).
+   * The order of the latest deny of each recently denied check, by checkKey, oldest first: an
+   * allow asked before it is not stored. Kept apart from the entries, so evicting an entry
+   * forgets no deny; bounded like them, and what falls off raises the floor instead.
    */
   private readonly deniedAt = new Map<string, number>();
 
@@ -148,22 +164,35 @@ export class DecisionCache {
 
   /**
    * @internal {@link get} by the three strings, for a caller that has read them once already
-   * (the service's hot path: what it looked up is then exactly what it announces).
+   * (the service's hot path: what it looked up is then exactly what it announces). With `count`
+   * false the lookup is not counted: a caller deciding later counts it with {@link countLookups}.
    */
-  getTuple(subject: string, resource: string, permission: string): boolean | undefined {
+  getTuple(
+    subject: string,
+    resource: string,
+    permission: string,
+    count = true,
+  ): boolean | undefined {
     const entry = this.findTuple(subject, resource, permission);
     if (entry !== undefined) {
-      const age = this.clock.now() - entry.at;
-      // A negative age (the wall clock stepped back) proves nothing about freshness: a miss.
+      const age = this.age(entry);
       if (age >= 0 && age < (entry.allowed ? this.ttl : this.negativeTtl)) {
-        this.hits++;
+        if (count) this.hits++;
         this.use(entry);
         return entry.allowed;
       }
-      if (age >= this.staleTtl) this.remove(entry);
     }
-    this.misses++;
+    if (count) this.misses++;
     return undefined;
+  }
+
+  /**
+   * @internal Counts lookups made with `getTuple(..., false)`, once the caller is sure they
+   * decided checks (a `checkMany` that rejects decides nothing, so counts nothing).
+   */
+  countLookups(hits: number, misses: number): void {
+    this.hits += hits;
+    this.misses += misses;
   }
 
   /**
@@ -172,77 +201,74 @@ export class DecisionCache {
    */
   getStale(req: CheckRequest): boolean | undefined {
     const entry = this.find(req);
-    if (entry === undefined) return undefined;
-    const age = this.clock.now() - entry.at;
-    if (age >= 0 && age < this.staleTtl) return entry.allowed;
-    this.remove(entry);
-    return undefined;
+    return entry !== undefined && this.age(entry) >= 0 ? entry.allowed : undefined;
   }
 
   /**
-   * Records SpiceDB's answer to `req`, asked at `askedAt` (default now; the service passes the
-   * time its call began, so age is never understated). An allow is kept; a deny only with
-   * `cacheNegative`, and without it a deny still removes an allow asked no later, and bars any
-   * allow asked before it, so a revoked permission never lives on in the cache (nor in the stale
-   * fallback). An answer asked before the decision held is dropped, and of two asked at the same
-   * time the deny wins (unless `askedAt` is left out: the write is then the latest). `req` is
-   * validated as the service validates a check (an `AuthorizationRequestError` otherwise), since
-   * a lookup trusts that only valid checks are stored.
+   * A ticket for a call about to ask SpiceDB: give it to {@link set} or {@link forget} with the
+   * answer. Each is later in the order than every ticket before it.
    */
-  set(req: CheckRequest, allowed: boolean, askedAt?: number): void {
-    const at = this.checkedWrite('set', req, askedAt);
-    // Without a time the write is now, after every answer before it: it wins a tie.
-    const tieWins = askedAt === undefined;
+  begin(): DecisionTicket {
+    return { order: ++this.tickets, at: this.clock.now() };
+  }
+
+  /**
+   * Whether an allow asked with `ticket` may still be stored: nothing since it was taken (an
+   * invalidation, a deny the cache had to forget) bars it. A check made now may share such a
+   * call; one begun before an invalidation may answer from before the change it announced.
+   */
+  isCurrent(ticket: DecisionTicket): boolean {
+    return ticket.order > this.floor;
+  }
+
+  /**
+   * Records SpiceDB's answer to `req`, asked with `ticket` (default: one taken now, so the write
+   * is the newest answer). An allow is stored unless a newer answer is held, a deny asked no
+   * earlier was seen, or the floor bars it. A deny removes any allow held, however new (that
+   * costs one backend call, never an allow), and is kept only with `cacheNegative`. `req` is
+   * validated as the service validates a check (an `AuthorizationRequestError` otherwise),
+   * since a lookup trusts that only valid checks are stored.
+   */
+  set(req: CheckRequest, allowed: boolean, ticket?: DecisionTicket): void {
+    validateCheckRequest(req, `${OWNER}.set(req)`);
     if (typeof allowed !== 'boolean') {
       throw new TypeError(
         `${OWNER}.set(req, allowed) needs allowed to be a boolean, got ${describeValue(allowed)}`,
       );
     }
-    if (!allowed && !this.cacheNegative) {
-      this.denied(req, at);
+    const { order, at } = this.ticketOf('set', ticket);
+    if (!allowed) {
+      this.denied(req, order, at, this.cacheNegative);
       return;
     }
+    if (order <= this.floor) return;
     const entry = this.find(req);
-    if (entry !== undefined) {
-      if (at < entry.at || (at === entry.at && allowed && !entry.allowed && !tieWins)) return;
-      entry.allowed = allowed;
-      entry.at = at;
-      this.use(entry);
+    if (entry !== undefined && entry.order > order) return;
+    if (this.deniedAt.size > 0 && (this.deniedAt.get(checkKey(req)) ?? 0) >= order) return;
+    if (entry === undefined) {
+      this.add(req, true, order, at);
       return;
     }
-    if (allowed && this.deniedAt.size > 0) {
-      const key = checkKey(req);
-      const deniedAt = this.deniedAt.get(key);
-      if (deniedAt !== undefined) {
-        if (at < deniedAt || (at === deniedAt && !tieWins)) return;
-        this.deniedAt.delete(key);
-      }
-    }
-    this.add(req, allowed, at);
+    entry.allowed = true;
+    entry.order = order;
+    entry.at = at;
+    this.use(entry);
   }
 
   /**
-   * SpiceDB denied `req`, asked at `askedAt`, at a consistency the cache holds no decisions for
-   * (`fully_consistent`, `atLeastAsFresh`): removes an allow asked no later and bars allows asked
-   * before it, as a deny does, but stores nothing, not even with `cacheNegative`.
+   * SpiceDB denied `req`, asked with `ticket`, at a consistency the cache holds no decisions for
+   * (`fully_consistent`, `atLeastAsFresh`): removes any allow held and bars allows asked before
+   * it, as a deny does, but stores no decision, not even with `cacheNegative`.
    */
-  forget(req: CheckRequest, askedAt?: number): void {
-    this.denied(req, this.checkedWrite('forget', req, askedAt));
-  }
-
-  /**
-   * Moves on every `invalidate*()` and `clear()`, whether or not they found a decision to forget
-   * (the answer they are about may be in flight), and on nothing else. An answer from a call
-   * that began in an earlier generation may predate the change the invalidation announced: it
-   * must not be stored, and a check made now must not share that call.
-   */
-  get generation(): number {
-    return this.invalidations;
+  forget(req: CheckRequest, ticket?: DecisionTicket): void {
+    validateCheckRequest(req, `${OWNER}.forget(req)`);
+    const { order, at } = this.ticketOf('forget', ticket);
+    this.denied(req, order, at, false);
   }
 
   /** Forgets the decision for exactly this check; true if there was one. */
   invalidate(req: CheckRequest): boolean {
-    this.invalidations++;
+    this.invalidated();
     const entry = this.find(req);
     if (entry === undefined) return false;
     this.remove(entry);
@@ -251,7 +277,7 @@ export class DecisionCache {
 
   /** Forgets every decision about `subject` (exactly, e.g. `user:alice`); returns how many. */
   invalidateSubject(subject: string): number {
-    this.invalidations++;
+    this.invalidated();
     const byResource = this.bySubject.get(subject);
     if (byResource === undefined) return 0;
     let removed = 0;
@@ -271,7 +297,7 @@ export class DecisionCache {
    * entry; returns how many.
    */
   invalidateResource(resource: string): number {
-    this.invalidations++;
+    this.invalidated();
     return this.removeWhere((entry) => entry.resource === resource);
   }
 
@@ -288,7 +314,7 @@ export class DecisionCache {
         `${OWNER}.invalidatePattern(glob) needs a string, got ${describeValue(glob)}`,
       );
     }
-    this.invalidations++;
+    this.invalidated();
     return this.removeWhere(
       (entry) =>
         matchesGlob(glob, entry.subject) ||
@@ -299,7 +325,7 @@ export class DecisionCache {
 
   /** Forgets every decision; returns how many. The hit, miss and eviction counts stay. */
   clear(): number {
-    this.invalidations++;
+    this.invalidated();
     const removed = this.count;
     this.bySubject.clear();
     this.count = 0;
@@ -323,38 +349,89 @@ export class DecisionCache {
     return this.count;
   }
 
-  /** Validates a write's check and time, and returns the time (now when none was given). */
-  private checkedWrite(method: string, req: CheckRequest, askedAt: number | undefined): number {
-    validateCheckRequest(req, `${OWNER}.${method}(req)`);
-    if (askedAt === undefined) return this.clock.now();
-    if (typeof askedAt !== 'number' || !Number.isFinite(askedAt)) {
+  /**
+   * The entry's age, dropping it past `staleTtl`; a negative age (the clock stepped back) proves
+   * nothing about freshness, so that entry goes too (the deny marks, not entries, bar allows).
+   */
+  private age(entry: Entry): number {
+    const age = this.clock.now() - entry.at;
+    if (age < 0 || age >= this.staleTtl) {
+      this.remove(entry);
+      return -1;
+    }
+    return age;
+  }
+
+  /**
+   * The change an invalidation announces may postdate any answer in flight: none of those is
+   * stored, and (the service asks {@link isCurrent}) no check made now shares its call.
+   */
+  private invalidated(): void {
+    this.floor = this.tickets;
+  }
+
+  /** A write's ticket, checked (a ticket from {@link begin}), or a new one. */
+  private ticketOf(method: string, ticket: DecisionTicket | undefined): DecisionTicket {
+    if (ticket === undefined) return this.begin();
+    const order: unknown = typeof ticket === 'object' && ticket !== null ? ticket.order : undefined;
+    const at: unknown = typeof ticket === 'object' && ticket !== null ? ticket.at : undefined;
+    if (
+      typeof order !== 'number' ||
+      !Number.isInteger(order) ||
+      order < 1 ||
+      order > this.tickets ||
+      typeof at !== 'number' ||
+      !Number.isFinite(at)
+    ) {
       throw new TypeError(
-        `${OWNER}.${method}(req, ..., askedAt) needs askedAt to be a finite time on the cache's clock, got ${describeValue(askedAt)}`,
+        `${OWNER}.${method}(req, ..., ticket) needs a ticket from this cache's begin(), got ${describeValue(ticket)}`,
       );
     }
-    return askedAt;
+    return { order, at };
   }
 
-  /** A deny not kept: the allow it outdates goes, and older allows are barred. */
-  private denied(req: CheckRequest, at: number): void {
+  /**
+   * A deny: any allow held goes (or, with `keep`, becomes the deny), and allows asked before it
+   * are barred. A kept deny only ever moves forward: an older deny neither shortens its life
+   * nor lowers its bar.
+   */
+  private denied(req: CheckRequest, order: number, at: number, keep: boolean): void {
+    this.mark(checkKey(req), order);
     const entry = this.find(req);
-    if (entry !== undefined) {
-      // A newer answer stays, and a kept deny is already what this says.
-      if (at < entry.at || !entry.allowed) return;
+    if (entry !== undefined && !entry.allowed) {
+      if (order > entry.order) {
+        entry.order = order;
+        entry.at = at;
+      }
+      return;
+    }
+    const stored = keep && order > this.floor;
+    if (entry === undefined) {
+      if (stored) this.add(req, false, order, at);
+    } else if (stored) {
+      entry.allowed = false;
+      entry.order = order;
+      entry.at = at;
+      this.use(entry);
+    } else {
       this.remove(entry);
     }
-    const key = checkKey(req);
+  }
+
+  /** Records a deny's order for its key; the oldest mark past `maxEntries` raises the floor. */
+  private mark(key: string, order: number): void {
     const before = this.deniedAt.get(key);
-    if (before !== undefined && before >= at) return;
+    if (before !== undefined && before >= order) return;
     this.deniedAt.delete(key); // re-inserted as the newest
-    this.deniedAt.set(key, at);
+    this.deniedAt.set(key, order);
     if (this.deniedAt.size > this.maxEntries) {
-      const oldest = this.deniedAt.keys().next().value as string;
+      const [oldest, forgotten] = this.deniedAt.entries().next().value as [string, number];
       this.deniedAt.delete(oldest);
+      if (forgotten > this.floor) this.floor = forgotten;
     }
   }
 
-  private add(req: CheckRequest, allowed: boolean, at: number): void {
+  private add(req: CheckRequest, allowed: boolean, order: number, at: number): void {
     let byResource = this.bySubject.get(req.subject);
     if (byResource === undefined) {
       byResource = new Map();
@@ -365,6 +442,7 @@ export class DecisionCache {
       resource: req.resource,
       permission: req.permission,
       allowed,
+      order,
       at,
       older: undefined,
       newer: undefined,

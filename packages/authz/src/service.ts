@@ -4,13 +4,12 @@ import {
   type Clock,
   classifyError,
   type Logger,
-  type TryResult,
   untilAborted,
 } from '@breakwater/core';
 import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
 import { requireBoolean, requireBooleans } from './answer-error.js';
 import { checkKey } from './cache-key.js';
-import type { DecisionCache } from './decision-cache.js';
+import type { DecisionCache, DecisionTicket } from './decision-cache.js';
 import {
   CACHE_ALLOWED,
   CACHE_DENIED,
@@ -27,6 +26,7 @@ import {
 import { ignoreRejection } from './fallback.js';
 import {
   type AuthorizationServiceOptions,
+  type FailureVerdicts,
   isRequestError,
   resolveServiceOptions,
 } from './service-options.js';
@@ -52,11 +52,22 @@ export interface CheckManyOptions {
   signal?: AbortSignal | undefined;
 }
 
-type Answer<V> = TryResult<V>;
+/** A backend call that did not answer; `counted` is the breaker's verdict on its error. */
+type Failure =
+  | { readonly ok: false; readonly rejected: true }
+  | {
+      readonly ok: false;
+      readonly rejected: false;
+      readonly error: unknown;
+      readonly counted: boolean;
+    };
 
-/** A shared call, and the cache generation it began in: only checks made in it may join. */
+/** A backend call's outcome. */
+type Answer<V> = { readonly ok: true; readonly value: V } | Failure;
+
+/** A shared call, and its cache ticket: checks may join it while the cache holds it current. */
 interface InFlight {
-  readonly generation: number;
+  readonly ticket: DecisionTicket | undefined;
   readonly answer: Promise<Answer<boolean>>;
 }
 
@@ -83,7 +94,7 @@ export class AuthorizationService {
   private readonly checker: PermissionChecker;
   /** A check asking no consistency gets the checker's default: cacheable only if that is. */
   private readonly cacheableByDefault: boolean;
-  private readonly counts: (error: unknown) => boolean;
+  private readonly verdicts: FailureVerdicts;
   private readonly timeout: number;
   private readonly registry: BreakerRegistry | undefined;
   private readonly logger: Logger | undefined;
@@ -104,7 +115,7 @@ export class AuthorizationService {
     this.checker = parts.checker;
     this.cacheableByDefault = parts.cacheableByDefault;
     this.breaker = parts.breaker;
-    this.counts = parts.counts;
+    this.verdicts = parts.verdicts;
     this.timeout = parts.timeout;
     this.fallback = parts.fallback;
     this.cache = parts.cache;
@@ -123,39 +134,25 @@ export class AuthorizationService {
     }
   }
 
-  /** May `subject` do `permission` on `resource`? Rejects only for a malformed check or an abort. */
+  /**
+   * May `subject` do `permission` on `resource`? Rejects only for a malformed check or an abort,
+   * and never throws: whatever goes wrong, the answer is a promise.
+   */
   check(input: CheckInput): Promise<Decision> {
-    const cache = this.cache;
-    // The lookup comes before validation: only validated checks are ever stored, so a hit
-    // proves the three strings are valid, and the hot path skips the patterns. Each field is
-    // read once, so what was looked up is what is announced, whatever getters the input has.
-    if (cache !== undefined && typeof input === 'object' && input !== null) {
+    try {
+      if (typeof input !== 'object' || input === null || Array.isArray(input))
+        validateCheckRequest(input);
+      // Each field read once, so what was looked up is what is decided and announced.
       const { subject, resource, permission, consistency, signal } = input;
-      if (
-        typeof subject === 'string' &&
-        typeof resource === 'string' &&
-        typeof permission === 'string' &&
-        (consistency === undefined
-          ? this.cacheableByDefault
-          : consistency === 'minimize_latency') &&
-        (signal === undefined || (signal instanceof AbortSignal && !signal.aborted))
-      ) {
-        const listening = this.listeners.has('decision');
-        const started = listening ? this.clock.now() : 0;
-        const allowed = cache.getTuple(subject, resource, permission);
-        if (allowed !== undefined) {
-          this.counters.decided('cache', allowed);
-          if (listening)
-            this.emitDecision(
-              frozenRequest(subject, resource, permission, consistency),
-              allowed ? CACHE_ALLOWED : CACHE_DENIED,
-              this.clock.now() - started,
-            );
-          return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
-        }
-      }
+      // The lookup comes before validation: only validated checks are ever stored, so a hit
+      // proves the three strings are valid, and the hot path skips the patterns.
+      const hit = this.fromCache(subject, resource, permission, consistency, signal, undefined);
+      if (hit !== undefined) return hit;
+      return this.decide(this.validated(subject, resource, permission, consistency), signal);
+    } catch (error) {
+      this.counters.requestErrors++;
+      return Promise.reject(error);
     }
-    return this.checkUncached(input);
   }
 
   /**
@@ -170,11 +167,25 @@ export class AuthorizationService {
         : undefined;
     if (subject === undefined || subject === null || subject === '')
       throw new UnauthenticatedError();
-    // Each field read once, and validated as check() would: the check decided and the one
-    // ForbiddenError names are the same.
-    const { resource, permission, consistency, signal } = input;
-    const req = this.validated({ subject, resource, permission, consistency }, undefined);
-    const decision = await this.check(signal === undefined ? req : { ...req, signal });
+    let req: CheckRequest;
+    let signal: AbortSignal | undefined;
+    try {
+      // Each field read once: the check decided and the one ForbiddenError names are the same.
+      const fields = input;
+      signal = fields.signal;
+      req = this.validated(subject, fields.resource, fields.permission, fields.consistency);
+    } catch (error) {
+      this.counters.requestErrors++;
+      throw error;
+    }
+    const decision = await (this.fromCache(
+      req.subject,
+      req.resource,
+      req.permission,
+      req.consistency,
+      signal,
+      req,
+    ) ?? this.decide(req, signal));
     if (!decision.allowed) throw new ForbiddenError(req, decision);
     return decision;
   }
@@ -187,7 +198,7 @@ export class AuthorizationService {
    * included. A cached decision's `durationMs` runs to its lookup, the others' to the answer.
    */
   async checkMany(
-    inputs: readonly CheckInput[],
+    inputs: readonly CheckRequest[],
     options: CheckManyOptions = {},
   ): Promise<Decision[]> {
     const started = this.clock.now();
@@ -201,25 +212,32 @@ export class AuthorizationService {
     }
     // Indexed, not map(): map skips holes, and a hole is a malformed check like any other.
     const reqs = new Array<CheckRequest>(inputs.length);
-    for (let i = 0; i < inputs.length; i++) reqs[i] = this.validated(inputs[i], `checks[${i}]`);
+    for (let i = 0; i < inputs.length; i++) reqs[i] = this.validatedItem(inputs[i], i);
     signal?.throwIfAborted();
 
     const cache = this.cache;
-    const generation = cache === undefined ? 0 : cache.generation;
     const decisions = new Array<Decision>(reqs.length);
     /** For each check, its place in `asked`, or CACHED when `decisions` holds the cache's. */
     const askedAt = new Array<number>(reqs.length);
     const asked: CheckRequest[] = [];
     const byKey = new Map<string, number>();
+    // Counted only once the batch is sure to resolve: a batch that rejects decides nothing.
+    let hits = 0;
+    let misses = 0;
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as CheckRequest;
       if (this.cacheable(req)) {
-        const allowed = cache?.get(req);
+        const allowed =
+          cache === undefined
+            ? undefined
+            : this.lookUp(cache, req.subject, req.resource, req.permission, false);
         if (allowed !== undefined) {
+          hits++;
           decisions[i] = allowed ? CACHE_ALLOWED : CACHE_DENIED;
           askedAt[i] = CACHED;
           continue;
         }
+        misses++;
         const key = checkKey(req);
         const at = byKey.get(key);
         if (at !== undefined) {
@@ -234,17 +252,23 @@ export class AuthorizationService {
     const lookedUp = this.clock.now();
 
     let answer: Answer<boolean[]> | undefined;
+    let reason: FallbackReason = 'circuit_open';
     if (asked.length > 0) {
+      const ticket = cache?.begin();
       answer = await this.call(asked, this.bulkOperation(asked), signal);
       if (answer.ok) {
         for (let j = 0; j < asked.length; j++)
-          this.remember(asked[j] as CheckRequest, answer.value[j] as boolean, lookedUp, generation);
-      } else if (!answer.rejected) {
-        this.throwIfNoFallback(inCallersTerms(answer.error, askedAt), signal);
+          this.remember(asked[j] as CheckRequest, answer.value[j] === true, ticket);
+      } else {
+        reason = this.fallbackReason(
+          answer.rejected ? answer : { ...answer, error: inCallersTerms(answer.error, askedAt) },
+          signal,
+        );
       }
     }
     // Only now is the batch sure to resolve: a batch that rejects decides, counts and announces
     // nothing, its cached checks included. Each check is decided on its own, duplicates too.
+    cache?.countLookups(hits, misses);
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as CheckRequest;
       const j = askedAt[i] as number;
@@ -253,10 +277,12 @@ export class AuthorizationService {
         this.counters.decided('cache', decision.allowed);
         if (this.listeners.has('decision')) this.emitDecision(req, decision, lookedUp - started);
       } else if (answer?.ok === true) {
-        const allowed = answer.value[j] as boolean;
+        const allowed = answer.value[j] === true;
         decisions[i] = this.decided(req, allowed ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
       } else {
-        decisions[i] = this.answered(req, answer as Answer<never>, started, signal);
+        const failure = answer as Failure;
+        const error = failure.rejected ? undefined : failure.error;
+        decisions[i] = this.fellBack(req, reason, error, started);
       }
     }
     return decisions;
@@ -343,30 +369,88 @@ export class AuthorizationService {
     this.registry?.delete(this.breaker.name);
   }
 
-  private async checkUncached(input: CheckInput): Promise<Decision> {
+  /**
+   * The cache's decision for a check read once (fields not validated yet: only valid checks are
+   * stored), counted and announced, or undefined when the cache may not answer it or has none.
+   * `req` is the frozen check when the caller has one already.
+   */
+  private fromCache(
+    subject: string,
+    resource: string,
+    permission: string,
+    consistency: Consistency | undefined,
+    signal: AbortSignal | undefined,
+    req: CheckRequest | undefined,
+  ): Promise<Decision> | undefined {
+    const cache = this.cache;
+    if (
+      cache === undefined ||
+      typeof subject !== 'string' ||
+      typeof resource !== 'string' ||
+      typeof permission !== 'string' ||
+      !cacheableAt(consistency, this.cacheableByDefault) ||
+      !(signal === undefined || (signal instanceof AbortSignal && !signal.aborted))
+    ) {
+      return undefined;
+    }
+    const listening = this.listeners.has('decision');
+    const started = listening ? this.clock.now() : 0;
+    const allowed = this.lookUp(cache, subject, resource, permission, true);
+    if (allowed === undefined) return undefined;
+    this.counters.decided('cache', allowed);
+    if (listening)
+      this.emitDecision(
+        req ?? frozenRequest(subject, resource, permission, consistency),
+        allowed ? CACHE_ALLOWED : CACHE_DENIED,
+        this.clock.now() - started,
+      );
+    return allowed ? CACHE_ALLOWED_RESULT : CACHE_DENIED_RESULT;
+  }
+
+  /** A cache lookup that cannot fail a check: a cache that throws is a miss, logged. */
+  private lookUp(
+    cache: DecisionCache,
+    subject: string,
+    resource: string,
+    permission: string,
+    count: boolean,
+  ): boolean | undefined {
+    try {
+      return cache.getTuple(subject, resource, permission, count);
+    } catch (error) {
+      this.log(
+        'error',
+        { err: error },
+        'the decision cache could not look up a decision; the backend decides',
+      );
+      return undefined;
+    }
+  }
+
+  /** Decides a validated check the cache did not answer. */
+  private async decide(req: CheckRequest, signal: AbortSignal | undefined): Promise<Decision> {
     const started = this.clock.now();
-    const req = this.validated(input, undefined);
-    const signal = input.signal;
     checkSignal('check({ signal })', signal);
     signal?.throwIfAborted();
     const cache = this.cache;
-    const generation = cache === undefined ? 0 : cache.generation;
     if (!this.cacheable(req)) {
       // Not shared: a call already under way may have started before this caller's write.
+      const ticket = cache?.begin();
       const answer = await this.call([req], this.singleOperation(req), signal);
-      if (answer.ok) this.remember(req, answer.value, started, generation);
+      if (answer.ok) this.remember(req, answer.value, ticket);
       return this.answered(req, answer, started, signal);
     }
     const key = checkKey(req);
     let shared = this.inflight.get(key);
     // A call begun before an invalidation may answer from before the change it announced.
-    if (shared === undefined || shared.generation !== generation) {
+    if (shared === undefined || (shared.ticket !== undefined && !cache?.isCurrent(shared.ticket))) {
+      const ticket = cache?.begin();
       const call: InFlight = {
-        generation,
+        ticket,
         // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
         answer: this.call([req], this.singleOperation(req), undefined).then((answer) => {
           try {
-            if (answer.ok) this.remember(req, answer.value, started, generation);
+            if (answer.ok) this.remember(req, answer.value, ticket);
           } finally {
             // Whatever happened above, the slot goes, or every later check would join this one.
             // A newer call for the same check may have taken it: that one stays shared.
@@ -384,20 +468,43 @@ export class AuthorizationService {
   }
 
   /**
-   * A frozen copy of the check, validated: what the checker is asked and listeners are told, so
-   * a caller changing its object later (or a getter answering differently) changes nothing.
+   * A frozen copy of the check, validated once: what the checker is asked and listeners are
+   * told, so a caller changing its object later (or a getter answering differently) changes
+   * nothing. A consistency object is copied whole first, so an unknown key in it is refused.
    */
-  private validated(input: unknown, where: string | undefined): CheckRequest {
+  private validated(
+    subject: unknown,
+    resource: unknown,
+    permission: unknown,
+    consistency: unknown,
+    where?: string,
+  ): CheckRequest {
+    const own =
+      typeof consistency === 'object' && consistency !== null && !Array.isArray(consistency)
+        ? Object.freeze({ ...consistency })
+        : consistency;
+    const req =
+      own === undefined
+        ? Object.freeze({ subject, resource, permission })
+        : Object.freeze({ subject, resource, permission, consistency: own });
+    validateCheckRequest(req, where);
+    return req;
+  }
+
+  /** Check `i` of a `checkMany`, validated; its own `signal` is refused, not ignored. */
+  private validatedItem(input: unknown, i: number): CheckRequest {
+    const where = `checks[${i}]`;
     try {
       if (typeof input !== 'object' || input === null || Array.isArray(input))
         validateCheckRequest(input, where);
-      const { subject, resource, permission, consistency } = input as CheckRequest;
-      // Validated before the consistency is copied, so an unknown key in it is still refused.
-      validateCheckRequest({ subject, resource, permission, consistency }, where);
-      const req = frozenRequest(subject, resource, permission, consistency);
-      // The token was read again to copy it: check what was copied.
-      if (typeof consistency === 'object') validateCheckRequest(req, where);
-      return req;
+      const { subject, resource, permission, consistency, signal } = input as CheckInput;
+      if (signal !== undefined) {
+        throw new AuthorizationRequestError(
+          'request',
+          `${where}.signal: checkMany takes one signal in its options, checkMany(checks, { signal }), not one per check`,
+        );
+      }
+      return this.validated(subject, resource, permission, consistency, where);
     } catch (error) {
       this.counters.requestErrors++;
       throw error;
@@ -406,23 +513,20 @@ export class AuthorizationService {
 
   /** Whether the cache may answer `req` and identical checks may share a call. */
   private cacheable(req: CheckRequest): boolean {
-    const consistency = req.consistency;
-    return consistency === undefined ? this.cacheableByDefault : consistency === 'minimize_latency';
+    return cacheableAt(req.consistency, this.cacheableByDefault);
   }
 
   /**
-   * Puts SpiceDB's answer to `req`, asked at `askedAt` in cache generation `generation`, in the
-   * cache. Any deny removes an allow asked no later, whatever consistency it was asked at and
-   * whatever was invalidated since: a fresher answer says no. Only a cacheable check asked in
-   * the current generation stores a decision (one begun before an invalidation may predate the
-   * change it announced).
+   * Puts SpiceDB's answer to `req`, asked with `ticket`, in the cache, which orders it against
+   * every other answer and invalidation. Any deny removes a cached allow, whatever consistency
+   * it was asked at; only a cacheable check stores a decision.
    */
-  private remember(req: CheckRequest, allowed: boolean, askedAt: number, generation: number): void {
+  private remember(req: CheckRequest, allowed: boolean, ticket: DecisionTicket | undefined): void {
     const cache = this.cache;
-    if (cache === undefined) return;
+    if (cache === undefined || ticket === undefined) return;
     try {
-      if (this.cacheable(req) && cache.generation === generation) cache.set(req, allowed, askedAt);
-      else if (!allowed) cache.forget(req, askedAt);
+      if (this.cacheable(req)) cache.set(req, allowed, ticket);
+      else if (!allowed) cache.forget(req, ticket);
     } catch (error) {
       // A cache passed in may be anything that extends DecisionCache: its failure to store
       // costs a later backend call, never this decision.
@@ -459,36 +563,42 @@ export class AuthorizationService {
       );
   }
 
-  /** One backend call through the breaker, counted and reported once whoever waits on it. */
+  /**
+   * One backend call through the breaker, counted and reported once whoever waits on it. A
+   * failure carries the breaker's own verdict on its error (the policy is asked once).
+   */
   private call<V>(
     reqs: readonly CheckRequest[],
     operation: (signal: AbortSignal) => Promise<V>,
     signal: AbortSignal | undefined,
   ): Promise<Answer<V>> {
     const started = this.clock.now();
-    return this.breaker.tryExecute(operation, signal).then((answer) => {
+    return this.breaker.tryExecute(operation, signal).then((answer): Answer<V> => {
       if (answer.ok) {
         this.counters.backendCall(this.clock.now() - started, false);
         this.configurationLogged = false;
-      } else if (
-        !answer.rejected &&
-        !(signal?.aborted === true && answer.error === signal.reason)
-      ) {
-        const refused = isRequestError(answer.error);
-        this.counters.backendCall(this.clock.now() - started, !refused);
-        // A refused question is SpiceDB answering: our credentials work.
-        if (refused) this.configurationLogged = false;
-        else {
-          try {
-            this.backendFailed(reqs, answer.error);
-          } catch (problem) {
-            // An error that throws when read (a Proxy, a getter) is still a failed call: what
-            // threw stands in for it, so every caller gets the fallback and nobody hangs.
-            return { ok: false, rejected: false, error: problem } as const;
-          }
+        return answer;
+      }
+      if (answer.rejected) return answer;
+      const error = answer.error;
+      // The caller's own abort: no failure, and the breaker asked no policy about it.
+      if (signal?.aborted === true && error === signal.reason)
+        return { ok: false, rejected: false, error, counted: false };
+      const refused = isRequestError(error);
+      const counted = !refused && this.verdicts.take(error);
+      this.counters.backendCall(this.clock.now() - started, !refused);
+      // A refused question is SpiceDB answering: our credentials work.
+      if (refused) this.configurationLogged = false;
+      else {
+        try {
+          this.backendFailed(reqs, error);
+        } catch (problem) {
+          // An error that throws when read (a Proxy, a getter) is still a failed call: what
+          // threw stands in for it, so every caller gets the fallback and nobody hangs.
+          return { ok: false, rejected: false, error: problem, counted };
         }
       }
-      return answer;
+      return { ok: false, rejected: false, error, counted };
     });
   }
 
@@ -522,36 +632,27 @@ export class AuthorizationService {
   ): Decision {
     if (answer.ok)
       return this.decided(req, answer.value ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
-    if (answer.rejected) return this.fellBack(req, 'circuit_open', undefined, started);
-    const error = answer.error;
-    this.throwIfNoFallback(error, signal);
-    return this.fellBack(req, isTimeout(error) ? 'timeout' : 'backend_error', error, started);
+    const reason = this.fallbackReason(answer, signal);
+    return this.fellBack(req, reason, answer.rejected ? undefined : answer.error, started);
   }
 
   /**
-   * Throws a failed call's error when the fallback must not answer for it: the caller's own
-   * abort, a refused request (counted as one), or what the failure policy does not count (not
-   * an outage: it reaches the caller as it is). Whether the caller aborted is told by its
-   * signal, never by the error's category: SpiceDB answers CANCELLED too, to calls nobody
+   * Why the fallback answers for a failed call, or throws its error when the fallback must not:
+   * the caller's own abort, a refused request (counted as one), or what the breaker did not
+   * count (not an outage: it reaches the caller as it is). Whether the caller aborted is told
+   * by its signal, never by the error's category: SpiceDB answers CANCELLED too, to calls nobody
    * aborted, and those are SpiceDB failing to answer.
    */
-  private throwIfNoFallback(error: unknown, signal: AbortSignal | undefined): void {
+  private fallbackReason(failure: Failure, signal: AbortSignal | undefined): FallbackReason {
+    if (failure.rejected) return 'circuit_open';
+    const error = failure.error;
     if (signal?.aborted === true && error === signal.reason) throw error;
     if (isRequestError(error)) {
       this.counters.requestErrors++;
       throw error;
     }
-    if (!this.countedByBreaker(error)) throw error;
-  }
-
-  /** The failure policy's verdict; a policy that throws counted the error, as in the breaker. */
-  private countedByBreaker(error: unknown): boolean {
-    try {
-      return this.counts(error);
-    } catch {
-      // The breaker has logged it already ("the failure policy threw"), once per error.
-      return true;
-    }
+    if (!failure.counted) throw error;
+    return isTimeout(error) ? 'timeout' : 'backend_error';
   }
 
   private fellBack(
@@ -577,7 +678,7 @@ export class AuthorizationService {
   private askFallback(req: CheckRequest, reason: FallbackReason, error: unknown): boolean {
     const fallback = this.fallback;
     // A check that demanded fresh data gets no cached decision, not even an expired one.
-    const cached = this.cacheable(req) ? this.cache?.getStale(req) : undefined;
+    const cached = this.cacheable(req) ? this.staleDecision(req) : undefined;
     let verdict: unknown;
     try {
       verdict = fallback.decide(req, { reason, error, cached });
@@ -595,6 +696,16 @@ export class AuthorizationService {
     }
     this.fallbackProblemLogged = false;
     return verdict;
+  }
+
+  /** The cache's last decision for the fallback; a cache that throws has none (logged). */
+  private staleDecision(req: CheckRequest): boolean | undefined {
+    try {
+      return this.cache?.getStale(req);
+    } catch (error) {
+      this.log('error', { err: error }, 'the decision cache could not be read for the fallback');
+      return undefined;
+    }
   }
 
   private fallbackProblem(fields: Record<string, unknown>, message: string): void {
@@ -647,6 +758,14 @@ function frozenRequest(
       ? Object.freeze({ atLeastAsFresh: consistency.atLeastAsFresh })
       : consistency;
   return Object.freeze({ subject, resource, permission, consistency: own });
+}
+
+/**
+ * Whether a check at `consistency` may be answered by the cache and share a call: only at
+ * `minimize_latency`; a check asking none takes the checker's default (`byDefault`).
+ */
+function cacheableAt(consistency: unknown, byDefault: boolean): boolean {
+  return consistency === undefined ? byDefault : consistency === 'minimize_latency';
 }
 
 /** A timeout by its category; an error whose fields throw when read is no timeout. */
