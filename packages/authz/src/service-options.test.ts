@@ -7,6 +7,7 @@ import { AuthorizationService } from './service.js';
 import {
   type AuthorizationServiceOptions,
   countsAsSpiceDbFailure,
+  FailureVerdicts,
   SPICEDB_BREAKER_DEFAULTS,
 } from './service-options.js';
 import type { PermissionChecker } from './types.js';
@@ -220,5 +221,37 @@ describe('countsAsSpiceDbFailure', () => {
       service.check({ subject: 'user:a1', resource: 'doc:a1', permission: 'read' }),
     ).rejects.toBe(refusal);
     expect(service.breaker.state().name).toBe('closed');
+  });
+});
+
+describe('FailureVerdicts', () => {
+  it('hands back the verdict the policy gave, once asked, and counts an error it never judged', () => {
+    let answer = true;
+    const verdicts = new FailureVerdicts(() => answer);
+    const error = new Error('down');
+    expect(verdicts.isFailure(error)).toBe(true);
+    answer = false;
+    expect(verdicts.take(error)).toBe(true); // not asked again
+    expect(verdicts.isFailure('hang up')).toBe(false);
+    expect(verdicts.take('hang up')).toBe(false);
+    expect(verdicts.take('hang up')).toBe(true); // a primitive's verdict is taken once
+    expect(verdicts.take(new Error('never judged'))).toBe(true);
+  });
+
+  it('records a throwing policy as counting, and lets the throw through for the breaker to log', () => {
+    const verdicts = new FailureVerdicts(() => {
+      throw new Error('policy bug');
+    });
+    const error = new Error('down');
+    expect(() => verdicts.isFailure(error)).toThrow('policy bug');
+    expect(verdicts.take(error)).toBe(true);
+  });
+
+  it('keeps a bounded number of primitive verdicts', () => {
+    const verdicts = new FailureVerdicts(() => false);
+    for (let i = 0; i < 100; i++) verdicts.isFailure(i);
+    expect(verdicts.take(0)).toBe(false);
+    expect(verdicts.take(63)).toBe(false);
+    expect(verdicts.take(64)).toBe(true); // not kept: the safe side
   });
 });

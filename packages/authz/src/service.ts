@@ -221,7 +221,7 @@ export class AuthorizationService {
     const cache = this.cache;
     const decisions = new Array<Decision>(reqs.length);
     /** For each check, its place in `asked`, or CACHED when `decisions` holds the cache's. */
-    const askedAt = new Array<number>(reqs.length);
+    const placeOf = new Array<number>(reqs.length);
     const asked: CheckRequest[] = [];
     const byKey = new Map<string, number>();
     // Counted only once the batch is sure to resolve: a batch that rejects decides nothing.
@@ -237,19 +237,19 @@ export class AuthorizationService {
         if (allowed !== undefined) {
           hits++;
           decisions[i] = allowed ? CACHE_ALLOWED : CACHE_DENIED;
-          askedAt[i] = CACHED;
+          placeOf[i] = CACHED;
           continue;
         }
         misses++;
         const key = checkKey(req);
         const at = byKey.get(key);
         if (at !== undefined) {
-          askedAt[i] = at;
+          placeOf[i] = at;
           continue;
         }
         byKey.set(key, asked.length);
       }
-      askedAt[i] = asked.length;
+      placeOf[i] = asked.length;
       asked.push(req);
     }
     const lookedUp = this.clock.now();
@@ -264,7 +264,7 @@ export class AuthorizationService {
           this.remember(asked[j] as CheckRequest, answer.value[j] === true, ticket);
       } else {
         reason = this.fallbackReason(
-          answer.rejected ? answer : { ...answer, error: inCallersTerms(answer.error, askedAt) },
+          answer.rejected ? answer : { ...answer, error: inCallersTerms(answer.error, placeOf) },
           signal,
         );
       }
@@ -274,7 +274,7 @@ export class AuthorizationService {
     cache?.countLookups(hits, misses);
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i] as CheckRequest;
-      const j = askedAt[i] as number;
+      const j = placeOf[i] as number;
       if (j === CACHED) {
         const decision = decisions[i] as Decision;
         this.counters.decided('cache', decision.allowed);
@@ -787,12 +787,12 @@ function checkSignal(where: string, signal: unknown): asserts signal is AbortSig
 
 /**
  * A refusal of one check of the bulk call, renamed for the caller: the call carried only the
- * checks the cache could not answer, so its index is not the caller's. `askedAt[i]` is check i's
+ * checks the cache could not answer, so its index is not the caller's. `placeOf[i]` is check i's
  * place in the call.
  */
-function inCallersTerms(error: unknown, askedAt: readonly number[]): unknown {
+function inCallersTerms(error: unknown, placeOf: readonly number[]): unknown {
   if (!(error instanceof AuthorizationRequestError) || error.item === undefined) return error;
-  const i = askedAt.indexOf(error.item);
+  const i = placeOf.indexOf(error.item);
   if (i < 0) return error;
   const sent =
     i === error.item
