@@ -175,12 +175,13 @@ export class DecisionCache {
   ): boolean | undefined {
     const entry = this.findTuple(subject, resource, permission);
     if (entry !== undefined) {
-      const age = this.age(entry);
+      const age = this.clock.now() - entry.at;
       if (age >= 0 && age < (entry.allowed ? this.ttl : this.negativeTtl)) {
         if (count) this.hits++;
         this.use(entry);
         return entry.allowed;
       }
+      this.keeps(entry, age);
     }
     if (count) this.misses++;
     return undefined;
@@ -201,7 +202,8 @@ export class DecisionCache {
    */
   getStale(req: CheckRequest): boolean | undefined {
     const entry = this.find(req);
-    return entry !== undefined && this.age(entry) >= 0 ? entry.allowed : undefined;
+    if (entry === undefined) return undefined;
+    return this.keeps(entry, this.clock.now() - entry.at) ? entry.allowed : undefined;
   }
 
   /**
@@ -350,16 +352,14 @@ export class DecisionCache {
   }
 
   /**
-   * The entry's age, dropping it past `staleTtl`; a negative age (the clock stepped back) proves
-   * nothing about freshness, so that entry goes too (the deny marks, not entries, bar allows).
+   * Whether an entry of this age is kept; one past `staleTtl` goes, and so does one whose age
+   * is negative (the clock stepped back): that proves nothing about freshness. Dropping an entry
+   * forgets no deny: the deny marks, not the entries, bar older allows.
    */
-  private age(entry: Entry): number {
-    const age = this.clock.now() - entry.at;
-    if (age < 0 || age >= this.staleTtl) {
-      this.remove(entry);
-      return -1;
-    }
-    return age;
+  private keeps(entry: Entry, age: number): boolean {
+    if (age >= 0 && age < this.staleTtl) return true;
+    this.remove(entry);
+    return false;
   }
 
   /**

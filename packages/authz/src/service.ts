@@ -142,14 +142,14 @@ export class AuthorizationService {
    */
   check(input: CheckInput): Promise<Decision> {
     try {
-      if (typeof input !== 'object' || input === null || Array.isArray(input))
-        validateCheckRequest(input);
+      if (typeof input !== 'object' || input === null) validateCheckRequest(input);
       // Each field read once, so what was looked up is what is decided and announced.
       const { subject, resource, permission, consistency, signal } = input;
       // The lookup comes before validation: only validated checks are ever stored, so a hit
       // proves the three strings are valid, and the hot path skips the patterns.
       const hit = this.fromCache(subject, resource, permission, consistency, signal, undefined);
       if (hit !== undefined) return hit;
+      if (Array.isArray(input)) validateCheckRequest(input);
       return this.decide(this.validated(subject, resource, permission, consistency), signal);
     } catch (error) {
       this.counters.requestErrors++;
