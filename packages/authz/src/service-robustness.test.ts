@@ -203,6 +203,18 @@ describe('AuthorizationService: nothing throws synchronously, and the cache cann
     expect(messages).toContain('the decision cache could not be read for the fallback');
   });
 
+  it('refuses a check that is not an object as such, before and after a cache', async () => {
+    for (const cache of [undefined, false as const]) {
+      const service = new AuthorizationService({ checker, cache });
+      for (const input of [[], null, 'user:alice']) {
+        const refused = await service.check(input as never).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(AuthorizationRequestError);
+        expect(refused).toMatchObject({ field: 'request' });
+        expect((refused as Error).message).toMatch(/^a check must be an object/);
+      }
+    }
+  });
+
   it('checkMany refuses a per-check signal, naming it, instead of ignoring it', async () => {
     const service = new AuthorizationService({ checker });
     const checks = [alice, { ...bob, signal: AbortSignal.abort() }];
