@@ -260,7 +260,8 @@ export class DecisionCache {
   /**
    * SpiceDB denied `req`, asked with `ticket`, at a consistency the cache holds no decisions for
    * (`fully_consistent`, `atLeastAsFresh`): removes any allow held and bars allows asked before
-   * it, as a deny does, but stores no decision, not even with `cacheNegative`.
+   * it, as a deny does, but stores no decision, not even with `cacheNegative` (a deny already
+   * kept only moves forward: its bar and its age start from this ask).
    */
   forget(req: CheckRequest, ticket?: DecisionTicket): void {
     validateCheckRequest(req, `${OWNER}.forget(req)`);
