@@ -4,6 +4,7 @@ export {
   DecisionCache,
   type DecisionCacheOptions,
   type DecisionCacheStats,
+  type DecisionTicket,
 } from './decision-cache.js';
 export {
   AuthorizationRequestError,
