@@ -16,7 +16,13 @@ import { log, reportProblem } from './report.js';
 import { retryAfterOf } from './retry-after.js';
 import { type BreakerSnapshot, parseSnapshot, snapshotHeader } from './snapshot.js';
 import type { BreakerMetrics, BreakerState, StateName } from './state.js';
-import { failed, succeeded, type TryResult } from './try-result.js';
+import {
+  failed,
+  failedUncounted,
+  succeeded,
+  type TryResult,
+  VerdictRecorder,
+} from './try-result.js';
 import { describeValue } from './validate.js';
 import type { CallWindow } from './windows/call-window.js';
 
@@ -103,6 +109,9 @@ export class CircuitBreaker<T = never> {
   // Outcome handlers of the current generation: made once per transition, never per call.
   private onFulfilled!: () => void;
   private onRejected!: (error: unknown) => void;
+  // tryExecute's fast path, one handler each way: it builds the result where the verdict is known.
+  private onTryFulfilled!: (value: unknown) => TryResult<unknown>;
+  private onTryRejected!: (error: unknown) => TryResult<never>;
 
   /** The first generation whose calls count: calls admitted before the last `reset()` do not. */
   private countedFrom = 0;
@@ -145,18 +154,38 @@ export class CircuitBreaker<T = never> {
    */
   tryExecute<R>(fn: Operation<R>, signal?: AbortSignal): Promise<TryResult<R | T>> {
     this.checkCall('tryExecute', fn, signal);
-    if (signal?.aborted === true) return Promise.resolve(failed(signal.reason));
+    if (signal?.aborted === true) return Promise.resolve(failed(signal.reason, false));
     if (this.current !== CLOSED) {
       const retryAfter = this.admit();
       if (retryAfter >= 0) {
         if (this.settings.fallback.kind !== 'fail_closed') {
-          return this.rejectCall(retryAfter).then(succeeded, failed) as Promise<TryResult<T>>;
+          return this.rejectCall(retryAfter).then(succeeded, failedUncounted) as Promise<
+            TryResult<T>
+          >;
         }
         this.countRejection(retryAfter);
         return Promise.resolve({ ok: false, rejected: true, retryAfter });
       }
     }
-    return this.run(fn, signal).then(succeeded, failed);
+    if (signal !== undefined || !this.plain) {
+      // The verdict is this call's own: a recorder per call keeps it until the call settles.
+      const recorder = new VerdictRecorder(this);
+      const call = new TrackedCall<R | T>(
+        recorder,
+        this.settings.clock,
+        this.generation,
+        signal,
+        this.settings.timeout,
+      );
+      return call.run(fn).then(succeeded, recorder.failed);
+    }
+    let result: Promise<R>;
+    try {
+      result = Promise.resolve(fn(NEVER_ABORTS));
+    } catch (error) {
+      return Promise.resolve(this.onTryRejected(error));
+    }
+    return result.then(this.onTryFulfilled as (value: R) => TryResult<R>, this.onTryRejected);
   }
 
   private checkCall(method: string, fn: unknown, signal: unknown): void {
@@ -723,6 +752,12 @@ export class CircuitBreaker<T = never> {
     this.onRejected = (error) => {
       this.recordFailure(generation, error, -1, false);
     };
+    const onFulfilled = this.onFulfilled;
+    this.onTryFulfilled = (value) => {
+      onFulfilled();
+      return succeeded(value);
+    };
+    this.onTryRejected = (error) => failed(error, this.recordFailure(generation, error, -1, false));
   }
 
   /**

@@ -12,6 +12,7 @@ describe('tryExecute', () => {
       ok: false,
       rejected: false,
       error,
+      counted: true,
     });
     let ran = false;
     const refused = await breaker.tryExecute(async () => {
@@ -45,13 +46,14 @@ describe('tryExecute', () => {
       await breaker.tryExecute(() => {
         throw thrown;
       }),
-    ).toEqual({ ok: false, rejected: false, error: thrown });
+    ).toEqual({ ok: false, rejected: false, error: thrown, counted: false }); // not a failure of the backend
     const controller = new AbortController();
     controller.abort(new Error('gone'));
     expect(await breaker.tryExecute(async () => 1, controller.signal)).toMatchObject({
       ok: false,
       rejected: false,
       error: new Error('gone'),
+      counted: false,
     });
     await breaker.tryExecute(() => Promise.reject(connectionRefused()));
     expect(await breaker.tryExecute(async () => 'real')).toEqual({ ok: true, value: 'stand-in' });
@@ -59,6 +61,56 @@ describe('tryExecute', () => {
       { breaker: 'breaker', reason: 'open' },
       'circuit breaker "breaker" is failing open: callers get synthetic results',
     );
+  });
+
+  it("says whether this call's failure counted: a counted one, an uncounted one, a caller's abort", async () => {
+    const counted = connectionRefused();
+    const uncounted = new Error('bad request');
+    const policy = (error: unknown): boolean => error !== uncounted;
+    // The fast path (no signal, nothing tracked) and the tracked one (a timeout) build it apart.
+    for (const extra of [{}, { timeout: 1_000 }]) {
+      const { options } = onClock({ failureThreshold: 5, failurePolicy: policy, ...extra });
+      const breaker = new CircuitBreaker(options);
+      expect(await breaker.tryExecute(() => Promise.reject(counted))).toMatchObject({
+        counted: true,
+      });
+      expect(await breaker.tryExecute(() => Promise.reject(uncounted))).toMatchObject({
+        counted: false,
+      });
+      expect(
+        await breaker.tryExecute(() => {
+          throw counted;
+        }),
+      ).toMatchObject({ counted: true });
+      const controller = new AbortController();
+      const pending = breaker.tryExecute(() => new Promise<never>(() => {}), controller.signal);
+      const reason = new Error('caller went away');
+      controller.abort(reason);
+      expect(await pending).toEqual({ ok: false, rejected: false, error: reason, counted: false });
+      expect(breaker.metrics()).toMatchObject({ failedRequests: 2, ignoredErrors: 2 });
+    }
+  });
+
+  it('gives each of two calls failing with one error the verdict it got', async () => {
+    const shared = connectionRefused();
+    let judged = 0;
+    // A policy that counts an error once: the second call's identical error is not counted.
+    const { options } = onClock({
+      failureThreshold: 5,
+      timeout: 1_000,
+      failurePolicy: () => ++judged === 1,
+    });
+    const breaker = new CircuitBreaker(options);
+    let fail!: (error: unknown) => void;
+    const both = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    const first = breaker.tryExecute(() => both);
+    const second = breaker.tryExecute(() => both);
+    fail(shared);
+    expect(
+      (await Promise.all([first, second])).map((r) => !r.ok && !r.rejected && r.counted),
+    ).toEqual([true, false]);
   });
 
   it('throws at once for a call that is not a function', () => {

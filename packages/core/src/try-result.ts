@@ -1,11 +1,68 @@
+import type { CallRecorder } from './call.js';
+
 /** What `tryExecute` resolves to: it never rejects, so hot loops need no try/catch. */
 export type TryResult<R> =
   | { readonly ok: true; readonly value: R }
   /** The breaker refused the call (open, or half-open with every probe slot taken). */
   | { readonly ok: false; readonly rejected: true; readonly retryAfter: number }
-  /** The call ran (or was cancelled) and failed with `error`. */
-  | { readonly ok: false; readonly rejected: false; readonly error: unknown };
+  /**
+   * The call ran (or was cancelled) and failed with `error`; `counted` says whether this call's
+   * failure counted toward opening (false for the caller's abort and for an error the failure
+   * policy did not count), so a caller can act on the verdict the breaker gave this very call.
+   */
+  | {
+      readonly ok: false;
+      readonly rejected: false;
+      readonly error: unknown;
+      readonly counted: boolean;
+    };
 
 // Module-level, so a call allocates its result object and nothing else.
 export const succeeded = <R>(value: R): TryResult<R> => ({ ok: true, value });
-export const failed = (error: unknown): TryResult<never> => ({ ok: false, rejected: false, error });
+export const failed = (error: unknown, counted: boolean): TryResult<never> => ({
+  ok: false,
+  rejected: false,
+  error,
+  counted,
+});
+/** A refusal whose fallback threw: the refusal counted nothing. */
+export const failedUncounted = (error: unknown): TryResult<never> => failed(error, false);
+
+/**
+ * Stands between a tracked `tryExecute` call and its breaker to keep the verdict the breaker
+ * gave this one call: a verdict keyed by the error instead would mix up two calls that fail
+ * with the same error.
+ */
+export class VerdictRecorder implements CallRecorder {
+  private counted = false;
+  readonly name: string;
+
+  constructor(private readonly breaker: CallRecorder) {
+    this.name = breaker.name;
+  }
+
+  recordSuccess(generation: number, startedAt: number): void {
+    this.breaker.recordSuccess(generation, startedAt);
+  }
+
+  recordFailure(
+    generation: number,
+    error: unknown,
+    startedAt: number,
+    cancelled: boolean,
+  ): boolean {
+    this.counted = this.breaker.recordFailure(generation, error, startedAt, cancelled);
+    return this.counted;
+  }
+
+  recordTimeout(generation: number, timeoutMs: number): void {
+    this.breaker.recordTimeout(generation, timeoutMs);
+  }
+
+  recover(generation: number, error: unknown): Promise<unknown> | undefined {
+    return this.breaker.recover(generation, error);
+  }
+
+  /** The failure result, built once the call has settled (so its verdict is in). */
+  readonly failed = (error: unknown): TryResult<never> => failed(error, this.counted);
+}
