@@ -7,7 +7,6 @@ import { AuthorizationService } from './service.js';
 import {
   type AuthorizationServiceOptions,
   countsAsSpiceDbFailure,
-  FailureVerdicts,
   SPICEDB_BREAKER_DEFAULTS,
 } from './service-options.js';
 import type { PermissionChecker } from './types.js';
@@ -224,34 +223,76 @@ describe('countsAsSpiceDbFailure', () => {
   });
 });
 
-describe('FailureVerdicts', () => {
-  it('hands back the verdict the policy gave, once asked, and counts an error it never judged', () => {
-    let answer = true;
-    const verdicts = new FailureVerdicts(() => answer);
-    const error = new Error('down');
-    expect(verdicts.isFailure(error)).toBe(true);
-    answer = false;
-    expect(verdicts.take(error)).toBe(true); // not asked again
-    expect(verdicts.isFailure('hang up')).toBe(false);
-    expect(verdicts.take('hang up')).toBe(false);
-    expect(verdicts.take('hang up')).toBe(true); // a primitive's verdict is taken once
-    expect(verdicts.take(new Error('never judged'))).toBe(true);
-  });
+describe("the breaker's verdict on each call", () => {
+  // A checker whose pending calls all fail with one rejection (a client that closes).
+  function failTogether(reason: unknown): { checker: PermissionChecker; fail: () => void } {
+    const rejects: Array<(error: unknown) => void> = [];
+    return {
+      checker: {
+        check: () => new Promise<boolean>((_, reject) => rejects.push(reject)),
+        health: () => Promise.resolve(),
+      },
+      fail: () => {
+        for (const reject of rejects) reject(reason);
+      },
+    };
+  }
+  const read = (subject: string) => ({ subject, resource: 'doc:x1', permission: 'read' });
+  const outcome = (p: Promise<{ source: string }>) =>
+    p.then(
+      (d) => d.source,
+      () => 'thrown',
+    );
 
-  it('records a throwing policy as counting, and lets the throw through for the breaker to log', () => {
-    const verdicts = new FailureVerdicts(() => {
-      throw new Error('policy bug');
+  it('acts on the verdict each call got when two calls fail with the same error object', async () => {
+    const down = new Error('client closed');
+    const { checker: closing, fail } = failTogether(down);
+    const seen = new WeakSet<object>();
+    // Counts each error once: only the first of the two calls is counted.
+    const onlyOnce = (error: unknown): boolean => {
+      if (seen.has(error as object)) return false;
+      seen.add(error as object);
+      return true;
+    };
+    const service = new AuthorizationService({
+      checker: closing,
+      breaker: { failurePolicy: onlyOnce },
+      clock: new ManualClock(),
     });
-    const error = new Error('down');
-    expect(() => verdicts.isFailure(error)).toThrow('policy bug');
-    expect(verdicts.take(error)).toBe(true);
+    const a = outcome(service.check(read('user:a1')));
+    const b = outcome(service.check(read('user:b1')));
+    await Promise.resolve();
+    fail();
+    expect(await Promise.all([a, b])).toEqual(['fallback', 'thrown']);
+    expect(service.breaker.metrics()).toMatchObject({ failedRequests: 1, ignoredErrors: 1 });
   });
 
-  it('keeps a bounded number of primitive verdicts', () => {
-    const verdicts = new FailureVerdicts(() => false);
-    for (let i = 0; i < 100; i++) verdicts.isFailure(i);
-    expect(verdicts.take(0)).toBe(false);
-    expect(verdicts.take(63)).toBe(false);
-    expect(verdicts.take(64)).toBe(true); // not kept: the safe side
+  it('never gives the fallback (here an allow) to two calls failing with one uncounted primitive', async () => {
+    const { checker: quota, fail } = failTogether('EQUOTA');
+    const service = new AuthorizationService({
+      checker: quota,
+      fallback: FallbackStrategy.allowReadOnly({ permissions: ['read'] }),
+      breaker: { failurePolicy: (error) => error !== 'EQUOTA' },
+      clock: new ManualClock(),
+      logger: { info() {}, warn() {}, error() {} },
+    });
+    const a = outcome(service.check(read('user:a1')));
+    const b = outcome(service.check(read('user:b1')));
+    await Promise.resolve();
+    fail();
+    expect(await Promise.all([a, b])).toEqual(['thrown', 'thrown']);
+  });
+
+  it('is not worn out by many uncounted primitives run through the public breaker', async () => {
+    const service = new AuthorizationService({
+      checker: { check: () => Promise.reject('EQUOTA'), health: () => Promise.resolve() },
+      fallback: FallbackStrategy.allowReadOnly({ permissions: ['read'] }),
+      breaker: { failurePolicy: (error) => typeof error !== 'string' },
+      clock: new ManualClock(),
+      logger: { info() {}, warn() {}, error() {} },
+    });
+    for (let i = 0; i < 100; i++)
+      await service.breaker.execute(() => Promise.reject(`other-${i}`)).catch(() => {});
+    await expect(service.check(read('user:a1'))).rejects.toBe('EQUOTA');
   });
 });

@@ -94,8 +94,6 @@ export interface ServiceParts {
   /** Whether a check that asks no consistency may be cached and shared (the checker's default). */
   readonly cacheableByDefault: boolean;
   readonly breaker: CircuitBreaker;
-  /** Which errors the breaker counted: those get the fallback's answer, the rest propagate. */
-  readonly verdicts: FailureVerdicts;
   /** The limit for `health()`: the breaker's per-call timeout. */
   readonly timeout: number;
   readonly fallback: FallbackDecider;
@@ -169,12 +167,11 @@ export function resolveServiceOptions(options: AuthorizationServiceOptions): Ser
   if (!CRITICALITIES.includes(criticality))
     fail('criticality', '"critical", "degraded" or "warning"', criticality);
 
-  const { breaker, verdicts, timeout } = buildBreaker(options.breaker, clock, logger);
+  const { breaker, timeout } = buildBreaker(options.breaker, clock, logger);
   return {
     checker,
     cacheableByDefault,
     breaker,
-    verdicts,
     timeout,
     fallback,
     cache: buildCache(options.cache, clock),
@@ -204,7 +201,7 @@ function buildBreaker(
   value: SpiceDbBreakerOptions | undefined,
   clock: Clock,
   logger: Logger | undefined,
-): Pick<ServiceParts, 'breaker' | 'verdicts' | 'timeout'> {
+): Pick<ServiceParts, 'breaker' | 'timeout'> {
   const own = orDefault(value, {});
   requireObject(`${OWNER} breaker`, own);
   for (const key of ['fallback', 'fallbackOnFailure']) {
@@ -214,57 +211,19 @@ function buildBreaker(
       );
     }
   }
-  const verdicts = new FailureVerdicts(withRequestErrorsUncounted(own.failurePolicy));
+  const failurePolicy = withRequestErrorsUncounted(own.failurePolicy);
   const merged: CircuitBreakerOptions<never> = { ...SPICEDB_BREAKER_DEFAULTS, clock };
   if (logger !== undefined) merged.logger = logger;
   for (const [key, setting] of Object.entries(own)) {
     // `undefined` takes the default, as in core's own options.
     if (setting !== undefined) (merged as Record<string, unknown>)[key] = setting;
   }
-  merged.failurePolicy = verdicts.isFailure;
+  // Asked once per failure, by the breaker; the service reads that verdict from tryExecute's
+  // `counted`, so a policy need not be pure (one that samples, or counts each error once).
+  merged.failurePolicy = failurePolicy;
   // Core validates the rest, naming the option and the value.
   const breaker = new CircuitBreaker<never>(merged);
-  return { breaker, verdicts, timeout: merged.timeout ?? SPICEDB_BREAKER_DEFAULTS.timeout };
-}
-
-/** Primitive errors (a thrown string) awaiting their call's answer; past this, none are kept. */
-const MAX_PRIMITIVE_VERDICTS = 64;
-
-/**
- * The failure policy as the breaker runs it, recording each verdict, so the service acts on the
- * verdict the breaker acted on instead of asking again: a policy need not be pure (one that
- * samples, or counts each error once), and asked twice it could count a failure the caller is
- * then thrown. A policy that throws counted the error, as core decides.
- */
-export class FailureVerdicts {
-  private readonly objects = new WeakMap<object, boolean>();
-  private readonly primitives = new Map<unknown, boolean>();
-
-  constructor(private readonly policy: (error: unknown) => boolean) {}
-
-  /** The breaker's failure policy. */
-  readonly isFailure = (error: unknown): boolean => {
-    let verdict = true;
-    try {
-      verdict = Boolean(this.policy(error));
-    } finally {
-      // Recorded even when the policy throws (core then logs it and counts the error).
-      if (typeof error === 'object' && error !== null) this.objects.set(error, verdict);
-      else if (this.primitives.size < MAX_PRIMITIVE_VERDICTS) this.primitives.set(error, verdict);
-    }
-    return verdict;
-  };
-
-  /**
-   * The verdict the breaker gave `error`; an error it never judged counts (the safe side: the
-   * fallback answers, never an unexplained throw).
-   */
-  take(error: unknown): boolean {
-    if (typeof error === 'object' && error !== null) return this.objects.get(error) ?? true;
-    const verdict = this.primitives.get(error);
-    this.primitives.delete(error);
-    return verdict ?? true;
-  }
+  return { breaker, timeout: merged.timeout ?? SPICEDB_BREAKER_DEFAULTS.timeout };
 }
 
 function withRequestErrorsUncounted(

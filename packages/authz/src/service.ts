@@ -26,7 +26,6 @@ import {
 import { ignoreRejection } from './fallback.js';
 import {
   type AuthorizationServiceOptions,
-  type FailureVerdicts,
   isRequestError,
   resolveServiceOptions,
 } from './service-options.js';
@@ -96,7 +95,6 @@ export class AuthorizationService {
   private readonly checker: PermissionChecker;
   /** A check asking no consistency gets the checker's default: cacheable only if that is. */
   private readonly cacheableByDefault: boolean;
-  private readonly verdicts: FailureVerdicts;
   private readonly timeout: number;
   private readonly registry: BreakerRegistry | undefined;
   private readonly logger: Logger | undefined;
@@ -117,7 +115,6 @@ export class AuthorizationService {
     this.checker = parts.checker;
     this.cacheableByDefault = parts.cacheableByDefault;
     this.breaker = parts.breaker;
-    this.verdicts = parts.verdicts;
     this.timeout = parts.timeout;
     this.fallback = parts.fallback;
     this.cache = parts.cache;
@@ -588,7 +585,7 @@ export class AuthorizationService {
       if (signal?.aborted === true && error === signal.reason)
         return { ok: false, rejected: false, error, counted: false };
       const refused = isRequestError(error);
-      const counted = !refused && this.verdicts.take(error);
+      const counted = !refused && answer.counted;
       this.counters.backendCall(this.clock.now() - started, !refused);
       // A refused question is SpiceDB answering: our credentials work.
       if (refused) this.configurationLogged = false;
