@@ -1,7 +1,7 @@
 import { ManualClock } from '@breakwater/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecisionCache, type DecisionCacheOptions } from './decision-cache.js';
+import { DecisionCache, type DecisionCacheOptions, type DecisionTicket } from './decision-cache.js';
 import { AuthorizationRequestError } from './errors.js';
 import { matchesGlob } from './glob.js';
 import type { CheckRequest } from './types.js';
@@ -365,16 +365,37 @@ describe('DecisionCache tickets and invalidation', () => {
     for (const invalidate of invalidations) {
       const { cache } = cacheAt();
       const before = cache.begin();
-      expect(cache.isCurrent(before)).toBe(true);
+      expect(cache.isCurrent(before, alice)).toBe(true);
       invalidate(cache);
-      expect(cache.isCurrent(before)).toBe(false);
+      expect(cache.isCurrent(before, alice)).toBe(false);
       cache.set(alice, true, before);
       expect(cache.getStale(alice)).toBeUndefined();
       const after = cache.begin();
-      expect(cache.isCurrent(after)).toBe(true);
+      expect(cache.isCurrent(after, alice)).toBe(true);
       cache.set(alice, true, after);
       expect(cache.get(alice)).toBe(true);
     }
+  });
+
+  it('a deny of a tuple asked no earlier than a ticket bars that ticket for that tuple only', () => {
+    for (const deny of [
+      (cache: DecisionCache) => cache.set(alice, false),
+      (cache: DecisionCache, ticket: DecisionTicket) => cache.forget(alice, ticket),
+    ]) {
+      const { cache } = cacheAt();
+      const before = cache.begin();
+      const denied = cache.begin();
+      deny(cache, denied);
+      expect(cache.isCurrent(before, alice)).toBe(false);
+      expect(cache.isCurrent(before, check('user:bob'))).toBe(true);
+      expect(cache.isCurrent(cache.begin(), alice)).toBe(true);
+    }
+    // A deny asked before the ticket does not bar it.
+    const { cache } = cacheAt();
+    const older = cache.begin();
+    const ticket = cache.begin();
+    cache.set(alice, false, older);
+    expect(cache.isCurrent(ticket, alice)).toBe(true);
   });
 
   it('stays current through what changes no answer SpiceDB gave: set, get, getStale, eviction', () => {
@@ -386,14 +407,14 @@ describe('DecisionCache tickets and invalidation', () => {
     clock.advance(25);
     cache.getStale(check('user:bob')); // past staleTtl: dropped
     expect(cache.stats().evictions).toBe(1);
-    expect(cache.isCurrent(ticket)).toBe(true);
+    expect(cache.isCurrent(ticket, alice)).toBe(true);
   });
 
   it('refuses a pattern that is not a string without moving the floor', () => {
     const { cache } = cacheAt();
     const ticket = cache.begin();
     expect(() => cache.invalidatePattern(1 as unknown as string)).toThrow(TypeError);
-    expect(cache.isCurrent(ticket)).toBe(true);
+    expect(cache.isCurrent(ticket, alice)).toBe(true);
   });
 
   it('refuses a ticket it did not hand out, naming begin()', () => {

@@ -215,12 +215,14 @@ export class DecisionCache {
   }
 
   /**
-   * Whether an allow asked with `ticket` may still be stored: nothing since it was taken (an
-   * invalidation, a deny the cache had to forget) bars it. A check made now may share such a
-   * call; one begun before an invalidation may answer from before the change it announced.
+   * Whether an allow to `req` asked with `ticket` may still be stored: nothing since it was taken
+   * bars it (an invalidation, a deny the cache had to forget, a deny of `req` asked no earlier).
+   * A check made now may share such a call; one begun before an invalidation or a deny may
+   * answer from before the change it announced.
    */
-  isCurrent(ticket: DecisionTicket): boolean {
-    return ticket.order > this.floor;
+  isCurrent(ticket: DecisionTicket, req: CheckRequest): boolean {
+    if (ticket.order <= this.floor) return false;
+    return this.deniedAt.size === 0 || (this.deniedAt.get(checkKey(req)) ?? 0) < ticket.order;
   }
 
   /**

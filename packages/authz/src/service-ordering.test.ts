@@ -118,3 +118,31 @@ describe('AuthorizationService: answers ordered by when they were asked, not by 
     expect(service.cache?.getStale(alice)).toBeUndefined();
   });
 });
+
+describe('AuthorizationService: a check made after a deny shares no older call', () => {
+  const denials: [string, (service: AuthorizationService, cache: DecisionCache) => unknown][] = [
+    [
+      'a fully_consistent check',
+      (service) => service.check({ ...alice, consistency: 'fully_consistent' }),
+    ],
+    ['a checkMany', (service) => service.checkMany([alice])],
+    ["the user's own cache.set", (_, cache) => cache.set(alice, false)],
+  ];
+  for (const [how, deny] of denials) {
+    it(`after ${how} denied, a new check asks again instead of joining a call that will allow`, async () => {
+      const checker = new RevocableChecker();
+      const cache = new DecisionCache({ clock: new ManualClock() });
+      const service = new AuthorizationService({ checker, cache, clock: new ManualClock() });
+      checker.hold();
+      const first = service.check(alice); // reads SpiceDB before the revoke; answers later
+      await Promise.resolve();
+      checker.granted = false;
+      await deny(service, cache);
+      const after = service.check(alice);
+      checker.release();
+      expect(await after).toMatchObject({ allowed: false, source: 'spicedb' });
+      expect(await first).toMatchObject({ allowed: true, source: 'spicedb' });
+      expect(cache.get(alice)).toBeUndefined();
+    });
+  }
+});

@@ -442,8 +442,11 @@ export class AuthorizationService {
     }
     const key = checkKey(req);
     let shared = this.inflight.get(key);
-    // A call begun before an invalidation may answer from before the change it announced.
-    if (shared === undefined || (shared.ticket !== undefined && !cache?.isCurrent(shared.ticket))) {
+    // A call begun before an invalidation or a deny may answer from before the change.
+    if (
+      shared === undefined ||
+      (shared.ticket !== undefined && !cache?.isCurrent(shared.ticket, req))
+    ) {
       const ticket = cache?.begin();
       const call: InFlight = {
         ticket,
