@@ -1,3 +1,4 @@
+import { ManualClock } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
 import { CapturingLogger } from '../test/capturing-logger.js';
 import { DecisionCache } from './decision-cache.js';
@@ -224,5 +225,48 @@ describe('AuthorizationService: nothing throws synchronously, and the cache cann
       /^checks\[1\]\.signal: checkMany takes one signal in its options/,
     );
     expect(service.stats().requestErrors).toBe(1);
+  });
+});
+
+describe('AuthorizationService: a shared call whose bookkeeping throws frees its slot', () => {
+  /** A clock whose one read, the `throwAt`-th, throws (a clock source that glitches). */
+  class GlitchingClock extends ManualClock {
+    reads = 0;
+    throwAt = -1;
+    override now(): number {
+      if (++this.reads === this.throwAt) throw new Error('clock glitch');
+      return super.now();
+    }
+  }
+
+  it('later identical checks ask SpiceDB again, whichever clock read throws', async () => {
+    let glitched = 0;
+    for (const cache of [false, undefined] as const) {
+      for (let throwAt = 1; throwAt <= 12; throwAt++) {
+        const clock = new GlitchingClock();
+        let calls = 0;
+        const checker: PermissionChecker = {
+          check: async () => {
+            calls++;
+            return true;
+          },
+          health: async () => {},
+        };
+        const service = new AuthorizationService({ checker, clock, cache });
+        clock.throwAt = throwAt;
+        const first = await service.check(alice).then(
+          () => 'decided',
+          () => 'rejected',
+        );
+        if (first === 'rejected') glitched++;
+        clock.throwAt = -1;
+        const asked = calls;
+        // A fresh check decides: it neither joins the glitched call nor hangs on it.
+        expect(await service.check(alice)).toMatchObject({ allowed: true });
+        if (cache === false) expect(calls).toBe(asked + 1);
+      }
+    }
+    // The scan did hit reads whose throw rejects the check (else it tests nothing).
+    expect(glitched).toBeGreaterThan(0);
   });
 });

@@ -427,6 +427,11 @@ export class AuthorizationService {
     }
   }
 
+  /** Frees a shared call's slot; a newer call for the same check may hold it: that one stays. */
+  private release(key: string, call: InFlight): void {
+    if (this.inflight.get(key) === call) this.inflight.delete(key);
+  }
+
   /** Decides a validated check the cache did not answer. */
   private async decide(req: CheckRequest, signal: AbortSignal | undefined): Promise<Decision> {
     const started = this.clock.now();
@@ -451,16 +456,22 @@ export class AuthorizationService {
       const call: InFlight = {
         ticket,
         // Shared, so it runs without any one caller's signal: only the breaker's timeout ends it.
-        answer: this.call([req], this.singleOperation(req), undefined).then((answer) => {
-          try {
-            if (answer.ok) this.remember(req, answer.value, ticket);
-          } finally {
-            // Whatever happened above, the slot goes, or every later check would join this one.
-            // A newer call for the same check may have taken it: that one stays shared.
-            if (this.inflight.get(key) === call) this.inflight.delete(key);
-          }
-          return answer;
-        }),
+        // Whatever happens, the slot goes, or every later check would join this one: on both
+        // paths, since the call's own bookkeeping (a clock read) can reject it.
+        answer: this.call([req], this.singleOperation(req), undefined).then(
+          (answer) => {
+            try {
+              if (answer.ok) this.remember(req, answer.value, ticket);
+            } finally {
+              this.release(key, call);
+            }
+            return answer;
+          },
+          (error: unknown) => {
+            this.release(key, call);
+            throw error;
+          },
+        ),
       };
       this.inflight.set(key, call);
       shared = call;
