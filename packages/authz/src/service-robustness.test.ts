@@ -270,3 +270,35 @@ describe('AuthorizationService: a shared call whose bookkeeping throws frees its
     expect(glitched).toBeGreaterThan(0);
   });
 });
+
+describe('AuthorizationService: cache hits + misses = cacheable checks decided', () => {
+  const decidedChecks = (service: AuthorizationService): number => {
+    const { checks } = service.stats();
+    return Object.values(checks).reduce(
+      (sum, byResult) => sum + byResult.allowed + byResult.denied,
+      0,
+    );
+  };
+
+  it('an aborted check, or one whose uncounted error reaches its caller, counts no miss', async () => {
+    let answer: () => Promise<boolean> = () => new Promise<boolean>(() => {});
+    const checker: PermissionChecker = { check: () => answer(), health: async () => {} };
+    const service = new AuthorizationService({
+      checker,
+      clock: new ManualClock(),
+      breaker: { failurePolicy: (error) => error !== 'EQUOTA' },
+    });
+    const controller = new AbortController();
+    const aborted = service.check({ ...alice, signal: controller.signal });
+    controller.abort(new Error('caller left'));
+    await expect(aborted).rejects.toThrow('caller left');
+    answer = () => Promise.reject('EQUOTA');
+    await expect(service.check(bob)).rejects.toBe('EQUOTA');
+    expect(service.stats().cache).toMatchObject({ hits: 0, misses: 0 });
+    answer = () => Promise.resolve(true);
+    await service.check(bob); // a miss, decided
+    await service.check(bob); // a hit
+    expect(service.stats().cache).toMatchObject({ hits: 1, misses: 1 });
+    expect(decidedChecks(service)).toBe(2);
+  });
+});

@@ -1022,8 +1022,9 @@ describe('AuthorizationService.stats', () => {
         spicedb: { allowed: 1, denied: 2 },
         fallback: { allowed: 1, denied: 3 },
       },
-      // The malformed check was looked up too: the lookup comes before validation.
-      cache: { entries: 1, hits: 1, misses: 8, evictions: 0, hitRate: 1 / 9 },
+      // The malformed check was looked up too (the lookup comes before validation), but a miss
+      // counts only once its check decides.
+      cache: { entries: 1, hits: 1, misses: 7, evictions: 0, hitRate: 1 / 8 },
       fallbacks: { allow_health_only: { circuit_open: 1, backend_error: 3, timeout: 0 } },
       backend: { calls: 6, errors: 3, latencyMs: { count: 6, sum: 40, max: 40 } },
       requestErrors: 1,
@@ -1031,6 +1032,7 @@ describe('AuthorizationService.stats', () => {
     const decided = Object.values(stats.checks).reduce((n, c) => n + c.allowed + c.denied, 0);
     // Eight checks got a decision; the malformed ninth got an error, counted apart.
     expect(decided).toBe(8);
+    expect((stats.cache?.hits ?? 0) + (stats.cache?.misses ?? 0)).toBe(decided);
   });
 
   it('reports no cache when the cache is off', async () => {

@@ -395,8 +395,11 @@ export class AuthorizationService {
     }
     const listening = this.listeners.has('decision');
     const started = listening ? this.clock.now() : 0;
-    const allowed = this.lookUp(cache, subject, resource, permission, true);
+    // A miss is counted once its check is sure to decide (in answered): an aborted check, or one
+    // whose error reaches its caller, decides nothing, so counts nothing, as in checkMany.
+    const allowed = this.lookUp(cache, subject, resource, permission, false);
     if (allowed === undefined) return undefined;
+    cache.countLookups(1, 0);
     this.counters.decided('cache', allowed);
     if (listening)
       this.emitDecision(
@@ -478,7 +481,7 @@ export class AuthorizationService {
     }
     const pending = shared.answer;
     const answer = signal === undefined ? await pending : await untilAborted(pending, signal);
-    return this.answered(req, answer, started, signal);
+    return this.answered(req, answer, started, signal, cache);
   }
 
   /**
@@ -637,16 +640,23 @@ export class AuthorizationService {
       this.listeners.emit('backendError', { request, error, category, configuration });
   }
 
-  /** The decision for `req` from the backend call's outcome, or the reason it must throw. */
+  /**
+   * The decision for `req` from the backend call's outcome, or the reason it must throw;
+   * `missedIn` is the cache the check missed, its miss counted only once it decides.
+   */
   private answered(
     req: CheckRequest,
     answer: Answer<boolean>,
     started: number,
     signal: AbortSignal | undefined,
+    missedIn?: DecisionCache,
   ): Decision {
-    if (answer.ok)
+    if (answer.ok) {
+      missedIn?.countLookups(0, 1);
       return this.decided(req, answer.value ? SPICEDB_ALLOWED : SPICEDB_DENIED, started);
+    }
     const reason = this.fallbackReason(answer, signal);
+    missedIn?.countLookups(0, 1);
     return this.fellBack(req, reason, answer.rejected ? undefined : answer.error, started);
   }
 
