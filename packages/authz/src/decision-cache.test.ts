@@ -1,4 +1,5 @@
 import { ManualClock } from '@breakwater/core';
+import { describeValue } from '@breakwater/core/validate';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecisionCache, type DecisionCacheOptions, type DecisionTicket } from './decision-cache.js';
@@ -415,6 +416,23 @@ describe('DecisionCache tickets and invalidation', () => {
     const ticket = cache.begin();
     expect(() => cache.invalidatePattern(1 as unknown as string)).toThrow(TypeError);
     expect(cache.isCurrent(ticket, alice)).toBe(true);
+  });
+
+  it('refuses a subject or resource that is not a string, naming the method, and keeps the allow', () => {
+    const { cache } = cacheAt();
+    cache.set(alice, true);
+    for (const bad of [undefined, { type: 'user', id: 'alice' }, ['user:alice'], 7]) {
+      expect(() => cache.invalidateSubject(bad as unknown as string)).toThrow(
+        new TypeError(
+          `DecisionCache.invalidateSubject(subject) needs a string, got ${describeValue(bad)}`,
+        ),
+      );
+      expect(() => cache.invalidateResource(bad as unknown as string)).toThrow(
+        /^DecisionCache\.invalidateResource\(resource\) needs a string, got /,
+      );
+    }
+    expect(cache.get(alice)).toBe(true);
+    expect(cache.invalidateSubject('user:alice')).toBe(1);
   });
 
   it('refuses a ticket it did not hand out, naming begin()', () => {

@@ -282,6 +282,7 @@ export class DecisionCache {
 
   /** Forgets every decision about `subject` (exactly, e.g. `user:alice`); returns how many. */
   invalidateSubject(subject: string): number {
+    requireString('invalidateSubject(subject)', subject);
     this.invalidated();
     const byResource = this.bySubject.get(subject);
     if (byResource === undefined) return 0;
@@ -302,6 +303,7 @@ export class DecisionCache {
    * entry; returns how many.
    */
   invalidateResource(resource: string): number {
+    requireString('invalidateResource(resource)', resource);
     this.invalidated();
     return this.removeWhere((entry) => entry.resource === resource);
   }
@@ -314,11 +316,7 @@ export class DecisionCache {
    * `*` forgets everything. Walks every entry. Returns how many went.
    */
   invalidatePattern(glob: string): number {
-    if (typeof glob !== 'string') {
-      throw new TypeError(
-        `${OWNER}.invalidatePattern(glob) needs a string, got ${describeValue(glob)}`,
-      );
-    }
+    requireString('invalidatePattern(glob)', glob);
     this.invalidated();
     return this.removeWhere(
       (entry) =>
@@ -525,4 +523,10 @@ export class DecisionCache {
     this.unlink(entry);
     this.append(entry);
   }
+}
+
+/** A caller passing anything else believes something was revoked while nothing was. */
+function requireString(call: string, value: unknown): void {
+  if (typeof value !== 'string')
+    throw new TypeError(`${OWNER}.${call} needs a string, got ${describeValue(value)}`);
 }

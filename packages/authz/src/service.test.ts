@@ -1095,6 +1095,18 @@ describe('AuthorizationService: registry, health, close', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('health() with a signal that is not an AbortSignal rejects, never throws, and asks nobody', async () => {
+    const { checker, service } = setup({ cache: false });
+    let pending: Promise<void> | undefined;
+    expect(() => {
+      pending = service.health('soon' as unknown as AbortSignal);
+    }).not.toThrow();
+    const error = await rejectionOf(pending as Promise<void>);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(String(error)).toContain('health(signal)');
+    expect(checker.healthCalls).toBe(0);
+  });
+
   it('close() leaves the checker alone: the caller owns it', async () => {
     let closed = false;
     const checker = Object.assign(new ScriptedChecker(), { close: () => (closed = true) });

@@ -314,7 +314,12 @@ export class AuthorizationService {
    * per-call `timeout`. Rejects with why not.
    */
   health(signal?: AbortSignal): Promise<void> {
-    checkSignal('health(signal)', signal);
+    try {
+      checkSignal('health(signal)', signal);
+    } catch (error) {
+      // As check(): a caller awaiting it handles one way of failing, not two.
+      return Promise.reject(error);
+    }
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const controller = new AbortController();
