@@ -670,3 +670,204 @@ describe('DecisionCache peeking for a batch', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 });
+
+describe('DecisionCache against a model of every answer and invalidation (property)', () => {
+  // Three subjects (one a prefix of another), two resources, two permissions: twelve tuples.
+  const SUBJECTS = ['user:a', 'user:ab', 'user:b'];
+  const RESOURCES = ['document:x', 'document:y'];
+  const PERMISSIONS = ['read', 'write'];
+  const TUPLES = 12;
+  const tupleOf = (i: number): CheckRequest =>
+    check(
+      SUBJECTS[i % 3] as string,
+      RESOURCES[Math.floor(i / 3) % 2] as string,
+      PERMISSIONS[Math.floor(i / 6) % 2] as string,
+    );
+  const keyOf = (req: CheckRequest): string =>
+    JSON.stringify([req.subject, req.resource, req.permission]);
+
+  type Op =
+    | { t: 'begin' }
+    | { t: 'set'; k: number; allowed: boolean; tk: number }
+    | { t: 'setNow'; k: number; allowed: boolean }
+    | { t: 'forget'; k: number; tk: number }
+    | { t: 'inv'; k: number }
+    | { t: 'invSubject'; s: number }
+    | { t: 'invResource'; r: number }
+    | { t: 'invPattern'; glob: string }
+    | { t: 'clear' }
+    | { t: 'tick'; ms: number }
+    | { t: 'get' | 'stale'; k: number }
+    | { t: 'current'; k: number; tk: number };
+  const k = fc.nat(TUPLES - 1);
+  const tk = fc.nat(30);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { arbitrary: fc.constant({ t: 'begin' as const }), weight: 4 },
+    {
+      arbitrary: fc.record({ t: fc.constant('set' as const), k, allowed: fc.boolean(), tk }),
+      weight: 5,
+    },
+    {
+      arbitrary: fc.record({ t: fc.constant('setNow' as const), k, allowed: fc.boolean() }),
+      weight: 1,
+    },
+    { arbitrary: fc.record({ t: fc.constant('forget' as const), k, tk }), weight: 2 },
+    { arbitrary: fc.record({ t: fc.constant('inv' as const), k }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant('invSubject' as const), s: fc.nat(2) }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant('invResource' as const), r: fc.nat(1) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        t: fc.constant('invPattern' as const),
+        glob: fc.constantFrom('user:a*', 'write', '*', 'document:?'),
+      }),
+      weight: 1,
+    },
+    { arbitrary: fc.constant({ t: 'clear' as const }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        t: fc.constant('tick' as const),
+        ms: fc.integer({ min: -30, max: 60 }),
+      }),
+      weight: 3,
+    },
+    {
+      arbitrary: fc.record({ t: fc.constantFrom('get' as const, 'stale' as const), k }),
+      weight: 6,
+    },
+    { arbitrary: fc.record({ t: fc.constant('current' as const), k, tk }), weight: 2 },
+  );
+  interface Answer {
+    readonly allowed: boolean;
+    readonly order: number;
+    readonly at: number;
+    readonly seq: number;
+  }
+
+  it('serves an allow only while no deny, invalidation or age bars it; stays bounded', () => {
+    const ttl = 40;
+    const staleTtl = 100;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.array(op, { minLength: 20, maxLength: 150 }),
+        (maxEntries, cacheNegative, ops) => {
+          // Not a ManualClock: this clock also steps back, as a wall clock can.
+          let now = 1_000;
+          const clock = { now: () => now };
+          const cache = new DecisionCache({
+            ttl,
+            staleTtl,
+            maxEntries,
+            cacheNegative,
+            negativeTtl: 20,
+            clock,
+          });
+          const tickets: DecisionTicket[] = [];
+          let issued = 0; // tickets taken, set() without one included: the order of the next is issued + 1
+          const answers = new Map<string, Answer[]>();
+          // For each tuple, the number of tickets issued when an invalidation touched it.
+          const invalidations = new Map<string, number[]>();
+          const invalidate = (touches: (req: CheckRequest) => boolean): void => {
+            for (let i = 0; i < TUPLES; i++) {
+              const req = tupleOf(i);
+              if (touches(req))
+                invalidations.set(keyOf(req), [...(invalidations.get(keyOf(req)) ?? []), issued]);
+            }
+          };
+          const record = (req: CheckRequest, answer: Answer): void => {
+            answers.set(keyOf(req), [...(answers.get(keyOf(req)) ?? []), answer]);
+          };
+          const barredAfter = (key: string, order: number): boolean =>
+            (answers.get(key) ?? []).some((d) => !d.allowed && d.order >= order) ||
+            (invalidations.get(key) ?? []).some((n) => n >= order);
+          const justified = (key: string, limit: number): boolean =>
+            (answers.get(key) ?? []).some((a) => {
+              if (!a.allowed || barredAfter(key, a.order)) return false;
+              if ((answers.get(key) ?? []).some((d) => !d.allowed && d.seq > a.seq)) return false;
+              const age = clock.now() - a.at;
+              return age >= 0 && age < limit;
+            });
+          let seq = 0;
+          for (const o of ops) {
+            seq++;
+            switch (o.t) {
+              case 'begin':
+                tickets.push(cache.begin());
+                issued++;
+                break;
+              case 'set':
+              case 'forget': {
+                const ticket = tickets[o.tk % Math.max(tickets.length, 1)];
+                if (ticket === undefined) break;
+                const req = tupleOf(o.k);
+                if (o.t === 'set') cache.set(req, o.allowed, ticket);
+                else cache.forget(req, ticket);
+                record(req, {
+                  allowed: o.t === 'set' && o.allowed,
+                  order: ticket.order,
+                  at: ticket.at,
+                  seq,
+                });
+                break;
+              }
+              case 'setNow':
+                cache.set(tupleOf(o.k), o.allowed);
+                issued++;
+                record(tupleOf(o.k), { allowed: o.allowed, order: issued, at: clock.now(), seq });
+                break;
+              case 'inv':
+                cache.invalidate(tupleOf(o.k));
+                invalidate((req) => keyOf(req) === keyOf(tupleOf(o.k)));
+                break;
+              case 'invSubject':
+                cache.invalidateSubject(SUBJECTS[o.s] as string);
+                invalidate((req) => req.subject === SUBJECTS[o.s]);
+                break;
+              case 'invResource':
+                cache.invalidateResource(RESOURCES[o.r] as string);
+                invalidate((req) => req.resource === RESOURCES[o.r]);
+                break;
+              case 'invPattern':
+                cache.invalidatePattern(o.glob);
+                invalidate((req) =>
+                  [req.subject, req.resource, req.permission].some((field) =>
+                    matchesGlob(o.glob, field),
+                  ),
+                );
+                break;
+              case 'clear':
+                cache.clear();
+                invalidate(() => true);
+                break;
+              case 'tick':
+                now += o.ms;
+                break;
+              case 'get':
+              case 'stale': {
+                const req = tupleOf(o.k);
+                const served = o.t === 'get' ? cache.get(req) : cache.getStale(req);
+                if (served === true)
+                  expect(justified(keyOf(req), o.t === 'get' ? ttl : staleTtl)).toBe(true);
+                break;
+              }
+              case 'current': {
+                const ticket = tickets[o.tk % Math.max(tickets.length, 1)];
+                const req = tupleOf(o.k);
+                // A call a check may still join: nothing since its ticket bars its answer.
+                if (ticket !== undefined && cache.isCurrent(ticket, req))
+                  expect(barredAfter(keyOf(req), ticket.order)).toBe(false);
+                break;
+              }
+            }
+            expect(cache.size).toBeLessThanOrEqual(maxEntries);
+            expect(
+              (cache as unknown as { deniedAt: Map<string, number> }).deniedAt.size,
+            ).toBeLessThanOrEqual(maxEntries);
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
