@@ -36,6 +36,15 @@ describe('types', () => {
     });
   });
 
+  it("tryExecute's failure result tells, typed, whether it counted; a refusal carries no error", async () => {
+    const result = await new CircuitBreaker().tryExecute(async () => 1);
+    if (result.ok) expectTypeOf(result.value).toEqualTypeOf<number>();
+    else if (result.rejected) {
+      expectTypeOf(result.retryAfter).toEqualTypeOf<number>();
+      expectTypeOf(result).not.toHaveProperty('counted');
+    } else expectTypeOf(result.counted).toEqualTypeOf<boolean>();
+  });
+
   it("a fallback's value type shows in every result it can produce", () => {
     const failClosed = new CircuitBreaker(presets.strict());
     expectTypeOf(failClosed.execute(async () => 'a')).toEqualTypeOf<Promise<string>>();
