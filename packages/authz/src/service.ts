@@ -587,7 +587,7 @@ export class AuthorizationService {
 
   /**
    * One backend call through the breaker, counted and reported once whoever waits on it. A
-   * failure carries the breaker's own verdict on its error (the policy is asked once).
+   * failure carries the verdict the breaker gave this very call (tryExecute's `counted`).
    */
   private call<V>(
     reqs: readonly CheckRequest[],
