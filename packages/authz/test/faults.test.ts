@@ -17,7 +17,7 @@ import { useSpiceDb } from './spicedb.js';
 const spicedb = useSpiceDb();
 
 // The guide's 2 s per check and 60 s open would make this file minutes long; the state machine
-// is the same at 200 ms and 300 ms (FAST_BREAKER), and the thresholds stay the guide's 3 and 2.
+// is the same at 1 s and 300 ms (FAST_BREAKER), and the thresholds stay the guide's 3 and 2.
 const TIMEOUT = FAST_BREAKER.timeout;
 const OPEN_FOR = FAST_BREAKER.openDuration;
 // A refused connection is reported by the kernel at once; 200 ms leaves room for a loaded machine.
