@@ -8,7 +8,7 @@ import {
   Listeners,
   type TransitionReason,
 } from './events.js';
-import { classifyError } from './failure-policy.js';
+import { classifyError, type ErrorCategory } from './failure-policy.js';
 import type { FallbackBehavior, FallbackReason } from './fallback.js';
 import { openPeriod } from './open-period.js';
 import { type CircuitBreakerOptions, resolveOptions, type Settings } from './options.js';
@@ -527,7 +527,7 @@ export class CircuitBreaker<T = never> {
     const counted = !cancelled && this.counts(error);
     const event = counted ? 'failure' : 'ignored';
     if (this.events.has(event)) {
-      const category = cancelled ? 'cancelled' : classifyError(error);
+      const category = cancelled ? 'cancelled' : this.categoryOf(error);
       this.events.emit(event, { breaker: this.name, error, category, ...this.duration(startedAt) });
     }
     const since = generation >= this.countedFrom;
@@ -605,6 +605,16 @@ export class CircuitBreaker<T = never> {
     } catch (policyError) {
       this.report(policyError, 'the failure policy threw; the error counts as a failure');
       return true;
+    }
+  }
+
+  /** The error's category for a listener; its getters are user code, so a throw is reported, not raised. */
+  private categoryOf(error: unknown): ErrorCategory {
+    try {
+      return classifyError(error);
+    } catch (readError) {
+      this.report(readError, "reading the failure's category threw; it is reported as 'other'");
+      return 'other';
     }
   }
 
@@ -822,7 +832,8 @@ export class CircuitBreaker<T = never> {
     return this.tallies;
   }
 
-  private report(error: unknown, message: string): void {
+  /** @internal A user callback or a failure's getter misbehaved: say so, never hide it. */
+  report(error: unknown, message: string): void {
     reportProblem(this.settings.logger, this.name, error, message);
   }
 }

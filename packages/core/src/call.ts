@@ -10,6 +10,8 @@ export interface CallRecorder {
   recordTimeout(generation: number, timeoutMs: number): void;
   /** The fallback's answer for a counted failure, or undefined to pass the error on. */
   recover(generation: number, error: unknown): Promise<unknown> | undefined;
+  /** Tells of a problem in the bookkeeping, which must never keep a call from settling. */
+  report(error: unknown, message: string): void;
 }
 
 /**
@@ -23,6 +25,8 @@ export const NEVER_ABORTS: AbortSignal = (() => {
   Object.defineProperties(signal, { addEventListener: ignore, removeEventListener: ignore });
   return signal;
 })();
+
+const UNRECORDED = "recording the call's outcome threw; the call settles with its own outcome";
 
 /**
  * A call that needs more than the fast path gives: a time limit, a caller's signal,
@@ -76,9 +80,14 @@ export class TrackedCall<R> {
   handleEvent(): void {
     if (!this.finish()) return;
     const reason: unknown = this.callerSignal?.reason;
-    this.controller?.abort(reason);
-    this.recorder.recordFailure(this.generation, reason, this.startedAt, true);
-    this.reject(reason);
+    try {
+      this.controller?.abort(reason);
+      this.recorder.recordFailure(this.generation, reason, this.startedAt, true);
+    } catch (bookkeepingError) {
+      this.recorder.report(bookkeepingError, UNRECORDED);
+    } finally {
+      this.reject(reason);
+    }
   }
 
   private operationSignal(): AbortSignal {
@@ -91,8 +100,13 @@ export class TrackedCall<R> {
 
   private onFulfilled(value: R): void {
     if (!this.finish()) return;
-    this.recorder.recordSuccess(this.generation, this.startedAt);
-    this.resolve(value);
+    try {
+      this.recorder.recordSuccess(this.generation, this.startedAt);
+    } catch (bookkeepingError) {
+      this.recorder.report(bookkeepingError, UNRECORDED);
+    } finally {
+      this.resolve(value);
+    }
   }
 
   private onRejected(error: unknown): void {
@@ -110,10 +124,16 @@ export class TrackedCall<R> {
   }
 
   private fail(error: unknown): void {
-    const counted = this.recorder.recordFailure(this.generation, error, this.startedAt, false);
-    const recovered = counted ? this.recorder.recover(this.generation, error) : undefined;
-    if (recovered === undefined) this.reject(error);
-    else this.resolve(recovered as Promise<R>);
+    let recovered: Promise<unknown> | undefined;
+    try {
+      const counted = this.recorder.recordFailure(this.generation, error, this.startedAt, false);
+      recovered = counted ? this.recorder.recover(this.generation, error) : undefined;
+    } catch (bookkeepingError) {
+      this.recorder.report(bookkeepingError, UNRECORDED);
+    } finally {
+      if (recovered === undefined) this.reject(error);
+      else this.resolve(recovered as Promise<R>);
+    }
   }
 
   /** Marks the call settled and releases its timer and listener; false if it already was. */

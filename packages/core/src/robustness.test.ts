@@ -6,9 +6,12 @@ import {
   type FailurePolicy,
   FallbackBehavior,
   MAX_TIMER_MS,
+  ManualClock,
 } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
 import { connectionRefused, failOnce, onClock, succeedOnce } from '../test/helpers.js';
+import { type CallRecorder, TrackedCall } from './call.js';
+import { succeeded, VerdictRecorder } from './try-result.js';
 
 const quietLogger = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
@@ -245,5 +248,139 @@ describe('limits', () => {
     expect(breaker.state().name).toBe('closed');
     await expect(breaker.execute(() => Promise.reject(new RangeError('r')))).rejects.toThrow();
     expect(breaker.state().name).toBe('open');
+  });
+});
+
+/** An error whose `category` getter throws, as a Proxy or a careless class can. */
+function hostile(): Error {
+  return new Proxy(new Error('hostile'), {
+    get(target, key) {
+      if (key === 'category') throw new Error('getter threw');
+      return Reflect.get(target, key);
+    },
+  });
+}
+
+/** What a promise has done after a few macrotasks: a hung call reads 'pending'. */
+function outcome(promise: Promise<unknown>): Promise<unknown> {
+  return Promise.race([
+    promise.then(
+      (value) => ({ resolved: value }),
+      (error: unknown) => ({ rejected: error }),
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('pending'), 20)),
+  ]);
+}
+
+describe('an error whose properties throw when read, with a failure or ignored listener', () => {
+  // Counted by identity, so the policy reads nothing: only the listener's category reads the getter.
+  for (const event of ['failure', 'ignored'] as const) {
+    for (const path of ['fast', 'tracked'] as const) {
+      it(`${event}, ${path} path: execute rejects and tryExecute resolves with the error; the read is reported`, async () => {
+        const logger = quietLogger();
+        const error = hostile();
+        const { options } = onClock({
+          logger,
+          failurePolicy: (e: unknown) => event === 'failure' && e === error,
+          ...(path === 'tracked' ? { timeout: 200 } : {}),
+        });
+        const breaker = new CircuitBreaker(options);
+        const categories: string[] = [];
+        const listen = () => breaker.on(event, ({ category }) => categories.push(category));
+        // The fast path is taken when nothing listens at the call's start; a listener added in flight hears it.
+        if (path === 'tracked') listen();
+        let failExecuted!: (e: unknown) => void;
+        let failTried!: (e: unknown) => void;
+        const executed = breaker.execute(
+          () =>
+            new Promise<never>((_, reject) => {
+              failExecuted = reject;
+            }),
+        );
+        const tried = breaker.tryExecute(
+          () =>
+            new Promise<never>((_, reject) => {
+              failTried = reject;
+            }),
+        );
+        if (path === 'fast') listen();
+        failExecuted(error);
+        failTried(error);
+        expect(await outcome(executed)).toEqual({ rejected: error });
+        expect(await outcome(tried)).toEqual({
+          resolved: { ok: false, rejected: false, error, counted: event === 'failure' },
+        });
+        expect(categories).toEqual(['other', 'other']);
+        expect(logger.error).toHaveBeenCalledTimes(2);
+        expect(logger.error).toHaveBeenCalledWith(
+          { breaker: 'breaker', err: new Error('getter threw') },
+          "reading the failure's category threw; it is reported as 'other'",
+        );
+        expect(breaker.metrics()).toMatchObject(
+          event === 'failure' ? { failedRequests: 2 } : { ignoredErrors: 2 },
+        );
+        breaker.dispose();
+      });
+    }
+  }
+});
+
+describe('a tracked call whose bookkeeping throws', () => {
+  const bookkeeping = new Error('bookkeeping threw');
+  /** A recorder whose every record throws; it keeps what it was asked to report. */
+  function throwingRecorder(): CallRecorder & { reported: unknown[] } {
+    const reported: unknown[] = [];
+    const boom = (): never => {
+      throw bookkeeping;
+    };
+    return {
+      name: 'throwing',
+      reported,
+      recordSuccess: boom,
+      recordFailure: boom,
+      recordTimeout: () => {},
+      recover: () => undefined,
+      report: (error) => reported.push(error),
+    };
+  }
+  const clock = () => new ManualClock(0);
+
+  it('still settles with its own outcome: a success, a failure, a synchronous throw, an abort', async () => {
+    const recorder = throwingRecorder();
+    const failure = connectionRefused();
+    const ok = new TrackedCall<string>(recorder, clock(), 1, undefined, 200).run(async () => 'ok');
+    const failed = new TrackedCall<string>(recorder, clock(), 1, undefined, 200).run(() =>
+      Promise.reject(failure),
+    );
+    const thrown = new TrackedCall<string>(recorder, clock(), 1, undefined, 0).run(() => {
+      throw failure;
+    });
+    const controller = new AbortController();
+    const aborted = new TrackedCall<string>(recorder, clock(), 1, controller.signal, 0).run(
+      () => new Promise<never>(() => {}),
+    );
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await outcome(ok)).toEqual({ resolved: 'ok' });
+    expect(await outcome(failed)).toEqual({ rejected: failure });
+    expect(await outcome(thrown)).toEqual({ rejected: failure });
+    expect(await outcome(aborted)).toEqual({ rejected: reason });
+    expect(recorder.reported).toEqual([bookkeeping, bookkeeping, bookkeeping, bookkeeping]);
+  });
+
+  it("tryExecute's verdict is counted when recording the failure threw (the safe side), not when aborted", async () => {
+    const failure = connectionRefused();
+    const failing = new VerdictRecorder(throwingRecorder());
+    const failed = new TrackedCall<string>(failing, clock(), 1, undefined, 200)
+      .run(() => Promise.reject(failure))
+      .then(succeeded, failing.failed);
+    expect(await failed).toEqual({ ok: false, rejected: false, error: failure, counted: true });
+    const controller = new AbortController();
+    const aborting = new VerdictRecorder(throwingRecorder());
+    const aborted = new TrackedCall<string>(aborting, clock(), 1, controller.signal, 0)
+      .run(() => new Promise<never>(() => {}))
+      .then(succeeded, aborting.failed);
+    controller.abort(failure);
+    expect(await aborted).toEqual({ ok: false, rejected: false, error: failure, counted: false });
   });
 });

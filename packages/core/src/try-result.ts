@@ -51,6 +51,8 @@ export class VerdictRecorder implements CallRecorder {
     startedAt: number,
     cancelled: boolean,
   ): boolean {
+    // Should the breaker's bookkeeping throw, the failure counts: the safe side, as for a throwing policy.
+    this.counted = !cancelled;
     this.counted = this.breaker.recordFailure(generation, error, startedAt, cancelled);
     return this.counted;
   }
@@ -61,6 +63,10 @@ export class VerdictRecorder implements CallRecorder {
 
   recover(generation: number, error: unknown): Promise<unknown> | undefined {
     return this.breaker.recover(generation, error);
+  }
+
+  report(error: unknown, message: string): void {
+    this.breaker.report(error, message);
   }
 
   /** The failure result, built once the call has settled (so its verdict is in). */
