@@ -210,7 +210,12 @@ interface Pending {
   abort: AbortController | undefined;
   generation: number;
   deadline: number;
+  /** What the call resolves or rejects to. */
+  result: Promise<unknown>;
 }
+
+/** How calls go through the breaker: tryExecute's results carry the verdict (`counted`) too. */
+type Via = 'execute' | 'tryExecute';
 
 const settleReactions = async () => {
   for (let i = 0; i < 8; i++) await null;
@@ -227,6 +232,7 @@ interface Heard {
  * that closes the breaker again on every second opening, from inside the transition.
  */
 async function run(
+  via: Via,
   cfg: Config,
   listen: boolean,
   reenter: boolean,
@@ -252,6 +258,12 @@ async function run(
   }
   const pending: Pending[] = [];
   const ignoredError = () => new Error('not a failure the default policy counts');
+  /** tryExecute's results owed since the last command: each must be what the model says of it. */
+  const owed: { result: Promise<unknown>; want: Record<string, unknown> }[] = [];
+  // `counted` is the failure policy's verdict, whatever the breaker could do with it.
+  const owe = (call: Pending, want: Record<string, unknown>) => {
+    if (via === 'tryExecute') owed.push({ result: call.result, want });
+  };
 
   for (const c of commands) {
     switch (c.kind) {
@@ -259,20 +271,25 @@ async function run(
         const settle = deferred<string>();
         const abort = c.withSignal ? new AbortController() : undefined;
         let ran = false;
-        const call = breaker.execute(() => {
+        const op = () => {
           ran = true;
           return settle.promise;
-        }, abort?.signal);
+        };
+        const call =
+          via === 'execute'
+            ? breaker.execute(op, abort?.signal)
+            : breaker.tryExecute(op, abort?.signal);
         call.catch(() => {});
         const generation = model.admit();
         if (generation === undefined) {
-          await expect(call).rejects.toBeInstanceOf(CircuitOpenError);
+          if (via === 'execute') await expect(call).rejects.toBeInstanceOf(CircuitOpenError);
+          else expect(await call).toMatchObject({ ok: false, rejected: true });
           expect(ran).toBe(false);
         } else {
           expect(ran).toBe(true);
           const deadline =
             cfg.timeout === undefined ? Number.POSITIVE_INFINITY : model.now + cfg.timeout;
-          pending.push({ settle, abort, generation, deadline });
+          pending.push({ settle, abort, generation, deadline, result: call });
         }
         break;
       }
@@ -281,9 +298,11 @@ async function run(
         if (call === undefined) break;
         if (c.outcome === 'ok') {
           call.settle.resolve('ok');
+          owe(call, { ok: true, value: 'ok' });
           model.succeed(call.generation);
         } else {
           call.settle.reject(c.outcome === 'fail' ? connectionRefused() : ignoredError());
+          owe(call, { ok: false, rejected: false, counted: c.outcome === 'fail' });
           model.fail(call.generation, c.outcome === 'fail');
         }
         break;
@@ -293,6 +312,7 @@ async function run(
         if (at < 0) break;
         const [call] = pending.splice(at, 1) as [Pending];
         call.abort?.abort(new Error('caller gave up'));
+        owe(call, { ok: false, rejected: false, counted: false });
         model.fail(call.generation, false);
         break;
       }
@@ -311,6 +331,7 @@ async function run(
           pending.splice(pending.indexOf(call), 1);
           model.now = call.deadline;
           if (call.generation >= model.countedFrom) model.m.timeouts++;
+          owe(call, { ok: false, rejected: false, counted: true });
           model.fail(call.generation, true);
         }
         halfOpenTimer(target);
@@ -343,6 +364,7 @@ async function run(
     }
     await settleReactions();
     compare(breaker, model, heard);
+    for (const { result, want } of owed.splice(0)) expect(await result).toMatchObject(want);
   }
 }
 
@@ -389,21 +411,31 @@ function tripped(cfg: Config): Command[] {
 }
 
 describe('the breaker against its reference model', () => {
-  it('agrees after every command of thousands of random sequences', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        config,
-        fc.boolean(),
-        fc.boolean(),
-        fc.boolean(),
-        fc.array(command, { maxLength: 60, size: 'max' }),
-        (cfg, listen, reenter, fromHalfOpen, commands) =>
-          run(cfg, listen, reenter, fromHalfOpen ? [...tripped(cfg), ...commands] : commands),
-      ),
-      {
-        numRuns: 2_000,
-        seed: 20261123,
-      },
-    );
-  }, 120_000);
+  // tryExecute shares the state machine but builds its results on paths of its own: fewer runs
+  // still walk every one of them, the verdict included.
+  for (const [via, numRuns] of [
+    ['execute', 2_000],
+    ['tryExecute', 500],
+  ] as const) {
+    it(`agrees after every command of random sequences through ${via}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          config,
+          fc.boolean(),
+          fc.boolean(),
+          fc.boolean(),
+          fc.array(command, { maxLength: 60, size: 'max' }),
+          (cfg, listen, reenter, fromHalfOpen, commands) =>
+            run(
+              via,
+              cfg,
+              listen,
+              reenter,
+              fromHalfOpen ? [...tripped(cfg), ...commands] : commands,
+            ),
+        ),
+        { numRuns, seed: 20261123 },
+      );
+    }, 120_000);
+  }
 });
