@@ -150,7 +150,9 @@ export class CircuitBreaker<T = never> {
   /**
    * Like `execute`, but never rejects: resolves to `{ ok: true, value }`, `{ ok: false,
    * rejected: true, retryAfter }` (refused, without allocating an error) or `{ ok: false,
-   * rejected: false, error }`. A fallback's answer to a refused call is `ok: true`.
+   * rejected: false, error, counted }`. A fallback's answer is `ok: true`. `counted` is the
+   * failure policy's verdict on this call's error, true even where the breaker could not act on
+   * it (after `reset()`, `forceOpen()` or another transition, while disabled, in observe mode).
    */
   tryExecute<R>(fn: Operation<R>, signal?: AbortSignal): Promise<TryResult<R | T>> {
     this.checkCall('tryExecute', fn, signal);

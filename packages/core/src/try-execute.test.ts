@@ -113,6 +113,101 @@ describe('tryExecute', () => {
     ).toEqual([true, false]);
   });
 
+  describe("counted is the policy's verdict, even where the breaker could not act on it", () => {
+    /** A call in flight and the function that fails it with a counted error. */
+    function inFlight(breaker: CircuitBreaker<unknown>) {
+      let fail!: (error: unknown) => void;
+      const result = breaker.tryExecute(
+        () =>
+          new Promise<never>((_, reject) => {
+            fail = reject;
+          }),
+      );
+      return { result, fail: () => fail(connectionRefused()) };
+    }
+    // The fast path (nothing tracked) and the tracked one (a timeout) build the result apart.
+    for (const [path, extra] of [
+      ['fast', {}],
+      ['tracked', { timeout: 1_000 }],
+    ] as const) {
+      it(`${path}: admitted before reset(), failing after it: counted, yet nothing recorded`, async () => {
+        const { options } = onClock({ failureThreshold: 1, ...extra });
+        const breaker = new CircuitBreaker(options);
+        const call = inFlight(breaker);
+        breaker.reset();
+        call.fail();
+        expect(await call.result).toMatchObject({ ok: false, rejected: false, counted: true });
+        expect(breaker.state()).toEqual({ name: 'closed', failureCount: 0 });
+        expect(breaker.metrics()).toMatchObject({ failedRequests: 0, ignoredErrors: 0 });
+      });
+
+      it(`${path}: admitted before forceOpen(), failing after it: counted, the breaker stays held open`, async () => {
+        const { options } = onClock({ failureThreshold: 1, ...extra });
+        const breaker = new CircuitBreaker(options);
+        const call = inFlight(breaker);
+        breaker.forceOpen();
+        call.fail();
+        expect(await call.result).toMatchObject({ counted: true });
+        expect(breaker.state()).toMatchObject({ name: 'open', forced: true });
+        expect(breaker.metrics()).toMatchObject({ failedRequests: 1, timesOpened: 1 });
+      });
+
+      it(`${path}: disabled: counted, nothing trips`, async () => {
+        const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+        const { options } = onClock({ failureThreshold: 1, logger, ...extra });
+        const breaker = new CircuitBreaker(options);
+        breaker.disable();
+        expect(logger.warn).toHaveBeenCalledWith(
+          { breaker: 'breaker' },
+          'circuit breaker "breaker" disabled: every call passes through',
+        );
+        const call = inFlight(breaker);
+        call.fail();
+        expect(await call.result).toMatchObject({ counted: true });
+        expect(breaker.state()).toEqual({ name: 'disabled' });
+        expect(breaker.metrics()).toMatchObject({ failedRequests: 1, timesOpened: 0 });
+      });
+
+      it(`${path}: observe mode: counted, the breaker only would have opened`, async () => {
+        const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+        const { options } = onClock({ failureThreshold: 1, mode: 'observe', logger, ...extra });
+        const breaker = new CircuitBreaker(options);
+        const call = inFlight(breaker);
+        call.fail();
+        expect(await call.result).toMatchObject({ counted: true });
+        expect(breaker.state()).toEqual({ name: 'closed', failureCount: 0 });
+        expect(breaker.metrics()).toMatchObject({ timesWouldOpen: 1, timesOpened: 0 });
+      });
+    }
+
+    it("fallbackOnFailure with a fallback that throws: counted, and the error is the fallback's", async () => {
+      const fallbackError = new Error('no stand-in either');
+      const { options } = onClock({
+        failureThreshold: 1,
+        fallbackOnFailure: true,
+        fallback: FallbackBehavior.failOpen(() => {
+          throw fallbackError;
+        }),
+        logger: { info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+      });
+      const breaker = new CircuitBreaker(options);
+      expect(await breaker.tryExecute(() => Promise.reject(connectionRefused()))).toEqual({
+        ok: false,
+        rejected: false,
+        error: fallbackError,
+        counted: true,
+      });
+      // Now open: the refusal judged no error, so its fallback's throw is not counted.
+      expect(await breaker.tryExecute(async () => 'never runs')).toEqual({
+        ok: false,
+        rejected: false,
+        error: fallbackError,
+        counted: false,
+      });
+      expect(breaker.metrics()).toMatchObject({ failedRequests: 1, rejectedRequests: 1 });
+    });
+  });
+
   it('throws at once for a call that is not a function', () => {
     const breaker = new CircuitBreaker();
     expect(() => breaker.tryExecute(42 as never)).toThrow(

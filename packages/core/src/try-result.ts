@@ -6,9 +6,14 @@ export type TryResult<R> =
   /** The breaker refused the call (open, or half-open with every probe slot taken). */
   | { readonly ok: false; readonly rejected: true; readonly retryAfter: number }
   /**
-   * The call ran (or was cancelled) and failed with `error`; `counted` says whether this call's
-   * failure counted toward opening (false for the caller's abort and for an error the failure
-   * policy did not count), so a caller can act on the verdict the breaker gave this very call.
+   * The call ran (or was cancelled) and failed with `error`. `counted` is the failure policy's
+   * verdict on this call's error: true when it judged the error a failure of the backend, false
+   * for the caller's abort and for an error it does not count. It says what the error was, not
+   * that it moved the state: it is true also where the breaker could not act on it (after
+   * `reset()`, `forceOpen()` or any transition since the call was admitted, while disabled, in
+   * observe mode), so a caller can act on this very call's failure. With `fallbackOnFailure`, a
+   * fallback that throws gives its own error with `counted: true`; a refused call's fallback that
+   * throws gives its error with `counted: false` (the refusal judged no error).
    */
   | {
       readonly ok: false;
