@@ -1,10 +1,13 @@
-// Installs the Debian packages the integration tests run for real (no mocks of clamd),
+// Installs the Debian packages the integration tests run for real (clamd, a Prometheus server,
+// a browser for the dashboard: no mocks of them),
 // when they are missing and we may; otherwise stops with the exact command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 /** The command each package provides, and so proves it is installed. */
 const NEEDED: ReadonlyArray<{ command: string; pkg: string }> = [
   { command: 'clamd', pkg: 'clamav-daemon' },
+  { command: 'prometheus', pkg: 'prometheus' },
+  { command: 'chromium', pkg: 'chromium' },
 ];
 
 function installed(command: string): boolean {

@@ -61,6 +61,17 @@ class Tallies {
   opened = 0;
   closed = 0;
   wouldOpen = 0;
+  /** Transitions, at from * STATE_NAMES.length + to. */
+  readonly transitions = new Float64Array(STATE_NAMES.length ** 2);
+}
+
+/** The breaker's last change of state, kept for dashboards and metrics (it survives `reset()`). */
+export interface Transition {
+  readonly from: StateName;
+  readonly to: StateName;
+  readonly reason: TransitionReason;
+  /** Epoch ms, by the breaker's clock. */
+  readonly at: number;
 }
 
 /**
@@ -121,6 +132,7 @@ export class CircuitBreaker<T = never> {
   private ignored = 0;
   /** Counts of rarer events, allocated the first time one happens: most breakers never need it. */
   private tallies: Tallies | undefined;
+  private last: Transition | undefined;
 
   constructor(options?: CircuitBreakerOptions<T>) {
     this.settings = resolveOptions(options);
@@ -287,6 +299,23 @@ export class CircuitBreaker<T = never> {
     window.advance(this.settings.clock.now());
     const { minimumCalls } = this.settings.window as { minimumCalls: number };
     return window.calls < minimumCalls ? -1 : window[count] / window.calls;
+  }
+
+  /**
+   * Transitions from `from` to `to` since construction or the last `reset()`, counted as they
+   * happen, so a scrape sees an opening shorter than its interval. Forcing a timed open open
+   * counts as open -> open.
+   */
+  transitionCount(from: StateName, to: StateName): number {
+    this.catchUp();
+    const index = STATE_NAMES.indexOf(from) * STATE_NAMES.length + STATE_NAMES.indexOf(to);
+    return this.tallies?.transitions[index] ?? 0;
+  }
+
+  /** The last change of state and its reason; undefined until the first. */
+  lastTransition(): Transition | undefined {
+    this.catchUp();
+    return this.last;
   }
 
   /** The state as JSON, for `initialState` in the next process (`JSON.stringify(breaker)` works too). */
@@ -719,6 +748,15 @@ export class CircuitBreaker<T = never> {
   private announce(from: State, reason: TransitionReason): void {
     const events = this.events;
     const to = this.current;
+    const counts = this.tally().transitions;
+    const index = from * STATE_NAMES.length + to;
+    counts[index] = (counts[index] ?? 0) + 1;
+    this.last = {
+      from: STATE_NAMES[from] as StateName,
+      to: STATE_NAMES[to] as StateName,
+      reason,
+      at: this.settings.clock.now(),
+    };
     if (events.has('stateChange')) {
       events.post('stateChange', {
         breaker: this.name,

@@ -1,5 +1,5 @@
 export { backoff, type ExponentialBackoffOptions } from './backoff.js';
-export { CircuitBreaker, type Operation } from './breaker.js';
+export { CircuitBreaker, type Operation, type Transition } from './breaker.js';
 export { type Clock, MAX_TIMER_MS, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export {
   BreakwaterError,

@@ -1,0 +1,66 @@
+import { BreakerRegistry, CircuitBreaker } from '@breakwater/core';
+import { describe, expect, it } from 'vitest';
+import { breakerOnClock, failOnce, succeedOnce } from '../test/helpers.js';
+
+describe('transitionCount() and lastTransition()', () => {
+  it('count each change of state as it happens, with no listener, and keep the last', async () => {
+    const { clock, breaker } = breakerOnClock({
+      failureThreshold: 1,
+      openDuration: 1_000,
+      jitter: 0,
+      successThreshold: 1,
+    });
+    expect(breaker.lastTransition()).toBeUndefined();
+    expect(breaker.transitionCount('closed', 'open')).toBe(0);
+    await failOnce(breaker);
+    expect(breaker.lastTransition()).toEqual({
+      from: 'closed',
+      to: 'open',
+      reason: 'failure_threshold',
+      at: clock.now(),
+    });
+    // An open shorter than any scrape interval is still counted: the read catches up first.
+    clock.advance(1_000);
+    expect(breaker.transitionCount('open', 'half_open')).toBe(1);
+    await succeedOnce(breaker);
+    expect(breaker.lastTransition()).toMatchObject({
+      from: 'half_open',
+      to: 'closed',
+      reason: 'probes_succeeded',
+    });
+    await failOnce(breaker);
+    expect(breaker.transitionCount('closed', 'open')).toBe(2);
+    expect(breaker.transitionCount('half_open', 'closed')).toBe(1);
+    expect(breaker.transitionCount('closed', 'disabled')).toBe(0);
+  });
+
+  it('counts forcing a timed open as open -> open, and starts over on reset() but keeps the last', async () => {
+    const { breaker } = breakerOnClock({ failureThreshold: 1 });
+    await failOnce(breaker);
+    breaker.forceOpen();
+    expect(breaker.transitionCount('open', 'open')).toBe(1);
+    expect(breaker.lastTransition()).toMatchObject({
+      from: 'open',
+      to: 'open',
+      reason: 'forced_open',
+    });
+    breaker.reset();
+    expect(breaker.transitionCount('closed', 'open')).toBe(0);
+    expect(breaker.transitionCount('open', 'closed')).toBe(0);
+    expect(breaker.lastTransition()).toMatchObject({ from: 'open', to: 'closed', reason: 'reset' });
+  });
+});
+
+describe('BreakerRegistry.forEach()', () => {
+  it('visits every breaker with its name and criticality, in the order added', () => {
+    const registry = new BreakerRegistry();
+    registry.get('a');
+    registry.register('b', new CircuitBreaker({ name: 'b' }), { criticality: 'critical' });
+    const seen: string[] = [];
+    registry.forEach((breaker, name, criticality) => {
+      expect(breaker.name).toBe(name);
+      seen.push(`${name}:${criticality}`);
+    });
+    expect(seen).toEqual(['a:degraded', 'b:critical']);
+  });
+});
