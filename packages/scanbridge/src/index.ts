@@ -71,6 +71,15 @@ export type {
   Severity,
   ThreatInfo,
 } from './result.js';
+export type {
+  EngineOutcome,
+  EngineScanEvent,
+  ScanDecisionEvent,
+  ScanEventName,
+  ScanEvents,
+  ScanListener,
+  ScanStats,
+} from './scan-stats.js';
 export { type ResultParts, type Scanner, type ScanOptions, scanResult } from './scanner.js';
 export {
   VirusTotalScanner,

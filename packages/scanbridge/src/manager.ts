@@ -15,6 +15,14 @@ import { type Prepared, prepareInput } from './prepare.js';
 import type { FilesystemQuarantine } from './quarantine.js';
 import type { ScanReport } from './report.js';
 import type { FileMetadata, ScanContext, ScanOutcome, ScanResult } from './result.js';
+import {
+  type EngineOutcome,
+  SCAN_EVENTS,
+  ScanCounters,
+  type ScanEventName,
+  type ScanListener,
+  type ScanStats,
+} from './scan-stats.js';
 import type { Scanner } from './scanner.js';
 import { engineTimeout, withTimeout } from './timeout.js';
 
@@ -30,10 +38,18 @@ export interface PolicyScan {
   readonly quarantineId?: string;
 }
 
-/** A result comes with the metadata of what its engine read, as the manager measured it. */
+/**
+ * A result comes with the metadata of what its engine read, as the manager measured it; either
+ * comes with how long the engine took, for the `engineScan` event.
+ */
 type EngineRun =
-  | { readonly result: ScanResult; readonly metadata: FileMetadata; readonly engine: string }
-  | { readonly failure: ScanFailure };
+  | {
+      readonly result: ScanResult;
+      readonly metadata: FileMetadata;
+      readonly engine: string;
+      readonly durationMs: number;
+    }
+  | { readonly failure: ScanFailure; readonly durationMs: number };
 
 /**
  * Runs a file through every engine (or, in `first-success` mode, through engines in turn
@@ -46,6 +62,7 @@ export class ScanManager {
   private readonly quarantine: FilesystemQuarantine | undefined;
   private readonly settings: Settings;
   private readonly audit: Audit;
+  private readonly counters: ScanCounters;
 
   /** @internal Use `ScanManager.builder()`. */
   constructor(parts: {
@@ -61,6 +78,7 @@ export class ScanManager {
     this.quarantine = parts.quarantine;
     this.settings = parts.settings;
     this.audit = new Audit(parts.logger);
+    this.counters = new ScanCounters(this.names, parts.logger);
   }
 
   static builder(): ScanManagerBuilder {
@@ -70,6 +88,30 @@ export class ScanManager {
   /** The engines, in the order they were added. */
   get engines(): readonly Scanner[] {
     return this.scanners;
+  }
+
+  /** Counts since the manager was built: engine runs by outcome, decisions, bytes, scans. */
+  stats(): ScanStats {
+    return this.counters.snapshot();
+  }
+
+  /**
+   * Subscribes to `engineScan` (each engine's run, once its scan has settled it) or `decision`
+   * (each policy decision); returns the function that unsubscribes. A listener that throws is
+   * reported to the audit logger (or as a process warning without one), and the scan goes on.
+   */
+  on<E extends ScanEventName>(event: E, listener: ScanListener<E>): () => void {
+    if (!SCAN_EVENTS.has(event)) {
+      throw new TypeError(
+        `ScanManager.on(event): takes "engineScan" or "decision", got ${describeValue(event)}`,
+      );
+    }
+    if (typeof listener !== 'function') {
+      throw new TypeError(
+        `ScanManager.on("${event}", listener): needs a function, got ${describeValue(listener)}`,
+      );
+    }
+    return this.counters.on(event, listener);
   }
 
   /** Scans with every engine; throws a ScanError carrying every cause when no engine answered. */
@@ -97,6 +139,7 @@ export class ScanManager {
       const report = await this.run(scan, context, options.signal);
       const decision = this.policy.evaluate(report, context);
       this.audit.policyDecision(report, decision);
+      this.counters.decided(decision.action.type);
       // Without a quarantine store, a quarantine decision still tells the caller to hold the file back.
       if (decision.action.type !== 'quarantine' || this.quarantine === undefined)
         return { report, decision };
@@ -164,8 +207,10 @@ export class ScanManager {
     const runs = await (mode === 'first-success'
       ? this.firstSuccess(prepared, context, signal)
       : this.all(prepared, context, signal));
-    if (signal?.aborted === true) throw this.failed(id, context, undefined, signal, []);
+    // Counted as the report shows them (a stand-in bypassed, another file read), even cancelled.
     const checked = sameFile(runs);
+    this.countRuns(checked);
+    if (signal?.aborted === true) throw this.failed(id, context, undefined, signal, []);
     const results = checked.flatMap((run) => ('result' in run ? [run.result] : []));
     const failures = checked.flatMap((run) => ('failure' in run ? [run.failure] : []));
     const metadata = checked.find((run) => 'metadata' in run)?.metadata;
@@ -190,7 +235,16 @@ export class ScanManager {
       failures,
     };
     this.audit.scanCompleted(report);
+    this.counters.scanCompleted(metadata.size);
     return report;
+  }
+
+  /** Runs are in the order of the engines (first-success stops early), so position names each. */
+  private countRuns(runs: readonly EngineRun[]): void {
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i] as EngineRun;
+      this.counters.engineRan(i, outcomeOf(run), run.durationMs);
+    }
   }
 
   /** A scan that ended without a verdict: audited, and `cancelled` if the caller cancelled. */
@@ -203,6 +257,7 @@ export class ScanManager {
   ): ScanError {
     const scanError = signal?.aborted === true ? cancelled(signal) : toScanError(error);
     this.audit.scanFailed(id, context, scanError.kind, failures);
+    this.counters.scanFailed();
     return scanError;
   }
 
@@ -243,7 +298,11 @@ export class ScanManager {
       const run = await this.runEngine(scanner, prepared, context, signal);
       runs.push(run);
       if ('result' in run && run.result.source !== 'failopen') {
-        return runs.map((r) => ('result' in r && r !== run ? { failure: bypassed(r.result) } : r));
+        return runs.map((r) =>
+          'result' in r && r !== run
+            ? { failure: bypassed(r.result), durationMs: r.durationMs }
+            : r,
+        );
       }
       if (signal?.aborted === true) break;
     }
@@ -257,6 +316,7 @@ export class ScanManager {
     signal: AbortSignal | undefined,
   ): Promise<EngineRun> {
     const { scanTimeoutMs, hashes, clock } = this.settings;
+    const startedAt = clock.now();
     try {
       const options = { context, hashes, signal, timeoutMs: scanTimeoutMs };
       const given = prepared.forEngine();
@@ -272,9 +332,13 @@ export class ScanManager {
         result: checkResult(result, scanner.name, metadata),
         metadata,
         engine: scanner.name,
+        durationMs: clock.now() - startedAt,
       };
     } catch (error) {
-      return { failure: { engine: scanner.name, error: toScanError(error, scanner.name) } };
+      return {
+        failure: { engine: scanner.name, error: toScanError(error, scanner.name) },
+        durationMs: clock.now() - startedAt,
+      };
     }
   }
 }
@@ -301,8 +365,13 @@ function sameFile(runs: readonly EngineRun[]): readonly EngineRun[] {
       `${engine}: unusable result: it read other content than ${first.engine} did (sha256 ${run.metadata.hash.sha256}, not ${expected}); the file changed during the scan`,
       { engine },
     );
-    return { failure: { engine, error } };
+    return { failure: { engine, error }, durationMs: run.durationMs };
   });
+}
+
+function outcomeOf(run: EngineRun): EngineOutcome {
+  if ('failure' in run) return run.failure.error.kind;
+  return run.result.source === 'failopen' ? 'fail_open' : run.result.outcome.type;
 }
 
 function preparationTimeout(input: FileInput, ms: number): ScanError {
