@@ -1,0 +1,39 @@
+import type { ServerResponse } from 'node:http';
+
+// `<`, `>` and `&` escaped keep a breaker's name inert even where JSON ends up inside HTML;
+// U+2028/U+2029 are escaped for old JavaScript parsers.
+const UNSAFE_IN_HTML = /[<>&\u2028\u2029]/g;
+
+/** JSON that cannot be read as markup: the same value, with markup characters escaped. */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    UNSAFE_IN_HTML,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const body = safeJson(value);
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/** An error as the dashboard reports one: a status and words a person can act on. */
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(res, status, { error }, headers);
+}

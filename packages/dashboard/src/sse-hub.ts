@@ -1,0 +1,88 @@
+import type { ServerResponse } from 'node:http';
+import type { Clock } from '@breakwater/core';
+import { every } from './timer.js';
+
+/** A comment line this often keeps proxies and load balancers from closing an idle stream. */
+export const PING_INTERVAL_MS = 15_000;
+// A client this far behind (a stalled tab, a dead link the kernel has not noticed yet) is
+// dropped rather than buffered for without end; its EventSource reconnects and starts over.
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+// How soon a dropped EventSource tries again: the page is live, a second matters.
+const RETRY_MS = 1000;
+
+export interface SseHubOptions {
+  readonly maxClients: number;
+  readonly clock: Clock;
+  /** The first stream opened: start following what streams are told. */
+  readonly onFirstClient: () => void;
+  /** The last stream closed. */
+  readonly onLastClient: () => void;
+}
+
+/** The open `events` streams: bounded, each removed as soon as its connection closes. */
+export class SseHub {
+  private readonly clients = new Set<ServerResponse>();
+  private stopPing: (() => void) | undefined;
+
+  constructor(private readonly options: SseHubOptions) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  get full(): boolean {
+    return this.clients.size >= this.options.maxClients;
+  }
+
+  /** Starts a stream on `res` with `snapshot` as its first event; the caller checked `full`. */
+  open(res: ServerResponse, snapshot: string): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      // nginx buffers responses unless told not to: events would arrive in bursts.
+      'X-Accel-Buffering': 'no',
+    });
+    res.on('close', () => this.remove(res));
+    this.clients.add(res);
+    if (this.clients.size === 1) {
+      this.options.onFirstClient();
+      this.stopPing = every(this.options.clock, PING_INTERVAL_MS, () => this.write(': ping\n\n'));
+    }
+    this.send(res, `retry: ${RETRY_MS}\n${frame('snapshot', snapshot)}`);
+  }
+
+  /** Sends `data` (one line of JSON) as an `event` to every stream. */
+  broadcast(event: string, data: string): void {
+    this.write(frame(event, data));
+  }
+
+  /** Ends every stream. */
+  close(): void {
+    for (const res of [...this.clients]) {
+      this.remove(res);
+      res.end();
+    }
+  }
+
+  private write(text: string): void {
+    for (const res of this.clients) this.send(res, text);
+  }
+
+  private send(res: ServerResponse, text: string): void {
+    res.write(text);
+    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+  }
+
+  private remove(res: ServerResponse): void {
+    if (!this.clients.delete(res)) return;
+    if (this.clients.size > 0) return;
+    this.stopPing?.();
+    this.stopPing = undefined;
+    this.options.onLastClient();
+  }
+}
+
+function frame(event: string, data: string): string {
+  return `event: ${event}\ndata: ${data}\n\n`;
+}
