@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BreakerRegistry } from '@breakwater/core';
 import { createDashboard, type DashboardHandler, type DashboardOptions } from '../src/index.js';
@@ -45,4 +45,84 @@ export async function startDashboardServer(
       if (options.registry === undefined) registry.dispose();
     },
   };
+}
+
+/** One server-sent event as read off the wire. */
+export interface ReceivedEvent {
+  readonly event: string;
+  /** The event's data, parsed as JSON. */
+  readonly data: unknown;
+}
+
+/** An `events` stream read with node:http, frame by frame. */
+export interface EventStreamReader {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** Comment lines received so far (`: ping` arrives as "ping"). */
+  readonly comments: readonly string[];
+  /** The next `event` not yet taken (earlier events of other names stay queued). */
+  next(event: string, timeoutMs?: number): Promise<ReceivedEvent>;
+  /** Resolves when the server ends the stream. */
+  readonly ended: Promise<void>;
+  /** Closes the connection from the client's side. */
+  close(): void;
+}
+
+/** Opens `url` as an event stream; resolves once the response headers are in. */
+export function readEventStream(url: string): Promise<EventStreamReader> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false }, (res) => {
+      res.setEncoding('utf8');
+      const queue: ReceivedEvent[] = [];
+      const comments: string[] = [];
+      const waiting = new Set<() => void>();
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          let data: string | undefined;
+          for (const line of frame.split('\n')) {
+            if (line.startsWith(':')) comments.push(line.slice(1).trim());
+            else if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data = line.slice(6);
+          }
+          if (data !== undefined) queue.push({ event, data: JSON.parse(data) });
+        }
+        for (const wake of [...waiting]) wake();
+      });
+      const ended = new Promise<void>((done) => res.on('close', () => done()));
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        comments,
+        ended,
+        close: () => req.destroy(),
+        next(event, timeoutMs = 2000) {
+          return new Promise((found, fail) => {
+            const look = (): boolean => {
+              const at = queue.findIndex((received) => received.event === event);
+              if (at < 0) return false;
+              found(queue.splice(at, 1)[0] as ReceivedEvent);
+              return true;
+            };
+            if (look()) return;
+            const timer = setTimeout(() => {
+              waiting.delete(wake);
+              fail(new Error(`no "${event}" event within ${timeoutMs} ms`));
+            }, timeoutMs);
+            const wake = (): void => {
+              if (!look()) return;
+              clearTimeout(timer);
+              waiting.delete(wake);
+            };
+            waiting.add(wake);
+          });
+        },
+      });
+    });
+    req.on('error', reject);
+  });
 }

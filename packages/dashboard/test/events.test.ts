@@ -1,0 +1,185 @@
+import { CircuitBreaker, ManualClock } from '@breakwater/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DashboardServer, readEventStream, startDashboardServer } from './fixture.js';
+
+let server: DashboardServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(options: Parameters<typeof startDashboardServer>[0] = {}) {
+  server = await startDashboardServer(options);
+  return server;
+}
+
+// An error the default failure policy counts.
+const failing = () => Promise.reject(Object.assign(new Error('down'), { category: 'unavailable' }));
+const ok = () => Promise.resolve('ok');
+
+describe('GET events', () => {
+  it('opens with a snapshot, the same JSON as GET breakers', async () => {
+    const { url, registry } = await start({ token: 'the-token' });
+    registry.get('payments');
+    const stream = await readEventStream(`${url}events`);
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(stream.headers['cache-control']).toBe('no-store');
+    expect(stream.headers['x-content-type-options']).toBe('nosniff');
+    const { data } = await stream.next('snapshot');
+    const fetched = await (await fetch(`${url}breakers`)).json();
+    expect(data).toMatchObject({
+      controls: true,
+      historyInterval: 1000,
+      health: { status: 'healthy' },
+    });
+    expect((data as { breakers: unknown }).breakers).toEqual(fetched.breakers);
+    stream.close();
+  });
+
+  it('sends a state event as soon as a breaker is forced open on the server', async () => {
+    const { url, registry } = await start();
+    const breaker = registry.get('payments');
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    breaker.forceOpen();
+    const { data } = await stream.next('state', 2000);
+    expect(data).toMatchObject({
+      name: 'payments',
+      from: 'closed',
+      to: 'open',
+      reason: 'forced_open',
+      at: breaker.lastTransition()?.at,
+      view: { name: 'payments', state: 'forced_open', status: 'degraded', nextProbeAt: null },
+    });
+    stream.close();
+  });
+
+  it('tells a timed opening with its next probe, and a breaker registered after the page opened', async () => {
+    const { url, registry } = await start();
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    const late = new CircuitBreaker({ name: 'late', failureThreshold: 1, openDuration: 30_000 });
+    registry.register('late', late, { criticality: 'critical' });
+    await late.execute(failing).catch(() => {});
+    const { data } = await stream.next('state');
+    const state = late.state();
+    expect(state.name).toBe('open');
+    expect(data).toMatchObject({
+      name: 'late',
+      to: 'open',
+      reason: 'failure_threshold',
+      view: {
+        state: 'open',
+        status: 'critical',
+        nextProbeAt: state.name === 'open' ? state.until : -1,
+        metrics: { failures: 1 },
+      },
+    });
+    stream.close();
+  });
+
+  it('sends stats every sampleInterval with the calls and errors of each breaker that moved', async () => {
+    const clock = new ManualClock(1_000_000);
+    const { url, registry } = await start({ clock, sampleInterval: 1000 });
+    const busy = registry.get('busy');
+    registry.get('idle');
+    const rated = registry.get('rated', {
+      window: { type: 'count', size: 10, minimumCalls: 2, failureRateThreshold: 0.9 },
+    });
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    // Breakers made after the dashboard: their first sample is their baseline.
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({ at: 1_001_000, changed: {} });
+    for (let i = 0; i < 3; i++) await busy.execute(ok);
+    await busy.execute(failing).catch(() => {});
+    await rated.execute(ok);
+    await rated.execute(failing).catch(() => {});
+    clock.advance(1000);
+    const first = (await stream.next('stats')).data;
+    expect(first).toEqual({
+      at: 1_002_000,
+      health: { status: 'healthy' },
+      total: 3,
+      changed: { busy: [4, 1, 0, null], rated: [2, 1, 0, 0.5] },
+    });
+    await busy.execute(ok);
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({ changed: { busy: [1, 0, 0, null] } });
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({ at: 1_004_000, changed: {} });
+    const history = (await (await fetch(`${url}breakers`)).json()).breakers.find(
+      (view: { name: string }) => view.name === 'busy',
+    ).history;
+    expect(history).toEqual({ calls: [4, 1, 0], errors: [1, 0, 0] });
+    stream.close();
+  });
+
+  it('lists breakers added and removed since the last stats event', async () => {
+    const clock = new ManualClock(0);
+    const { url, registry } = await start({ clock });
+    registry.get('old');
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({ added: [{ name: 'old' }] });
+    registry.delete('old');
+    registry.get('new').forceOpen();
+    clock.advance(1000);
+    const { data } = await stream.next('stats');
+    expect(data).toMatchObject({
+      total: 1,
+      health: { status: 'degraded' },
+      removed: ['old'],
+      added: [{ name: 'new', state: 'forced_open', history: { calls: [], errors: [] } }],
+    });
+    stream.close();
+  });
+
+  it('writes a ping comment every 15 s', async () => {
+    const clock = new ManualClock(0);
+    const { url } = await start({ clock, sampleInterval: 60_000 });
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    expect(stream.comments).toEqual([]);
+    clock.advance(15_000);
+    clock.advance(15_000);
+    await expect.poll(() => stream.comments).toEqual(['ping', 'ping']);
+    stream.close();
+  });
+
+  it('answers a stream past maxClients with 503, and a closed stream frees its slot at once', async () => {
+    const { url, handler } = await start();
+    const streams = await Promise.all(
+      Array.from({ length: 32 }, () => readEventStream(`${url}events`)),
+    );
+    expect(streams.map((stream) => stream.status)).toEqual(Array(32).fill(200));
+    const refused = await fetch(`${url}events`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect((await refused.json()).error).toMatch(/too many open event streams \(at most 32\)/);
+    streams[0]?.close();
+    await streams[0]?.ended;
+    // The server sees the close a moment after the client does.
+    await expect
+      .poll(async () => {
+        const again = await readEventStream(`${url}events`);
+        if (again.status === 200) streams[0] = again;
+        return again.status;
+      })
+      .toBe(200);
+    handler.close();
+    await Promise.all(streams.map((stream) => stream.ended));
+    const afterClose = await fetch(`${url}events`);
+    expect(afterClose.status).toBe(503);
+    expect((await afterClose.json()).error).toBe('the dashboard is shut down');
+  });
+
+  it('honours a smaller maxClients', async () => {
+    const { url } = await start({ maxClients: 1 });
+    const only = await readEventStream(`${url}events`);
+    expect((await fetch(`${url}events`)).status).toBe(503);
+    only.close();
+  });
+});
