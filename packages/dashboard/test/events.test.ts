@@ -1,6 +1,12 @@
 import { CircuitBreaker, ManualClock } from '@breakwater/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DashboardServer, readEventStream, startDashboardServer } from './fixture.js';
+import {
+  bodyOf,
+  type DashboardServer,
+  readEventStream,
+  type SnapshotBody,
+  startDashboardServer,
+} from './fixture.js';
 
 let server: DashboardServer | undefined;
 afterEach(async () => {
@@ -27,7 +33,7 @@ describe('GET events', () => {
     expect(stream.headers['cache-control']).toBe('no-store');
     expect(stream.headers['x-content-type-options']).toBe('nosniff');
     const { data } = await stream.next('snapshot');
-    const fetched = await (await fetch(`${url}breakers`)).json();
+    const fetched = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     expect(data).toMatchObject({
       controls: true,
       historyInterval: 1000,
@@ -109,9 +115,8 @@ describe('GET events', () => {
     expect((await stream.next('stats')).data).toMatchObject({ changed: { busy: [1, 0, 0, null] } });
     clock.advance(1000);
     expect((await stream.next('stats')).data).toMatchObject({ at: 1_004_000, changed: {} });
-    const history = (await (await fetch(`${url}breakers`)).json()).breakers.find(
-      (view: { name: string }) => view.name === 'busy',
-    ).history;
+    const { breakers } = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    const history = breakers.find((view) => view.name === 'busy')?.history;
     expect(history).toEqual({ calls: [4, 1, 0], errors: [1, 0, 0] });
     stream.close();
   });
@@ -158,7 +163,7 @@ describe('GET events', () => {
     const refused = await fetch(`${url}events`);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect((await refused.json()).error).toMatch(/too many open event streams \(at most 32\)/);
+    expect((await bodyOf(refused)).error).toMatch(/too many open event streams \(at most 32\)/);
     streams[0]?.close();
     await streams[0]?.ended;
     // The server sees the close a moment after the client does.
@@ -173,7 +178,7 @@ describe('GET events', () => {
     await Promise.all(streams.map((stream) => stream.ended));
     const afterClose = await fetch(`${url}events`);
     expect(afterClose.status).toBe(503);
-    expect((await afterClose.json()).error).toBe('the dashboard is shut down');
+    expect((await bodyOf(afterClose)).error).toBe('the dashboard is shut down');
   });
 
   it('honours a smaller maxClients', async () => {

@@ -2,7 +2,12 @@ import { once } from 'node:events';
 import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BreakerRegistry } from '@breakwater/core';
-import { createDashboard, type DashboardHandler, type DashboardOptions } from '../src/index.js';
+import {
+  type BreakerView,
+  createDashboard,
+  type DashboardHandler,
+  type DashboardOptions,
+} from '../src/index.js';
 
 /** A dashboard served by node:http on a free loopback port. */
 export interface DashboardServer {
@@ -125,4 +130,20 @@ export function readEventStream(url: string): Promise<EventStreamReader> {
     });
     req.on('error', reject);
   });
+}
+
+/** The body of GET breakers (and of the `snapshot` event). */
+export interface SnapshotBody {
+  readonly takenAt: number;
+  readonly controls: boolean;
+  readonly historyInterval: number;
+  readonly health: { readonly status: string };
+  readonly breakers: readonly BreakerView[];
+  readonly authorization?: Record<string, unknown>;
+  readonly scans?: Record<string, unknown>;
+}
+
+/** A response's JSON body, typed as the test expects it to be. */
+export async function bodyOf<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
 }
