@@ -4,6 +4,7 @@ import type {
   HealthStatus,
   StateName,
   Transition,
+  TransitionReason,
 } from '@breakwater/core';
 import { STATUS_BY_RANK, statusRank } from './health.js';
 import type { History } from './history.js';
@@ -35,7 +36,7 @@ export interface BreakerView {
   readonly lastTransition: {
     readonly from: StateName;
     readonly to: StateName;
-    readonly reason: string;
+    readonly reason: TransitionReason;
     readonly at: number;
   } | null;
   /** Epoch ms when an open breaker lets its first probe through; null unless timed open. */

@@ -1,0 +1,162 @@
+import { AuthorizationService, type PermissionChecker } from '@breakwater/authz';
+import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bodyOf,
+  type DashboardServer,
+  type SnapshotBody,
+  startDashboardServer,
+} from './fixture.js';
+
+let server: DashboardServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(options: Parameters<typeof startDashboardServer>[0] = {}) {
+  server = await startDashboardServer(options);
+  return server;
+}
+
+const unavailable = () => Object.assign(new Error('down'), { category: 'unavailable' });
+const failing = () => Promise.reject(unavailable());
+const ok = () => Promise.resolve('ok');
+
+describe('GET breakers', () => {
+  it('shows each breaker with the state, metrics and last transition it reports', async () => {
+    const clock = new ManualClock(5_000_000);
+    const { url, registry } = await start({ clock, sampleInterval: 1000 });
+    const payments = new CircuitBreaker<string>({
+      name: 'payments',
+      clock,
+      failureThreshold: 2,
+      openDuration: 10_000,
+      fallback: FallbackBehavior.fallback(() => 'cached'),
+    });
+    registry.register('payments', payments as CircuitBreaker<unknown>, { criticality: 'critical' });
+    const search = registry.get('search', {
+      clock,
+      window: { type: 'count', size: 10, minimumCalls: 4, failureRateThreshold: 0.9 },
+    });
+    registry.get('held').forceOpen();
+    registry.get('off').disable();
+    clock.advance(1000);
+    await payments.execute(ok);
+    await payments.execute(failing).catch(() => {});
+    await payments.execute(failing).catch(() => {});
+    // Open now: refused, and answered by the fallback.
+    expect(await payments.execute(ok)).toBe('cached');
+    for (let i = 0; i < 3; i++) await search.execute(ok);
+    await search.execute(failing).catch(() => {});
+    clock.advance(1000);
+
+    const response = await fetch(`${url}breakers`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = await bodyOf<SnapshotBody>(response);
+    expect(body).toMatchObject({
+      takenAt: 5_002_000,
+      controls: false,
+      historyInterval: 1000,
+      health: { status: 'critical' },
+    });
+    expect(body.breakers.map((view) => [view.name, view.state, view.status])).toEqual([
+      ['payments', 'open', 'critical'],
+      ['search', 'closed', 'healthy'],
+      ['held', 'forced_open', 'degraded'],
+      ['off', 'disabled', 'warning'],
+    ]);
+    expect(body.breakers[0]).toEqual({
+      name: 'payments',
+      state: 'open',
+      criticality: 'critical',
+      status: 'critical',
+      metrics: {
+        total: 4,
+        successes: 1,
+        failures: 2,
+        rejections: 1,
+        ignored: 0,
+        timeouts: 0,
+        fallbacks: 1,
+        opened: 1,
+        closed: 0,
+        failureRate: null,
+        slowCallRate: null,
+      },
+      lastTransition: { from: 'closed', to: 'open', reason: 'failure_threshold', at: 5_001_000 },
+      nextProbeAt: 5_011_000,
+      history: { calls: [4], errors: [2] },
+    });
+    expect(body.breakers[1]?.metrics).toMatchObject({ failureRate: 0.25, slowCallRate: 0 });
+    expect(body.breakers[2]).toMatchObject({
+      nextProbeAt: null,
+      lastTransition: { from: 'closed', to: 'open', reason: 'forced_open' },
+    });
+    expect(body.breakers[3]?.lastTransition).toMatchObject({ to: 'disabled', reason: 'disabled' });
+    expect(body).not.toHaveProperty('authorization');
+    expect(body).not.toHaveProperty('scans');
+  });
+
+  it('says controls are on when a token is configured', async () => {
+    const { url } = await start({ token: 'a-token' });
+    expect((await bodyOf<SnapshotBody>(await fetch(`${url}breakers`))).controls).toBe(true);
+  });
+
+  it('returns an XSS breaker name JSON-escaped, as JSON, never as markup', async () => {
+    const { url, registry } = await start();
+    const name = '<img src=x onerror=alert(1)>&"';
+    registry.get(name);
+    const response = await fetch(`${url}breakers`);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const text = await response.text();
+    expect(text).not.toMatch(/[<>]/);
+    expect(text).toContain('\\u003cimg src=x onerror=alert(1)\\u003e\\u0026\\"');
+    expect((JSON.parse(text) as SnapshotBody).breakers[0]?.name).toBe(name);
+  });
+
+  it("adds the authorization service's stats under the name of its breaker", async () => {
+    const clock = new ManualClock(0);
+    const checker: PermissionChecker = {
+      check: (req) => Promise.resolve(req.subject === 'user:alice'),
+      health: () => Promise.resolve(),
+    };
+    const registry = new BreakerRegistry();
+    const service = new AuthorizationService({ checker, registry, clock });
+    const { url } = await start({ clock, registry, authorization: service });
+    const check = (user: string) =>
+      service.check({ resource: 'document:readme', permission: 'view', subject: `user:${user}` });
+    await check('alice');
+    await check('alice');
+    await check('bob');
+    const body = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(body.authorization).toEqual({ ...service.stats(), breaker: 'spicedb' });
+    expect(body.authorization).toMatchObject({
+      checks: { cache: { allowed: 1 }, spicedb: { allowed: 1, denied: 1 } },
+    });
+    expect(body.breakers.map((view) => view.name)).toEqual(['spicedb']);
+    registry.dispose();
+  });
+});
+
+describe('GET health', () => {
+  it('is 200 with the roll-up until a critical breaker opens, then 503', async () => {
+    const { url, registry } = await start();
+    const payments = new CircuitBreaker<string>({ name: 'payments' });
+    registry.register('payments', payments, { criticality: 'critical' });
+    registry.get('search').forceOpen();
+    const degraded = await fetch(`${url}health`);
+    expect(degraded.status).toBe(200);
+    expect(degraded.headers.get('cache-control')).toBe('no-store');
+    const health = await bodyOf(degraded);
+    expect(health).toEqual(registry.health());
+    expect(health.status).toBe('degraded');
+    payments.forceOpen();
+    const critical = await fetch(`${url}health`);
+    expect(critical.status).toBe(503);
+    expect(await bodyOf(critical)).toMatchObject({ status: 'critical' });
+  });
+});
