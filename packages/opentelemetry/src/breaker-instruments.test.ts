@@ -1,0 +1,496 @@
+import {
+  BreakerRegistry,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  FallbackBehavior,
+  ManualClock,
+} from '@breakwater/core';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CapturingLogger } from '../test/capturing-logger.js';
+import { MeterHarness } from '../test/metric-reader.js';
+import { instrumentBreakers } from './breaker-instruments.js';
+import { DURATION_BUCKETS, type Instrumentation } from './meter.js';
+
+const STATE = 'breakwater.circuit.state';
+const CALLS = 'breakwater.calls';
+const TRANSITIONS = 'breakwater.state_transitions';
+const FAILURE_RATE = 'breakwater.failure_rate';
+const SLOW_CALL_RATE = 'breakwater.slow_call_rate';
+const HEALTH = 'breakwater.health.status';
+const DURATION = 'breakwater.call.duration';
+
+/** An error core's default failure policy counts. */
+function refused(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+}
+
+class NotFound extends Error {}
+
+async function succeed(breaker: CircuitBreaker<unknown>, clock?: ManualClock, ms = 0) {
+  await expect(
+    breaker.execute(async () => {
+      clock?.advance(ms);
+      return 'ok';
+    }),
+  ).resolves.toBe('ok');
+}
+
+async function fail(breaker: CircuitBreaker<unknown>, error: Error = refused()) {
+  await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+}
+
+function states(overrides: Partial<Record<string, number>>): Record<string, number> {
+  return { closed: 0, open: 0, half_open: 0, forced_open: 0, disabled: 0, ...overrides };
+}
+
+let harness: MeterHarness | undefined;
+let handle: Instrumentation | undefined;
+
+function setUp(temporality?: AggregationTemporality): MeterHarness {
+  harness = new MeterHarness(temporality);
+  return harness;
+}
+
+afterEach(async () => {
+  handle?.close();
+  handle = undefined;
+  await harness?.shutdown();
+  harness = undefined;
+});
+
+function registryOnClock(defaults: CircuitBreakerOptions<never> = {}) {
+  const clock = new ManualClock(1_000_000);
+  const registry = new BreakerRegistry({
+    clock,
+    defaults: { failureThreshold: 1, successThreshold: 1, openDuration: 1_000, ...defaults },
+  });
+  return { clock, registry };
+}
+
+describe('instrumentBreakers', () => {
+  it('reports 1 for each breaker state and 0 for the other four, forced_open and disabled included', async () => {
+    const { clock, registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    registry.get('idle');
+    await fail(registry.get('probing'));
+    clock.advance(1_000);
+    await fail(registry.get('tripped'));
+    registry.get('held').forceOpen();
+    registry.get('off').disable();
+    handle = instrumentBreakers(registry, { meter });
+
+    const collected = await h.collect();
+    expect(collected.byBreaker(STATE, 'idle')).toEqual(states({ closed: 1 }));
+    expect(collected.byBreaker(STATE, 'tripped')).toEqual(states({ open: 1 }));
+    expect(collected.byBreaker(STATE, 'probing')).toEqual(states({ half_open: 1 }));
+    expect(collected.byBreaker(STATE, 'held')).toEqual(states({ forced_open: 1 }));
+    expect(collected.byBreaker(STATE, 'off')).toEqual(states({ disabled: 1 }));
+    expect(collected.points(STATE)).toHaveLength(25);
+    expect(collected.metric(STATE)?.dataPointType).toBe(DataPointType.GAUGE);
+  });
+
+  it('counts calls by outcome as the breaker does, in one registry walk per collection', async () => {
+    const clock = new ManualClock(1_000_000);
+    const registry = new BreakerRegistry({ clock });
+    const h = setUp();
+    const { meter } = h;
+    const breaker = new CircuitBreaker<unknown>({
+      name: 'payments',
+      clock,
+      failureThreshold: 3,
+      timeout: 100,
+      failurePolicy: (error) => !(error instanceof NotFound),
+      fallback: FallbackBehavior.fallback(() => 'cached'),
+    });
+    registry.register('payments', breaker);
+    handle = instrumentBreakers(registry, { meter });
+    for (let i = 0; i < 4; i++) await succeed(breaker);
+    await fail(breaker);
+    await fail(breaker, new NotFound('no such invoice'));
+    const hung = breaker.execute(() => new Promise<never>(() => {}));
+    clock.advance(100);
+    await expect(hung).rejects.toMatchObject({ code: 'BREAKWATER_TIMEOUT' });
+    await fail(breaker);
+    // Three counted failures (one of them the timeout): open, so these two get the fallback.
+    await expect(breaker.execute(async () => 'live')).resolves.toBe('cached');
+    await expect(breaker.execute(async () => 'live')).resolves.toBe('cached');
+    const walks = vi.spyOn(registry, 'forEach');
+
+    const collected = await h.collect();
+    const expected = {
+      success: 4,
+      failure: 3,
+      ignored: 1,
+      rejected: 2,
+      timeout: 1,
+      fallback: 2,
+    };
+    expect(collected.byBreaker(CALLS, 'payments')).toEqual(expected);
+    const metrics = breaker.metrics();
+    expect(expected).toEqual({
+      success: metrics.successfulRequests,
+      failure: metrics.failedRequests,
+      ignored: metrics.ignoredErrors,
+      rejected: metrics.rejectedRequests,
+      timeout: metrics.timeouts,
+      fallback: metrics.fallbacks,
+    });
+    expect(collected.metric(CALLS)).toMatchObject({
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+    });
+    expect(walks).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts a whole open period that began and ended between two collections', async () => {
+    const { clock, registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    const breaker = registry.get('flaky');
+    handle = instrumentBreakers(registry, { meter });
+    const before = await h.collect();
+    expect(before.byBreaker(TRANSITIONS, 'flaky')).toEqual({});
+
+    await fail(breaker);
+    clock.advance(1_000);
+    await succeed(breaker);
+
+    const after = await h.collect();
+    expect(after.byBreaker(STATE, 'flaky')).toEqual(states({ closed: 1 }));
+    // Only the pairs that happened: the other thirteen are not exported at all.
+    expect(after.byBreaker(TRANSITIONS, 'flaky')).toEqual({
+      'closed>open': 1,
+      'open>half_open': 1,
+      'half_open>closed': 1,
+    });
+  });
+
+  it('reports the rates only once the window holds minimumCalls, never -1', async () => {
+    const { clock, registry } = registryOnClock({ failureThreshold: 100 });
+    const h = setUp();
+    const { meter } = h;
+    const windowed = registry.get('windowed', {
+      window: { type: 'count', size: 10, minimumCalls: 5, slowCallDuration: 50 },
+    });
+    registry.get('plain');
+    handle = instrumentBreakers(registry, { meter });
+    await succeed(windowed, clock, 60);
+    await fail(windowed);
+    await succeed(windowed);
+    await fail(windowed);
+    expect(windowed.metrics().failureRate).toBe(-1);
+
+    const below = await h.collect();
+    expect(below.points(FAILURE_RATE)).toEqual([]);
+    expect(below.points(SLOW_CALL_RATE)).toEqual([]);
+
+    await succeed(windowed);
+    const reached = await h.collect();
+    expect(reached.points(FAILURE_RATE)).toEqual([
+      { attributes: { 'breakwater.breaker': 'windowed' }, value: 0.4 },
+    ]);
+    expect(reached.points(SLOW_CALL_RATE)).toEqual([
+      { attributes: { 'breakwater.breaker': 'windowed' }, value: 0.2 },
+    ]);
+  });
+
+  it("rolls the registry's health up as 0 healthy, 1 warning, 2 degraded, 3 critical", async () => {
+    const clock = new ManualClock(1_000_000);
+    const registry = new BreakerRegistry({ clock });
+    const h = setUp();
+    const { meter } = h;
+    const options = { clock, failureThreshold: 1, openDuration: 1_000 };
+    const make = (name: string, criticality: 'warning' | 'degraded' | 'critical') => {
+      const breaker = new CircuitBreaker({ ...options, name });
+      registry.register(name, breaker, { criticality });
+      return breaker;
+    };
+    const cache = make('cache', 'warning');
+    const search = make('search', 'degraded');
+    const database = make('database', 'critical');
+    handle = instrumentBreakers(registry, { meter });
+    const rank = { healthy: 0, warning: 1, degraded: 2, critical: 3 } as const;
+    const seen: number[] = [];
+    const collectHealth = async () => {
+      const value = (await h.collect()).value(HEALTH);
+      expect(value).toBe(rank[registry.health().status]);
+      seen.push(value as number);
+    };
+
+    await collectHealth();
+    cache.forceOpen();
+    await collectHealth();
+    cache.forceClose();
+    search.disable();
+    await collectHealth();
+    search.forceClose();
+    await fail(search);
+    await collectHealth();
+    await fail(database);
+    await collectHealth();
+    database.forceClose();
+    search.forceClose();
+    await fail(cache);
+    clock.advance(1_000);
+    await collectHealth();
+    expect(seen).toEqual([0, 1, 1, 2, 3, 1]);
+    expect(cache.state().name).toBe('half_open');
+  });
+
+  it('sums the breakers past maxBreakers under _other and warns once', async () => {
+    const { registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    const logger = new CapturingLogger();
+    for (const name of ['a', 'b', 'c', 'd', 'e']) registry.get(name);
+    await succeed(registry.get('a'));
+    await succeed(registry.get('c'));
+    await succeed(registry.get('c'));
+    await fail(registry.get('d'));
+    await succeed(registry.get('e'));
+    registry.get('e').forceOpen();
+    await expect(registry.get('e').execute(async () => 'x')).rejects.toMatchObject({
+      code: 'BREAKWATER_CIRCUIT_OPEN',
+    });
+    handle = instrumentBreakers(registry, { meter, maxBreakers: 2, logger });
+
+    const collected = await h.collect();
+    const breakers = new Set(
+      collected.points(STATE).map((p) => p.attributes['breakwater.breaker']),
+    );
+    expect(breakers).toEqual(new Set(['a', 'b', '_other']));
+    expect(collected.byBreaker(STATE, '_other')).toEqual(
+      states({ closed: 1, open: 1, forced_open: 1 }),
+    );
+    expect(collected.byBreaker(CALLS, '_other')).toEqual({
+      success: 3,
+      failure: 1,
+      ignored: 0,
+      rejected: 1,
+      timeout: 0,
+      fallback: 0,
+    });
+    expect(collected.byBreaker(CALLS, 'a')).toMatchObject({ success: 1 });
+    expect(collected.byBreaker(TRANSITIONS, '_other')).toEqual({ 'closed>open': 2 });
+
+    await h.collect();
+    expect(logger.entries).toEqual([
+      {
+        level: 'warn',
+        fields: { breakers: 5, maxBreakers: 2 },
+        message: expect.stringContaining('more than maxBreakers (2)'),
+      },
+    ]);
+  });
+
+  it('warns through process.emitWarning when no logger is given', async () => {
+    const { registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    registry.get('a');
+    registry.get('b');
+    const warnings: unknown[][] = [];
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    try {
+      handle = instrumentBreakers(registry, { meter, maxBreakers: 1 });
+      await h.collect();
+      await h.collect();
+    } finally {
+      emit.mockRestore();
+    }
+    expect(warnings).toEqual([
+      [expect.stringContaining('2 breakers'), { code: 'BREAKWATER_MAX_BREAKERS' }],
+    ]);
+  });
+
+  it('shows breakers added after it was set up', async () => {
+    const { registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    registry.get('first');
+    handle = instrumentBreakers(registry, { meter });
+    await h.collect();
+    await fail(registry.get('later'));
+
+    const collected = await h.collect();
+    expect(collected.byBreaker(STATE, 'later')).toEqual(states({ open: 1 }));
+    expect(collected.byBreaker(CALLS, 'later')).toMatchObject({ failure: 1 });
+  });
+});
+
+describe('instrumentBreakers durations', () => {
+  /** A clock that counts its reads: a breaker on its fast path reads none per call. */
+  function countingClock() {
+    const clock = new ManualClock(1_000_000);
+    const counting = {
+      reads: 0,
+      now() {
+        counting.reads++;
+        return clock.now();
+      },
+    };
+    return { clock, counting };
+  }
+
+  it('records nothing and keeps breakers on their fast path unless asked', async () => {
+    const { counting } = countingClock();
+    const registry = new BreakerRegistry({ clock: counting });
+    const h = setUp();
+    const { meter } = h;
+    const breaker = new CircuitBreaker({ name: 'fast', clock: counting });
+    registry.register('fast', breaker);
+    handle = instrumentBreakers(registry, { meter });
+    counting.reads = 0;
+    for (let i = 0; i < 10; i++) await succeed(breaker);
+    expect(counting.reads).toBe(0);
+
+    const collected = await h.collect();
+    expect(collected.names()).not.toContain(DURATION);
+    expect(collected.byBreaker(CALLS, 'fast')).toMatchObject({ success: 10 });
+  });
+
+  it('records each call in seconds by outcome, with the shared buckets', async () => {
+    const clock = new ManualClock(1_000_000);
+    const registry = new BreakerRegistry({
+      clock,
+      defaults: { failurePolicy: (error) => !(error instanceof NotFound) },
+    });
+    const h = setUp();
+    const { meter } = h;
+    const breaker = registry.get('ledger');
+    handle = instrumentBreakers(registry, { meter, durations: true });
+    await succeed(breaker, clock, 30);
+    await succeed(breaker, clock, 700);
+    await expect(
+      breaker.execute(async () => {
+        clock.advance(3_000);
+        throw refused();
+      }),
+    ).rejects.toThrow('ECONNREFUSED');
+    await expect(
+      breaker.execute(async () => {
+        clock.advance(5);
+        throw new NotFound('gone');
+      }),
+    ).rejects.toThrow('gone');
+
+    const collected = await h.collect();
+    const byOutcome = Object.fromEntries(
+      collected
+        .histograms(DURATION)
+        .map((p) => [
+          `${p.attributes['breakwater.breaker']}/${p.attributes['breakwater.outcome']}`,
+          p.value,
+        ]),
+    );
+    expect(Object.keys(byOutcome).sort()).toEqual([
+      'ledger/failure',
+      'ledger/ignored',
+      'ledger/success',
+    ]);
+    expect(byOutcome['ledger/success']).toMatchObject({ count: 2, min: 0.03, max: 0.7 });
+    expect(byOutcome['ledger/success']?.sum).toBeCloseTo(0.73, 10);
+    expect(byOutcome['ledger/failure']).toMatchObject({ count: 1, sum: 3 });
+    expect(byOutcome['ledger/ignored']).toMatchObject({ count: 1, sum: 0.005 });
+    expect(byOutcome['ledger/success']?.buckets.boundaries).toEqual(DURATION_BUCKETS);
+    // 0.03 s falls in (0.025, 0.05], 0.7 s in (0.5, 1].
+    expect(byOutcome['ledger/success']?.buckets.counts).toEqual([
+      0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0,
+    ]);
+    expect(collected.metric(DURATION)?.descriptor.unit).toBe('s');
+  });
+
+  it('records the breakers past maxBreakers under _other, from the first call on', async () => {
+    const clock = new ManualClock(1_000_000);
+    const registry = new BreakerRegistry({ clock });
+    const h = setUp();
+    const { meter } = h;
+    for (const name of ['a', 'b', 'c']) registry.get(name);
+    handle = instrumentBreakers(registry, {
+      meter,
+      maxBreakers: 2,
+      durations: true,
+      logger: new CapturingLogger(),
+    });
+    await succeed(registry.get('c'), clock, 20);
+    await succeed(registry.get('a'), clock, 10);
+    await succeed(registry.get('d'), clock, 40);
+
+    const collected = await h.collect();
+    const sums = Object.fromEntries(
+      collected.histograms(DURATION).map((p) => [p.attributes['breakwater.breaker'], p.value.sum]),
+    );
+    expect(sums).toEqual({ a: 0.01, _other: expect.closeTo(0.06, 10) });
+  });
+
+  it('stops on close(): callbacks removed, breakers back on their fast path', async () => {
+    const { clock, counting } = countingClock();
+    const registry = new BreakerRegistry({ clock: counting });
+    const h = setUp(AggregationTemporality.DELTA);
+    const { meter } = h;
+    const breaker = new CircuitBreaker({ name: 'svc', clock: counting });
+    registry.register('svc', breaker);
+    handle = instrumentBreakers(registry, { meter, durations: true });
+    counting.reads = 0;
+    await succeed(breaker, clock, 15);
+    expect(counting.reads).toBeGreaterThan(0);
+    const live = await h.collect();
+    expect(live.names()).toEqual(expect.arrayContaining([STATE, CALLS, HEALTH, DURATION]));
+
+    handle.close();
+    handle.close();
+    counting.reads = 0;
+    for (let i = 0; i < 5; i++) await succeed(breaker);
+    expect(counting.reads).toBe(0);
+    const closed = await h.collect();
+    expect(closed.names()).toEqual([]);
+  });
+
+  it('leaves cumulative values where they were after close()', async () => {
+    const { registry } = registryOnClock();
+    const h = setUp();
+    const { meter } = h;
+    const breaker = registry.get('svc');
+    handle = instrumentBreakers(registry, { meter });
+    await succeed(breaker);
+    expect((await h.collect()).byBreaker(CALLS, 'svc')).toMatchObject({ success: 1 });
+
+    handle.close();
+    await succeed(breaker);
+    await fail(breaker);
+    const after = await h.collect();
+    expect(after.byBreaker(CALLS, 'svc')).toMatchObject({ success: 1, failure: 0 });
+    expect(after.byBreaker(STATE, 'svc')).toEqual(states({ closed: 1 }));
+  });
+});
+
+describe('instrumentBreakers options', () => {
+  it('refuses what it cannot use, naming the option', () => {
+    const registry = new BreakerRegistry();
+    const h = setUp();
+    const { meter } = h;
+    expect(() => instrumentBreakers(registry, { meter, maxBreaker: 5 } as never)).toThrow(
+      'instrumentBreakers: unknown option "maxBreaker"; known options are meter, maxBreakers, durations, logger',
+    );
+    expect(() => instrumentBreakers(registry, {} as never)).toThrow(
+      'instrumentBreakers: option "meter" must be an OpenTelemetry Meter',
+    );
+    expect(() => instrumentBreakers(registry, { meter, maxBreakers: 0 })).toThrow(RangeError);
+    expect(() => instrumentBreakers(registry, { meter, durations: 'yes' as never })).toThrow(
+      'option "durations" must be a boolean, got "yes"',
+    );
+    expect(() => instrumentBreakers(registry, { meter, logger: console.log as never })).toThrow(
+      'option "logger" must have a warn(fields, message) method',
+    );
+    expect(() => instrumentBreakers({} as never, { meter })).toThrow(
+      'instrumentBreakers: needs a BreakerRegistry, got an object',
+    );
+    expect(() => instrumentBreakers(registry, undefined as never)).toThrow(
+      'instrumentBreakers: options must be an object, got undefined',
+    );
+  });
+});

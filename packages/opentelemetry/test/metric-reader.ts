@@ -1,0 +1,106 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  type Histogram,
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { expect } from 'vitest';
+
+/** A reader that collects only when the test asks, in the temporality the test chose. */
+class OnDemandReader extends MetricReader {
+  constructor(temporality: AggregationTemporality) {
+    super({ aggregationTemporalitySelector: () => temporality });
+  }
+
+  protected override async onForceFlush(): Promise<void> {}
+
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** A real SDK MeterProvider with one on-demand reader: `collect()` runs every callback once. */
+export class MeterHarness {
+  readonly provider: MeterProvider;
+  readonly meter: Meter;
+  private readonly reader: OnDemandReader;
+
+  constructor(temporality = AggregationTemporality.CUMULATIVE) {
+    this.reader = new OnDemandReader(temporality);
+    this.provider = new MeterProvider({ readers: [this.reader] });
+    this.meter = this.provider.getMeter('breakwater-test');
+  }
+
+  /** One collection; any error a callback threw fails the test. */
+  async collect(): Promise<Collection> {
+    const { resourceMetrics, errors } = await this.reader.collect();
+    expect(errors).toEqual([]);
+    return new Collection(resourceMetrics);
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+export interface Point<V = number> {
+  readonly attributes: Attributes;
+  readonly value: V;
+}
+
+/** What one collection exported, by instrument name. */
+export class Collection {
+  constructor(readonly resourceMetrics: ResourceMetrics) {}
+
+  /** The instrument names that have data points. */
+  names(): string[] {
+    return this.resourceMetrics.scopeMetrics.flatMap((scope) =>
+      scope.metrics.filter((m) => m.dataPoints.length > 0).map((m) => m.descriptor.name),
+    );
+  }
+
+  /** The instrument's metric data, or undefined when it exported nothing. */
+  metric(name: string) {
+    for (const scope of this.resourceMetrics.scopeMetrics) {
+      const found = scope.metrics.find((m) => m.descriptor.name === name);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  points(name: string): Point[] {
+    return ((this.metric(name)?.dataPoints ?? []) as DataPoint<number>[]).map((p) => ({
+      attributes: p.attributes,
+      value: p.value,
+    }));
+  }
+
+  histograms(name: string): Point<Histogram>[] {
+    return ((this.metric(name)?.dataPoints ?? []) as DataPoint<Histogram>[]).map((p) => ({
+      attributes: p.attributes,
+      value: p.value,
+    }));
+  }
+
+  /** The value of the point whose attributes are exactly `attributes`; undefined when absent. */
+  value(name: string, attributes: Attributes = {}): number | undefined {
+    return this.points(name).find((p) => sameAttributes(p.attributes, attributes))?.value;
+  }
+
+  /** The points of one breaker, keyed by their other attributes (e.g. `closed`, or `open>half_open`). */
+  byBreaker(name: string, breaker: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const point of this.points(name)) {
+      const { 'breakwater.breaker': of, ...rest } = point.attributes;
+      if (of !== breaker) continue;
+      out[Object.values(rest).join('>')] = point.value;
+    }
+    return out;
+  }
+}
+
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
