@@ -1,0 +1,173 @@
+import { inspect } from 'node:util';
+import { BreakerRegistry, type Logger } from '@breakwater/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BreakerView } from '../src/index.js';
+import { createDashboard } from '../src/index.js';
+import { bodyOf, type DashboardServer, startDashboardServer } from './fixture.js';
+
+const TOKEN = 'c0ntrol-T0ken-9f2e';
+
+let server: DashboardServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (fields: Record<string, unknown>, message: string) => {
+    lines.push(`${message} ${inspect(fields)}`);
+  };
+  return { lines, info: record, warn: record, error: record };
+}
+
+async function start(options: Parameters<typeof startDashboardServer>[0] = { token: TOKEN }) {
+  server = await startDashboardServer(options);
+  return server;
+}
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected it to throw');
+}
+
+function post(url: string, headers: Record<string, string> = {}) {
+  return fetch(url, { method: 'POST', headers });
+}
+
+describe('POST breakers/:name/:action', () => {
+  it('refuses without a token (401) and with a wrong one (403), changing nothing', async () => {
+    const { url, registry } = await start();
+    const breaker = registry.get('payments');
+    const missing = await post(`${url}breakers/payments/open`);
+    expect(missing.status).toBe(401);
+    expect(await bodyOf(missing)).toEqual({
+      error: 'this control needs the token: send it in the X-Breakwater-Token header',
+    });
+    for (const headers of [
+      { 'X-Breakwater-Token': `${TOKEN}x` },
+      { 'X-Breakwater-Token': TOKEN.slice(1) },
+      { Authorization: 'Bearer wrong' },
+    ]) {
+      const wrong = await post(`${url}breakers/payments/open`, headers);
+      expect(wrong.status).toBe(403);
+      const text = await wrong.text();
+      expect(JSON.parse(text)).toEqual({ error: 'the token does not match' });
+      expect(text).not.toContain(TOKEN);
+    }
+    expect(breaker.state().name).toBe('closed');
+  });
+
+  it('refuses every control with 403 when no token is configured', async () => {
+    const { url, registry } = await start({});
+    const breaker = registry.get('payments');
+    const response = await post(`${url}breakers/payments/open`, { 'X-Breakwater-Token': 'x' });
+    expect(response.status).toBe(403);
+    expect(await bodyOf(response)).toEqual({ error: 'controls are off: no token configured' });
+    expect(breaker.state().name).toBe('closed');
+  });
+
+  it('runs each action on the real breaker with the right token, and answers its view', async () => {
+    const logger = recordingLogger();
+    const { url, registry } = await start({ token: TOKEN, logger });
+    const breaker = registry.get('pay/ments');
+    const path = `${url}breakers/${encodeURIComponent('pay/ments')}`;
+    const headers = { 'X-Breakwater-Token': TOKEN };
+
+    const opened = await post(`${path}/open`, headers);
+    expect(opened.status).toBe(200);
+    expect(await bodyOf<BreakerView>(opened)).toMatchObject({
+      name: 'pay/ments',
+      state: 'forced_open',
+    });
+    expect(breaker.state()).toMatchObject({ name: 'open', forced: true });
+
+    expect((await post(`${path}/close`, headers)).status).toBe(200);
+    expect(breaker.state().name).toBe('closed');
+
+    const disabled = await post(`${path}/disable`, { Authorization: `Bearer ${TOKEN}` });
+    expect((await bodyOf<BreakerView>(disabled)).state).toBe('disabled');
+    expect(breaker.state().name).toBe('disabled');
+
+    await breaker.execute(() => Promise.resolve(1));
+    expect(breaker.metrics().totalRequests).toBe(1);
+    const reset = await bodyOf<BreakerView>(await post(`${path}/reset`, headers));
+    expect(reset).toMatchObject({ state: 'closed', metrics: { total: 0 } });
+    expect(breaker.metrics().totalRequests).toBe(0);
+
+    expect(logger.lines).toHaveLength(4);
+    expect(logger.lines[0]).toContain('an operator asked breaker "pay/ments" to open');
+    expect(logger.lines.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('finds a breaker made since the last sample', async () => {
+    const { url, registry } = await start();
+    const response = await fetch(`${url}breakers`);
+    expect(response.status).toBe(200);
+    const late = registry.get('late');
+    expect((await post(`${url}breakers/late/open`, { 'X-Breakwater-Token': TOKEN })).status).toBe(
+      200,
+    );
+    expect(late.state().name).toBe('open');
+  });
+
+  it('answers 404 for an unknown breaker or action, and 400 for a malformed name', async () => {
+    const { url, registry } = await start();
+    const breaker = registry.get('payments');
+    const headers = { 'X-Breakwater-Token': TOKEN };
+    const unknown = await post(`${url}breakers/nope/open`, headers);
+    expect(unknown.status).toBe(404);
+    expect(await bodyOf(unknown)).toEqual({ error: 'no breaker called "nope"' });
+    const action = await post(`${url}breakers/payments/explode`, headers);
+    expect(action.status).toBe(404);
+    expect(await bodyOf(action)).toEqual({
+      error: 'unknown action "explode": use open, close, reset or disable',
+    });
+    const malformed = await post(`${url}breakers/%E0%A4%A/open`, headers);
+    expect(malformed.status).toBe(400);
+    expect(breaker.state().name).toBe('closed');
+  });
+
+  it('answers 405 with Allow for any other method on a control path', async () => {
+    const { url, registry } = await start();
+    const breaker = registry.get('payments');
+    for (const method of ['GET', 'PUT', 'DELETE', 'OPTIONS']) {
+      const response = await fetch(`${url}breakers/payments/open`, {
+        method,
+        headers: { 'X-Breakwater-Token': TOKEN },
+      });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      expect((await bodyOf(response)).error).toBe(`${method} is not allowed here: use POST`);
+    }
+    expect(breaker.state().name).toBe('closed');
+  });
+});
+
+describe('the token', () => {
+  it('never shows in util.inspect of the handler, its JSON or its errors', async () => {
+    const { url, handler, registry } = await start();
+    registry.get('payments');
+    expect(inspect(handler, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+    expect(await (await fetch(`${url}breakers`)).text()).not.toContain(TOKEN);
+    expect(messageOf(() => createDashboard({ registry, token: TOKEN, maxClients: 0 }))).toBe(
+      'createDashboard: option "maxClients" must be an integer >= 1, got 0',
+    );
+  });
+
+  it('is refused at creation when it could not travel in a header, without repeating it', () => {
+    const registry = new BreakerRegistry();
+    for (const token of ['with space', '', 'tab\tbed', 'naïve']) {
+      const message = messageOf(() => createDashboard({ registry, token }));
+      expect(message).toMatch(/option "token" must be a non-empty string of visible ASCII/);
+      if (token !== '') expect(message).not.toContain(token);
+    }
+    expect(() => createDashboard({ registry, token: 12345 as never })).toThrow(
+      'createDashboard: option "token" must be a string, got number',
+    );
+  });
+});
