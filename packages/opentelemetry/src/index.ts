@@ -1,2 +1,12 @@
+export {
+  type AuthorizationSource,
+  type InstrumentAuthorizationOptions,
+  instrumentAuthorization,
+} from './authorization-instruments.js';
 export { type InstrumentBreakersOptions, instrumentBreakers } from './breaker-instruments.js';
 export { DURATION_BUCKETS, type Instrumentation } from './meter.js';
+export {
+  type InstrumentScansOptions,
+  instrumentScans,
+  type ScanSource,
+} from './scan-instruments.js';

@@ -1,0 +1,93 @@
+import type { AuthorizationService } from '@breakwater/authz';
+import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
+import { type BatchObservableCallback, type Meter, ValueType } from '@opentelemetry/api';
+import { AttributeSets } from './attribute-sets.js';
+import { type Instrumentation, requireMeter, secondsHistogram } from './meter.js';
+
+/** What the instruments read of an AuthorizationService: its counters and its `decision` event. */
+export type AuthorizationSource = Pick<AuthorizationService, 'stats' | 'on'>;
+
+export interface InstrumentAuthorizationOptions {
+  /** Where the instruments are made: `meterProvider.getMeter('my-service')`. */
+  meter: Meter;
+}
+
+const OWNER = 'instrumentAuthorization';
+const KEYS: ReadonlySet<string> = new Set(['meter']);
+const SOURCES = ['cache', 'spicedb', 'fallback'] as const;
+const RESULTS = ['allowed', 'denied'] as const;
+
+/**
+ * Reports an AuthorizationService's checks by result and source, its cache's size and its
+ * fallback decisions by strategy and reason, read from `stats()` once per collection; and each
+ * check's duration, from its `decision` event (the one listener this adds to the service).
+ */
+export function instrumentAuthorization(
+  service: AuthorizationSource,
+  options: InstrumentAuthorizationOptions,
+): Instrumentation {
+  if (typeof service?.stats !== 'function' || typeof service.on !== 'function') {
+    throw new TypeError(
+      `${OWNER}: needs an AuthorizationService (with stats() and on()), got ${describeValue(service)}`,
+    );
+  }
+  requireObject(OWNER, options);
+  rejectUnknownKeys(OWNER, options, KEYS);
+  const meter = requireMeter(OWNER, options.meter);
+
+  const checks = meter.createObservableCounter('authorization.checks', {
+    description:
+      'Checks decided, by result (allowed, denied) and source (cache, spicedb, fallback)',
+    unit: '{check}',
+    valueType: ValueType.INT,
+  });
+  const cacheEntries = meter.createObservableGauge('authorization.cache.entries', {
+    description: 'Decisions held in the cache; absent when the service has no cache',
+    unit: '{entry}',
+    valueType: ValueType.INT,
+  });
+  const fallbacks = meter.createObservableCounter('authorization.fallbacks', {
+    description:
+      'Checks the fallback strategy decided, by strategy and by why SpiceDB did not (circuit_open, backend_error, timeout)',
+    unit: '{check}',
+    valueType: ValueType.INT,
+  });
+  const observables = [checks, cacheEntries, fallbacks];
+  const checkSets = new AttributeSets(['authorization.result', 'authorization.source']);
+  const fallbackSets = new AttributeSets(['authorization.strategy', 'authorization.reason']);
+
+  const observe: BatchObservableCallback = (result) => {
+    const stats = service.stats();
+    for (const source of SOURCES) {
+      for (const verdict of RESULTS) {
+        result.observe(checks, stats.checks[source][verdict], checkSets.get(verdict, source));
+      }
+    }
+    if (stats.cache !== undefined) result.observe(cacheEntries, stats.cache.entries);
+    for (const [strategy, reasons] of Object.entries(stats.fallbacks)) {
+      for (const [reason, count] of Object.entries(reasons)) {
+        result.observe(fallbacks, count, fallbackSets.get(strategy, reason));
+      }
+    }
+  };
+  meter.addBatchObservableCallback(observe, observables);
+
+  const duration = secondsHistogram(
+    meter,
+    'authorization.check.duration',
+    "How long checks took to decide, from any source, on the service's clock",
+  );
+  const unsubscribe = service.on('decision', ({ durationMs }) => {
+    duration.record(durationMs / 1000);
+  });
+
+  let open = true;
+  return {
+    close() {
+      if (!open) return;
+      open = false;
+      meter.removeBatchObservableCallback(observe, observables);
+      unsubscribe();
+    },
+  };
+}
