@@ -82,7 +82,7 @@ describe('instrumentScans', () => {
     });
 
     const decisions = Object.fromEntries<number>(
-      collected.points(DECISIONS).map((p) => [p.attributes['scanbridge.action'], p.value]),
+      collected.points(DECISIONS).map((p) => [String(p.attributes['scanbridge.action']), p.value]),
     );
     expect(decisions).toEqual(stats.decisions);
     expect(Object.values(decisions).reduce((a, b) => a + b, 0)).toBe(2);
