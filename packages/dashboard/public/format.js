@@ -31,9 +31,12 @@ export function percent(share) {
   return `${fixedDecimal.format(share * 100)}%`;
 }
 
-/** Whole seconds, minutes and seconds, or hours and minutes: a countdown's words. */
+/**
+ * Whole seconds, minutes and seconds, or hours and minutes: a countdown's words. Rounded, not
+ * ceiled: the clock offset is estimated from events that arrive a few ms late.
+ */
 export function duration(ms) {
-  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} m ${String(seconds % 60).padStart(2, '0')} s`;
@@ -44,7 +47,7 @@ export function duration(ms) {
 
 export function ago(ms) {
   if (ms < 1000) return 'just now';
-  return `${duration(ms - 999)} ago`;
+  return `${duration(Math.floor(ms / 1000) * 1000)} ago`;
 }
 
 export function bytes(value) {

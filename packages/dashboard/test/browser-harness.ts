@@ -1,0 +1,118 @@
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** Browser tests run beside other heavy suites on two cores: each gets this long. */
+export const BROWSER_TEST_TIMEOUT = 30_000;
+
+/** Debian's chromium, headless, with nothing that phones home. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface DashboardPage {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  /**
+   * What went wrong so far: console errors and warnings, uncaught exceptions, failed requests,
+   * requests that left the dashboard's origin, dialogs (dismissed), HTTP errors not expected.
+   */
+  readonly problems: string[];
+  /** Lets `status` answers to requests whose path ends with `pathEnd` through (a 403 a test provokes). */
+  expectStatus(pathEnd: string, status: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the dashboard at `url` in a fresh context (its own sessionStorage) and waits until the
+ * page is live: it has read the snapshot and its event stream is open.
+ */
+export async function openDashboard(
+  browser: Browser,
+  url: string,
+  options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {},
+): Promise<DashboardPage> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1440, height: options.height ?? 900 },
+    colorScheme: options.colorScheme ?? 'light',
+  });
+  const page = await context.newPage();
+  const origin = new URL(url).origin;
+  const problems: string[] = [];
+  const expected: { pathEnd: string; status: number }[] = [];
+  const isExpected = (url: string, status: number): boolean => {
+    const path = new URL(url).pathname;
+    return expected.some((e) => e.status === status && path.endsWith(e.pathEnd));
+  };
+  page.on('console', (message) => {
+    if (message.type() !== 'error' && message.type() !== 'warning') return;
+    // Chromium logs every HTTP error a fetch gets; those a test provokes are not problems.
+    const status = /status of (\d{3})/.exec(message.text())?.[1];
+    if (status !== undefined && isExpected(message.location().url, Number(status))) return;
+    problems.push(`console.${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught in the page: ${error.message}`));
+  page.on('dialog', (dialog) => {
+    problems.push(`a ${dialog.type()} dialog opened: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  page.on('request', (request) => {
+    const target = new URL(request.url());
+    if (target.protocol !== 'data:' && target.origin !== origin) {
+      problems.push(`a request left the dashboard's origin: ${request.url()}`);
+    }
+  });
+  page.on('requestfailed', (request) => {
+    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
+  });
+  page.on('response', (response) => {
+    const status = response.status();
+    if (status >= 400 && !isExpected(response.url(), status)) {
+      problems.push(`HTTP ${status} for ${response.request().method()} ${response.url()}`);
+    }
+  });
+  await page.goto(url);
+  await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+  return {
+    page,
+    context,
+    problems,
+    expectStatus: (pathEnd, status) => expected.push({ pathEnd, status }),
+    close: () => context.close(),
+  };
+}
+
+/** The row that shows breaker `name`: matched by its dataset, so any name works, quotes and all. */
+export function rowSelector(name: string): string {
+  return `[data-testid="breaker-row"][data-name="${cssString(name)}"]`;
+}
+
+function cssString(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+}
+
+/**
+ * The page's window as code run in it (page.evaluate) sees it: the tests compile without the
+ * DOM library, so what they use of it is typed here. Only a type: a cast to it costs nothing
+ * in the function the browser runs.
+ */
+export interface PageWindow {
+  getComputedStyle(element: unknown): { readonly backgroundColor: string; readonly color: string };
+  readonly sessionStorage: { getItem(key: string): string | null };
+}
+
+/** A CSS colour as [r, g, b] (computed colours come back as `rgb(...)` or `rgba(...)`). */
+export function rgbOf(colour: string): [number, number, number] {
+  const match = /rgba?\((\d+(?:\.\d+)?)[ ,]+(\d+(?:\.\d+)?)[ ,]+(\d+(?:\.\d+)?)/.exec(colour);
+  if (match === null) throw new Error(`not an rgb() colour: ${colour}`);
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
