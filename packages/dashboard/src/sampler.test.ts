@@ -1,10 +1,7 @@
 import { BreakerRegistry, CircuitBreaker, ManualClock } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { failingCall as failing, succeedingCall as ok } from '../test/fixture.js';
 import { HistorySampler } from './sampler.js';
-
-const unavailable = () => Object.assign(new Error('down'), { category: 'unavailable' });
-const ok = () => Promise.resolve(1);
-const failing = () => Promise.reject(unavailable());
 
 describe('HistorySampler', () => {
   it('takes a breaker present at creation as its baseline, then records deltas', async () => {

@@ -1,27 +1,15 @@
 import { AuthorizationService, type PermissionChecker } from '@breakwater/authz';
 import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bodyOf,
-  type DashboardServer,
+  dashboardPerTest,
+  failingCall,
   type SnapshotBody,
-  startDashboardServer,
+  succeedingCall,
 } from './fixture.js';
 
-let server: DashboardServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(options: Parameters<typeof startDashboardServer>[0] = {}) {
-  server = await startDashboardServer(options);
-  return server;
-}
-
-const unavailable = () => Object.assign(new Error('down'), { category: 'unavailable' });
-const failing = () => Promise.reject(unavailable());
-const ok = () => Promise.resolve('ok');
+const start = dashboardPerTest();
 
 describe('GET breakers', () => {
   it('shows each breaker with the state, metrics and last transition it reports', async () => {
@@ -42,13 +30,13 @@ describe('GET breakers', () => {
     registry.get('held').forceOpen();
     registry.get('off').disable();
     clock.advance(1000);
-    await payments.execute(ok);
-    await payments.execute(failing).catch(() => {});
-    await payments.execute(failing).catch(() => {});
+    await payments.execute(succeedingCall);
+    await payments.execute(failingCall).catch(() => {});
+    await payments.execute(failingCall).catch(() => {});
     // Open now: refused, and answered by the fallback.
-    expect(await payments.execute(ok)).toBe('cached');
-    for (let i = 0; i < 3; i++) await search.execute(ok);
-    await search.execute(failing).catch(() => {});
+    expect(await payments.execute(succeedingCall)).toBe('cached');
+    for (let i = 0; i < 3; i++) await search.execute(succeedingCall);
+    await search.execute(failingCall).catch(() => {});
     clock.advance(1000);
 
     const response = await fetch(`${url}breakers`);

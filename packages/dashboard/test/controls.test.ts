@@ -1,17 +1,11 @@
 import { inspect } from 'node:util';
 import { BreakerRegistry, type Logger } from '@breakwater/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BreakerView } from '../src/index.js';
 import { createDashboard } from '../src/index.js';
-import { bodyOf, type DashboardServer, startDashboardServer } from './fixture.js';
+import { bodyOf, dashboardPerTest } from './fixture.js';
 
 const TOKEN = 'c0ntrol-T0ken-9f2e';
-
-let server: DashboardServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -21,10 +15,7 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, info: record, warn: record, error: record };
 }
 
-async function start(options: Parameters<typeof startDashboardServer>[0] = { token: TOKEN }) {
-  server = await startDashboardServer(options);
-  return server;
-}
+const start = dashboardPerTest({ token: TOKEN });
 
 function messageOf(run: () => unknown): string {
   try {
@@ -63,7 +54,7 @@ describe('POST breakers/:name/:action', () => {
   });
 
   it('refuses every control with 403 when no token is configured', async () => {
-    const { url, registry } = await start({});
+    const { url, registry } = await start({ token: undefined });
     const breaker = registry.get('payments');
     const response = await post(`${url}breakers/payments/open`, { 'X-Breakwater-Token': 'x' });
     expect(response.status).toBe(403);

@@ -1,27 +1,15 @@
 import { CircuitBreaker, ManualClock } from '@breakwater/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bodyOf,
-  type DashboardServer,
+  dashboardPerTest,
+  failingCall,
   readEventStream,
   type SnapshotBody,
-  startDashboardServer,
+  succeedingCall,
 } from './fixture.js';
 
-let server: DashboardServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(options: Parameters<typeof startDashboardServer>[0] = {}) {
-  server = await startDashboardServer(options);
-  return server;
-}
-
-// An error the default failure policy counts.
-const failing = () => Promise.reject(Object.assign(new Error('down'), { category: 'unavailable' }));
-const ok = () => Promise.resolve('ok');
+const start = dashboardPerTest();
 
 describe('GET events', () => {
   it('opens with a snapshot, the same JSON as GET breakers', async () => {
@@ -67,7 +55,7 @@ describe('GET events', () => {
     await stream.next('snapshot');
     const late = new CircuitBreaker({ name: 'late', failureThreshold: 1, openDuration: 30_000 });
     registry.register('late', late, { criticality: 'critical' });
-    await late.execute(failing).catch(() => {});
+    await late.execute(failingCall).catch(() => {});
     const { data } = await stream.next('state');
     const state = late.state();
     expect(state.name).toBe('open');
@@ -98,10 +86,10 @@ describe('GET events', () => {
     // Breakers made after the dashboard: their first sample is their baseline.
     clock.advance(1000);
     expect((await stream.next('stats')).data).toMatchObject({ at: 1_001_000, changed: {} });
-    for (let i = 0; i < 3; i++) await busy.execute(ok);
-    await busy.execute(failing).catch(() => {});
-    await rated.execute(ok);
-    await rated.execute(failing).catch(() => {});
+    for (let i = 0; i < 3; i++) await busy.execute(succeedingCall);
+    await busy.execute(failingCall).catch(() => {});
+    await rated.execute(succeedingCall);
+    await rated.execute(failingCall).catch(() => {});
     clock.advance(1000);
     const first = (await stream.next('stats')).data;
     expect(first).toEqual({
@@ -110,7 +98,7 @@ describe('GET events', () => {
       total: 3,
       changed: { busy: [4, 1, 0, null], rated: [2, 1, 0, 0.5] },
     });
-    await busy.execute(ok);
+    await busy.execute(succeedingCall);
     clock.advance(1000);
     expect((await stream.next('stats')).data).toMatchObject({ changed: { busy: [1, 0, 0, null] } });
     clock.advance(1000);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BreakerRegistry } from '@breakwater/core';
+import { afterEach } from 'vitest';
 import {
   type BreakerView,
   createDashboard,
@@ -50,6 +51,35 @@ export async function startDashboardServer(
       if (options.registry === undefined) registry.dispose();
     },
   };
+}
+
+/**
+ * `startDashboardServer` for the tests of one file: each server a test starts is closed after
+ * that test, passed or failed. `defaults` go under every test's own options.
+ */
+export function dashboardPerTest(
+  defaults: Partial<DashboardOptions> = {},
+): (options?: Partial<DashboardOptions>) => Promise<DashboardServer> {
+  const started: DashboardServer[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.close()));
+  });
+  return async (options = {}) => {
+    const server = await startDashboardServer({ ...defaults, ...options });
+    started.push(server);
+    return server;
+  };
+}
+
+/** An operation that fails with an error the default failure policy counts (a plain Error it ignores). */
+export function failingCall(): Promise<never> {
+  return Promise.reject(
+    Object.assign(new Error('backend unavailable'), { category: 'unavailable' }),
+  );
+}
+
+export function succeedingCall(): Promise<string> {
+  return Promise.resolve('ok');
 }
 
 /** One server-sent event as read off the wire. */

@@ -5,9 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { BreakerRegistry, type Logger, ManualClock } from '@breakwater/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboard, type DashboardHandler } from '../src/index.js';
-import { bodyOf, readEventStream, startDashboardServer } from './fixture.js';
-
-const unavailable = () => Object.assign(new Error('down'), { category: 'unavailable' });
+import { bodyOf, failingCall, readEventStream, startDashboardServer } from './fixture.js';
 
 const PUBLIC = new URL('../public/', import.meta.url);
 const CSP =
@@ -258,7 +256,7 @@ describe('close()', () => {
     cleanups.push(() => registry.dispose());
     const { url, handler } = await start({ registry, clock: dashboardClock });
     const breaker = registry.get('payments', { failureThreshold: 1, openDuration: 5000 });
-    await breaker.execute(() => Promise.reject(unavailable())).catch(() => {});
+    await breaker.execute(failingCall).catch(() => {});
     expect(breaker.state().name).toBe('open');
     // Open and unheard, the breaker arms no timer: it turns half-open when next asked.
     expect(breakerClock.pendingTimers).toBe(0);
