@@ -115,14 +115,7 @@ describe('instrumentAuthorization', () => {
     });
 
     const collected = await harness.collect();
-    const checks = Object.fromEntries(
-      collected
-        .points(CHECKS)
-        .map((p) => [
-          `${p.attributes['authorization.source']}/${p.attributes['authorization.result']}`,
-          p.value,
-        ]),
-    );
+    const checks = collected.keyed(CHECKS, 'authorization.source', 'authorization.result');
     // The default cache keeps no denies: bob's second check asked SpiceDB again.
     expect(checks).toEqual({
       'cache/allowed': 1,

@@ -1,19 +1,21 @@
 import type { AuthorizationService } from '@breakwater/authz';
-import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
-import { type BatchObservableCallback, type Meter, ValueType } from '@opentelemetry/api';
+import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
 import { AttributeSets } from './attribute-sets.js';
-import { type Instrumentation, requireMeter, secondsHistogram } from './meter.js';
+import {
+  type Instrumentation,
+  type MeterOptions,
+  meterOnly,
+  observing,
+  requireSource,
+  secondsHistogram,
+} from './meter.js';
 
 /** What the instruments read of an AuthorizationService: its counters and its `decision` event. */
 export type AuthorizationSource = Pick<AuthorizationService, 'stats' | 'on'>;
 
-export interface InstrumentAuthorizationOptions {
-  /** Where the instruments are made: `meterProvider.getMeter('my-service')`. */
-  meter: Meter;
-}
+export type InstrumentAuthorizationOptions = MeterOptions;
 
 const OWNER = 'instrumentAuthorization';
-const KEYS: ReadonlySet<string> = new Set(['meter']);
 const SOURCES = ['cache', 'spicedb', 'fallback'] as const;
 const RESULTS = ['allowed', 'denied'] as const;
 
@@ -26,14 +28,8 @@ export function instrumentAuthorization(
   service: AuthorizationSource,
   options: InstrumentAuthorizationOptions,
 ): Instrumentation {
-  if (typeof service?.stats !== 'function' || typeof service.on !== 'function') {
-    throw new TypeError(
-      `${OWNER}: needs an AuthorizationService (with stats() and on()), got ${describeValue(service)}`,
-    );
-  }
-  requireObject(OWNER, options);
-  rejectUnknownKeys(OWNER, options, KEYS);
-  const meter = requireMeter(OWNER, options.meter);
+  requireSource(OWNER, service, 'an AuthorizationService');
+  const meter = meterOnly(OWNER, options);
 
   const checks = meter.createObservableCounter('authorization.checks', {
     description:
@@ -70,7 +66,6 @@ export function instrumentAuthorization(
       }
     }
   };
-  meter.addBatchObservableCallback(observe, observables);
 
   const duration = secondsHistogram(
     meter,
@@ -81,13 +76,5 @@ export function instrumentAuthorization(
     duration.record(durationMs / 1000);
   });
 
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      meter.removeBatchObservableCallback(observe, observables);
-      unsubscribe();
-    },
-  };
+  return observing(meter, observe, observables, [unsubscribe]);
 }

@@ -379,13 +379,10 @@ describe('instrumentBreakers durations', () => {
     ).rejects.toThrow('gone');
 
     const collected = await h.collect();
-    const byOutcome = Object.fromEntries(
-      collected
-        .histograms(DURATION)
-        .map((p) => [
-          `${p.attributes['breakwater.breaker']}/${p.attributes['breakwater.outcome']}`,
-          p.value,
-        ]),
+    const byOutcome = collected.keyedHistograms(
+      DURATION,
+      'breakwater.breaker',
+      'breakwater.outcome',
     );
     expect(Object.keys(byOutcome).sort()).toEqual([
       'ledger/failure',
@@ -422,7 +419,10 @@ describe('instrumentBreakers durations', () => {
 
     const collected = await h.collect();
     const sums = Object.fromEntries(
-      collected.histograms(DURATION).map((p) => [p.attributes['breakwater.breaker'], p.value.sum]),
+      Object.entries(collected.keyedHistograms(DURATION, 'breakwater.breaker')).map(([k, v]) => [
+        k,
+        v.sum,
+      ]),
     );
     expect(sums).toEqual({ a: 0.01, _other: expect.closeTo(0.06, 10) });
   });

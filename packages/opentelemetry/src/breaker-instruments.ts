@@ -13,7 +13,7 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import { type BatchObservableCallback, type Meter, ValueType } from '@opentelemetry/api';
+import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
 import {
   CALL_OUTCOMES,
   CIRCUIT_STATES,
@@ -22,11 +22,9 @@ import {
   TRANSITION_PAIRS,
 } from './breaker-series.js';
 import { recordCallDurations } from './call-durations.js';
-import { type Instrumentation, requireMeter } from './meter.js';
+import { type Instrumentation, type MeterOptions, observing, requireMeter } from './meter.js';
 
-export interface InstrumentBreakersOptions {
-  /** Where the instruments are made: `meterProvider.getMeter('my-service')`. */
-  meter: Meter;
+export interface InstrumentBreakersOptions extends MeterOptions {
   /** The first this many breakers get series of their own; the rest are summed under `_other`. Default 1000. */
   maxBreakers?: number | undefined;
   /** Also record each call's duration in `breakwater.call.duration` (takes breakers off their fast path). Default false. */
@@ -198,7 +196,6 @@ export function instrumentBreakers(
       warnOverLimit(logger, count, maxBreakers);
     }
   };
-  meter.addBatchObservableCallback(observe, observables);
   let stopDurations: (() => void) | undefined;
   if (durations) {
     // Calls before the first collection must find the breakers past the limit already known.
@@ -211,15 +208,7 @@ export function instrumentBreakers(
     stopDurations = recordCallDurations(registry, meter, series);
   }
 
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      meter.removeBatchObservableCallback(observe, observables);
-      stopDurations?.();
-    },
-  };
+  return observing(meter, observe, observables, stopDurations === undefined ? [] : [stopDurations]);
 }
 
 function transitionCount(breaker: CircuitBreaker<unknown>, index: number): number {

@@ -4,7 +4,7 @@ export {
   instrumentAuthorization,
 } from './authorization-instruments.js';
 export { type InstrumentBreakersOptions, instrumentBreakers } from './breaker-instruments.js';
-export { DURATION_BUCKETS, type Instrumentation } from './meter.js';
+export { DURATION_BUCKETS, type Instrumentation, type MeterOptions } from './meter.js';
 export {
   type InstrumentScansOptions,
   instrumentScans,

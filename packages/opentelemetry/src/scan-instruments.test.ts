@@ -61,14 +61,7 @@ describe('instrumentScans', () => {
     await settle(clock, manager.scan(file('four')));
 
     const collected = await harness.collect();
-    const scans = Object.fromEntries(
-      collected
-        .points(SCANS)
-        .map((p) => [
-          `${p.attributes['scanbridge.engine']}/${p.attributes['scanbridge.outcome']}`,
-          p.value,
-        ]),
-    );
+    const scans = collected.keyed(SCANS, 'scanbridge.engine', 'scanbridge.outcome');
     expect(scans).toEqual({ 'quick/clean': 3, 'sig/infected': 3, 'down/engine_unavailable': 3 });
     const stats = manager.stats();
     for (const [engine, outcomes] of Object.entries(stats.engines)) {
@@ -81,18 +74,14 @@ describe('instrumentScans', () => {
       isMonotonic: true,
     });
 
-    const decisions = Object.fromEntries<number>(
-      collected.points(DECISIONS).map((p) => [String(p.attributes['scanbridge.action']), p.value]),
-    );
+    const decisions = collected.keyed(DECISIONS, 'scanbridge.action');
     expect(decisions).toEqual(stats.decisions);
     expect(Object.values(decisions).reduce((a, b) => a + b, 0)).toBe(2);
 
     expect(collected.points(BYTES)).toEqual([{ attributes: {}, value: 12 + 8 + 4 }]);
     expect(collected.metric(BYTES)?.descriptor.unit).toBe('By');
 
-    const durations = Object.fromEntries(
-      collected.histograms(DURATION).map((p) => [p.attributes['scanbridge.engine'], p.value]),
-    );
+    const durations = collected.keyedHistograms(DURATION, 'scanbridge.engine');
     expect(Object.keys(durations).sort()).toEqual(['down', 'quick', 'sig']);
     expect(durations.quick).toMatchObject({ count: 3, min: 0.04, max: 0.04 });
     expect(durations.quick?.sum).toBeCloseTo(0.12, 10);

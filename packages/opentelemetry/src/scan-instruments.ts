@@ -1,19 +1,21 @@
-import { describeValue, rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
 import type { ScanManager } from '@breakwater/scanbridge';
-import { type BatchObservableCallback, type Meter, ValueType } from '@opentelemetry/api';
+import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
 import { AttributeSets } from './attribute-sets.js';
-import { type Instrumentation, requireMeter, secondsHistogram } from './meter.js';
+import {
+  type Instrumentation,
+  type MeterOptions,
+  meterOnly,
+  observing,
+  requireSource,
+  secondsHistogram,
+} from './meter.js';
 
 /** What the instruments read of a ScanManager: its counters and its `engineScan` event. */
 export type ScanSource = Pick<ScanManager, 'stats' | 'on'>;
 
-export interface InstrumentScansOptions {
-  /** Where the instruments are made: `meterProvider.getMeter('my-service')`. */
-  meter: Meter;
-}
+export type InstrumentScansOptions = MeterOptions;
 
 const OWNER = 'instrumentScans';
-const KEYS: ReadonlySet<string> = new Set(['meter']);
 
 /**
  * Reports a ScanManager's engine runs by engine and outcome, its policy decisions by action and
@@ -24,14 +26,8 @@ export function instrumentScans(
   manager: ScanSource,
   options: InstrumentScansOptions,
 ): Instrumentation {
-  if (typeof manager?.stats !== 'function' || typeof manager.on !== 'function') {
-    throw new TypeError(
-      `${OWNER}: needs a ScanManager (with stats() and on()), got ${describeValue(manager)}`,
-    );
-  }
-  requireObject(OWNER, options);
-  rejectUnknownKeys(OWNER, options, KEYS);
-  const meter = requireMeter(OWNER, options.meter);
+  requireSource(OWNER, manager, 'a ScanManager');
+  const meter = meterOnly(OWNER, options);
 
   const scans = meter.createObservableCounter('scanbridge.scans', {
     description:
@@ -66,7 +62,6 @@ export function instrumentScans(
     }
     result.observe(bytes, stats.bytesScanned);
   };
-  meter.addBatchObservableCallback(observe, observables);
 
   const duration = secondsHistogram(
     meter,
@@ -78,13 +73,5 @@ export function instrumentScans(
     duration.record(durationMs / 1000, engineSets.get(engine));
   });
 
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      meter.removeBatchObservableCallback(observe, observables);
-      unsubscribe();
-    },
-  };
+  return observing(meter, observe, observables, [unsubscribe]);
 }

@@ -83,6 +83,16 @@ export class Collection {
     }));
   }
 
+  /** The values by their attributes' values under `keys`, joined with '/': `cache/allowed`. */
+  keyed(name: string, ...keys: string[]): Record<string, number> {
+    return keyedBy(this.points(name), keys);
+  }
+
+  /** The histograms by their attributes' values under `keys`, joined with '/'. */
+  keyedHistograms(name: string, ...keys: string[]): Record<string, Histogram> {
+    return keyedBy(this.histograms(name), keys);
+  }
+
   /** The value of the point whose attributes are exactly `attributes`; undefined when absent. */
   value(name: string, attributes: Attributes = {}): number | undefined {
     return this.points(name).find((p) => sameAttributes(p.attributes, attributes))?.value;
@@ -98,6 +108,12 @@ export class Collection {
     }
     return out;
   }
+}
+
+function keyedBy<V>(points: readonly Point<V>[], keys: readonly string[]): Record<string, V> {
+  return Object.fromEntries(
+    points.map((p) => [keys.map((key) => String(p.attributes[key])).join('/'), p.value]),
+  );
 }
 
 function sameAttributes(a: Attributes, b: Attributes): boolean {
