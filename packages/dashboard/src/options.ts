@@ -8,6 +8,7 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
+import type { ScanStats } from '@breakwater/scanbridge';
 import { type Token, toToken } from './token.js';
 
 /** What the dashboard reads from an AuthorizationService: structural, so authz stays optional. */
@@ -18,7 +19,7 @@ export interface AuthorizationSource {
 
 /** What the dashboard reads from a ScanManager: structural, so scanbridge stays optional. */
 export interface ScanSource {
-  stats(): object;
+  stats(): ScanStats;
 }
 
 export interface DashboardOptions {

@@ -1,5 +1,6 @@
 import { AuthorizationService, type PermissionChecker } from '@breakwater/authz';
 import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
+import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
 import { describe, expect, it } from 'vitest';
 import {
   bodyOf,
@@ -127,6 +128,24 @@ describe('GET breakers', () => {
     });
     expect(body.breakers.map((view) => view.name)).toEqual(['spicedb']);
     registry.dispose();
+  });
+
+  it("adds a scan manager's stats", async () => {
+    const manager = ScanManager.builder()
+      .addScanner(MockScanner.clean().withName('quick'))
+      .addScanner(MockScanner.infected(['Eicar-Test-Signature']).withName('sig'))
+      .build();
+    const { url } = await start({ scans: manager });
+    await manager.scanWithPolicy(
+      FileInput.fromBytes(new TextEncoder().encode('twelve bytes'), 'a.txt'),
+    );
+    const body = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(body.scans).toEqual(manager.stats());
+    expect(body.scans).toMatchObject({
+      engines: { quick: { clean: 1 }, sig: { infected: 1 } },
+      bytesScanned: 12,
+      scans: { completed: 1, failed: 0 },
+    });
   });
 });
 

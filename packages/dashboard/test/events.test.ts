@@ -1,4 +1,5 @@
 import { CircuitBreaker, ManualClock } from '@breakwater/core';
+import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
 import { describe, expect, it } from 'vitest';
 import {
   bodyOf,
@@ -126,6 +127,20 @@ describe('GET events', () => {
       health: { status: 'degraded' },
       removed: ['old'],
       added: [{ name: 'new', state: 'forced_open', history: { calls: [], errors: [] } }],
+    });
+    stream.close();
+  });
+
+  it('carries the scan stats of the moment in each stats event', async () => {
+    const clock = new ManualClock(0);
+    const manager = ScanManager.builder().addScanner(MockScanner.clean().withName('quick')).build();
+    const { url } = await start({ clock, scans: manager });
+    const stream = await readEventStream(`${url}events`);
+    expect((await stream.next('snapshot')).data).toMatchObject({ scans: { bytesScanned: 0 } });
+    await manager.scan(FileInput.fromBytes(new Uint8Array(7), 'zeros.bin'));
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({
+      scans: { bytesScanned: 7, engines: { quick: { clean: 1 } } },
     });
     stream.close();
   });
