@@ -5,10 +5,16 @@ import {
   FallbackBehavior,
   ManualClock,
 } from '@breakwater/core';
-import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CapturingLogger } from '../test/capturing-logger.js';
-import { MeterHarness } from '../test/metric-reader.js';
+import { Collection, MeterHarness } from '../test/metric-reader.js';
 import { instrumentBreakers } from './breaker-instruments.js';
 import { DURATION_BUCKETS, type Instrumentation } from './meter.js';
 
@@ -47,8 +53,8 @@ function states(overrides: Partial<Record<string, number>>): Record<string, numb
 let harness: MeterHarness | undefined;
 let handle: Instrumentation | undefined;
 
-function setUp(temporality?: AggregationTemporality): MeterHarness {
-  harness = new MeterHarness(temporality);
+function setUp(temporality?: AggregationTemporality, cardinalityLimit?: number): MeterHarness {
+  harness = new MeterHarness(temporality, cardinalityLimit);
   return harness;
 }
 
@@ -283,6 +289,46 @@ describe('instrumentBreakers', () => {
         message: expect.stringContaining('more than maxBreakers (2)'),
       },
     ]);
+  });
+
+  it('exports all of the default 1000 breakers apart once the reader keeps enough attribute sets', async () => {
+    const { registry } = registryOnClock();
+    // The SDK keeps 2000 attribute sets per instrument by default: 400 breakers' states.
+    const h = setUp(AggregationTemporality.CUMULATIVE, 20_000);
+    const logger = new CapturingLogger();
+    for (let i = 0; i < 1000; i++) registry.get(`tenant-${i}`);
+    await fail(registry.get('tenant-999'));
+    handle = instrumentBreakers(registry, { meter: h.meter, logger });
+
+    const collected = await h.collect();
+    const points = collected.points(STATE);
+    expect(points).toHaveLength(5000);
+    expect(points.filter((p) => p.value === 1)).toHaveLength(1000);
+    expect(points.some((p) => 'otel.metric.overflow' in p.attributes)).toBe(false);
+    expect(collected.points(CALLS)).toHaveLength(6000);
+    expect(collected.byBreaker(STATE, 'tenant-999')).toEqual(states({ open: 1 }));
+    expect(collected.byBreaker(STATE, '_other')).toEqual({});
+    expect(logger.entries).toEqual([]);
+  });
+
+  it('goes out through a periodic reader to an exporter, as in production', async () => {
+    const { registry } = registryOnClock();
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    try {
+      await fail(registry.get('edge'));
+      handle = instrumentBreakers(registry, { meter: provider.getMeter('edge-service') });
+      await reader.forceFlush();
+      const exported = exporter.getMetrics();
+      expect(exported).toHaveLength(1);
+      const collected = new Collection(exported[0] as (typeof exported)[number]);
+      expect(collected.byBreaker(STATE, 'edge')).toEqual(states({ open: 1 }));
+      expect(collected.byBreaker(TRANSITIONS, 'edge')).toEqual({ 'closed>open': 1 });
+      expect(collected.value(HEALTH)).toBe(2);
+    } finally {
+      await provider.shutdown();
+    }
   });
 
   it('warns through process.emitWarning when no logger is given', async () => {

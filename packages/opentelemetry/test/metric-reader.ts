@@ -11,8 +11,11 @@ import { expect } from 'vitest';
 
 /** A reader that collects only when the test asks, in the temporality the test chose. */
 class OnDemandReader extends MetricReader {
-  constructor(temporality: AggregationTemporality) {
-    super({ aggregationTemporalitySelector: () => temporality });
+  constructor(temporality: AggregationTemporality, cardinalityLimit: number | undefined) {
+    super({
+      aggregationTemporalitySelector: () => temporality,
+      ...(cardinalityLimit === undefined ? {} : { cardinalitySelector: () => cardinalityLimit }),
+    });
   }
 
   protected override async onForceFlush(): Promise<void> {}
@@ -26,8 +29,9 @@ export class MeterHarness {
   readonly meter: Meter;
   private readonly reader: OnDemandReader;
 
-  constructor(temporality = AggregationTemporality.CUMULATIVE) {
-    this.reader = new OnDemandReader(temporality);
+  /** `cardinalityLimit`: attribute sets per instrument before the SDK folds the rest (default 2000). */
+  constructor(temporality = AggregationTemporality.CUMULATIVE, cardinalityLimit?: number) {
+    this.reader = new OnDemandReader(temporality, cardinalityLimit);
     this.provider = new MeterProvider({ readers: [this.reader] });
     this.meter = this.provider.getMeter('breakwater-test');
   }
