@@ -1,39 +1,14 @@
 import {
   AuthorizationService,
   type AuthorizationServiceOptions,
-  type CheckRequest,
   FallbackStrategy,
-  type PermissionChecker,
 } from '@breakwater/authz';
 import { ManualClock } from '@breakwater/core';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { samplesOf, sampleValue } from '../test/samples.js';
+import { TupleChecker } from '../test/tuple-checker.js';
 import { collectAuthorizationMetrics } from './authorization-metrics.js';
-
-/**
- * A PermissionChecker answering from a set of `subject|resource|permission` tuples, taking
- * `latencyMs` on the clock; while `down`, it fails as a refused connection does.
- */
-class TupleChecker implements PermissionChecker {
-  down = false;
-  latencyMs = 0;
-  constructor(
-    private readonly clock: ManualClock,
-    private readonly allowed: ReadonlySet<string>,
-  ) {}
-
-  async check(req: CheckRequest): Promise<boolean> {
-    this.clock.advance(this.latencyMs);
-    if (this.down)
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:50051'), {
-        code: 'ECONNREFUSED',
-      });
-    return this.allowed.has(`${req.subject}|${req.resource}|${req.permission}`);
-  }
-
-  async health(): Promise<void> {}
-}
 
 function setup(options: Partial<AuthorizationServiceOptions> = {}) {
   const clock = new ManualClock(1_000_000);
