@@ -6,16 +6,14 @@ import {
   MeterProvider,
   MetricReader,
   type ResourceMetrics,
+  type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'vitest';
 
 /** A reader that collects only when the test asks, in the temporality the test chose. */
 class OnDemandReader extends MetricReader {
-  constructor(temporality: AggregationTemporality, cardinalityLimit: number | undefined) {
-    super({
-      aggregationTemporalitySelector: () => temporality,
-      ...(cardinalityLimit === undefined ? {} : { cardinalitySelector: () => cardinalityLimit }),
-    });
+  constructor(temporality: AggregationTemporality) {
+    super({ aggregationTemporalitySelector: () => temporality });
   }
 
   protected override async onForceFlush(): Promise<void> {}
@@ -29,10 +27,9 @@ export class MeterHarness {
   readonly meter: Meter;
   private readonly reader: OnDemandReader;
 
-  /** `cardinalityLimit`: attribute sets per instrument before the SDK folds the rest (default 2000). */
-  constructor(temporality = AggregationTemporality.CUMULATIVE, cardinalityLimit?: number) {
-    this.reader = new OnDemandReader(temporality, cardinalityLimit);
-    this.provider = new MeterProvider({ readers: [this.reader] });
+  constructor(temporality = AggregationTemporality.CUMULATIVE, views: ViewOptions[] = []) {
+    this.reader = new OnDemandReader(temporality);
+    this.provider = new MeterProvider({ readers: [this.reader], views });
     this.meter = this.provider.getMeter('breakwater-test');
   }
 
