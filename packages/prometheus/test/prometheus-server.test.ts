@@ -1,0 +1,102 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drivenStack } from './driven-stack.js';
+import { type PrometheusServer, serveMetrics, startPrometheus } from './prometheus-server.js';
+
+type Labels = Readonly<Record<string, string | number>>;
+
+/** A series as text: its labels sorted, Prometheus's own target labels left out. */
+function seriesKey(labels: Labels): string {
+  return Object.entries(labels)
+    .filter(([name]) => !['__name__', 'job', 'instance'].includes(name))
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .sort()
+    .join(',');
+}
+
+describe('a real Prometheus server scraping the collectors', () => {
+  const register = new Registry();
+  let endpoint: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let prometheus: PrometheusServer | undefined;
+  let stack: Awaited<ReturnType<typeof drivenStack>> | undefined;
+
+  beforeAll(async () => {
+    endpoint = await serveMetrics(register);
+    // Started first: its first scrape comes about 5 s after start, while the stack is driven.
+    prometheus = await startPrometheus([endpoint.target]);
+    stack = await drivenStack(register);
+  }, 30_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await endpoint?.close();
+    stack?.close();
+  }, 15_000);
+
+  it('stores every series the collectors export, with the values the breakers report', async () => {
+    const server = prometheus as PrometheusServer;
+    await server.waitFor('up{job="breakwater"}', (up) => up[0]?.value === 1, 20_000);
+
+    // Everything the register exports, by the metric name Prometheus stores it under.
+    const expected = new Map<string, Map<string, number>>();
+    for (const family of await register.getMetricsAsJSON()) {
+      for (const sample of family.values as {
+        metricName?: string;
+        labels: Labels;
+        value: number;
+      }[]) {
+        const name = sample.metricName ?? family.name;
+        const series = expected.get(name) ?? new Map<string, number>();
+        series.set(seriesKey(sample.labels), sample.value);
+        expected.set(name, series);
+      }
+    }
+    expect(expected.size).toBeGreaterThanOrEqual(20);
+    for (const [name, series] of expected) {
+      const stored = await server.query(name);
+      expect({ name, series: new Map(stored.map((s) => [seriesKey(s.metric), s.value])) }).toEqual({
+        name,
+        series,
+      });
+    }
+
+    // And the figures the stack was driven to, as a user would query them.
+    const value = async (promql: string) => {
+      const answer = await server.query(promql);
+      expect(answer, promql).toHaveLength(1);
+      return answer[0]?.value;
+    };
+    const calls = (outcome: string) =>
+      value(`breakwater_calls_total{breaker="clamav",outcome="${outcome}"}`);
+    expect([await calls('success'), await calls('failure'), await calls('rejected')]).toEqual([
+      3, 2, 1,
+    ]);
+    expect(await value('breakwater_circuit_state{breaker="clamav",state="open"}')).toBe(1);
+    expect(await value('breakwater_circuit_state{breaker="virustotal",state="forced_open"}')).toBe(
+      1,
+    );
+    expect(await value('breakwater_circuit_state{breaker="virustotal",state="open"}')).toBe(0);
+    expect(await value('breakwater_circuit_state{breaker="spicedb",state="open"}')).toBe(1);
+    expect(
+      await value('breakwater_state_transitions_total{breaker="clamav",from="closed",to="open"}'),
+    ).toBe(1);
+    expect(await value('breakwater_failure_rate{breaker="cache"}')).toBe(0.25);
+    expect(await server.query('breakwater_failure_rate{breaker="clamav"}')).toEqual([]);
+    expect(await value('breakwater_health_status')).toBe(3);
+    expect(
+      await value('breakwater_call_duration_seconds_count{breaker="clamav",outcome="success"}'),
+    ).toBe(3);
+    expect(await value('authorization_check_total{result="allowed",source="spicedb"}')).toBe(1);
+    expect(await value('authorization_check_total{result="allowed",source="cache"}')).toBe(1);
+    expect(await value('authorization_check_total{result="denied",source="fallback"}')).toBe(2);
+    expect(
+      await value('authorization_fallback_total{strategy="deny_all",reason="backend_error"}'),
+    ).toBe(2);
+    expect(await value('authorization_cache_entries')).toBe(1);
+    expect(await value('authorization_check_duration_seconds_count')).toBe(4);
+    expect(await value('scanbridge_scans_total{engine="mock",outcome="clean"}')).toBe(1);
+    expect(await value('scanbridge_decisions_total{action="allow"}')).toBe(1);
+    expect(await value('scanbridge_bytes_scanned_total')).toBe(5);
+    expect(await value('scanbridge_scan_duration_seconds_count{engine="mock"}')).toBe(1);
+  }, 60_000);
+});
