@@ -1,23 +1,69 @@
-import type { IncomingMessage } from 'node:http';
-import type { CircuitBreaker } from '@breakwater/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CircuitBreaker, Logger } from '@breakwater/core';
+import type { Payloads } from './payloads.js';
+import { sendError, sendJson } from './respond.js';
 import type { Token } from './token.js';
 
 /** The operator actions, by the path segment that asks for them. */
-export const ACTIONS = {
+const ACTIONS = {
   open: (breaker) => breaker.forceOpen(),
   close: (breaker) => breaker.forceClose(),
   reset: (breaker) => breaker.reset(),
   disable: (breaker) => breaker.disable(),
 } as const satisfies Record<string, (breaker: CircuitBreaker<unknown>) => void>;
 
-export type ActionName = keyof typeof ACTIONS;
+type ActionName = keyof typeof ACTIONS;
 
-export function isAction(value: string): value is ActionName {
+/**
+ * POST breakers/<name>/<action>: the token first, so a caller without it learns nothing, not
+ * even which breakers exist; then the action, the name, and the breaker's view once it acted.
+ */
+export function serveControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  control: { readonly name: string; readonly action: string },
+  token: Token | undefined,
+  payloads: Payloads,
+  logger: Logger | undefined,
+): void {
+  // The request's body means nothing here; read it so the connection can be reused.
+  req.resume();
+  const refused = refusal(token, req);
+  if (refused !== undefined) {
+    sendError(res, refused.status, refused.error);
+    return;
+  }
+  const { action } = control;
+  if (!isAction(action)) {
+    sendError(res, 404, `unknown action "${action}": use open, close, reset or disable`);
+    return;
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(control.name);
+  } catch {
+    sendError(res, 400, 'the breaker name in the path is not valid URL encoding');
+    return;
+  }
+  const entry = payloads.find(name);
+  if (entry === undefined) {
+    sendError(res, 404, `no breaker called ${JSON.stringify(name)}`);
+    return;
+  }
+  ACTIONS[action](entry.breaker);
+  logger?.info(
+    { breaker: name, action },
+    `dashboard: an operator asked breaker "${name}" to ${action}`,
+  );
+  sendJson(res, 200, payloads.view(name, entry));
+}
+
+function isAction(value: string): value is ActionName {
   return Object.hasOwn(ACTIONS, value);
 }
 
 /** Why a control request is refused, as a status and words; undefined when it may go ahead. */
-export function refusal(
+function refusal(
   token: Token | undefined,
   req: IncomingMessage,
 ): { readonly status: number; readonly error: string } | undefined {
@@ -36,7 +82,6 @@ export function refusal(
 function sentToken(req: IncomingMessage): string | undefined {
   const header = req.headers['x-breakwater-token'];
   if (typeof header === 'string' && header.length > 0) return header;
-  const authorization = req.headers.authorization;
-  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+  const bearer = req.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i);
   return bearer?.[1];
 }

@@ -1,15 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BreakerEvents, CircuitBreaker, Criticality } from '@breakwater/core';
-import { ACTIONS, isAction, refusal } from './controls.js';
+import { serveControl } from './controls.js';
 import { setSecurityHeaders } from './headers.js';
-import { STATUS_BY_RANK } from './health.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
+import { Payloads } from './payloads.js';
 import { safeJson, sendError, sendJson } from './respond.js';
+import { locate, METHODS, type Route } from './routing.js';
 import { HistorySampler } from './sampler.js';
 import { SseHub } from './sse-hub.js';
-import { type Asset, loadAssets } from './static-assets.js';
+import { type Asset, loadAssets, sendAsset } from './static-assets.js';
 import { every } from './timer.js';
-import { type BreakerView, breakerView, rateOrNull } from './views.js';
 
 /** A node:http request handler (Express and Fastify's raw objects too), and its shutdown. */
 export type DashboardHandler = ((
@@ -23,227 +22,110 @@ export type DashboardHandler = ((
 
 type Next = (error?: unknown) => void;
 
-const READ = ['GET', 'HEAD'];
-const STREAM = ['GET'];
-const CONTROL = ['POST'];
-const CONTROL_PREFIX = 'breakers/';
-const ASSET_PREFIX = 'assets/';
-
 /**
  * A live breaker dashboard: the page, a JSON snapshot, the health roll-up, server-sent events
  * and, with a token, operator controls. Nothing here touches a breaker's call path: breakers
- * are read once per `sampleInterval`, and only state changes are listened to, while a page is
+ * are read once per `sampleInterval`, and state changes are listened to only while a page is
  * open.
  */
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const settings = resolveOptions(options);
-  const { registry, basePath, clock } = settings;
+  const { registry } = settings;
   const assets = loadAssets();
-  const index = assets.get('index.html');
-  if (index === undefined) {
+  const page = assets.get('index.html');
+  if (page === undefined) {
     throw new Error(
       "createDashboard: the page's index.html is missing from the package's public/ directory: reinstall @breakwater/dashboard",
     );
   }
   const sampler = new HistorySampler(registry, settings.historyLength);
+  const payloads = new Payloads(settings, sampler);
   let unsubscribe: (() => void) | undefined;
+  const stopListening = () => {
+    unsubscribe?.();
+    unsubscribe = undefined;
+  };
   const hub = new SseHub({
     maxClients: settings.maxClients,
-    clock,
+    clock: settings.clock,
     onFirstClient: () => {
-      unsubscribe = registry.on('stateChange', (change) => onStateChange(change));
+      unsubscribe = registry.on('stateChange', (change) => {
+        const event = payloads.stateChange(change);
+        if (event !== undefined) hub.broadcast('state', safeJson(event));
+      });
     },
-    onLastClient: () => {
-      unsubscribe?.();
-      unsubscribe = undefined;
-    },
+    onLastClient: stopListening,
   });
-  const stopSampling = every(clock, settings.sampleInterval, () => {
+  const stopSampling = every(settings.clock, settings.sampleInterval, () => {
     sampler.sample();
-    if (hub.size > 0) hub.broadcast('stats', safeJson(statsEvent()));
+    if (hub.size > 0) hub.broadcast('stats', safeJson(payloads.stats()));
   });
   let closed = false;
-
-  const find = (name: string): CircuitBreakerEntry | undefined => {
-    const tracked = sampler.get(name);
-    if (tracked !== undefined && registry.has(name)) return tracked;
-    // Made since the last sample: rare enough for a walk.
-    let found: CircuitBreakerEntry | undefined;
-    registry.forEach((breaker, each, criticality) => {
-      if (found === undefined && each === name) found = { breaker, criticality };
-    });
-    return found;
-  };
-
-  const viewOf = (name: string, entry: CircuitBreakerEntry): BreakerView => {
-    const tracked = sampler.get(name);
-    const history = tracked?.breaker === entry.breaker ? tracked.history : undefined;
-    return breakerView(entry.breaker, name, entry.criticality, history);
-  };
-
-  const extras = (): { authorization?: object; scans?: object } => {
-    const { authorization, scans } = settings;
-    return {
-      ...(authorization && {
-        authorization: { ...authorization.stats(), breaker: authorization.breaker.name },
-      }),
-      ...(scans && { scans: scans.stats() }),
-    };
-  };
-
-  const snapshot = () => {
-    const breakers: BreakerView[] = [];
-    let worst = 0;
-    registry.forEach((breaker, name, criticality) => {
-      const view = viewOf(name, { breaker, criticality });
-      worst = Math.max(worst, STATUS_BY_RANK.indexOf(view.status));
-      breakers.push(view);
-    });
-    return {
-      takenAt: clock.now(),
-      controls: settings.token !== undefined,
-      historyInterval: settings.sampleInterval,
-      health: { status: STATUS_BY_RANK[worst] },
-      breakers,
-      ...extras(),
-    };
-  };
-
-  const statsEvent = () => {
-    const changed: Record<string, [number, number, number, number | null]> = Object.create(null);
-    for (const t of sampler.changed) {
-      changed[t.name] = [t.callsDelta, t.errorsDelta, t.rejections, rateOrNull(t.failureRate)];
-    }
-    return {
-      at: clock.now(),
-      health: { status: sampler.status },
-      total: sampler.size,
-      changed,
-      ...(sampler.added.length > 0 && {
-        added: sampler.added.map((t) => viewOf(t.name, t)),
-      }),
-      ...(sampler.removed.length > 0 && { removed: [...sampler.removed] }),
-      ...extras(),
-    };
-  };
-
-  function onStateChange({ breaker: name, from, to, reason }: BreakerEvents['stateChange']): void {
-    const entry = find(name);
-    if (entry === undefined) return;
-    const last = entry.breaker.lastTransition();
-    const at =
-      last !== undefined && last.from === from && last.to === to && last.reason === reason
-        ? last.at
-        : clock.now();
-    hub.broadcast('state', safeJson({ name, from, to, reason, at, view: viewOf(name, entry) }));
-  }
 
   const serveEvents = (res: ServerResponse): void => {
     if (closed) {
       sendError(res, 503, 'the dashboard is shut down');
-      return;
-    }
-    if (hub.full) {
+    } else if (hub.full) {
       sendError(
         res,
         503,
         `too many open event streams (at most ${settings.maxClients}): close another dashboard tab, or raise maxClients`,
       );
-      return;
+    } else {
+      hub.open(res, safeJson(payloads.snapshot()));
     }
-    hub.open(res, safeJson(snapshot()));
   };
 
-  const serveControl = (req: IncomingMessage, res: ServerResponse, target: string): void => {
-    // The request's body means nothing here; read it so the connection can be reused.
-    req.resume();
-    const refused = refusal(settings.token, req);
-    if (refused !== undefined) {
-      sendError(res, refused.status, refused.error);
-      return;
-    }
-    const slash = target.lastIndexOf('/');
-    const action = target.slice(slash + 1);
-    if (!isAction(action)) {
-      sendError(res, 404, `unknown action "${action}": use open, close, reset or disable`);
-      return;
-    }
-    let name: string;
-    try {
-      name = decodeURIComponent(target.slice(0, slash));
-    } catch {
-      sendError(res, 400, 'the breaker name in the path is not valid URL encoding');
-      return;
-    }
-    const entry = find(name);
-    if (entry === undefined) {
-      sendError(res, 404, `no breaker called ${JSON.stringify(name)}`);
-      return;
-    }
-    ACTIONS[action](entry.breaker);
-    settings.logger?.info(
-      { breaker: name, action },
-      `dashboard: an operator asked breaker "${name}" to ${action}`,
-    );
-    sendJson(res, 200, viewOf(name, entry));
-  };
-
-  const route = (rest: string): Route | undefined => {
-    switch (rest) {
-      case '':
-        return { methods: READ, serve: (_req, res) => sendAsset(res, index) };
+  const serve = (route: Route<Asset>, req: IncomingMessage, res: ServerResponse): void => {
+    switch (route.kind) {
+      case 'page':
+        sendAsset(res, page);
+        break;
+      case 'asset':
+        sendAsset(res, route.asset);
+        break;
       case 'breakers':
-        return { methods: READ, serve: (_req, res) => sendJson(res, 200, snapshot()) };
-      case 'health':
-        return {
-          methods: READ,
-          serve: (_req, res) => {
-            const health = registry.health();
-            sendJson(res, health.status === 'critical' ? 503 : 200, health);
-          },
-        };
+        sendJson(res, 200, payloads.snapshot());
+        break;
+      case 'health': {
+        const health = registry.health();
+        sendJson(res, health.status === 'critical' ? 503 : 200, health);
+        break;
+      }
       case 'events':
-        return { methods: STREAM, serve: (_req, res) => serveEvents(res) };
+        serveEvents(res);
+        break;
+      case 'control':
+        serveControl(req, res, route, settings.token, payloads, settings.logger);
+        break;
     }
-    if (rest.startsWith(ASSET_PREFIX)) {
-      const asset = assets.get(rest.slice(ASSET_PREFIX.length));
-      return asset && { methods: READ, serve: (_req, res) => sendAsset(res, asset) };
-    }
-    if (rest.startsWith(CONTROL_PREFIX)) {
-      const target = rest.slice(CONTROL_PREFIX.length);
-      // breakers/<name>/<action>: a name may hold an unencoded "/", the action never does.
-      if (target.lastIndexOf('/') <= 0) return undefined;
-      return { methods: CONTROL, serve: (req, res) => serveControl(req, res, target) };
-    }
-    return undefined;
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    // Express strips its mount path from req.url; originalUrl keeps it.
     const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    if (basePath !== '/' && path === basePath.slice(0, -1)) {
-      // The page's URLs are relative: they resolve only under the slash.
-      setSecurityHeaders(res);
-      res.writeHead(308, { Location: basePath + (queryAt < 0 ? '' : url.slice(queryAt)) });
-      res.end();
-      return;
-    }
-    const found = path.startsWith(basePath) ? route(path.slice(basePath.length)) : undefined;
-    if (found === undefined) {
+    const destination = locate(url, settings.basePath, (file) => assets.get(file));
+    if (destination === undefined) {
       passOn(res, next);
       return;
     }
     setSecurityHeaders(res);
+    if ('redirect' in destination) {
+      res.writeHead(308, { Location: destination.redirect });
+      res.end();
+      return;
+    }
+    const { route } = destination;
+    const methods = METHODS[route.kind];
     const method = req.method ?? 'GET';
-    if (!found.methods.includes(method)) {
-      sendError(res, 405, `${method} is not allowed here: use ${found.methods.join(' or ')}`, {
-        Allow: found.methods.join(', '),
+    if (!methods.includes(method)) {
+      sendError(res, 405, `${method} is not allowed here: use ${methods.join(' or ')}`, {
+        Allow: methods.join(', '),
       });
       return;
     }
     try {
-      found.serve(req, res);
+      serve(route, req, res);
     } catch (error) {
       fail(settings, res, error, next);
     }
@@ -255,30 +137,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       closed = true;
       stopSampling();
       hub.close();
-      unsubscribe?.();
-      unsubscribe = undefined;
+      stopListening();
     },
   });
-}
-
-interface CircuitBreakerEntry {
-  readonly breaker: CircuitBreaker<unknown>;
-  readonly criticality: Criticality;
-}
-
-interface Route {
-  readonly methods: readonly string[];
-  serve(req: IncomingMessage, res: ServerResponse): void;
-}
-
-function sendAsset(res: ServerResponse, asset: Asset): void {
-  res.writeHead(200, {
-    'Content-Type': asset.contentType,
-    'Content-Length': asset.body.length,
-    // Revalidated on each load, so an upgraded package's page is never mixed with an old one.
-    'Cache-Control': 'no-cache',
-  });
-  res.end(asset.body);
 }
 
 function passOn(res: ServerResponse, next: Next | undefined): void {

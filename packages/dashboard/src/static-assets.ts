@@ -1,4 +1,5 @@
 import { type Dirent, readdirSync, readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,4 +46,14 @@ export function loadAssets(dir: string = PUBLIC_DIR): ReadonlyMap<string, Asset>
     assets.set(key, { body: readFileSync(file), contentType });
   }
   return assets;
+}
+
+export function sendAsset(res: ServerResponse, asset: Asset): void {
+  res.writeHead(200, {
+    'Content-Type': asset.contentType,
+    'Content-Length': asset.body.length,
+    // Revalidated on each load, so an upgraded package's page is never mixed with an old one.
+    'Cache-Control': 'no-cache',
+  });
+  res.end(asset.body);
 }
