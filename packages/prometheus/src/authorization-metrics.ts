@@ -1,26 +1,14 @@
-import type { AuthorizationService } from '@breakwater/authz';
-import { rejectUnknownKeys, requireObject } from '@breakwater/core/validate';
-import type { Registry, RegistryContentType } from 'prom-client';
-import type { Collector } from './breaker-metrics.js';
-import { registerFamilies, type Sample, scrapedFamily } from './family.js';
+import type { AuthorizationService, AuthorizationStats } from '@breakwater/authz';
+import type { Collector } from './collector.js';
+import { type Sample, scrapedFamily } from './family.js';
 import { HistogramFamily } from './histogram.js';
-import { bucketsOption, prefixOption, registerOption, requireMethods } from './options.js';
-import { perScrape } from './per-scrape.js';
+import { type StatsCollectorOptions, statsCollector } from './stats-collector.js';
 
 /** What the collector reads of an AuthorizationService. */
 export type AuthorizationSource = Pick<AuthorizationService, 'stats' | 'on'>;
 
-export interface AuthorizationMetricsOptions {
-  /** Where the metrics are registered. Default prom-client's global `register`. */
-  register?: Registry<RegistryContentType> | undefined;
-  /** Put before every metric name. Default `''`. */
-  prefix?: string | undefined;
-  /** The check duration histogram's bucket bounds, in seconds. Default 5 ms to 10 s. */
-  buckets?: readonly number[] | undefined;
-}
+export type AuthorizationMetricsOptions = StatsCollectorOptions;
 
-const OWNER = 'collectAuthorizationMetrics';
-const KEYS: ReadonlySet<string> = new Set(['register', 'prefix', 'buckets']);
 const SOURCES = ['cache', 'spicedb', 'fallback'] as const;
 const REASONS = ['circuit_open', 'backend_error', 'timeout'] as const;
 
@@ -33,72 +21,68 @@ export function collectAuthorizationMetrics(
   service: AuthorizationSource,
   options: AuthorizationMetricsOptions = {},
 ): Collector {
-  requireMethods(OWNER, 'service', service, ['stats', 'on']);
-  requireObject(OWNER, options);
-  rejectUnknownKeys(OWNER, options, KEYS);
-  const register = registerOption(OWNER, options.register);
-  const prefix = prefixOption(OWNER, options.prefix, '');
-  const buckets = bucketsOption(OWNER, options.buckets);
-
-  const stats = perScrape(() => service.stats());
-  const durations = new HistogramFamily(
-    `${prefix}authorization_check_duration_seconds`,
-    'Time to decide a permission check, in seconds, from the cache, SpiceDB or the fallback strategy',
-    buckets,
-  );
-  const unregister = registerFamilies(OWNER, register, [
-    scrapedFamily(
-      `${prefix}authorization_check_total`,
-      'Permission checks decided, by result (allowed, denied) and source (cache, spicedb, fallback)',
-      'counter',
-      'sum',
-      () => {
-        const { checks } = stats();
-        const samples: Sample[] = [];
-        for (const source of SOURCES) {
-          samples.push({ labels: { result: 'allowed', source }, value: checks[source].allowed });
-          samples.push({ labels: { result: 'denied', source }, value: checks[source].denied });
-        }
-        return samples;
-      },
-    ),
-    durations,
-    scrapedFamily(
-      `${prefix}authorization_cache_entries`,
-      'Decisions held in the decision cache; absent when the service has no cache',
-      'gauge',
-      'sum',
-      () => {
-        const { cache } = stats();
-        return cache === undefined ? [] : [{ labels: {}, value: cache.entries }];
-      },
-    ),
-    scrapedFamily(
-      `${prefix}authorization_fallback_total`,
-      'Checks the fallback strategy decided, by strategy and by why SpiceDB did not (circuit_open, backend_error, timeout)',
-      'counter',
-      'sum',
-      () => {
-        const samples: Sample[] = [];
-        for (const [strategy, counts] of Object.entries(stats().fallbacks)) {
-          for (const reason of REASONS)
-            samples.push({ labels: { strategy, reason }, value: counts[reason] });
-        }
-        return samples;
-      },
-    ),
-  ]);
-  const series = durations.seriesFor('', {});
-  const unsubscribe = service.on('decision', ({ durationMs }) =>
-    durations.observe(series, durationMs / 1000),
-  );
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      unsubscribe();
-      unregister();
+  return statsCollector<AuthorizationStats>(
+    'collectAuthorizationMetrics',
+    'service',
+    service,
+    options,
+    ({ stats, prefix, buckets }) => {
+      const durations = new HistogramFamily(
+        `${prefix}authorization_check_duration_seconds`,
+        'Time to decide a permission check, in seconds, from the cache, SpiceDB or the fallback strategy',
+        buckets,
+      );
+      const families = [
+        scrapedFamily(
+          `${prefix}authorization_check_total`,
+          'Permission checks decided, by result (allowed, denied) and source (cache, spicedb, fallback)',
+          'counter',
+          'sum',
+          () => {
+            const { checks } = stats();
+            const samples: Sample[] = [];
+            for (const source of SOURCES) {
+              samples.push({
+                labels: { result: 'allowed', source },
+                value: checks[source].allowed,
+              });
+              samples.push({ labels: { result: 'denied', source }, value: checks[source].denied });
+            }
+            return samples;
+          },
+        ),
+        durations,
+        scrapedFamily(
+          `${prefix}authorization_cache_entries`,
+          'Decisions held in the decision cache; absent when the service has no cache',
+          'gauge',
+          'sum',
+          () => {
+            const { cache } = stats();
+            return cache === undefined ? [] : [{ labels: {}, value: cache.entries }];
+          },
+        ),
+        scrapedFamily(
+          `${prefix}authorization_fallback_total`,
+          'Checks the fallback strategy decided, by strategy and by why SpiceDB did not (circuit_open, backend_error, timeout)',
+          'counter',
+          'sum',
+          () => {
+            const samples: Sample[] = [];
+            for (const [strategy, counts] of Object.entries(stats().fallbacks)) {
+              for (const reason of REASONS)
+                samples.push({ labels: { strategy, reason }, value: counts[reason] });
+            }
+            return samples;
+          },
+        ),
+      ];
+      const series = durations.seriesFor('', {});
+      return {
+        families,
+        subscribe: () =>
+          service.on('decision', ({ durationMs }) => durations.observe(series, durationMs / 1000)),
+      };
     },
-  };
+  );
 }

@@ -8,6 +8,7 @@ import {
 import type { Registry, RegistryContentType } from 'prom-client';
 import { type BreakerScrape, OTHER, walkBreakers } from './breaker-walk.js';
 import { CallDurations } from './call-durations.js';
+import { type Collector, collectorHandle } from './collector.js';
 import { type Family, registerFamilies, scrapedFamily } from './family.js';
 import {
   booleanOption,
@@ -36,11 +37,6 @@ export interface BreakerMetricsOptions {
   buckets?: readonly number[] | undefined;
   /** pino-compatible; warned once when the registry outgrows `maxBreakers`. Default `process.emitWarning`. */
   logger?: WarnLogger | undefined;
-}
-
-/** What every collector returns: `close()` removes its metrics from the register and unsubscribes. */
-export interface Collector {
-  close(): void;
 }
 
 /** The code of the process warning emitted once when breakers are summed under `_other`. */
@@ -147,15 +143,7 @@ export function collectBreakerMetrics(
     timing?.close();
     throw error;
   }
-  let open = true;
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      timing?.close();
-      unregister();
-    },
-  };
+  return collectorHandle(() => timing?.close(), unregister);
 }
 
 function warnOverflow(logger: WarnLogger | undefined, maxBreakers: number, breakers: number) {
