@@ -1,4 +1,4 @@
-import type { StateName } from '@breakwater/core';
+import type { BreakerRegistry, StateName } from '@breakwater/core';
 import type { Attributes } from '@opentelemetry/api';
 
 /** The values of `breakwater.state`: core's four, with an operator's hold apart from a timed open. */
@@ -26,7 +26,7 @@ export const TRANSITION_PAIRS: readonly (readonly [StateName, StateName])[] = ST
 );
 
 /** Where past `maxBreakers` the rest of the breakers are summed. */
-export const OTHER = '_other';
+const OTHER = '_other';
 
 /**
  * The attribute sets of one breaker's series, made once and reused by every collection and
@@ -76,6 +76,16 @@ export class SeriesByName {
   private collection = 0;
 
   constructor(private readonly maxBreakers: number) {}
+
+  /** Lists the first `maxBreakers` now, so that calls before the first collection find them. */
+  prime(registry: BreakerRegistry): void {
+    this.startWalk();
+    let index = 0;
+    registry.forEach((_, name) => {
+      if (index++ < this.maxBreakers) this.listed(name);
+    });
+    this.endWalk();
+  }
 
   /** Starts a collection's walk; `listed()` each of the first `maxBreakers`, then `endWalk()`. */
   startWalk(): void {
