@@ -1,7 +1,7 @@
 // The dashboard page: reads the snapshot, then follows the server's event stream; renders the
 // breakers through a virtual list, and sends operator controls with the token the user typed.
 
-import { count, STATE_WORDS } from './format.js';
+import { count, STATE_WORDS, span } from './format.js';
 import { renderAuthorization, renderScans } from './panels.js';
 import { ACTIONS, bindRow, createRow, tickRow } from './row.js';
 import { BreakerStore, STATES } from './store.js';
@@ -28,6 +28,7 @@ const ui = {
   viewport: document.querySelector('.viewport'),
   spacer: document.querySelector('.spacer'),
   empty: document.querySelector('.empty'),
+  windows: document.querySelectorAll('.window'),
   authorization: $('authorization-panel'),
   scans: $('scans-panel'),
 };
@@ -121,6 +122,8 @@ function renderHeader() {
         ? `all (${count(store.records.length)})`
         : `${STATE_WORDS[option.value]} (${count(n ?? 0)})`;
   }
+  const covered = span(store.historyInterval * store.historyLength);
+  for (const label of ui.windows) label.textContent = covered;
   document.body.classList.toggle('controls-on', store.controls);
   ui.tokenForm.hidden = !store.controls;
   ui.readOnly.hidden = store.controls;

@@ -21,8 +21,7 @@ export function count(value) {
 }
 
 export function perSecond(value) {
-  if (value === 0) return '0';
-  return value < 0.1 ? '<0.1' : fixedDecimal.format(value);
+  return value > 0 && value < 0.1 ? '<0.1' : fixedDecimal.format(value);
 }
 
 export function percent(share) {
@@ -64,4 +63,11 @@ export function bytes(value) {
 /** A reason code as words: `failure_threshold` -> `failure threshold`. */
 export function words(code) {
   return String(code).replaceAll('_', ' ');
+}
+
+/** The span the sparklines cover, as the column heads say it. */
+export function span(ms) {
+  if (ms === 60_000) return 'last minute';
+  if (ms % 60_000 === 0) return `last ${ms / 60_000} min`;
+  return `last ${Math.round(ms / 1000)} s`;
 }

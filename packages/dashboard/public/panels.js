@@ -69,13 +69,14 @@ export function renderAuthorization(body, stats) {
     sources.map(([source, c]) => [source, count(c.allowed), count(c.denied)]),
   );
   const reasons = ['circuit_open', 'backend_error', 'timeout'];
-  const byStrategy = table(
-    'fallbacks by strategy',
-    ['strategy', ...reasons.map(words)],
-    Object.entries(stats.fallbacks).map(([strategy, f]) => [
-      words(strategy),
-      ...reasons.map((reason) => count(f[reason] ?? 0)),
-    ]),
+  const byStrategy = Object.entries(stats.fallbacks).map(([strategy, f]) =>
+    element(
+      'p',
+      'panel-foot',
+      `fallback ${words(strategy)}: ${reasons
+        .map((reason) => `${count(f[reason] ?? 0)} ${words(reason)}`)
+        .join(' · ')}`,
+    ),
   );
   const foot = element(
     'p',
@@ -84,9 +85,7 @@ export function renderAuthorization(body, stats) {
       stats.backend.errors,
     )} errors · ${count(stats.requestErrors)} bad requests`,
   );
-  const tables = element('div', 'tables');
-  tables.append(bySource, byStrategy);
-  body.replaceChildren(figures, tables, foot);
+  body.replaceChildren(figures, bySource, ...byStrategy, foot);
 }
 
 export function renderScans(body, stats) {
@@ -106,13 +105,12 @@ export function renderScans(body, stats) {
       ...outcomes.map((outcome) => count(byOutcome[outcome] ?? 0)),
     ]),
   );
-  const decisions = Object.entries(stats.decisions);
-  const byDecision = table(
-    'decisions',
-    ['action', ...decisions.map(([action]) => words(action))],
-    [['files', ...decisions.map(([, n]) => count(n))]],
-  );
-  const tables = element('div', 'tables');
-  tables.append(byEngine, byDecision);
-  body.replaceChildren(figures, tables);
+  const decisions = element('div', 'decisions');
+  decisions.setAttribute('aria-label', 'policy decisions');
+  for (const [action, n] of Object.entries(stats.decisions)) {
+    const decision = figure(words(action), count(n));
+    decision.dataset.action = action;
+    decisions.append(decision);
+  }
+  body.replaceChildren(figures, byEngine, decisions);
 }

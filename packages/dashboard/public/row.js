@@ -30,12 +30,12 @@ export function createRow() {
   who.append(name, meta);
 
   const calls = span('metric calls');
-  const callsSpark = createSparkline('calls-spark', 'calls per second, last minute');
+  const callsSpark = createSparkline('calls-spark', 'calls per second, recent intervals');
   const callsValue = span('value');
   calls.append(callsSpark, callsValue);
 
   const errors = span('metric errors');
-  const errorsSpark = createSparkline('errors-spark', 'error share, last minute');
+  const errorsSpark = createSparkline('errors-spark', 'error share, recent intervals');
   const rate = span('value', 'rate');
   errors.append(errorsSpark, rate);
 

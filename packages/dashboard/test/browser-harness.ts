@@ -58,7 +58,7 @@ export async function openDashboard(
     // Chromium logs every HTTP error a fetch gets; those a test provokes are not problems.
     const status = /status of (\d{3})/.exec(message.text())?.[1];
     if (status !== undefined && isExpected(message.location().url, Number(status))) return;
-    problems.push(`console.${message.type()}: ${message.text()}`);
+    problems.push(`console.${message.type()}: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught in the page: ${error.message}`));
   page.on('dialog', (dialog) => {

@@ -219,4 +219,34 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     expect(await page.locator('img').count()).toBe(0);
     expect(problems).toEqual([]);
   });
+
+  it('says reconnecting when its stream drops, and takes the new snapshot once back', async () => {
+    if (browser === undefined) throw new Error('the browser did not start');
+    const own = await startDashboardServer();
+    let dashboard: DashboardPage | undefined;
+    try {
+      const breaker = own.registry.get('warehouse');
+      dashboard = await openDashboard(browser, own.url);
+      const { page, problems } = dashboard;
+      await page.waitForSelector(rowSelector('warehouse'));
+
+      own.server.closeAllConnections();
+      await page.waitForSelector('[data-testid="connection"][data-status="reconnecting"]');
+      expect(await page.locator('[data-testid="connection"]').textContent()).toBe('reconnecting');
+      // What happened while the page was away arrives with the snapshot of the new stream.
+      breaker.forceOpen();
+      own.registry.get('arrived-while-away');
+      await page.waitForSelector('[data-testid="connection"][data-status="live"]', {
+        timeout: 10_000,
+      });
+      await page.waitForSelector(`${rowSelector('warehouse')}[data-state="forced_open"]`);
+      await page.waitForSelector(rowSelector('arrived-while-away'));
+      expect(await page.locator('[data-testid="breaker-count"]').textContent()).toBe('2 / 2');
+      // The cut stream is the only thing that went wrong.
+      expect(problems.filter((problem) => !problem.includes('/events'))).toEqual([]);
+    } finally {
+      await dashboard?.close();
+      await own.close();
+    }
+  });
 });
