@@ -450,6 +450,30 @@ describe('instrumentBreakers durations', () => {
     expect(collected.metric(DURATION)?.descriptor.unit).toBe('s');
   });
 
+  it('skips a call that started before durations were on: it has no start time', async () => {
+    const clock = new ManualClock(1_000_000);
+    const registry = new BreakerRegistry({ clock });
+    const h = setUp();
+    const breaker = registry.get('early');
+    let finish!: (value: string) => void;
+    const inFlight = breaker.execute(
+      () =>
+        new Promise<string>((resolve) => {
+          finish = resolve;
+        }),
+    );
+    handle = instrumentBreakers(registry, { meter: h.meter, durations: true });
+    clock.advance(50);
+    finish('late');
+    await expect(inFlight).resolves.toBe('late');
+    await succeed(breaker, clock, 10);
+
+    const collected = await h.collect();
+    expect(collected.byBreaker(CALLS, 'early')).toMatchObject({ success: 2 });
+    const [only] = collected.histograms(DURATION);
+    expect(only?.value).toMatchObject({ count: 1, sum: 0.01 });
+  });
+
   it('records the breakers past maxBreakers under _other, from the first call on', async () => {
     const clock = new ManualClock(1_000_000);
     const registry = new BreakerRegistry({ clock });
