@@ -106,9 +106,35 @@ function authzTargets(cases: CaseResult[]): Target[] {
   ];
 }
 
+/**
+ * Case 11's rows (bench/metrics.ts). Here rather than there, so the report loads without
+ * prom-client, which only case 11 needs.
+ */
+export const METRICS_CONTENDERS = {
+  bare: 'bare await',
+  plain: 'breakwater, no collector',
+  collected: 'breakwater + collectBreakerMetrics',
+  durations: 'breakwater + collectBreakerMetrics, durations: true',
+} as const;
+
+/** Case 11's target, when it ran: the default collector costs the call path nothing. */
+function metricsTargets(cases: CaseResult[]): Target[] {
+  if (!cases.some((c) => c.id === 'metrics-success')) return [];
+  const { plain, collected } = METRICS_CONTENDERS;
+  return [
+    target(
+      'metrics: success path with collectBreakerMetrics / without',
+      ratio(figure(cases, 'metrics-success', collected), figure(cases, 'metrics-success', plain)),
+      'max',
+      1.1,
+    ),
+  ];
+}
+
 export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
-  // `--scan` and `--authz` run case 9 or 10 alone: the breaker cases' targets have nothing to judge.
-  const selected = [...scanTargets(cases), ...authzTargets(cases)];
+  // `--scan`, `--authz` and `--metrics` run case 9, 10 or 11 alone: the breaker cases' targets
+  // have nothing to judge.
+  const selected = [...scanTargets(cases), ...authzTargets(cases), ...metricsTargets(cases)];
   if (!cases.some((c) => c.id === 'success')) return selected;
   const retained = figure(cases, 'retained', 'breakwater');
   return [

@@ -2,17 +2,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { FULL, runBench } from './harness.js';
+import { metricsCases } from './metrics.js';
 import { markdown, targets } from './report.js';
 
 const started = Date.now();
 // `npm run bench -- --scan` runs case 9 (scanning through clamd) alone, `-- --authz` case 10
-// (permission checks through SpiceDB).
+// (permission checks through SpiceDB), `-- --metrics` case 11 (what @breakwater/prometheus costs).
 const selection = process.argv.includes('--scan')
   ? 'scan'
   : process.argv.includes('--authz')
     ? 'authz'
-    : 'all';
-const cases = await runBench(FULL, (line) => process.stderr.write(`${line}\n`), selection);
+    : process.argv.includes('--metrics')
+      ? 'metrics'
+      : 'all';
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const cases = [
+  ...(selection === 'metrics' ? [] : await runBench(FULL, log, selection)),
+  ...(selection === 'metrics' || selection === 'all' ? await metricsCases(FULL, log) : []),
+];
 const checks = targets(cases, FULL.memoryBreakers);
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, Node ${process.version}`;
 const header = `## Benchmark: ${new Date(started).toISOString()}, ${machine}, ${FULL.rounds} rounds, ${((Date.now() - started) / 1000).toFixed(0)} s`;
