@@ -5,7 +5,13 @@ import { defineConfig } from 'vitest/config';
 // export condition), so tests never run against a stale build.
 export default defineConfig({
   resolve: { conditions: ['breakwater-source', ...defaultClientConditions] },
-  ssr: { resolve: { conditions: ['breakwater-source', ...defaultServerConditions] } },
+  // Not 'module': @opentelemetry/api maps it to a bundler-only build (extensionless imports)
+  // that Node cannot load.
+  ssr: {
+    resolve: {
+      conditions: ['breakwater-source', ...defaultServerConditions.filter((c) => c !== 'module')],
+    },
+  },
   test: {
     include: [
       'packages/*/src/**/*.test.ts',
