@@ -33,6 +33,14 @@ const ui = {
   scans: $('scans-panel'),
 };
 
+/**
+ * Sets text only when it changed: the header is redrawn every frame with news, and a live
+ * region rewritten with the same words would be read out again.
+ */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 const store = new BreakerStore();
 /** Server clock minus ours, from the last snapshot or stats event: countdowns use the server's. */
 let clockOffset = 0;
@@ -76,7 +84,7 @@ function refilter(force = false) {
       ? store.records
       : store.records.filter((record) => matches(record, query, filter));
   list.setItems(visible);
-  ui.count.textContent = `${visible.length} / ${store.records.length}`;
+  setText(ui.count, `${visible.length} / ${store.records.length}`);
   ui.empty.hidden = visible.length > 0 || store.records.length === 0;
 }
 
@@ -110,20 +118,22 @@ for (const state of STATES) {
 function renderHeader() {
   const status = store.health();
   ui.health.dataset.status = status;
-  ui.healthWord.textContent = status;
+  setText(ui.healthWord, status);
   for (const [state, figure] of summaryItems) {
-    figure.textContent = count(store.stateCounts[state]);
+    setText(figure, count(store.stateCounts[state]));
     figure.parentElement.dataset.empty = String(store.stateCounts[state] === 0);
   }
   for (const option of ui.filter.options) {
     const n = store.stateCounts[option.value];
-    option.textContent =
+    setText(
+      option,
       option.value === 'all'
         ? `all (${count(store.records.length)})`
-        : `${STATE_WORDS[option.value]} (${count(n ?? 0)})`;
+        : `${STATE_WORDS[option.value]} (${count(n ?? 0)})`,
+    );
   }
   const covered = span(store.historyInterval * store.historyLength);
-  for (const label of ui.windows) label.textContent = covered;
+  for (const label of ui.windows) setText(label, covered);
   document.body.classList.toggle('controls-on', store.controls);
   ui.tokenForm.hidden = !store.controls;
   ui.readOnly.hidden = store.controls;
@@ -179,11 +189,12 @@ function takeStats(stats) {
   render();
 }
 
+let messageTimer;
 function showMessage(text) {
   ui.message.textContent = text;
   ui.message.hidden = false;
-  clearTimeout(showMessage.timer);
-  showMessage.timer = setTimeout(() => {
+  clearTimeout(messageTimer);
+  messageTimer = setTimeout(() => {
     ui.message.hidden = true;
   }, MESSAGE_MS);
 }
@@ -204,7 +215,7 @@ async function loadSnapshot() {
 
 function setConnection(status) {
   ui.connection.dataset.status = status;
-  ui.connection.textContent = status;
+  setText(ui.connection, status);
 }
 
 let retryMs = 1000;

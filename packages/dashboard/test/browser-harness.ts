@@ -27,19 +27,29 @@ export interface DashboardPage {
    * requests that left the dashboard's origin, dialogs (dismissed), HTTP errors not expected.
    */
   readonly problems: string[];
+  /** Every URL the page asked for, in order. */
+  readonly requested: string[];
   /** Lets `status` answers to requests whose path ends with `pathEnd` through (a 403 a test provokes). */
   expectStatus(pathEnd: string, status: number): void;
   close(): Promise<void>;
 }
 
 /**
- * Opens the dashboard at `url` in a fresh context (its own sessionStorage) and waits until the
- * page is live: it has read the snapshot and its event stream is open.
+ * Opens the dashboard at `url` in a fresh context (its own sessionStorage) and, unless told not
+ * to, waits until the page is live: it has read the snapshot and its event stream is open.
  */
 export async function openDashboard(
   browser: Browser,
   url: string,
-  options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {},
+  options: {
+    colorScheme?: 'light' | 'dark';
+    width?: number;
+    height?: number;
+    /** Wait for the event stream to be open (default), or only for the page to load. */
+    live?: boolean;
+    /** HTTP errors the test provokes from the start, as for {@link DashboardPage.expectStatus}. */
+    expect?: readonly { pathEnd: string; status: number }[];
+  } = {},
 ): Promise<DashboardPage> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1440, height: options.height ?? 900 },
@@ -48,7 +58,8 @@ export async function openDashboard(
   const page = await context.newPage();
   const origin = new URL(url).origin;
   const problems: string[] = [];
-  const expected: { pathEnd: string; status: number }[] = [];
+  const requested: string[] = [];
+  const expected = [...(options.expect ?? [])];
   const isExpected = (url: string, status: number): boolean => {
     const path = new URL(url).pathname;
     return expected.some((e) => e.status === status && path.endsWith(e.pathEnd));
@@ -66,6 +77,7 @@ export async function openDashboard(
     void dialog.dismiss();
   });
   page.on('request', (request) => {
+    requested.push(request.url());
     const target = new URL(request.url());
     if (target.protocol !== 'data:' && target.origin !== origin) {
       problems.push(`a request left the dashboard's origin: ${request.url()}`);
@@ -81,11 +93,14 @@ export async function openDashboard(
     }
   });
   await page.goto(url);
-  await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+  if (options.live !== false) {
+    await page.locator('[data-testid="connection"][data-status="live"]').waitFor();
+  }
   return {
     page,
     context,
     problems,
+    requested,
     expectStatus: (pathEnd, status) => expected.push({ pathEnd, status }),
     close: () => context.close(),
   };

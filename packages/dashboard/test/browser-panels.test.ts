@@ -251,8 +251,6 @@ describe('the authorization and scans panels, and the screenshot', {
     expect(heights).toBeGreaterThan(3);
     expect(dashboardServer.registry.size).toBe(registry.size);
 
-    // The page keeps its own history from the stream: let it catch up, then take the picture.
-    await page.waitForTimeout(600);
     const picture = await page.screenshot({ path: join(tmpdir(), 'breakwater-dashboard.png') });
     traffic = false;
     await flowing;

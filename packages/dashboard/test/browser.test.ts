@@ -214,8 +214,7 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     await expect
       .poll(() => page.locator('[data-testid="breaker-count"]').textContent())
       .toMatch(/^1 \//);
-    // Give an injected onerror the time to fire: the image would fail to load at once.
-    await page.waitForTimeout(200);
+    // Markup set as HTML would have made the element at once, and its onerror a dialog.
     expect(await page.locator('img').count()).toBe(0);
     expect(problems).toEqual([]);
   });
@@ -246,6 +245,58 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
       expect(problems.filter((problem) => !problem.includes('/events'))).toEqual([]);
     } finally {
       await dashboard?.close();
+      await own.close();
+    }
+  });
+
+  it('works mounted under a base path: every URL it uses is relative', async () => {
+    if (browser === undefined) throw new Error('the browser did not start');
+    const own = await startDashboardServer({ basePath: '/ops/breakers/' });
+    let dashboard: DashboardPage | undefined;
+    try {
+      own.registry.get('billing');
+      dashboard = await openDashboard(browser, own.url);
+      await dashboard.page.waitForSelector(rowSelector('billing'));
+      const paths = dashboard.requested.map((url) => new URL(url).pathname);
+      expect(paths).toEqual(expect.arrayContaining(['/ops/breakers/', '/ops/breakers/events']));
+      expect(paths.filter((path) => !path.startsWith('/ops/breakers/'))).toEqual([]);
+      expect(dashboard.problems).toEqual([]);
+    } finally {
+      await dashboard?.close();
+      await own.close();
+    }
+  });
+
+  it('shows the snapshot when the server has no stream to spare, and goes live once one frees', async () => {
+    if (browser === undefined) throw new Error('the browser did not start');
+    const own = await startDashboardServer({ maxClients: 1 });
+    let first: DashboardPage | undefined;
+    let second: DashboardPage | undefined;
+    try {
+      own.registry.get('catalog');
+      first = await openDashboard(browser, own.url);
+      second = await openDashboard(browser, own.url, {
+        live: false,
+        expect: [{ pathEnd: '/events', status: 503 }],
+      });
+      const { page, problems, requested } = second;
+      await page.waitForSelector('[data-testid="connection"][data-status="reconnecting"]');
+      expect(requested.filter((url) => url.endsWith('/events')).length).toBeGreaterThan(0);
+      // The snapshot came by GET: the page shows the breakers while it waits for a stream.
+      await page.waitForSelector(rowSelector('catalog'));
+      expect(await page.locator('[data-testid="connection"]').textContent()).toBe('reconnecting');
+
+      await first.close();
+      first = undefined;
+      own.registry.get('catalog').forceOpen();
+      await page.waitForSelector('[data-testid="connection"][data-status="live"]', {
+        timeout: 10_000,
+      });
+      await page.waitForSelector(`${rowSelector('catalog')}[data-state="forced_open"]`);
+      expect(problems).toEqual([]);
+    } finally {
+      await first?.close();
+      await second?.close();
       await own.close();
     }
   });
