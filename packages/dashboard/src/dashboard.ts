@@ -3,6 +3,7 @@ import { serveControl } from './controls.js';
 import { setSecurityHeaders } from './headers.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
 import { Payloads } from './payloads.js';
+import { reportFailure } from './report.js';
 import { safeJson, sendError, sendJson } from './respond.js';
 import { locate, METHODS, type Route } from './routing.js';
 import { HistorySampler } from './sampler.js';
@@ -57,8 +58,13 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     onLastClient: stopListening,
   });
   const stopSampling = every(settings.clock, settings.sampleInterval, () => {
-    sampler.sample();
-    if (hub.size > 0) hub.broadcast('stats', safeJson(payloads.stats()));
+    try {
+      sampler.sample();
+      if (hub.size > 0) hub.broadcast('stats', safeJson(payloads.stats()));
+    } catch (error) {
+      // From a timer a throw would end the process; the next sample tries again.
+      reportFailure(settings.logger, error, 'dashboard: a sample failed');
+    }
   });
   let closed = false;
 
@@ -161,13 +167,7 @@ function fail(
     next(error);
     return;
   }
-  if (settings.logger !== undefined) {
-    settings.logger.error({ err: error }, 'dashboard: a request failed');
-  } else {
-    process.emitWarning(`dashboard: a request failed: ${String(error)}`, {
-      code: 'BREAKWATER_DASHBOARD_ERROR',
-    });
-  }
+  reportFailure(settings.logger, error, 'dashboard: a request failed');
   if (res.headersSent) res.destroy();
   else sendError(res, 500, 'the dashboard failed to answer this request: see the server log');
 }

@@ -71,7 +71,10 @@ export class SseHub {
 
   private send(res: ServerResponse, text: string): void {
     res.write(text);
-    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+    if (res.writableLength <= MAX_BUFFERED_BYTES) return;
+    res.destroy();
+    // Gone now, not at its 'close': nothing more is written to it, its slot is free.
+    this.remove(res);
   }
 
   private remove(res: ServerResponse): void {

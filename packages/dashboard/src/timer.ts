@@ -8,8 +8,9 @@ export function every(clock: Clock, ms: number, task: () => void): () => void {
   let handle: unknown;
   let running = true;
   const arm = (): void => {
-    handle =
-      clock.setTimeout !== undefined ? clock.setTimeout(fire, ms) : setTimeout(fire, ms).unref();
+    handle = clock.setTimeout !== undefined ? clock.setTimeout(fire, ms) : setTimeout(fire, ms);
+    // Node returns a Timeout object; a ManualClock returns a number.
+    (handle as { unref?: () => void }).unref?.();
   };
   const fire = (): void => {
     if (!running) return;

@@ -145,6 +145,38 @@ describe('GET events', () => {
     stream.close();
   });
 
+  it('reports a stats source that throws in a sample, and samples on', async () => {
+    const clock = new ManualClock(0);
+    const manager = ScanManager.builder().addScanner(MockScanner.clean().withName('quick')).build();
+    let broken = false;
+    const scans = {
+      stats: () => {
+        if (broken) throw new TypeError('the stats source broke');
+        return manager.stats();
+      },
+    };
+    const errors: string[] = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (fields: Record<string, unknown>, message: string) =>
+        errors.push(`${message}: ${(fields.err as Error).name}`),
+    };
+    const { url } = await start({ clock, scans, logger });
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    broken = true;
+    clock.advance(1000);
+    expect(errors).toEqual(['dashboard: a sample failed: TypeError']);
+    broken = false;
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({
+      at: 2000,
+      scans: { bytesScanned: 0 },
+    });
+    stream.close();
+  });
+
   it('writes a ping comment every 15 s', async () => {
     const clock = new ManualClock(0);
     const { url } = await start({ clock, sampleInterval: 60_000 });
