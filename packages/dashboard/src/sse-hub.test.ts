@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 /** A hub behind a real server, and a client whose response the test reads (or does not). */
-async function setUp() {
+async function setUp(snapshot = '{"hello":1}') {
   const calls: string[] = [];
   const hub = new SseHub({
     maxClients: 4,
@@ -19,7 +19,7 @@ async function setUp() {
     onFirstClient: () => calls.push('first'),
     onLastClient: () => calls.push('last'),
   });
-  const server = createServer((_req, res) => hub.open(res, '{"hello":1}'));
+  const server = createServer((_req, res) => hub.open(res, snapshot));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   cleanups.push(() => {
@@ -60,6 +60,18 @@ describe('SseHub', () => {
     await closed;
     expect(errors).toContain('response: aborted');
     expect(calls).toEqual(['first', 'last']);
+  });
+
+  it('counts the backlog past the snapshot, however large the snapshot', async () => {
+    const { hub, connect, errors } = await setUp(JSON.stringify('z'.repeat(6 * 1024 * 1024)));
+    const slow = await connect();
+    slow.pause();
+    await expect.poll(() => hub.size).toBe(1);
+    hub.broadcast('stats', '{}');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hub.size).toBe(1);
+    expect(errors).toEqual([]);
+    slow.destroy();
   });
 
   it('keeps a client that reads, however much is sent', async () => {

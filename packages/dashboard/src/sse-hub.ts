@@ -4,9 +4,10 @@ import { every } from './timer.js';
 
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
 export const PING_INTERVAL_MS = 15_000;
-// A client this far behind (a stalled tab, a dead link the kernel has not noticed yet) is
-// dropped rather than buffered for without end; its EventSource reconnects and starts over.
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+// A client this far behind its snapshot (a stalled tab, a dead link the kernel has not noticed
+// yet) is dropped rather than buffered for without end; its EventSource reconnects and starts
+// over. Counted past the snapshot, which for 10,000 breakers alone is about 3 MB.
+const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 // How soon a dropped EventSource tries again: the page is live, a second matters.
 const RETRY_MS = 1000;
 
@@ -21,7 +22,8 @@ export interface SseHubOptions {
 
 /** The open `events` streams: bounded, each removed as soon as its connection closes. */
 export class SseHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each open stream, with the backlog past which it is dropped. */
+  private readonly clients = new Map<ServerResponse, number>();
   private stopPing: (() => void) | undefined;
 
   constructor(private readonly options: SseHubOptions) {}
@@ -44,12 +46,13 @@ export class SseHub {
       'X-Accel-Buffering': 'no',
     });
     res.on('close', () => this.remove(res));
-    this.clients.add(res);
+    const first = `retry: ${RETRY_MS}\n${frame('snapshot', snapshot)}`;
+    this.clients.set(res, Buffer.byteLength(first) + MAX_BACKLOG_BYTES);
     if (this.clients.size === 1) {
       this.options.onFirstClient();
       this.stopPing = every(this.options.clock, PING_INTERVAL_MS, () => this.write(': ping\n\n'));
     }
-    this.send(res, `retry: ${RETRY_MS}\n${frame('snapshot', snapshot)}`);
+    this.send(res, first);
   }
 
   /** Sends `data` (one line of JSON) as an `event` to every stream. */
@@ -59,19 +62,19 @@ export class SseHub {
 
   /** Ends every stream. */
   close(): void {
-    for (const res of [...this.clients]) {
+    for (const res of [...this.clients.keys()]) {
       this.remove(res);
       res.end();
     }
   }
 
   private write(text: string): void {
-    for (const res of this.clients) this.send(res, text);
+    for (const res of this.clients.keys()) this.send(res, text);
   }
 
   private send(res: ServerResponse, text: string): void {
     res.write(text);
-    if (res.writableLength <= MAX_BUFFERED_BYTES) return;
+    if (res.writableLength <= (this.clients.get(res) ?? 0)) return;
     res.destroy();
     // Gone now, not at its 'close': nothing more is written to it, its slot is free.
     this.remove(res);
