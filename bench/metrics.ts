@@ -9,8 +9,14 @@ import { collectBreakerMetrics } from '@breakwater/prometheus';
 import { measure } from 'mitata';
 import { Registry } from 'prom-client';
 import { type BenchOptions, type CaseResult, StateError } from './harness.js';
-import { METRICS_CONTENDERS } from './report.js';
 import { SUCCESS } from './subjects.js';
+
+export const METRICS_CONTENDERS = {
+  bare: 'bare await',
+  plain: 'breakwater, no collector',
+  collected: 'breakwater + collectBreakerMetrics',
+  durations: 'breakwater + collectBreakerMetrics, durations: true',
+} as const;
 
 const REGISTRY_BREAKERS = 1_000;
 /** Registry sizes and `maxBreakers` of the scrape case. */

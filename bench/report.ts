@@ -1,6 +1,7 @@
 /** Turns case results into ratios, target verdicts and a Markdown report. */
 import { AUTHZ_CONTENDERS } from './authz.js';
 import type { CaseResult, Row } from './harness.js';
+import { METRICS_CONTENDERS } from './metrics.js';
 
 export interface Target {
   description: string;
@@ -105,17 +106,6 @@ function authzTargets(cases: CaseResult[]): Target[] {
     ),
   ];
 }
-
-/**
- * Case 11's rows (bench/metrics.ts). Here rather than there, so the report loads without
- * prom-client, which only case 11 needs.
- */
-export const METRICS_CONTENDERS = {
-  bare: 'bare await',
-  plain: 'breakwater, no collector',
-  collected: 'breakwater + collectBreakerMetrics',
-  durations: 'breakwater + collectBreakerMetrics, durations: true',
-} as const;
 
 /** Case 11's target, when it ran: the default collector costs the call path nothing. */
 function metricsTargets(cases: CaseResult[]): Target[] {

@@ -1,4 +1,10 @@
-import type { BreakerMetrics, BreakerRegistry, Criticality, StateName } from '@breakwater/core';
+import type {
+  BreakerMetrics,
+  BreakerRegistry,
+  CircuitBreaker,
+  Criticality,
+  StateName,
+} from '@breakwater/core';
 import type { Sample } from './family.js';
 
 /** The `state` label: core's four states, with a held-open breaker told apart from a timed open. */
@@ -71,9 +77,7 @@ export function walkBreakers(
     overflow: 0,
   };
   named?.clear();
-  const otherStates = new Float64Array(CIRCUIT_STATES.length);
-  const otherCalls = new Float64Array(CALL_OUTCOMES.length);
-  const otherTransitions = new Float64Array(STATE_NAMES.length ** 2);
+  const other = new OtherSums();
   let seen = 0;
   registry.forEach((breaker, name, criticality) => {
     const state = breaker.state();
@@ -82,59 +86,85 @@ export function walkBreakers(
     if (rank > scrape.health) scrape.health = rank;
     const current: CircuitState =
       state.name === 'open' && state.forced ? 'forced_open' : state.name;
-    const m = breaker.metrics();
     if (seen++ < maxBreakers) {
       named?.add(name);
-      for (const s of CIRCUIT_STATES)
-        scrape.state.push({ labels: { breaker: name, state: s }, value: s === current ? 1 : 0 });
-      CALL_OUTCOMES.forEach((outcome, i) => {
-        scrape.calls.push({
-          labels: { breaker: name, outcome },
-          value: m[CALL_FIELDS[i] as CallField],
-        });
-      });
-      for (const from of STATE_NAMES) {
-        for (const to of STATE_NAMES) {
-          const count = breaker.transitionCount(from, to);
-          if (count > 0)
-            scrape.transitions.push({ labels: { breaker: name, from, to }, value: count });
-        }
-      }
-      // Core says -1 below minimumCalls or without a window: no sample, not a false 0 or -1.
-      if (m.failureRate >= 0)
-        scrape.failureRate.push({ labels: { breaker: name }, value: m.failureRate });
-      if (m.slowCallRate >= 0)
-        scrape.slowCallRate.push({ labels: { breaker: name }, value: m.slowCallRate });
-      return;
+      addOwnSeries(scrape, breaker, name, current);
+    } else {
+      other.add(breaker, current);
     }
-    scrape.overflow++;
-    const at = CIRCUIT_STATES.indexOf(current);
-    otherStates[at] = (otherStates[at] as number) + 1;
+  });
+  scrape.overflow = other.breakers;
+  if (other.breakers > 0) other.addSeries(scrape);
+  return scrape;
+}
+
+function addOwnSeries(
+  scrape: BreakerScrape,
+  breaker: CircuitBreaker<unknown>,
+  name: string,
+  current: CircuitState,
+): void {
+  for (const state of CIRCUIT_STATES)
+    scrape.state.push({ labels: { breaker: name, state }, value: state === current ? 1 : 0 });
+  const m = breaker.metrics();
+  for (let i = 0; i < CALL_OUTCOMES.length; i++) {
+    scrape.calls.push({
+      labels: { breaker: name, outcome: CALL_OUTCOMES[i] as string },
+      value: m[CALL_FIELDS[i] as CallField],
+    });
+  }
+  for (const from of STATE_NAMES) {
+    for (const to of STATE_NAMES) {
+      const count = breaker.transitionCount(from, to);
+      if (count > 0) scrape.transitions.push({ labels: { breaker: name, from, to }, value: count });
+    }
+  }
+  // Core says -1 below minimumCalls or without a window: no sample, not a false 0 or -1.
+  if (m.failureRate >= 0)
+    scrape.failureRate.push({ labels: { breaker: name }, value: m.failureRate });
+  if (m.slowCallRate >= 0)
+    scrape.slowCallRate.push({ labels: { breaker: name }, value: m.slowCallRate });
+}
+
+/** The breakers past `maxBreakers`, added up in place: nothing kept per breaker. */
+class OtherSums {
+  breakers = 0;
+  private readonly states = new Float64Array(CIRCUIT_STATES.length);
+  private readonly calls = new Float64Array(CALL_OUTCOMES.length);
+  /** At from * 4 + to, in the order of STATE_NAMES. */
+  private readonly transitions = new Float64Array(STATE_NAMES.length ** 2);
+
+  add(breaker: CircuitBreaker<unknown>, current: CircuitState): void {
+    this.breakers++;
+    bump(this.states, CIRCUIT_STATES.indexOf(current), 1);
+    const m = breaker.metrics();
     for (let i = 0; i < CALL_FIELDS.length; i++)
-      otherCalls[i] = (otherCalls[i] as number) + m[CALL_FIELDS[i] as CallField];
+      bump(this.calls, i, m[CALL_FIELDS[i] as CallField]);
     let pair = 0;
     for (const from of STATE_NAMES)
-      for (const to of STATE_NAMES) {
-        otherTransitions[pair] =
-          (otherTransitions[pair] as number) + breaker.transitionCount(from, to);
-        pair++;
-      }
-  });
-  if (scrape.overflow > 0) {
+      for (const to of STATE_NAMES)
+        bump(this.transitions, pair++, breaker.transitionCount(from, to));
+  }
+
+  /** Rates are not summed: a sum of shares means nothing. */
+  addSeries(scrape: BreakerScrape): void {
     CIRCUIT_STATES.forEach((state, i) => {
-      scrape.state.push({ labels: { breaker: OTHER, state }, value: otherStates[i] as number });
+      scrape.state.push({ labels: { breaker: OTHER, state }, value: this.states[i] as number });
     });
     CALL_OUTCOMES.forEach((outcome, i) => {
-      scrape.calls.push({ labels: { breaker: OTHER, outcome }, value: otherCalls[i] as number });
+      scrape.calls.push({ labels: { breaker: OTHER, outcome }, value: this.calls[i] as number });
     });
     let pair = 0;
     for (const from of STATE_NAMES) {
       for (const to of STATE_NAMES) {
-        const count = otherTransitions[pair++] as number;
+        const count = this.transitions[pair++] as number;
         if (count > 0)
           scrape.transitions.push({ labels: { breaker: OTHER, from, to }, value: count });
       }
     }
   }
-  return scrape;
+}
+
+function bump(sums: Float64Array, at: number, by: number): void {
+  sums[at] = (sums[at] as number) + by;
 }
