@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, type Logger, ManualClock } from '@breakwater/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboard, type DashboardHandler } from '../src/index.js';
@@ -245,6 +247,26 @@ describe('a failure inside the handler', () => {
     );
     const response = await raw(origin, '/breakers');
     expect(response).toMatchObject({ status: 599, body: 'stats unavailable' });
+  });
+});
+
+describe('a process with a dashboard', () => {
+  it('exits on its own: the sampler never keeps it alive', () => {
+    const script = `
+      import { BreakerRegistry } from '@breakwater/core';
+      import { createDashboard } from '@breakwater/dashboard';
+      const handler = createDashboard({ registry: new BreakerRegistry(), sampleInterval: 10 });
+      setTimeout(() => console.log('sampled for 100 ms', typeof handler.close), 100);
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions=breakwater-source', '--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 15_000 },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
+    expect(child.stdout).toBe('sampled for 100 ms function\n');
   });
 });
 
