@@ -65,17 +65,10 @@ function matches(record, query, filter) {
 }
 
 /** Rebuilds the filtered list only when what it depends on changed. */
-function refilter(force = false) {
+function refilter() {
   const query = ui.search.value.trim().toLowerCase();
   const filter = ui.filter.value;
-  if (
-    !force &&
-    query === shownQuery &&
-    filter === shownFilter &&
-    store.structure === shownStructure
-  ) {
-    return;
-  }
+  if (query === shownQuery && filter === shownFilter && store.structure === shownStructure) return;
   shownQuery = query;
   shownFilter = filter;
   shownStructure = store.structure;
@@ -97,7 +90,7 @@ for (const state of STATES) {
   button.type = 'button';
   button.className = 'chip';
   button.dataset.state = state;
-  button.setAttribute('aria-label', `show ${STATE_WORDS[state]} breakers`);
+  button.title = `show only ${STATE_WORDS[state]} breakers`;
   const dot = document.createElement('span');
   dot.className = 'dot';
   dot.setAttribute('aria-hidden', 'true');
@@ -108,7 +101,7 @@ for (const state of STATES) {
   button.append(dot, figure, word);
   button.addEventListener('click', () => {
     ui.filter.value = ui.filter.value === state ? 'all' : state;
-    refilter();
+    render();
   });
   item.append(button);
   ui.summary.append(item);
@@ -122,6 +115,7 @@ function renderHeader() {
   for (const [state, figure] of summaryItems) {
     setText(figure, count(store.stateCounts[state]));
     figure.parentElement.dataset.empty = String(store.stateCounts[state] === 0);
+    figure.parentElement.setAttribute('aria-pressed', String(ui.filter.value === state));
   }
   for (const option of ui.filter.options) {
     const n = store.stateCounts[option.value];
@@ -286,8 +280,8 @@ ui.viewport.addEventListener('click', (event) => {
 
 // Wiring ----------------------------------------------------------------------------------
 
-ui.search.addEventListener('input', () => refilter());
-ui.filter.addEventListener('change', () => refilter());
+ui.search.addEventListener('input', render);
+ui.filter.addEventListener('change', render);
 ui.message.addEventListener('click', () => {
   ui.message.hidden = true;
 });
