@@ -447,6 +447,48 @@ describe('collectBreakerMetrics', () => {
     expect([count('second'), count('_other')]).toEqual([1, 2]);
   });
 
+  it('walks the registry once per scrape, for every family', async () => {
+    /** A real registry that counts its walks. */
+    class CountingRegistry extends BreakerRegistry {
+      walks = 0;
+      override forEach(visit: Parameters<BreakerRegistry['forEach']>[0]): void {
+        this.walks++;
+        super.forEach(visit);
+      }
+    }
+    const registry = new CountingRegistry({ clock: new ManualClock(0) });
+    const register = new Registry();
+    collectBreakerMetrics(registry, { register, durations: true });
+    await succeed(registry.get('api'));
+    expect(register.getMetricsAsArray()).toHaveLength(7);
+    await register.metrics();
+    expect(registry.walks).toBe(1);
+    await register.getMetricsAsJSON();
+    await register.metrics();
+    expect(registry.walks).toBe(3);
+  });
+
+  it("survives prom-client's resetMetrics(): the histogram starts again from 0 and keeps counting", async () => {
+    const { registry, register } = setup({ defaults: { failureThreshold: 10 } });
+    collectBreakerMetrics(registry, { register, durations: true });
+    const b = registry.get('api');
+    await succeed(b);
+    register.resetMetrics();
+    await succeed(b);
+    await succeed(b);
+    const samples = await samplesOf(register, 'breakwater_call_duration_seconds');
+    expect(
+      sampleValue(
+        samples,
+        { breaker: 'api', outcome: 'success' },
+        'breakwater_call_duration_seconds_count',
+      ),
+    ).toBe(2);
+    // The calls counter is the breaker's own count: a reset of the register does not touch it.
+    const calls = await samplesOf(register, 'breakwater_calls_total');
+    expect(sampleValue(calls, { breaker: 'api', outcome: 'success' })).toBe(3);
+  });
+
   it('close() removes its metrics and unsubscribes: the breakers go back to their fast path', async () => {
     const { clock, registry, register } = setup({ defaults: { failureThreshold: 10 } });
     const b = registry.get('api');

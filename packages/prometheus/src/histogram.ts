@@ -85,7 +85,12 @@ export class HistogramFamily implements Family {
     };
   }
 
+  /** prom-client's `resetMetrics()`: zeroes every series in place, as callers hold them. */
   reset(): void {
-    this.series.clear();
+    for (const series of this.series.values()) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
   }
 }
