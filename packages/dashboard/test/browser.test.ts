@@ -47,6 +47,22 @@ function running(): DashboardServer {
   return server;
 }
 
+/**
+ * Resolves once the server's sampler has a baseline for `name` (its history has a sample), so
+ * calls made from now on show in the history: what a breaker did before it is not in it.
+ */
+async function sampled(dashboard: DashboardServer, name: string): Promise<void> {
+  await expect
+    .poll(async () => {
+      const response = await fetch(`${dashboard.url}breakers`);
+      const body = (await response.json()) as {
+        breakers: { name: string; history: { calls: number[] } }[];
+      };
+      return body.breakers.find((view) => view.name === name)?.history.calls.length ?? 0;
+    })
+    .toBeGreaterThan(0);
+}
+
 /** Calls that fail as a refused connection does: the default failure policy counts those. */
 async function fail(breaker: CircuitBreaker<unknown>, times: number): Promise<void> {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
@@ -84,6 +100,7 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
       failureThreshold: 2,
       openDuration: 60_000,
     });
+    await sampled(dashboard, 'payments');
     const { page, problems } = await open(dashboard);
     const row = page.locator(rowSelector('payments'));
     await expect.poll(() => row.getAttribute('data-state')).toBe('closed');
@@ -115,6 +132,11 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     const seconds = Number(minutes) * 60 + Number(secs);
     expect(seconds).toBeGreaterThanOrEqual(50);
     expect(seconds).toBeLessThanOrEqual(60);
+    // A call while open is refused; the stats stream brings the count and the error share.
+    await breaker.execute(() => 'ok').catch((error: unknown) => error);
+    await expect.poll(() => row.locator('[data-testid="rejections"]').textContent()).toBe('1');
+    // Two failures in three calls (the refusal is a call too).
+    await expect.poll(() => row.locator('[data-testid="rate"]').textContent()).toBe('66.7%');
     // The roll-up follows: an open 'degraded' breaker makes the service degraded.
     await expect
       .poll(() => page.locator('[data-testid="health"]').getAttribute('data-status'))
@@ -184,6 +206,22 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     await expect.poll(() => message.textContent()).toContain(needed);
     expect(breaker.state().name).toBe('closed');
     expect(await row.getAttribute('data-state')).toBe('closed');
+    expect(problems).toEqual([]);
+  });
+
+  it('adds and drops rows as breakers come and go on the server', async () => {
+    const dashboard = running();
+    const { page, problems } = await open(dashboard);
+    const count = page.locator('[data-testid="breaker-count"]');
+    const before = dashboard.registry.size;
+
+    dashboard.registry.get('tenant-acme');
+    await page.waitForSelector(rowSelector('tenant-acme'), { timeout: 2000 });
+    expect(await count.textContent()).toBe(`${before + 1} / ${before + 1}`);
+
+    dashboard.registry.delete('tenant-acme');
+    await page.locator(rowSelector('tenant-acme')).waitFor({ state: 'detached', timeout: 2000 });
+    expect(await count.textContent()).toBe(`${before} / ${before}`);
     expect(problems).toEqual([]);
   });
 
