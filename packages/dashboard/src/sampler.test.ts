@@ -23,6 +23,24 @@ describe('HistorySampler', () => {
     expect(tracked?.history.view()).toEqual({ calls: [2, 0], errors: [1, 0] });
   });
 
+  it('counts all a breaker made since the last sample did in the interval that finds it', async () => {
+    const registry = new BreakerRegistry();
+    const sampler = new HistorySampler(registry, 5);
+    const fresh = registry.get('fresh');
+    await fresh.execute(ok);
+    await fresh.execute(failing).catch(() => {});
+    sampler.sample();
+    expect(sampler.added.map((t) => [t.name, t.history.view()])).toEqual([
+      ['fresh', { calls: [2], errors: [1] }],
+    ]);
+    // Told once, as an added breaker, not again among the changed ones.
+    expect(sampler.changed).toEqual([]);
+    await fresh.execute(ok);
+    sampler.sample();
+    expect(sampler.changed.map((t) => [t.name, t.callsDelta])).toEqual([['fresh', 1]]);
+    expect(sampler.get('fresh')?.history.view()).toEqual({ calls: [2, 1], errors: [1, 0] });
+  });
+
   it('counts what a breaker did since its reset when its counters restart', async () => {
     const registry = new BreakerRegistry();
     const breaker = registry.get('a');

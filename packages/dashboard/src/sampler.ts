@@ -6,13 +6,13 @@ import { History } from './history.js';
 export class Tracked {
   readonly history: History;
   /** Totals at the last sample: the next delta is taken from them. */
-  calls: number;
-  errors: number;
+  calls = 0;
+  errors = 0;
   /** The last sample's figures, for the `stats` event. */
   callsDelta = 0;
   errorsDelta = 0;
-  rejections: number;
-  failureRate: number;
+  rejections = 0;
+  failureRate = -1;
   /** The sample that last saw it in the registry. */
   seen: number;
 
@@ -24,11 +24,6 @@ export class Tracked {
     tick: number,
   ) {
     this.history = new History(historyLength);
-    const metrics = breaker.metrics();
-    this.calls = metrics.totalRequests;
-    this.errors = metrics.failedRequests;
-    this.rejections = metrics.rejectedRequests;
-    this.failureRate = metrics.failureRate;
     this.seen = tick;
   }
 }
@@ -36,8 +31,11 @@ export class Tracked {
 /**
  * Every `sampleInterval` one walk of the registry, and nothing else: each breaker's calls and
  * errors since the last sample go into its history, and what moved, appeared or went is kept
- * for the `stats` event. The lists are reused from sample to sample; a breaker's first sample
- * is its baseline (what it did before the dashboard saw it is not one interval's worth).
+ * for the `stats` event. The lists are reused from sample to sample.
+ *
+ * The breakers there at creation start from their totals: what they did before is not one
+ * interval's worth. A breaker that appears later is new (made by `get()` on first use), so all
+ * it did falls in the interval that found it: a new breaker failing at once shows its errors.
  */
 export class HistorySampler {
   /** Breakers whose call count moved in the last sample (or whose counters were reset). */
@@ -52,6 +50,8 @@ export class HistorySampler {
   private tick = 0;
   private worst = 0;
   private seenCount = 0;
+  /** True during the first walk, which takes each breaker's totals as its baseline. */
+  private starting = true;
   private readonly visit: (
     breaker: CircuitBreaker<unknown>,
     name: string,
@@ -65,7 +65,10 @@ export class HistorySampler {
     // Made once: a sample allocates no closure.
     this.visit = (breaker, name, criticality) => this.sampleOne(breaker, name, criticality);
     this.sample();
+    // The first walk only took the totals in; nothing is news yet.
+    this.starting = false;
     this.added.length = 0;
+    this.changed.length = 0;
   }
 
   /** The breaker tracked under `name`, if the last sample saw it. */
@@ -99,12 +102,13 @@ export class HistorySampler {
     const rank = statusRank(breaker.state().name, criticality);
     if (rank > this.worst) this.worst = rank;
     let tracked = this.tracked.get(name);
+    let added = false;
     if (tracked === undefined || tracked.breaker !== breaker) {
       if (tracked !== undefined) this.removed.push(name);
       tracked = new Tracked(name, breaker, criticality, this.historyLength, this.tick);
       this.tracked.set(name, tracked);
       this.added.push(tracked);
-      return;
+      added = true;
     }
     tracked.seen = this.tick;
     const metrics = breaker.metrics();
@@ -116,13 +120,14 @@ export class HistorySampler {
       calls = metrics.totalRequests;
       errors = metrics.failedRequests;
     }
-    tracked.history.push(calls, errors);
+    if (!this.starting) tracked.history.push(calls, errors);
     tracked.calls = metrics.totalRequests;
     tracked.errors = metrics.failedRequests;
     tracked.callsDelta = calls;
     tracked.errorsDelta = errors;
     tracked.rejections = metrics.rejectedRequests;
     tracked.failureRate = metrics.failureRate;
-    if (calls !== 0 || reset) this.changed.push(tracked);
+    // A new breaker's first figures travel in its view, with the breakers added.
+    if (!added && (calls !== 0 || reset)) this.changed.push(tracked);
   }
 }

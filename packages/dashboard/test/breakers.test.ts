@@ -77,7 +77,7 @@ describe('GET breakers', () => {
       },
       lastTransition: { from: 'closed', to: 'open', reason: 'failure_threshold', at: 5_001_000 },
       nextProbeAt: 5_011_000,
-      history: { calls: [4], errors: [2] },
+      history: { calls: [0, 4], errors: [0, 2] },
     });
     expect(body.breakers[1]?.metrics).toMatchObject({ failureRate: 0.25, slowCallRate: 0 });
     expect(body.breakers[2]).toMatchObject({

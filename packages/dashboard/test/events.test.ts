@@ -1,6 +1,7 @@
 import { CircuitBreaker, ManualClock } from '@breakwater/core';
 import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
 import { describe, expect, it } from 'vitest';
+import type { BreakerView } from '../src/index.js';
 import {
   bodyOf,
   dashboardPerTest,
@@ -84,9 +85,17 @@ describe('GET events', () => {
     });
     const stream = await readEventStream(`${url}events`);
     await stream.next('snapshot');
-    // Breakers made after the dashboard: their first sample is their baseline.
+    // Made since the last sample, so new: what they did falls in the interval that finds them.
+    await busy.execute(succeedingCall);
+    await busy.execute(failingCall).catch(() => {});
     clock.advance(1000);
-    expect((await stream.next('stats')).data).toMatchObject({ at: 1_001_000, changed: {} });
+    const found = (await stream.next('stats')).data as { changed: object; added: BreakerView[] };
+    expect(found.changed).toEqual({});
+    expect(found.added.map((view) => [view.name, view.history])).toEqual([
+      ['busy', { calls: [2], errors: [1] }],
+      ['idle', { calls: [0], errors: [0] }],
+      ['rated', { calls: [0], errors: [0] }],
+    ]);
     for (let i = 0; i < 3; i++) await busy.execute(succeedingCall);
     await busy.execute(failingCall).catch(() => {});
     await rated.execute(succeedingCall);
@@ -106,7 +115,7 @@ describe('GET events', () => {
     expect((await stream.next('stats')).data).toMatchObject({ at: 1_004_000, changed: {} });
     const { breakers } = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     const history = breakers.find((view) => view.name === 'busy')?.history;
-    expect(history).toEqual({ calls: [4, 1, 0], errors: [1, 0, 0] });
+    expect(history).toEqual({ calls: [2, 4, 1, 0], errors: [1, 1, 0, 0] });
     stream.close();
   });
 
@@ -126,7 +135,7 @@ describe('GET events', () => {
       total: 1,
       health: { status: 'degraded' },
       removed: ['old'],
-      added: [{ name: 'new', state: 'forced_open', history: { calls: [], errors: [] } }],
+      added: [{ name: 'new', state: 'forced_open', history: { calls: [0], errors: [0] } }],
     });
     stream.close();
   });
