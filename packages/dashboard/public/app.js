@@ -26,6 +26,7 @@ const ui = {
   count: $('breaker-count'),
   message: document.querySelector('.message'),
   viewport: document.querySelector('.viewport'),
+  listHead: document.querySelector('.list-head-scroll'),
   spacer: document.querySelector('.spacer'),
   empty: document.querySelector('.empty'),
   windows: document.querySelectorAll('.window'),
@@ -280,6 +281,14 @@ ui.viewport.addEventListener('click', (event) => {
 
 // Wiring ----------------------------------------------------------------------------------
 
+// The column heads scroll sideways with the list on a narrow screen.
+ui.viewport.addEventListener(
+  'scroll',
+  () => {
+    ui.listHead.scrollLeft = ui.viewport.scrollLeft;
+  },
+  { passive: true },
+);
 ui.search.addEventListener('input', render);
 ui.filter.addEventListener('change', render);
 ui.message.addEventListener('click', () => {
