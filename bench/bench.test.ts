@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CLAMD } from '../packages/scanbridge/test/clamd-process.js';
 import { AUTHZ_CONTENDERS } from './authz.js';
 import { type BenchOptions, expectState, runBench, StateError } from './harness.js';
+import { METRICS_CONTENDERS, metricsCases } from './metrics.js';
 import { markdown, targets } from './report.js';
 import { SCAN_CONTENDERS } from './scanning.js';
 import { breakwater } from './subjects.js';
@@ -126,6 +127,25 @@ describe('benchmark harness', () => {
     expect(report).toMatch(
       /\| authz concurrent identical uncached checks: backend calls, worst round \| 1\.000 \| <= 1\.00 \| met \|/,
     );
+  }, 120_000);
+
+  it('runs case 11 (the metrics collector) and judges its target', async () => {
+    const cases = await metricsCases(SMOKE);
+    const success = cases.find((c) => c.id === 'metrics-success');
+    expect(success?.rows.map((r) => r.name).sort()).toEqual(
+      Object.values(METRICS_CONTENDERS).sort(),
+    );
+    const scrape = cases.find((c) => c.id === 'metrics-scrape');
+    expect(scrape?.rows).toHaveLength(3);
+    for (const row of [...(success?.rows ?? []), ...(scrape?.rows ?? [])]) {
+      expect(row.perRound).toHaveLength(SMOKE.rounds);
+      expect(row.median).toBeGreaterThan(0);
+    }
+    const checks = targets(cases, SMOKE.memoryBreakers);
+    expect(checks.map((t) => t.description)).toEqual([
+      'metrics: success path with collectBreakerMetrics / without',
+    ]);
+    expect(markdown(cases, checks, '## smoke')).toContain('### 11. metrics');
   }, 120_000);
 
   it('refuses a figure from a breaker that left the state its case assumes', async () => {

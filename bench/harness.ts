@@ -99,12 +99,12 @@ export function expectState(subject: Subject, expected: Observed, caseId: string
   }
 }
 
-function rotate<T>(items: readonly T[], by: number): T[] {
+export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-async function nsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
+export async function nsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
   const stats = await measure(fn, {
     min_cpu_time: options.minCpuMs * 1e6,
     max_samples: options.maxSamples,
@@ -253,7 +253,7 @@ function memory(
   return child(MEMORY_CHILD, [name, String(count)], 120_000);
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1
@@ -261,11 +261,11 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function collectRows(samples: Map<string, number[]>): Row[] {
+export function collectRows(samples: Map<string, number[]>): Row[] {
   return [...samples].map(([name, perRound]) => ({ name, median: median(perRound), perRound }));
 }
 
-function push(samples: Map<string, number[]>, name: string, value: number): void {
+export function push(samples: Map<string, number[]>, name: string, value: number): void {
   const list = samples.get(name) ?? [];
   list.push(value);
   samples.set(name, list);

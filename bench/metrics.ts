@@ -6,9 +6,18 @@
  */
 import { BreakerRegistry, type CircuitBreaker } from '@breakwater/core';
 import { collectBreakerMetrics } from '@breakwater/prometheus';
-import { measure } from 'mitata';
 import { Registry } from 'prom-client';
-import { type BenchOptions, type CaseResult, StateError } from './harness.js';
+import {
+  type BenchOptions,
+  type CaseResult,
+  collectRows,
+  median,
+  nsPerCall,
+  push,
+  type Row,
+  rotate,
+  StateError,
+} from './harness.js';
 import { SUCCESS } from './subjects.js';
 
 export const METRICS_CONTENDERS = {
@@ -74,15 +83,6 @@ function contender(name: string, collect: 'none' | 'default' | 'durations'): Con
   };
 }
 
-async function nsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
-  const stats = await measure(fn, {
-    min_cpu_time: options.minCpuMs * 1e6,
-    max_samples: options.maxSamples,
-    min_samples: Math.min(12, options.maxSamples),
-  });
-  return stats.p50;
-}
-
 /** ms per `register.metrics()` over `breakers` breakers, the median of a few. */
 async function scrapeMs(breakers: number, maxBreakers: number): Promise<number> {
   const registry = new BreakerRegistry({ defaults: NEVER_TRIPS });
@@ -106,27 +106,6 @@ async function scrapeMs(breakers: number, maxBreakers: number): Promise<number> 
   collector.close();
   registry.dispose();
   return median(times);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function push(samples: Map<string, number[]>, name: string, value: number): void {
-  samples.set(name, [...(samples.get(name) ?? []), value]);
-}
-
-function rows(samples: Map<string, number[]>) {
-  return [...samples].map(([name, perRound]) => ({ name, median: median(perRound), perRound }));
 }
 
 export async function metricsCases(
@@ -159,7 +138,7 @@ export async function metricsCases(
       id: 'metrics-success',
       title: `11. metrics: success path of one breaker among ${REGISTRY_BREAKERS.toLocaleString('en-US')} in a registry, \`async () => 1\`, without and with collectBreakerMetrics (scraped between rounds)`,
       unit: 'ns/call',
-      rows: rows(success),
+      rows: collectRows(success),
     },
     {
       id: 'metrics-scrape',
@@ -167,7 +146,7 @@ export async function metricsCases(
       unit: 'ms',
       // In order of size, whatever order the rounds ran them in.
       rows: SCRAPES.map(({ breakers, maxBreakers }) => scrapeName(breakers, maxBreakers)).map(
-        (name) => rows(scrape).find((row) => row.name === name) as ReturnType<typeof rows>[number],
+        (name) => collectRows(scrape).find((row) => row.name === name) as Row,
       ),
     },
   ];
