@@ -79,7 +79,8 @@ function refilter() {
       : store.records.filter((record) => matches(record, query, filter));
   list.setItems(visible);
   setText(ui.count, `${visible.length} / ${store.records.length}`);
-  ui.empty.hidden = visible.length > 0 || store.records.length === 0;
+  ui.empty.hidden = visible.length > 0;
+  setText(ui.empty, store.records.length === 0 ? 'no breakers yet' : 'no breaker matches');
 }
 
 // Header ----------------------------------------------------------------------------------
@@ -244,11 +245,20 @@ ui.token.addEventListener('input', () => {
   else sessionStorage.setItem(TOKEN_KEY, ui.token.value);
 });
 
-async function control(name, action, button) {
+/** Marks a breaker's buttons busy (or not): its row, wherever it is now, shows it on rebinding. */
+function setPending(name, pending) {
+  const record = store.byName.get(name);
+  if (record === undefined) return;
+  record.pending = pending;
+  record.version++;
+  render();
+}
+
+async function control(name, action) {
   const { verb } = ACTIONS.find((a) => a.action === action);
   const headers = {};
   if (ui.token.value !== '') headers['X-Breakwater-Token'] = ui.token.value;
-  button.disabled = true;
+  setPending(name, true);
   try {
     const response = await fetch(`breakers/${encodeURIComponent(name)}/${action}`, {
       method: 'POST',
@@ -261,22 +271,17 @@ async function control(name, action, button) {
       return;
     }
     store.applyView(body);
-    render();
   } catch (error) {
     showMessage(`Could not ${verb} "${name}": ${error.message}`);
   } finally {
-    button.disabled = false;
-    // Rebinding sets each button's enabled state from the breaker's new state.
-    const record = store.byName.get(name);
-    if (record !== undefined) record.version++;
-    render();
+    setPending(name, false);
   }
 }
 
 ui.viewport.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-action]');
   const row = button?.closest('[data-testid="breaker-row"]');
-  if (row?.dataset.name !== undefined) control(row.dataset.name, button.dataset.action, button);
+  if (row?.dataset.name !== undefined) control(row.dataset.name, button.dataset.action);
 });
 
 // Wiring ----------------------------------------------------------------------------------

@@ -153,8 +153,9 @@ function bindActions(actions, record, context) {
     const { verb } = ACTIONS.find((a) => a.action === button.dataset.action);
     button.setAttribute('aria-label', `${verb} ${record.name}`);
     button.title = `${verb} ${record.name}`;
-    // Already there: pressing it would change nothing, so say so instead of offering it.
+    // Busy with an earlier press, or already there: pressing it would change nothing.
     button.disabled =
+      record.pending === true ||
       (button.dataset.action === 'open' && state === 'forced_open') ||
       (button.dataset.action === 'disable' && state === 'disabled');
   }

@@ -106,6 +106,8 @@ export class BreakerStore {
       errors: view.history.errors.slice(-this.historyLength),
       tick: this.tick,
       version: 0,
+      /** A control sent for it and not yet answered. */
+      pending: false,
     };
     this.setView(record, view);
     this.records.push(record);
