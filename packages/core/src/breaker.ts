@@ -45,6 +45,16 @@ const CLOCK_EVENTS: readonly BreakerEventName[] = ['stateChange', 'halfOpen', 'o
 const CALL_EVENTS: readonly BreakerEventName[] = ['success', 'failure', 'ignored', 'timeout'];
 const NO_LISTENERS = new Listeners<BreakerEvents>(() => {});
 
+function stateIndex(name: StateName, role: 'from' | 'to'): number {
+  const index = STATE_NAMES.indexOf(name);
+  if (index === -1) {
+    throw new TypeError(
+      `transitionCount: "${role}" must be one of ${STATE_NAMES.join(', ')}, got ${describeValue(name)}`,
+    );
+  }
+  return index;
+}
+
 function isAbortSignal(value: unknown): value is AbortSignal {
   const signal = value as AbortSignal | null;
   return (
@@ -61,8 +71,8 @@ class Tallies {
   opened = 0;
   closed = 0;
   wouldOpen = 0;
-  /** Transitions, at from * STATE_NAMES.length + to. */
-  readonly transitions = new Float64Array(STATE_NAMES.length ** 2);
+  /** Transitions, at from * STATE_NAMES.length + to. 64 bytes: V8 keeps it on the heap. */
+  readonly transitions = new Uint32Array(STATE_NAMES.length ** 2);
 }
 
 /** The breaker's last change of state, kept for dashboards and metrics (it survives `reset()`). */
@@ -307,12 +317,15 @@ export class CircuitBreaker<T = never> {
    * counts as open -> open.
    */
   transitionCount(from: StateName, to: StateName): number {
+    const index = stateIndex(from, 'from') * STATE_NAMES.length + stateIndex(to, 'to');
     this.catchUp();
-    const index = STATE_NAMES.indexOf(from) * STATE_NAMES.length + STATE_NAMES.indexOf(to);
     return this.tallies?.transitions[index] ?? 0;
   }
 
-  /** The last change of state and its reason; undefined until the first. */
+  /**
+   * The last change of state and its reason; undefined until the first. An open period's end
+   * is stamped with the moment it ended, even when nothing read the breaker until later.
+   */
   lastTransition(): Transition | undefined {
     this.catchUp();
     return this.last;
@@ -717,10 +730,11 @@ export class CircuitBreaker<T = never> {
   private halfOpen(): void {
     this.current = HALF_OPEN;
     this.successCount = this.probes = 0;
+    const ended = this.until;
     this.until = Number.POSITIVE_INFINITY;
     this.newGeneration();
     this.cancelTimer();
-    this.announce(OPEN, 'open_elapsed');
+    this.announce(OPEN, 'open_elapsed', ended);
   }
 
   private close(reason: TransitionReason): void {
@@ -745,7 +759,7 @@ export class CircuitBreaker<T = never> {
    * Both are posted before either is delivered, so a listener that moves the breaker on has its
    * transition told after this one, and every counted opening and closing is told.
    */
-  private announce(from: State, reason: TransitionReason): void {
+  private announce(from: State, reason: TransitionReason, at = this.settings.clock.now()): void {
     const events = this.events;
     const to = this.current;
     const counts = this.tally().transitions;
@@ -755,7 +769,7 @@ export class CircuitBreaker<T = never> {
       from: STATE_NAMES[from] as StateName,
       to: STATE_NAMES[to] as StateName,
       reason,
-      at: this.settings.clock.now(),
+      at,
     };
     if (events.has('stateChange')) {
       events.post('stateChange', {

@@ -34,6 +34,27 @@ describe('transitionCount() and lastTransition()', () => {
     expect(breaker.transitionCount('closed', 'disabled')).toBe(0);
   });
 
+  it('stamps the end of an open period with the moment it ended, even when read later', async () => {
+    const { clock, breaker } = breakerOnClock({ failureThreshold: 1, openDuration: 1_000 });
+    await failOnce(breaker);
+    const openedAt = clock.now();
+    clock.advance(60_000);
+    expect(breaker.lastTransition()).toEqual({
+      from: 'open',
+      to: 'half_open',
+      reason: 'open_elapsed',
+      at: openedAt + 1_000,
+    });
+  });
+
+  it('refuses a name that is not a state, rather than reading another pair', () => {
+    const { breaker } = breakerOnClock();
+    expect(() => breaker.transitionCount('half_open', 'forced_open' as never)).toThrow(
+      /"to" must be one of closed, open, half_open, disabled, got "forced_open"/,
+    );
+    expect(() => breaker.transitionCount('opened' as never, 'closed')).toThrow(TypeError);
+  });
+
   it('counts forcing a timed open as open -> open, and starts over on reset() but keeps the last', async () => {
     const { breaker } = breakerOnClock({ failureThreshold: 1 });
     await failOnce(breaker);
