@@ -164,6 +164,14 @@ export class BreakerRegistry {
   }
 
   /**
+   * The breaker held under `name`, or undefined: unlike `get()` it never makes one and does not
+   * count as use, so an observer (a dashboard, a metrics scrape) keeps nothing alive.
+   */
+  find(name: string): CircuitBreaker<unknown> | undefined {
+    return this.entries.get(name)?.breaker;
+  }
+
+  /**
    * The breaker called `name`, made from the defaults plus `options` the first time; later
    * calls return the same breaker and ignore `options`.
    */

@@ -85,3 +85,16 @@ describe('BreakerRegistry.forEach()', () => {
     expect(seen).toEqual(['a:degraded', 'b:critical']);
   });
 });
+
+describe('BreakerRegistry.find()', () => {
+  it('returns the breaker held under a name without making one or counting as use', () => {
+    const registry = new BreakerRegistry({ maxBreakers: 1 });
+    const a = registry.get('a');
+    expect(registry.find('a')).toBe(a);
+    expect(registry.find('b')).toBeUndefined();
+    expect(registry.has('b')).toBe(false);
+    // find() is not use: making b drops a (the least recently used), as if find() never ran.
+    registry.get('b');
+    expect(registry.find('a')).toBeUndefined();
+  });
+});
