@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@breakwater/core';
+import type { Clock, Logger } from '@breakwater/core';
 import { describeValue } from '@breakwater/core/validate';
 import { aggregateOutcomes } from './aggregate.js';
 import { Audit } from './audit.js';
@@ -147,6 +147,8 @@ export class ScanManager {
       const record = await this.quarantine
         .store(scan.prepared.input, { reason, report })
         .catch((error: unknown) => {
+          // The scan produced a report (completed), and the caller still gets a ScanError: failed too.
+          this.counters.scanFailed();
           throw new ScanError(
             'io',
             `The policy said quarantine, but the file could not be quarantined: ${(error as Error).message}`,
@@ -332,12 +334,12 @@ export class ScanManager {
         result: checkResult(result, scanner.name, metadata),
         metadata,
         engine: scanner.name,
-        durationMs: clock.now() - startedAt,
+        durationMs: elapsed(clock, startedAt),
       };
     } catch (error) {
       return {
         failure: { engine: scanner.name, error: toScanError(error, scanner.name) },
-        durationMs: clock.now() - startedAt,
+        durationMs: elapsed(clock, startedAt),
       };
     }
   }
@@ -372,6 +374,11 @@ function sameFile(runs: readonly EngineRun[]): readonly EngineRun[] {
 function outcomeOf(run: EngineRun): EngineOutcome {
   if ('failure' in run) return run.failure.error.kind;
   return run.result.source === 'failopen' ? 'fail_open' : run.result.outcome.type;
+}
+
+/** Ms since `startedAt`; never negative, though the wall clock may step back (NTP) meanwhile. */
+function elapsed(clock: Clock, startedAt: number): number {
+  return Math.max(0, clock.now() - startedAt);
 }
 
 function preparationTimeout(input: FileInput, ms: number): ScanError {

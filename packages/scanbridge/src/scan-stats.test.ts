@@ -8,6 +8,7 @@ import { ScanManager } from './manager.js';
 import { MockScanner } from './mock-scanner.js';
 import { PolicyAction } from './policy/action.js';
 import { Condition } from './policy/condition.js';
+import { PolicyEngine } from './policy/engine.js';
 import { defaultPolicy } from './policy/presets.js';
 import { PolicyRule } from './policy/rule.js';
 import type { EngineScanEvent, ScanDecisionEvent } from './scan-stats.js';
@@ -448,5 +449,77 @@ describe('ScanManager.on', () => {
     expect(() => manager.on('decision', 'log' as unknown as () => void)).toThrow(
       /ScanManager.on\("decision", listener\): needs a function, got "log"/,
     );
+  });
+});
+
+describe('scan statistics, edge cases', () => {
+  it('goes on when a listener throws a value that cannot be made a string', async () => {
+    const warnings: unknown[][] = [];
+    vi.spyOn(process, 'emitWarning').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    const manager = ScanManager.builder().addScanner(clean('a')).build();
+    manager.on('engineScan', () => {
+      throw Object.create(null);
+    });
+    await expect(manager.scan(file('data'))).resolves.toMatchObject({
+      aggregatedOutcome: { type: 'clean' },
+    });
+    expect(manager.stats().scans).toEqual({ completed: 1, failed: 0 });
+    expect(warnings).toEqual([
+      ['ScanManager: a "engineScan" listener threw: an object', { code: LISTENER_ERROR_WARNING }],
+    ]);
+  });
+
+  it('counts a scan whose quarantine store failed as failed too: the caller got a ScanError', async () => {
+    const store = {
+      store: async () => {
+        throw new Error('disk full');
+      },
+    };
+    const manager = ScanManager.builder()
+      .addScanner(MockScanner.infected(['Eicar-Test-Signature']).withName('e'))
+      .withPolicyEngine(
+        new PolicyEngine({ defaultAction: PolicyAction.allow() }).addRule(
+          new PolicyRule('hold', PolicyAction.quarantine('infected upload')).withCondition(
+            Condition.outcomeIs('infected'),
+          ),
+        ),
+      )
+      .withQuarantine(store as never)
+      .build();
+    const scanned = manager.scanWithPolicy(FileInput.fromBytes(bytes(EICAR), 'eicar.com'));
+    await expect(scanned).rejects.toMatchObject({ kind: 'io' });
+    const stats = manager.stats();
+    expect(stats.decisions.quarantine).toBe(1);
+    expect(stats.scans).toEqual({ completed: 1, failed: 1 });
+  });
+
+  it('never reports a negative duration, though the clock steps back during a run', async () => {
+    // A wall clock stepping back a second at every read (NTP correcting a fast clock, in excess).
+    let now = 1_000_000;
+    const stepping = { now: () => (now -= 1_000) };
+    const manager = ScanManager.builder()
+      .addScanner(clean('a'))
+      .withConfig({ clock: stepping })
+      .build();
+    const heard: EngineScanEvent[] = [];
+    manager.on('engineScan', (event) => heard.push(event));
+    await manager.scan(file('data'));
+    expect(heard).toHaveLength(1);
+    expect(heard[0]?.durationMs).toBe(0);
+  });
+
+  it('unsubscribes only its own subscription when one function is subscribed twice', async () => {
+    const manager = ScanManager.builder().addScanner(clean('a')).build();
+    let heard = 0;
+    const listener = () => {
+      heard++;
+    };
+    const first = manager.on('engineScan', listener);
+    manager.on('engineScan', listener);
+    first();
+    await manager.scan(file('data'));
+    expect(heard).toBe(1);
   });
 });

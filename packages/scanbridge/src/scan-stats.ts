@@ -1,4 +1,5 @@
 import type { Logger } from '@breakwater/core';
+import { describeValue } from '@breakwater/core/validate';
 import type { ScanErrorKind } from './errors.js';
 import type { PolicyActionType } from './policy/action.js';
 import type { OutcomeType } from './result.js';
@@ -118,7 +119,10 @@ export class ScanCounters {
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      lists[event] = lists[event].filter((l) => l !== listener);
+      // Only this subscription: the same function subscribed twice is heard once more, as in core.
+      const list = lists[event];
+      const at = list.indexOf(listener);
+      if (at !== -1) lists[event] = [...list.slice(0, at), ...list.slice(at + 1)];
     };
   }
 
@@ -157,7 +161,8 @@ export class ScanCounters {
         // The logger failed too: the warning below still says what happened.
       }
     }
-    const why = error instanceof Error ? error.message : String(error);
+    // String() throws on some values (Object.create(null)): the report must not.
+    const why = error instanceof Error ? error.message : describeValue(error);
     process.emitWarning(`${message}: ${why}`, { code: LISTENER_ERROR_WARNING });
   }
 }
