@@ -1,4 +1,3 @@
-import type { AuthorizationService } from '@breakwater/authz';
 import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
 import { AttributeSets } from './attribute-sets.js';
 import {
@@ -10,8 +9,29 @@ import {
   secondsHistogram,
 } from './meter.js';
 
-/** What the instruments read of an AuthorizationService: its counters and its `decision` event. */
-export type AuthorizationSource = Pick<AuthorizationService, 'stats' | 'on'>;
+/**
+ * What the instruments read of an AuthorizationService: its counters and its `decision` event.
+ * Declared here, not imported, so this package's types compile without the optional
+ * authorization package installed; the service fits it as it is.
+ */
+export interface AuthorizationSource {
+  stats(): AuthorizationCounts;
+  on(event: 'decision', listener: (decision: { readonly durationMs: number }) => void): () => void;
+}
+
+/** The part of `AuthorizationService.stats()` the instruments report. */
+export interface AuthorizationCounts {
+  readonly checks: {
+    readonly [S in 'cache' | 'spicedb' | 'fallback']: {
+      readonly allowed: number;
+      readonly denied: number;
+    };
+  };
+  /** `undefined` when the service has no cache. */
+  readonly cache: { readonly entries: number } | undefined;
+  /** By the strategy's name, then by why SpiceDB did not decide. */
+  readonly fallbacks: { readonly [strategy: string]: { readonly [reason: string]: number } };
+}
 
 export type InstrumentAuthorizationOptions = MeterOptions;
 

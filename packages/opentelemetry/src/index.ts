@@ -1,4 +1,5 @@
 export {
+  type AuthorizationCounts,
   type AuthorizationSource,
   type InstrumentAuthorizationOptions,
   instrumentAuthorization,
@@ -8,5 +9,6 @@ export { DURATION_BUCKETS, type Instrumentation, type MeterOptions } from './met
 export {
   type InstrumentScansOptions,
   instrumentScans,
+  type ScanCounts,
   type ScanSource,
 } from './scan-instruments.js';

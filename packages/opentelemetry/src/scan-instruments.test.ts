@@ -62,7 +62,16 @@ describe('instrumentScans', () => {
 
     const collected = await harness.collect();
     const scans = collected.keyed(SCANS, 'scanbridge.engine', 'scanbridge.outcome');
-    expect(scans).toEqual({ 'quick/clean': 3, 'sig/infected': 3, 'down/engine_unavailable': 3 });
+    const none = { clean: 0, infected: 0, suspicious: 0, error: 0 };
+    const byEngine = (engine: string, counts: Record<string, number>) =>
+      Object.fromEntries(
+        Object.entries({ ...none, ...counts }).map(([outcome, n]) => [`${engine}/${outcome}`, n]),
+      );
+    expect(scans).toEqual({
+      ...byEngine('quick', { clean: 3 }),
+      ...byEngine('sig', { infected: 3 }),
+      ...byEngine('down', { engine_unavailable: 3 }),
+    });
     const stats = manager.stats();
     for (const [engine, outcomes] of Object.entries(stats.engines)) {
       for (const [outcome, count] of Object.entries(outcomes)) {
@@ -90,19 +99,42 @@ describe('instrumentScans', () => {
     expect(collected.metric(DURATION)?.descriptor.unit).toBe('s');
   });
 
-  it('lists nothing for an engine before it has run, and its runs once it has', async () => {
-    const { clock, manager, harness, meter } = setUp();
+  it("reports each engine's verdicts at 0 before it has run, so the first infected file is an increase", async () => {
+    const { clock, manager, harness, meter } = setUp(AggregationTemporality.DELTA);
     handle = instrumentScans(manager, { meter });
     const before = await harness.collect();
-    expect(before.points(SCANS)).toEqual([]);
+    expect(before.keyed(SCANS, 'scanbridge.engine', 'scanbridge.outcome')).toEqual(
+      Object.fromEntries(
+        ['quick', 'sig', 'down'].flatMap((engine) =>
+          ['clean', 'infected', 'suspicious', 'error'].map((verdict) => [
+            `${engine}/${verdict}`,
+            0,
+          ]),
+        ),
+      ),
+    );
     expect(before.points(BYTES)).toEqual([{ attributes: {}, value: 0 }]);
-    expect(before.points(DECISIONS)).toHaveLength(5);
+    expect(before.keyed(DECISIONS, 'scanbridge.action')).toEqual({
+      allow: 0,
+      allow_with_warning: 0,
+      quarantine: 0,
+      block: 0,
+      require_review: 0,
+    });
 
     await settle(clock, manager.scan(file('data')));
+    // Delta: what happened between the two collections, the first infected file included.
     const after = await harness.collect();
+    const sig = { 'scanbridge.engine': 'sig' };
+    expect(after.value(SCANS, { ...sig, 'scanbridge.outcome': 'infected' })).toBe(1);
+    expect(after.value(SCANS, { ...sig, 'scanbridge.outcome': 'clean' })).toBe(0);
+    // A failure kind appears once it has happened, and only for the engine it happened to.
+    const down = { 'scanbridge.engine': 'down', 'scanbridge.outcome': 'engine_unavailable' };
+    expect(before.value(SCANS, down)).toBeUndefined();
+    expect(after.value(SCANS, down)).toBe(1);
     expect(
-      after.value(SCANS, { 'scanbridge.engine': 'sig', 'scanbridge.outcome': 'infected' }),
-    ).toBe(1);
+      after.value(SCANS, { ...sig, 'scanbridge.outcome': 'engine_unavailable' }),
+    ).toBeUndefined();
   });
 
   it('stops on close(): no more points, and its engineScan listener is gone', async () => {

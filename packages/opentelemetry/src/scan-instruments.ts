@@ -1,4 +1,3 @@
-import type { ScanManager } from '@breakwater/scanbridge';
 import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
 import { AttributeSets } from './attribute-sets.js';
 import {
@@ -10,12 +9,38 @@ import {
   secondsHistogram,
 } from './meter.js';
 
-/** What the instruments read of a ScanManager: its counters and its `engineScan` event. */
-export type ScanSource = Pick<ScanManager, 'stats' | 'on'>;
+/**
+ * What the instruments read of a ScanManager: its counters and its `engineScan` event. Declared
+ * here, not imported, so this package's types compile without the optional
+ * scanbridge package installed; the manager fits it as it is.
+ */
+export interface ScanSource {
+  stats(): ScanCounts;
+  on(
+    event: 'engineScan',
+    listener: (run: { readonly engine: string; readonly durationMs: number }) => void,
+  ): () => void;
+}
+
+/** The part of `ScanManager.stats()` the instruments report. */
+export interface ScanCounts {
+  /** Every engine by name, with its runs by outcome (an outcome appears once it has happened). */
+  readonly engines: {
+    readonly [engine: string]: { readonly [outcome: string]: number | undefined };
+  };
+  readonly decisions: { readonly [action: string]: number };
+  readonly bytesScanned: number;
+}
 
 export type InstrumentScansOptions = MeterOptions;
 
 const OWNER = 'instrumentScans';
+
+/**
+ * An engine's verdicts, exported at 0 from the first collection so that `increase()` sees the
+ * first infected file; failure kinds and `fail_open` appear once they have happened.
+ */
+const VERDICTS: ReadonlySet<string> = new Set(['clean', 'infected', 'suspicious', 'error']);
 
 /**
  * Reports a ScanManager's engine runs by engine and outcome, its policy decisions by action and
@@ -53,8 +78,12 @@ export function instrumentScans(
   const observe: BatchObservableCallback = (result) => {
     const stats = manager.stats();
     for (const [engine, outcomes] of Object.entries(stats.engines)) {
+      for (const verdict of VERDICTS) {
+        result.observe(scans, outcomes[verdict] ?? 0, scanSets.get(engine, verdict));
+      }
       for (const [outcome, count] of Object.entries(outcomes)) {
-        if (count !== undefined) result.observe(scans, count, scanSets.get(engine, outcome));
+        if (count === undefined || VERDICTS.has(outcome)) continue;
+        result.observe(scans, count, scanSets.get(engine, outcome));
       }
     }
     for (const [action, count] of Object.entries(stats.decisions)) {
