@@ -7,6 +7,7 @@ import {
 } from '@breakwater/core';
 import {
   AggregationTemporality,
+  AggregationType,
   DataPointType,
   InMemoryMetricExporter,
   MeterProvider,
@@ -453,7 +454,10 @@ describe('instrumentBreakers durations', () => {
   it('skips a call that started before durations were on: it has no start time', async () => {
     const clock = new ManualClock(1_000_000);
     const registry = new BreakerRegistry({ clock });
-    const h = setUp();
+    // A histogram drops a NaN silently; a sum does not, so recording the unmeasured call shows.
+    const h = setUp(AggregationTemporality.CUMULATIVE, [
+      { instrumentName: DURATION, aggregation: { type: AggregationType.SUM } },
+    ]);
     const breaker = registry.get('early');
     let finish!: (value: string) => void;
     const inFlight = breaker.execute(
@@ -470,8 +474,12 @@ describe('instrumentBreakers durations', () => {
 
     const collected = await h.collect();
     expect(collected.byBreaker(CALLS, 'early')).toMatchObject({ success: 2 });
-    const [only] = collected.histograms(DURATION);
-    expect(only?.value).toMatchObject({ count: 1, sum: 0.01 });
+    expect(collected.points(DURATION)).toEqual([
+      {
+        attributes: { 'breakwater.breaker': 'early', 'breakwater.outcome': 'success' },
+        value: 0.01,
+      },
+    ]);
   });
 
   it('records the breakers past maxBreakers under _other, from the first call on', async () => {
@@ -523,21 +531,30 @@ describe('instrumentBreakers durations', () => {
     expect(closed.names()).toEqual([]);
   });
 
-  it('leaves cumulative values where they were after close()', async () => {
-    const { registry } = registryOnClock();
+  it('leaves cumulative readers exporting the last values after close(), an open state and critical health included', async () => {
+    const { clock, registry } = registryOnClock();
     const h = setUp();
     const { meter } = h;
-    const breaker = registry.get('svc');
+    const breaker = new CircuitBreaker({ name: 'svc', clock, failureThreshold: 1 });
+    registry.register('svc', breaker, { criticality: 'critical' });
     handle = instrumentBreakers(registry, { meter });
     await succeed(breaker);
-    expect((await h.collect()).byBreaker(CALLS, 'svc')).toMatchObject({ success: 1 });
-
-    handle.close();
-    await succeed(breaker);
     await fail(breaker);
-    const after = await h.collect();
-    expect(after.byBreaker(CALLS, 'svc')).toMatchObject({ success: 1, failure: 0 });
-    expect(after.byBreaker(STATE, 'svc')).toEqual(states({ closed: 1 }));
+    const last = await h.collect();
+    expect(last.byBreaker(CALLS, 'svc')).toMatchObject({ success: 1, failure: 1 });
+    expect(last.byBreaker(STATE, 'svc')).toEqual(states({ open: 1 }));
+    expect(last.value(HEALTH)).toBe(3);
+
+    // What the README warns of: the SDK repeats these until the provider shuts down.
+    handle.close();
+    breaker.forceClose();
+    await succeed(breaker);
+    for (const after of [await h.collect(), await h.collect()]) {
+      expect(after.byBreaker(CALLS, 'svc')).toMatchObject({ success: 1, failure: 1 });
+      expect(after.byBreaker(STATE, 'svc')).toEqual(states({ open: 1 }));
+      expect(after.value(HEALTH)).toBe(3);
+    }
+    expect(registry.health().status).toBe('healthy');
   });
 });
 
