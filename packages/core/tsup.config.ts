@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/validate.ts'],
+  entry: {
+    index: 'src/index.ts',
+    validate: 'src/validate.ts',
+    'observe/index': 'src/observe/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
