@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CircuitBreaker, Logger } from '@breakwater/core';
 import type { Payloads } from './payloads.js';
+import { reportFailure } from './report.js';
 import { sendError, sendJson } from './respond.js';
 import type { Token } from './token.js';
 
@@ -30,6 +31,22 @@ export function serveControl(
   req.resume();
   const refused = refusal(token, req);
   if (refused !== undefined) {
+    if (refused.reason !== undefined) {
+      // Someone trying the controls without the token, or guessing it: the operators want to
+      // know. Never the value sent, nor any part of it.
+      log(
+        logger,
+        'warn',
+        {
+          method: req.method,
+          path: pathOf(req),
+          breaker: decoded(control.name) ?? control.name,
+          action: control.action,
+          reason: refused.reason,
+        },
+        `dashboard: a control was refused (${refused.reason})`,
+      );
+    }
     sendError(res, refused.status, refused.error);
     return;
   }
@@ -38,10 +55,8 @@ export function serveControl(
     sendError(res, 404, `unknown action "${action}": use open, close, reset or disable`);
     return;
   }
-  let name: string;
-  try {
-    name = decodeURIComponent(control.name);
-  } catch {
+  const name = decoded(control.name);
+  if (name === undefined) {
     sendError(res, 400, 'the breaker name in the path is not valid URL encoding');
     return;
   }
@@ -51,31 +66,69 @@ export function serveControl(
     return;
   }
   ACTIONS[action](entry.breaker);
-  logger?.info(
+  log(
+    logger,
+    'info',
     { breaker: name, action },
     `dashboard: an operator asked breaker "${name}" to ${action}`,
   );
   sendJson(res, 200, payloads.view(name, entry));
 }
 
+/** A log line that cannot fail the request: the action it tells of has happened already. */
+function log(
+  logger: Logger | undefined,
+  level: 'info' | 'warn',
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  try {
+    logger?.[level](fields, message);
+  } catch (error) {
+    reportFailure(undefined, error, `dashboard: the logger threw on "${message}"`);
+  }
+}
+
+function decoded(name: string): string | undefined {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path asked for, without its query (nothing of the token travels in either). */
+function pathOf(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
+  const queryAt = url.indexOf('?');
+  return queryAt < 0 ? url : url.slice(0, queryAt);
+}
+
 function isAction(value: string): value is ActionName {
   return Object.hasOwn(ACTIONS, value);
 }
 
-/** Why a control request is refused, as a status and words; undefined when it may go ahead. */
-function refusal(
-  token: Token | undefined,
-  req: IncomingMessage,
-): { readonly status: number; readonly error: string } | undefined {
+interface Refusal {
+  readonly status: number;
+  readonly error: string;
+  /** What the warning says; none when controls are off (nothing to guess). */
+  readonly reason?: 'missing token' | 'wrong token';
+}
+
+/** Why a control request is refused; undefined when it may go ahead. */
+function refusal(token: Token | undefined, req: IncomingMessage): Refusal | undefined {
   if (token === undefined) return { status: 403, error: 'controls are off: no token configured' };
   const sent = sentToken(req);
   if (sent === undefined) {
     return {
       status: 401,
       error: 'this control needs the token: send it in the X-Breakwater-Token header',
+      reason: 'missing token',
     };
   }
-  if (!token.matches(sent)) return { status: 403, error: 'the token does not match' };
+  if (!token.matches(sent)) {
+    return { status: 403, error: 'the token does not match', reason: 'wrong token' };
+  }
   return undefined;
 }
 

@@ -1,13 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostAllowed } from './allowed-hosts.js';
 import { serveControl } from './controls.js';
 import { setSecurityHeaders } from './headers.js';
+import { LateStates } from './late-states.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
-import { Payloads } from './payloads.js';
+import { type BreakerEntry, Payloads, type StateChange } from './payloads.js';
 import { reportFailure } from './report.js';
-import { safeJson, sendError, sendJson } from './respond.js';
+import { safeJson, sendError, sendJson, sendJsonBody } from './respond.js';
 import { locate, METHODS, type Route } from './routing.js';
 import { HistorySampler } from './sampler.js';
-import { SseHub } from './sse-hub.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { Sources } from './sources.js';
+import { gone, SseHub } from './sse-hub.js';
 import { type Asset, loadAssets, sendAsset } from './static-assets.js';
 import { every } from './timer.js';
 
@@ -27,7 +31,7 @@ type Next = (error?: unknown) => void;
  * A live breaker dashboard: the page, a JSON snapshot, the health roll-up, server-sent events
  * and, with a token, operator controls. Nothing here touches a breaker's call path: breakers
  * are read once per `sampleInterval`, and state changes are listened to only while a page is
- * open.
+ * open or a snapshot is held (a listener does a few Map lookups per transition).
  */
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const settings = resolveOptions(options);
@@ -40,37 +44,78 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     );
   }
   const sampler = new HistorySampler(registry, settings.historyLength);
-  const payloads = new Payloads(settings, sampler);
+  const sources = new Sources(settings.authorization, settings.scans, settings.logger);
+  const payloads = new Payloads(settings, sampler, sources);
+  const snapshots = new SnapshotCache(() => payloads.snapshot());
   let unsubscribe: (() => void) | undefined;
+  const tell = (change: StateChange, entry: BreakerEntry): void => {
+    if (hub.size > 0) hub.broadcast('state', safeJson(payloads.stateChange(change, entry)));
+  };
+  const late = new LateStates(registry, tell);
+  // Runs inside the breaker's transition: Map lookups only, never a walk of the registry.
+  const onStateChange = (change: StateChange): void => {
+    snapshots.invalidate();
+    if (hub.size === 0) return;
+    const entry = late.holds(change.breaker) ? undefined : payloads.sampled(change.breaker);
+    if (entry === undefined) late.add(change);
+    else tell(change, entry);
+  };
+  // While a stream is open or a snapshot is held; subscribing walks every breaker once, so it
+  // is done beside a snapshot's own walk, and undone from the sampler's timer (never from inside
+  // a transition, where a stream dropped for its backlog would otherwise undo it).
+  const follow = (): void => {
+    unsubscribe ??= registry.on('stateChange', onStateChange);
+  };
   const stopListening = () => {
     unsubscribe?.();
     unsubscribe = undefined;
   };
+  const snapshot = (): Buffer => {
+    follow();
+    return snapshots.get();
+  };
   const hub = new SseHub({
     maxClients: settings.maxClients,
     clock: settings.clock,
-    onFirstClient: () => {
-      unsubscribe = registry.on('stateChange', (change) => {
-        const event = payloads.stateChange(change);
-        if (event !== undefined) hub.broadcast('state', safeJson(event));
-      });
-    },
-    onLastClient: stopListening,
+    onFirstClient: follow,
   });
   const stopSampling = every(settings.clock, settings.sampleInterval, () => {
     try {
+      // Before the sample, whose `added` may tell the same breakers: in the order they came.
+      late.flush();
       sampler.sample();
-      if (hub.size > 0) hub.broadcast('stats', safeJson(payloads.stats()));
+      snapshots.invalidate();
+      if (hub.size === 0) stopListening();
+      else hub.broadcast('stats', safeJson(payloads.stats()));
     } catch (error) {
       // From a timer a throw would end the process; the next sample tries again.
       reportFailure(settings.logger, error, 'dashboard: a sample failed');
     }
   });
   let closed = false;
+  // GET breakers answers being written: one shared body each, but a bounded number of them.
+  let downloads = 0;
+
+  const serveSnapshot = (res: ServerResponse): void => {
+    if (downloads >= settings.maxClients) {
+      sendError(
+        res,
+        503,
+        `too many snapshot downloads in flight (at most ${settings.maxClients}): try again in a moment`,
+        { 'Retry-After': '1' },
+      );
+      return;
+    }
+    downloads++;
+    res.once('close', () => downloads--);
+    sendJsonBody(res, 200, snapshot());
+  };
 
   const serveEvents = (res: ServerResponse): void => {
     if (closed) {
       sendError(res, 503, 'the dashboard is shut down');
+    } else if (gone(res)) {
+      // The client left before we ran: nobody to answer, and no slot to take.
     } else if (hub.full) {
       sendError(
         res,
@@ -78,7 +123,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         `too many open event streams (at most ${settings.maxClients}): close another dashboard tab, or raise maxClients`,
       );
     } else {
-      hub.open(res, safeJson(payloads.snapshot()));
+      hub.open(res, snapshot());
     }
   };
 
@@ -91,7 +136,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         sendAsset(res, route.asset);
         break;
       case 'breakers':
-        sendJson(res, 200, payloads.snapshot());
+        serveSnapshot(res);
         break;
       case 'health': {
         const health = registry.health();
@@ -116,6 +161,14 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       return;
     }
     setSecurityHeaders(res);
+    if (!hostAllowed(req.headers.host, settings.allowedHosts)) {
+      sendError(
+        res,
+        421,
+        'this dashboard does not answer to the host name in the Host header: add it to the allowedHosts option (loopback names and IP addresses are always accepted)',
+      );
+      return;
+    }
     if ('redirect' in destination) {
       res.writeHead(308, { Location: destination.redirect });
       res.end();
@@ -144,6 +197,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       stopSampling();
       hub.close();
       stopListening();
+      late.clear();
+      snapshots.invalidate();
     },
   });
 }

@@ -1,3 +1,10 @@
 export { createDashboard, type DashboardHandler } from './dashboard.js';
-export type { AuthorizationSource, DashboardOptions, ScanSource } from './options.js';
+export type { DashboardOptions } from './options.js';
+export type {
+  AuthorizationSource,
+  AuthorizationStatsView,
+  DecisionCountsView,
+  ScanSource,
+  ScanStatsView,
+} from './sources.js';
 export type { BreakerView, ViewState } from './views.js';

@@ -1,5 +1,10 @@
-import type { AuthorizationStats } from '@breakwater/authz';
-import { type BreakerRegistry, type Clock, type Logger, systemClock } from '@breakwater/core';
+import {
+  type BreakerRegistry,
+  type Clock,
+  type Logger,
+  MAX_TIMER_MS,
+  systemClock,
+} from '@breakwater/core';
 import {
   describeValue,
   durationAtLeast,
@@ -8,35 +13,31 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import type { ScanStats } from '@breakwater/scanbridge';
+import type { AuthorizationSource, ScanSource } from './sources.js';
 import { type Token, toToken } from './token.js';
-
-/** What the dashboard reads from an AuthorizationService: structural, so authz stays optional. */
-export interface AuthorizationSource {
-  readonly breaker: { readonly name: string };
-  stats(): AuthorizationStats;
-}
-
-/** What the dashboard reads from a ScanManager: structural, so scanbridge stays optional. */
-export interface ScanSource {
-  stats(): ScanStats;
-}
 
 export interface DashboardOptions {
   /** The breakers to show. */
   registry: BreakerRegistry;
   /**
    * Turns the controls on: POSTs must carry it in `X-Breakwater-Token` (or
-   * `Authorization: Bearer`). Without it the dashboard is read-only.
+   * `Authorization: Bearer`). At least 16 visible ASCII characters. Without it the dashboard
+   * is read-only.
    */
   token?: string | undefined;
+  /**
+   * Host names (without port) the dashboard answers under besides loopback names and IP
+   * literals, e.g. `['dashboard.internal']`. Any other Host gets 421: a DNS-rebinding page
+   * cannot read the dashboard through its own name.
+   */
+  allowedHosts?: readonly string[] | undefined;
   /** Where the handler is mounted, e.g. `/dashboard/`. Default `/`. */
   basePath?: string | undefined;
   /** An AuthorizationService whose stats the page shows. */
   authorization?: AuthorizationSource | undefined;
   /** A ScanManager whose stats the page shows. */
   scans?: ScanSource | undefined;
-  /** Open event streams at most; one more gets 503. Default 32. */
+  /** Open event streams at most, and snapshot downloads in flight at most; one more gets 503. Default 32. */
   maxClients?: number | undefined;
   /** Ms between history samples and `stats` events. Default 1000. */
   sampleInterval?: number | undefined;
@@ -45,7 +46,8 @@ export interface DashboardOptions {
   /** Time for samples, timestamps and timers. Default `Date.now` and the global timers. */
   clock?: Clock | undefined;
   /**
-   * Where operator actions (info) and failures inside the handler (error) are reported.
+   * Where operator actions (info), refused control attempts (warn) and failures inside the
+   * handler (error) are reported.
    * Default none: a failure is then a process warning.
    */
   logger?: Logger | undefined;
@@ -54,6 +56,8 @@ export interface DashboardOptions {
 export interface DashboardSettings {
   readonly registry: BreakerRegistry;
   readonly token: Token | undefined;
+  /** Lower case. */
+  readonly allowedHosts: ReadonlySet<string>;
   readonly basePath: string;
   readonly authorization: AuthorizationSource | undefined;
   readonly scans: ScanSource | undefined;
@@ -68,6 +72,7 @@ const OWNER = 'createDashboard';
 const KEYS: ReadonlySet<string> = new Set([
   'registry',
   'token',
+  'allowedHosts',
   'basePath',
   'authorization',
   'scans',
@@ -78,6 +83,10 @@ const KEYS: ReadonlySet<string> = new Set([
   'logger',
 ]);
 // Path characters that need no encoding, so basePath compares as-is with a request's path.
+// A ring per breaker, and in every snapshot: an hour of seconds is already 3,600 numbers each.
+const MAX_HISTORY_LENGTH = 3600;
+// A host name as it appears in a Host header, without the port.
+const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 const BASE_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@%]+\/?)*$/;
 
 export function resolveOptions(options: DashboardOptions): DashboardSettings {
@@ -98,20 +107,55 @@ export function resolveOptions(options: DashboardOptions): DashboardSettings {
   return {
     registry,
     token: options.token === undefined ? undefined : toToken(OWNER, options.token),
+    allowedHosts: checkAllowedHosts(orDefault(options.allowedHosts, [])),
     basePath: checkBasePath(orDefault(options.basePath, '/')),
     authorization: checkAuthorization(options.authorization),
     scans: checkSource(options.scans, 'scans', ['stats']),
     maxClients: integerAtLeast(OWNER, 'maxClients', orDefault(options.maxClients, 32), 1),
-    sampleInterval: durationAtLeast(
-      OWNER,
+    sampleInterval: atMost(
       'sampleInterval',
-      orDefault(options.sampleInterval, 1000),
-      10,
+      durationAtLeast(OWNER, 'sampleInterval', orDefault(options.sampleInterval, 1000), 10),
+      // Node fires a longer timer at once, so the sampler would run every millisecond.
+      MAX_TIMER_MS,
+      "ms (Node's longest timer)",
     ),
-    historyLength: integerAtLeast(OWNER, 'historyLength', orDefault(options.historyLength, 60), 1),
+    historyLength: atMost(
+      'historyLength',
+      integerAtLeast(OWNER, 'historyLength', orDefault(options.historyLength, 60), 1),
+      MAX_HISTORY_LENGTH,
+      'samples (every breaker keeps that many, and every snapshot carries them)',
+    ),
     clock,
     logger: checkLogger(options.logger),
   };
+}
+
+function atMost(key: string, value: number, max: number, unit: string): number {
+  if (value > max) {
+    throw new RangeError(
+      `${OWNER}: option "${key}" must be at most ${max} ${unit}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkAllowedHosts(value: unknown): ReadonlySet<string> {
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `${OWNER}: option "allowedHosts" must be an array of host names, got ${describeValue(value)}`,
+    );
+  }
+  const hosts = new Set<string>();
+  for (const host of value) {
+    const name = typeof host === 'string' ? host.toLowerCase().replace(/\.$/, '') : undefined;
+    if (name === undefined || !HOST_NAME.test(name)) {
+      throw new TypeError(
+        `${OWNER}: option "allowedHosts" must hold host names without a port, like "dashboard.example.com", got ${describeValue(host)}`,
+      );
+    }
+    hosts.add(name);
+  }
+  return hosts;
 }
 
 function checkBasePath(value: unknown): string {
@@ -153,9 +197,13 @@ function checkAuthorization(
 
 function checkLogger(value: Logger | undefined): Logger | undefined {
   if (value === undefined) return undefined;
-  if (typeof value?.info !== 'function' || typeof value.error !== 'function') {
+  if (
+    typeof value?.info !== 'function' ||
+    typeof value.warn !== 'function' ||
+    typeof value.error !== 'function'
+  ) {
     throw new TypeError(
-      `${OWNER}: option "logger" must have info() and error() methods, got ${describeValue(value)}`,
+      `${OWNER}: option "logger" must have info(), warn() and error() methods, got ${describeValue(value)}`,
     );
   }
   return value;

@@ -2,6 +2,7 @@ import type { BreakerEvents, CircuitBreaker, Criticality } from '@breakwater/cor
 import { STATUS_BY_RANK } from './health.js';
 import type { DashboardSettings } from './options.js';
 import type { HistorySampler } from './sampler.js';
+import type { Sources } from './sources.js';
 import { type BreakerView, breakerView, rateOrNull } from './views.js';
 
 /** A breaker of the registry, as a walk or the sampler has it. */
@@ -9,6 +10,8 @@ export interface BreakerEntry {
   readonly breaker: CircuitBreaker<unknown>;
   readonly criticality: Criticality;
 }
+
+export type StateChange = BreakerEvents['stateChange'];
 
 /** A breaker's figures in a `stats` event: calls and errors since the last, rejections, rate. */
 export type ChangedFigures = [number, number, number, number | null];
@@ -21,19 +24,34 @@ export class Payloads {
   constructor(
     private readonly settings: DashboardSettings,
     private readonly sampler: HistorySampler,
+    private readonly sources: Sources,
   ) {}
 
-  /** The breaker registered as `name` now, or undefined. */
-  find(name: string): BreakerEntry | undefined {
-    const { registry } = this.settings;
+  /**
+   * The breaker the registry holds under `name` now, with its criticality, when the last sample
+   * saw that same breaker: one Map lookup each, so a `stateChange` listener may call it.
+   */
+  sampled(name: string): BreakerEntry | undefined {
+    const breaker = this.settings.registry.find(name);
     const tracked = this.sampler.get(name);
-    if (tracked !== undefined && registry.has(name)) return tracked;
-    // Made since the last sample: rare enough for a walk.
-    let found: BreakerEntry | undefined;
-    registry.forEach((breaker, each, criticality) => {
-      if (found === undefined && each === name) found = { breaker, criticality };
+    return breaker !== undefined && tracked?.breaker === breaker ? tracked : undefined;
+  }
+
+  /**
+   * The breaker the registry holds under `name` now, or undefined. One made or replaced since
+   * the last sample costs a walk for its criticality, which core keeps only in the registry: an
+   * operator's control may pay that, a breaker's transition never does (see `stateChange`).
+   */
+  find(name: string): BreakerEntry | undefined {
+    const sampled = this.sampled(name);
+    if (sampled !== undefined) return sampled;
+    const breaker = this.settings.registry.find(name);
+    if (breaker === undefined) return undefined;
+    let criticality: Criticality | undefined;
+    this.settings.registry.forEach((each, _name, its) => {
+      if (each === breaker) criticality = its;
     });
-    return found;
+    return criticality === undefined ? undefined : { breaker, criticality };
   }
 
   view(name: string, entry: BreakerEntry): BreakerView {
@@ -58,7 +76,7 @@ export class Payloads {
       historyInterval: settings.sampleInterval,
       health: { status: STATUS_BY_RANK[worst] },
       breakers,
-      ...this.sources(),
+      ...this.sources.read(),
     };
   }
 
@@ -77,14 +95,12 @@ export class Payloads {
       changed,
       ...(sampler.added.length > 0 && { added: sampler.added.map((t) => this.view(t.name, t)) }),
       ...(sampler.removed.length > 0 && { removed: [...sampler.removed] }),
-      ...this.sources(),
+      ...this.sources.read(),
     };
   }
 
-  /** A `state` event, or undefined when the breaker left the registry before it was told. */
-  stateChange({ breaker: name, from, to, reason }: BreakerEvents['stateChange']) {
-    const entry = this.find(name);
-    if (entry === undefined) return undefined;
+  /** A `state` event for the change of `entry`, the breaker registered under its name now. */
+  stateChange({ breaker: name, from, to, reason }: StateChange, entry: BreakerEntry) {
     const last = entry.breaker.lastTransition();
     // The breaker's own time of the change, unless a later change has happened since.
     const at =
@@ -92,15 +108,5 @@ export class Payloads {
         ? last.at
         : this.settings.clock.now();
     return { name, from, to, reason, at, view: this.view(name, entry) };
-  }
-
-  private sources() {
-    const { authorization, scans } = this.settings;
-    return {
-      ...(authorization && {
-        authorization: { ...authorization.stats(), breaker: authorization.breaker.name },
-      }),
-      ...(scans && { scans: scans.stats() }),
-    };
   }
 }

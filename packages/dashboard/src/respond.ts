@@ -18,7 +18,16 @@ export function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const body = safeJson(value);
+  sendJsonBody(res, status, safeJson(value), headers);
+}
+
+/** JSON already serialized (with `safeJson`): a shared Buffer is written as is, never copied. */
+export function sendJsonBody(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',

@@ -23,25 +23,33 @@ describe('HistorySampler', () => {
     expect(tracked?.history.view()).toEqual({ calls: [2, 0], errors: [1, 0] });
   });
 
-  it('counts all a breaker made since the last sample did in the interval that finds it', async () => {
+  it('starts a breaker found later from its totals: a past is not one interval', async () => {
     const registry = new BreakerRegistry();
     const sampler = new HistorySampler(registry, 5);
     const fresh = registry.get('fresh');
     await fresh.execute(ok);
     await fresh.execute(failing).catch(() => {});
+    const old = new CircuitBreaker({ name: 'old' });
+    for (let i = 0; i < 5000; i++) await old.execute(ok);
+    registry.register('old', old);
     sampler.sample();
     expect(sampler.added.map((t) => [t.name, t.history.view()])).toEqual([
-      ['fresh', { calls: [2], errors: [1] }],
+      ['fresh', { calls: [0], errors: [0] }],
+      ['old', { calls: [0], errors: [0] }],
     ]);
     // Told once, as an added breaker, not again among the changed ones.
     expect(sampler.changed).toEqual([]);
     await fresh.execute(ok);
+    await old.execute(failing).catch(() => {});
     sampler.sample();
-    expect(sampler.changed.map((t) => [t.name, t.callsDelta])).toEqual([['fresh', 1]]);
-    expect(sampler.get('fresh')?.history.view()).toEqual({ calls: [2, 1], errors: [1, 0] });
+    expect(sampler.changed.map((t) => [t.name, t.callsDelta, t.errorsDelta])).toEqual([
+      ['fresh', 1, 0],
+      ['old', 1, 1],
+    ]);
+    expect(sampler.get('old')?.history.view()).toEqual({ calls: [0, 1], errors: [0, 1] });
   });
 
-  it('counts what a breaker did since its reset when its counters restart', async () => {
+  it('sees a reset by a counter going down, and lists the breaker as removed and added', async () => {
     const registry = new BreakerRegistry();
     const breaker = registry.get('a');
     for (let i = 0; i < 5; i++) await breaker.execute(ok);
@@ -50,10 +58,37 @@ describe('HistorySampler', () => {
     await breaker.execute(ok);
     sampler.sample();
     expect(sampler.get('a')?.history.view().calls).toEqual([1]);
-    breaker.reset();
+    expect([sampler.removed, sampler.added.map((t) => t.name), sampler.changed]).toEqual([
+      ['a'],
+      ['a'],
+      [],
+    ]);
+    await breaker.execute(ok);
     sampler.sample();
-    // Back to 0 calls: nothing new, but the page must learn its totals restarted.
-    expect(sampler.changed.map((t) => [t.name, t.callsDelta, t.rejections])).toEqual([['a', 0, 0]]);
+    expect(sampler.changed.map((t) => [t.name, t.callsDelta])).toEqual([['a', 1]]);
+    expect([sampler.removed, sampler.added]).toEqual([[], []]);
+  });
+
+  it('sees a reset followed by more calls than before through the reset transition', async () => {
+    const registry = new BreakerRegistry();
+    const breaker = registry.get('a');
+    for (let i = 0; i < 5; i++) await breaker.execute(ok);
+    const sampler = new HistorySampler(registry, 5);
+    breaker.forceOpen();
+    sampler.sample();
+    expect(sampler.changed).toEqual([]);
+    breaker.reset();
+    for (let i = 0; i < 8; i++) await breaker.execute(ok);
+    sampler.sample();
+    // 8 made since the reset, though the total went from 5 to 8 only.
+    expect(sampler.get('a')?.history.view().calls).toEqual([0, 8]);
+    expect(sampler.get('a')?.callsDelta).toBe(8);
+    expect([sampler.removed, sampler.added.map((t) => t.name)]).toEqual([['a'], ['a']]);
+    // The same reset is not seen twice.
+    await breaker.execute(ok);
+    sampler.sample();
+    expect(sampler.changed.map((t) => [t.name, t.callsDelta])).toEqual([['a', 1]]);
+    expect(sampler.removed).toEqual([]);
   });
 
   it('reports breakers added, removed and replaced under the same name, and the health', () => {

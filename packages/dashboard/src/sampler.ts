@@ -1,4 +1,10 @@
-import type { BreakerRegistry, CircuitBreaker, Criticality, HealthStatus } from '@breakwater/core';
+import type {
+  BreakerRegistry,
+  CircuitBreaker,
+  Criticality,
+  HealthStatus,
+  Transition,
+} from '@breakwater/core';
 import { STATUS_BY_RANK, statusRank } from './health.js';
 import { History } from './history.js';
 
@@ -13,6 +19,8 @@ export class Tracked {
   errorsDelta = 0;
   rejections = 0;
   failureRate = -1;
+  /** Its last transition at the last sample: a new one that says `reset` means one happened. */
+  transition: Transition | undefined;
   /** The sample that last saw it in the registry. */
   seen: number;
 
@@ -33,16 +41,23 @@ export class Tracked {
  * errors since the last sample go into its history, and what moved, appeared or went is kept
  * for the `stats` event. The lists are reused from sample to sample.
  *
- * The breakers there at creation start from their totals: what they did before is not one
- * interval's worth. A breaker that appears later is new (made by `get()` on first use), so all
- * it did falls in the interval that found it: a new breaker failing at once shows its errors.
+ * Every breaker starts from its totals when first seen, whether there at creation or found later:
+ * core cannot tell a breaker `get()` made a moment ago from one `register()`ed with a long past,
+ * and a past shown as one interval's calls is a spike that never happened. Its totals are in its
+ * view; its history starts with a 0 for the interval that found it.
+ *
+ * A `reset()` restarts the breaker's counters. It is seen as its last transition turning into a
+ * new one whose reason is `reset`, or as a counter going down; either way everything it counts
+ * now happened since the last sample, and the breaker is listed as removed and added again, so a
+ * reader replaces its row with the new view (a reset of a closed breaker followed by more calls
+ * of every kind than it had before leaves no trace core shows, and is taken as calls).
  */
 export class HistorySampler {
-  /** Breakers whose call count moved in the last sample (or whose counters were reset). */
+  /** Breakers whose call count moved in the last sample. */
   readonly changed: Tracked[] = [];
-  /** Breakers first seen in the last sample. */
+  /** Breakers first seen in the last sample, or whose counters restarted (also in `removed`). */
   readonly added: Tracked[] = [];
-  /** Names gone from the registry since the sample before (or replaced by another breaker). */
+  /** Names gone from the registry since the sample before, replaced by another breaker, or reset. */
   readonly removed: string[] = [];
   /** The registry's health as of the last sample. */
   status: HealthStatus = 'healthy';
@@ -101,25 +116,33 @@ export class HistorySampler {
     this.seenCount++;
     const rank = statusRank(breaker.state().name, criticality);
     if (rank > this.worst) this.worst = rank;
+    const metrics = breaker.metrics();
+    const transition = breaker.lastTransition();
     let tracked = this.tracked.get(name);
-    let added = false;
+    let calls = 0;
+    let errors = 0;
     if (tracked === undefined || tracked.breaker !== breaker) {
       if (tracked !== undefined) this.removed.push(name);
       tracked = new Tracked(name, breaker, criticality, this.historyLength, this.tick);
       this.tracked.set(name, tracked);
+      // Its first figures travel in its view, with the breakers added.
       this.added.push(tracked);
-      added = true;
-    }
-    tracked.seen = this.tick;
-    const metrics = breaker.metrics();
-    let calls = metrics.totalRequests - tracked.calls;
-    let errors = metrics.failedRequests - tracked.errors;
-    // A reset restarts the counters: everything counted now is new since the last sample.
-    const reset = calls < 0 || errors < 0;
-    if (reset) {
+    } else if (
+      (transition !== tracked.transition && transition?.reason === 'reset') ||
+      metrics.totalRequests < tracked.calls ||
+      metrics.failedRequests < tracked.errors ||
+      metrics.rejectedRequests < tracked.rejections
+    ) {
       calls = metrics.totalRequests;
       errors = metrics.failedRequests;
+      this.removed.push(name);
+      this.added.push(tracked);
+    } else {
+      calls = metrics.totalRequests - tracked.calls;
+      errors = metrics.failedRequests - tracked.errors;
+      if (calls !== 0) this.changed.push(tracked);
     }
+    tracked.seen = this.tick;
     if (!this.starting) tracked.history.push(calls, errors);
     tracked.calls = metrics.totalRequests;
     tracked.errors = metrics.failedRequests;
@@ -127,7 +150,6 @@ export class HistorySampler {
     tracked.errorsDelta = errors;
     tracked.rejections = metrics.rejectedRequests;
     tracked.failureRate = metrics.failureRate;
-    // A new breaker's first figures travel in its view, with the breakers added.
-    if (!added && (calls !== 0 || reset)) this.changed.push(tracked);
+    tracked.transition = transition;
   }
 }

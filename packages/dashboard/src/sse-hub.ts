@@ -17,7 +17,7 @@ export interface SseHubOptions {
   /** The first stream opened: start following what streams are told. */
   readonly onFirstClient: () => void;
   /** The last stream closed. */
-  readonly onLastClient: () => void;
+  readonly onLastClient?: (() => void) | undefined;
 }
 
 /** The open `events` streams: bounded, each removed as soon as its connection closes. */
@@ -36,8 +36,12 @@ export class SseHub {
     return this.clients.size >= this.options.maxClients;
   }
 
-  /** Starts a stream on `res` with `snapshot` as its first event; the caller checked `full`. */
-  open(res: ServerResponse, snapshot: string): void {
+  /**
+   * Starts a stream on `res` with `snapshot` (JSON, one line) as its first event; the caller
+   * checked `full`. A response already gone is left alone.
+   */
+  open(res: ServerResponse, snapshot: Buffer): void {
+    if (gone(res)) return;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -46,13 +50,16 @@ export class SseHub {
       'X-Accel-Buffering': 'no',
     });
     res.on('close', () => this.remove(res));
-    const first = `retry: ${RETRY_MS}\n${frame('snapshot', snapshot)}`;
-    this.clients.set(res, Buffer.byteLength(first) + MAX_BACKLOG_BYTES);
+    const head = `retry: ${RETRY_MS}\nevent: snapshot\ndata: `;
+    this.clients.set(res, Buffer.byteLength(head) + snapshot.length + 2 + MAX_BACKLOG_BYTES);
     if (this.clients.size === 1) {
       this.options.onFirstClient();
       this.stopPing = every(this.options.clock, PING_INTERVAL_MS, () => this.write(': ping\n\n'));
     }
-    this.send(res, first);
+    // In pieces: the snapshot is shared by every stream opened before the next sample.
+    res.write(head);
+    res.write(snapshot);
+    this.send(res, '\n\n');
   }
 
   /** Sends `data` (one line of JSON) as an `event` to every stream. */
@@ -74,7 +81,7 @@ export class SseHub {
 
   private send(res: ServerResponse, text: string): void {
     res.write(text);
-    if (res.writableLength <= (this.clients.get(res) ?? 0)) return;
+    if (!gone(res) && res.writableLength <= (this.clients.get(res) ?? 0)) return;
     res.destroy();
     // Gone now, not at its 'close': nothing more is written to it, its slot is free.
     this.remove(res);
@@ -85,8 +92,16 @@ export class SseHub {
     if (this.clients.size > 0) return;
     this.stopPing?.();
     this.stopPing = undefined;
-    this.options.onLastClient();
+    this.options.onLastClient?.();
   }
+}
+
+/**
+ * A response whose connection is closed: its 'close' has been emitted already (the client left
+ * before the handler ran, behind an asynchronous middleware), so it must never take a slot.
+ */
+export function gone(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded || res.socket?.destroyed !== false;
 }
 
 function frame(event: string, data: string): string {

@@ -3,6 +3,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 // Visible ASCII only: anything else cannot travel in an HTTP header unchanged (parsers trim
 // spaces, refuse control characters), so such a token could never match.
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
+// Anyone who can reach the page may guess: a short token falls to a list of likely words.
+export const MIN_TOKEN_LENGTH = 16;
 
 /**
  * The controls' token, kept only as its SHA-256 digest in a private field: nothing that prints,
@@ -39,6 +41,11 @@ export function toToken(owner: string, value: unknown): Token {
   if (!HEADER_SAFE.test(value)) {
     throw new TypeError(
       `${owner}: option "token" must be a non-empty string of visible ASCII characters (no spaces), so it can be sent in a header`,
+    );
+  }
+  if (value.length < MIN_TOKEN_LENGTH) {
+    throw new RangeError(
+      `${owner}: option "token" must be at least ${MIN_TOKEN_LENGTH} characters: use a random one, e.g. \`openssl rand -base64 24\``,
     );
   }
   return new Token(value);

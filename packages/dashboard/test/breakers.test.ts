@@ -90,7 +90,7 @@ describe('GET breakers', () => {
   });
 
   it('says controls are on when a token is configured', async () => {
-    const { url } = await start({ token: 'a-token' });
+    const { url } = await start({ token: 'a-token-of-16-chars' });
     expect((await bodyOf<SnapshotBody>(await fetch(`${url}breakers`))).controls).toBe(true);
   });
 

@@ -15,7 +15,7 @@ const start = dashboardPerTest();
 
 describe('GET events', () => {
   it('opens with a snapshot, the same JSON as GET breakers', async () => {
-    const { url, registry } = await start({ token: 'the-token' });
+    const { url, registry } = await start({ token: 'the-token-0123456789' });
     registry.get('payments');
     const stream = await readEventStream(`${url}events`);
     expect(stream.status).toBe(200);
@@ -85,16 +85,17 @@ describe('GET events', () => {
     });
     const stream = await readEventStream(`${url}events`);
     await stream.next('snapshot');
-    // Made since the last sample, so new: what they did falls in the interval that finds them.
+    // Found after the start, so they start from their totals: their past is in their views,
+    // not in an interval of their history.
     await busy.execute(succeedingCall);
     await busy.execute(failingCall).catch(() => {});
     clock.advance(1000);
     const found = (await stream.next('stats')).data as { changed: object; added: BreakerView[] };
     expect(found.changed).toEqual({});
-    expect(found.added.map((view) => [view.name, view.history])).toEqual([
-      ['busy', { calls: [2], errors: [1] }],
-      ['idle', { calls: [0], errors: [0] }],
-      ['rated', { calls: [0], errors: [0] }],
+    expect(found.added.map((view) => [view.name, view.metrics.total, view.history])).toEqual([
+      ['busy', 2, { calls: [0], errors: [0] }],
+      ['idle', 0, { calls: [0], errors: [0] }],
+      ['rated', 0, { calls: [0], errors: [0] }],
     ]);
     for (let i = 0; i < 3; i++) await busy.execute(succeedingCall);
     await busy.execute(failingCall).catch(() => {});
@@ -115,7 +116,7 @@ describe('GET events', () => {
     expect((await stream.next('stats')).data).toMatchObject({ at: 1_004_000, changed: {} });
     const { breakers } = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     const history = breakers.find((view) => view.name === 'busy')?.history;
-    expect(history).toEqual({ calls: [2, 4, 1, 0], errors: [1, 1, 0, 0] });
+    expect(history).toEqual({ calls: [0, 4, 1, 0], errors: [0, 1, 0, 0] });
     stream.close();
   });
 
@@ -154,7 +155,7 @@ describe('GET events', () => {
     stream.close();
   });
 
-  it('reports a stats source that throws in a sample, and samples on', async () => {
+  it('sends the breakers part of each stats event while a source throws, reporting each failure streak once', async () => {
     const clock = new ManualClock(0);
     const manager = ScanManager.builder().addScanner(MockScanner.clean().withName('quick')).build();
     let broken = false;
@@ -171,18 +172,44 @@ describe('GET events', () => {
       error: (fields: Record<string, unknown>, message: string) =>
         errors.push(`${message}: ${(fields.err as Error).name}`),
     };
-    const { url } = await start({ clock, scans, logger });
+    const { url, registry } = await start({ clock, scans, logger });
+    registry.get('old');
     const stream = await readEventStream(`${url}events`);
     await stream.next('snapshot');
-    broken = true;
     clock.advance(1000);
-    expect(errors).toEqual(['dashboard: a sample failed: TypeError']);
+    await stream.next('stats');
+    broken = true;
+    registry.delete('old');
+    registry.get('new');
+    clock.advance(1000);
+    const during = (await stream.next('stats')).data as Record<string, unknown>;
+    expect(during).toMatchObject({
+      at: 2000,
+      total: 1,
+      removed: ['old'],
+      added: [{ name: 'new' }],
+    });
+    expect(during).not.toHaveProperty('scans');
+    // The page loads too, without its scans panel.
+    const snapshot = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(snapshot.breakers.map((view) => view.name)).toEqual(['new']);
+    expect(snapshot.scans).toBeUndefined();
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({ at: 3000 });
+    expect(errors).toEqual(['dashboard: the scan stats failed: TypeError']);
     broken = false;
     clock.advance(1000);
     expect((await stream.next('stats')).data).toMatchObject({
-      at: 2000,
+      at: 4000,
       scans: { bytesScanned: 0 },
     });
+    broken = true;
+    clock.advance(1000);
+    await stream.next('stats');
+    expect(errors).toEqual([
+      'dashboard: the scan stats failed: TypeError',
+      'dashboard: the scan stats failed: TypeError',
+    ]);
     stream.close();
   });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BreakerView, createDashboard, type DashboardHandler } from '../src/index.js';
 import { bodyOf, readEventStream, type SnapshotBody } from './fixture.js';
 
-const TOKEN = 'fastify-token-1';
+const TOKEN = 'fastify-token-0123456';
 const registry = new BreakerRegistry();
 const app = Fastify();
 let dashboard: DashboardHandler;

@@ -208,12 +208,23 @@ describe('basePath and next()', () => {
 });
 
 describe('a failure inside the handler', () => {
-  const throwing = {
-    breaker: { name: 'spicedb' },
-    stats(): never {
-      throw new Error('stats unavailable');
-    },
-  };
+  // Nothing the dashboard reads throws on a working system; a broken clock stands in for the
+  // unexpected (a source that throws only loses its panel: see below).
+  function breakableClock() {
+    const clock = new ManualClock(0);
+    let broken = false;
+    return {
+      now: () => {
+        if (broken) throw new Error('clock unavailable');
+        return clock.now();
+      },
+      setTimeout: clock.setTimeout.bind(clock),
+      clearTimeout: clock.clearTimeout.bind(clock),
+      breakNow: () => {
+        broken = true;
+      },
+    };
+  }
 
   it('answers 500 with JSON and reports the error to the logger', async () => {
     const errors: unknown[] = [];
@@ -222,23 +233,24 @@ describe('a failure inside the handler', () => {
       warn() {},
       error: (fields, message) => errors.push([message, (fields.err as Error).message]),
     };
-    const { url } = await start({ authorization: throwing, logger });
+    const clock = breakableClock();
+    const { url } = await start({ clock, logger });
+    clock.breakNow();
     const response = await fetch(`${url}breakers`);
     expect(response.status).toBe(500);
     expectSecurityHeaders(response.headers);
     expect(await bodyOf(response)).toEqual({
       error: 'the dashboard failed to answer this request: see the server log',
     });
-    expect(errors).toEqual([['dashboard: a request failed', 'stats unavailable']]);
+    expect(errors).toEqual([['dashboard: a request failed', 'clock unavailable']]);
     expect((await fetch(`${url}health`)).status).toBe(200);
   });
 
   it('goes to next(error) when the framework gave one', async () => {
-    const handler: DashboardHandler = createDashboard({
-      registry: new BreakerRegistry(),
-      authorization: throwing,
-    });
+    const clock = breakableClock();
+    const handler: DashboardHandler = createDashboard({ registry: new BreakerRegistry(), clock });
     cleanups.push(() => handler.close());
+    clock.breakNow();
     const origin = await serve((req, res) =>
       handler(req, res, (error) => {
         res.writeHead(599);
@@ -246,7 +258,7 @@ describe('a failure inside the handler', () => {
       }),
     );
     const response = await raw(origin, '/breakers');
-    expect(response).toMatchObject({ status: 599, body: 'stats unavailable' });
+    expect(response).toMatchObject({ status: 599, body: 'clock unavailable' });
   });
 });
 
