@@ -1,10 +1,4 @@
-import {
-  BreakerRegistry,
-  CircuitBreaker,
-  type CircuitBreakerOptions,
-  FallbackBehavior,
-  ManualClock,
-} from '@breakwater/core';
+import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
 import {
   AggregationTemporality,
   AggregationType,
@@ -15,42 +9,28 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  AUTOMATIC_AT_0,
+  CALLS,
+  DURATION,
+  fail,
+  HEALTH,
+  refused,
+  registryOnClock,
+  STATE,
+  states,
+  succeed,
+  TRANSITIONS,
+} from '../test/breakers.js';
 import { CapturingLogger } from '../test/capturing-logger.js';
 import { Collection, MeterHarness } from '../test/metric-reader.js';
 import { instrumentBreakers } from './breaker-instruments.js';
 import { DURATION_BUCKETS, type Instrumentation } from './meter.js';
 
-const STATE = 'breakwater.circuit.state';
-const CALLS = 'breakwater.calls';
-const TRANSITIONS = 'breakwater.state_transitions';
 const FAILURE_RATE = 'breakwater.failure_rate';
 const SLOW_CALL_RATE = 'breakwater.slow_call_rate';
-const HEALTH = 'breakwater.health.status';
-const DURATION = 'breakwater.call.duration';
-
-/** An error core's default failure policy counts. */
-function refused(): Error {
-  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-}
 
 class NotFound extends Error {}
-
-async function succeed(breaker: CircuitBreaker<unknown>, clock?: ManualClock, ms = 0) {
-  await expect(
-    breaker.execute(async () => {
-      clock?.advance(ms);
-      return 'ok';
-    }),
-  ).resolves.toBe('ok');
-}
-
-async function fail(breaker: CircuitBreaker<unknown>, error: Error = refused()) {
-  await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
-}
-
-function states(overrides: Partial<Record<string, number>>): Record<string, number> {
-  return { closed: 0, open: 0, half_open: 0, forced_open: 0, disabled: 0, ...overrides };
-}
 
 let harness: MeterHarness | undefined;
 let handle: Instrumentation | undefined;
@@ -66,15 +46,6 @@ afterEach(async () => {
   await harness?.shutdown();
   harness = undefined;
 });
-
-function registryOnClock(defaults: CircuitBreakerOptions<never> = {}) {
-  const clock = new ManualClock(1_000_000);
-  const registry = new BreakerRegistry({
-    clock,
-    defaults: { failureThreshold: 1, successThreshold: 1, openDuration: 1_000, ...defaults },
-  });
-  return { clock, registry };
-}
 
 describe('instrumentBreakers', () => {
   it('reports 1 for each breaker state and 0 for the other four, forced_open and disabled included', async () => {
@@ -159,7 +130,9 @@ describe('instrumentBreakers', () => {
     const breaker = registry.get('flaky');
     handle = instrumentBreakers(registry, { meter });
     const before = await h.collect();
-    expect(before.byBreaker(TRANSITIONS, 'flaky')).toEqual({});
+    // The four pairs a breaker moves through on its own are there from the start, at 0, so the
+    // first opening is an increase of the same series (a series born at 1 is no increase).
+    expect(before.byBreaker(TRANSITIONS, 'flaky')).toEqual(AUTOMATIC_AT_0);
 
     await fail(breaker);
     clock.advance(1_000);
@@ -167,12 +140,17 @@ describe('instrumentBreakers', () => {
 
     const after = await h.collect();
     expect(after.byBreaker(STATE, 'flaky')).toEqual(states({ closed: 1 }));
-    // Only the pairs that happened: the other thirteen are not exported at all.
+    // The operators' pairs (disable, forceOpen, ...) only once they happen.
     expect(after.byBreaker(TRANSITIONS, 'flaky')).toEqual({
+      ...AUTOMATIC_AT_0,
       'closed>open': 1,
       'open>half_open': 1,
       'half_open>closed': 1,
     });
+    const startOf = (collected: Collection) =>
+      collected.pointsWithTimes(TRANSITIONS).find((p) => p.attributes['breakwater.to'] === 'open')
+        ?.startTime;
+    expect(startOf(after)).toEqual(startOf(before));
   });
 
   it('reports the rates only once the window holds minimumCalls, never -1', async () => {
@@ -281,14 +259,17 @@ describe('instrumentBreakers', () => {
       fallback: 0,
     });
     expect(collected.byBreaker(CALLS, 'a')).toMatchObject({ success: 1 });
-    expect(collected.byBreaker(TRANSITIONS, '_other')).toEqual({ 'closed>open': 2 });
+    expect(collected.byBreaker(TRANSITIONS, '_other')).toEqual({
+      ...AUTOMATIC_AT_0,
+      'closed>open': 2,
+    });
 
     await h.collect();
     expect(logger.entries).toEqual([
       {
         level: 'warn',
-        fields: { breakers: 5, maxBreakers: 2 },
-        message: expect.stringContaining('more than maxBreakers (2)'),
+        fields: { breakers: 5, overflow: 3, maxBreakers: 2 },
+        message: expect.stringContaining('while maxBreakers (2) breakers had series of their own'),
       },
     ]);
   });
@@ -328,7 +309,10 @@ describe('instrumentBreakers', () => {
       expect(exported).toHaveLength(1);
       const collected = new Collection(exported[0] as (typeof exported)[number]);
       expect(collected.byBreaker(STATE, 'edge')).toEqual(states({ open: 1 }));
-      expect(collected.byBreaker(TRANSITIONS, 'edge')).toEqual({ 'closed>open': 1 });
+      expect(collected.byBreaker(TRANSITIONS, 'edge')).toEqual({
+        ...AUTOMATIC_AT_0,
+        'closed>open': 1,
+      });
       expect(collected.value(HEALTH)).toBe(2);
     } finally {
       await provider.shutdown();
@@ -353,7 +337,10 @@ describe('instrumentBreakers', () => {
       emit.mockRestore();
     }
     expect(warnings).toEqual([
-      [expect.stringContaining('2 breakers'), { code: 'BREAKWATER_MAX_BREAKERS' }],
+      [
+        expect.stringContaining("1 of the registry's 2 breakers are reported summed"),
+        { code: 'BREAKWATER_MAX_BREAKERS' },
+      ],
     ]);
   });
 
@@ -569,7 +556,10 @@ describe('instrumentBreakers options', () => {
     expect(() => instrumentBreakers(registry, {} as never)).toThrow(
       'instrumentBreakers: option "meter" must be an OpenTelemetry Meter',
     );
-    expect(() => instrumentBreakers(registry, { meter, maxBreakers: 0 })).toThrow(RangeError);
+    expect(() => instrumentBreakers(registry, { meter, maxBreakers: -1 })).toThrow(RangeError);
+    expect(() => instrumentBreakers(registry, { meter, maxBreakers: 1.5 })).toThrow(
+      'instrumentBreakers: option "maxBreakers" must be an integer >= 0, got 1.5',
+    );
     expect(() => instrumentBreakers(registry, { meter, durations: 'yes' as never })).toThrow(
       'option "durations" must be a boolean, got "yes"',
     );

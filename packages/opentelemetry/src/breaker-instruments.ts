@@ -1,23 +1,32 @@
 import type { BreakerRegistry, Logger } from '@breakwater/core';
 import {
+  CALL_OUTCOMES,
+  CIRCUIT_STATES,
+  RegistryObserver,
+  TRANSITION_PAIRS,
+  type WalkSummary,
+} from '@breakwater/core/observe';
+import {
   describeValue,
   integerAtLeast,
   orDefault,
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import { ValueType } from '@opentelemetry/api';
-import { SeriesByName } from './breaker-series.js';
-import { BreakerWalk } from './breaker-walk.js';
+import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
+import { BreakerSeries } from './breaker-series.js';
 import { recordCallDurations } from './call-durations.js';
 import { type Instrumentation, type MeterOptions, observing, requireMeter } from './meter.js';
 
 export interface InstrumentBreakersOptions extends MeterOptions {
-  /** The first this many breakers get series of their own; the rest are summed under `_other`. Default 1000. */
+  /**
+   * How many breakers may hold series of their own at once; a breaker is given its own or a
+   * share of `_other` when first seen, for its whole life. 0: only `_other`. Default 1000.
+   */
   maxBreakers?: number | undefined;
   /** Also record each call's duration in `breakwater.call.duration` (takes breakers off their fast path). Default false. */
   durations?: boolean | undefined;
-  /** Told once when the registry outgrows `maxBreakers`. Default: `process.emitWarning`. */
+  /** Told once when a breaker first falls past `maxBreakers` (unless it is 0). Default: `process.emitWarning`. */
   logger?: Pick<Logger, 'warn'> | undefined;
 }
 
@@ -27,14 +36,19 @@ const DEFAULT_MAX_BREAKERS = 1000;
 
 /**
  * Reports every breaker of `registry` through observable instruments, read from the breakers
- * at collection time in one walk of the registry: breakers added later appear, and calls pay
- * nothing (unless `durations` is on).
+ * at collection time in one walk of the registry (core's RegistryObserver, shared with
+ * @breakwater/prometheus): breakers added later appear, and calls pay nothing (unless
+ * `durations` is on).
  */
 export function instrumentBreakers(
   registry: BreakerRegistry,
   options: InstrumentBreakersOptions,
 ): Instrumentation {
-  if (typeof registry?.forEach !== 'function' || typeof registry.on !== 'function') {
+  if (
+    typeof registry?.forEach !== 'function' ||
+    typeof registry.find !== 'function' ||
+    typeof registry.on !== 'function'
+  ) {
     throw new TypeError(`${OWNER}: needs a BreakerRegistry, got ${describeValue(registry)}`);
   }
   requireObject(OWNER, options);
@@ -44,7 +58,7 @@ export function instrumentBreakers(
     OWNER,
     'maxBreakers',
     orDefault(options.maxBreakers, DEFAULT_MAX_BREAKERS),
-    1,
+    0,
   );
   const durations = orDefault(options.durations, false);
   if (typeof durations !== 'boolean') {
@@ -93,21 +107,50 @@ export function instrumentBreakers(
     }),
   };
 
-  const series = new SeriesByName(maxBreakers);
-  let warned = false;
-  const walk = new BreakerWalk(registry, instruments, series, maxBreakers, (breakers) => {
-    if (warned) return;
-    warned = true;
-    warnOverLimit(logger, breakers, maxBreakers);
+  const observer = new RegistryObserver<BreakerSeries>(registry, {
+    maxBreakers,
+    series: (name) => new BreakerSeries(name),
   });
+  let warned = maxBreakers === 0;
+  const observe: BatchObservableCallback = (result) => {
+    const summary = observer.walk((reading) => {
+      const { series } = reading;
+      for (let i = 0; i < CIRCUIT_STATES.length; i++) {
+        result.observe(instruments.state, reading.states[i] as number, series.states[i]);
+      }
+      for (let i = 0; i < CALL_OUTCOMES.length; i++) {
+        result.observe(instruments.calls, reading.calls[i] as number, series.outcomes[i]);
+      }
+      for (let t = 0; t < TRANSITION_PAIRS.length; t++) {
+        if (!reading.shows(t)) continue;
+        result.observe(
+          instruments.transitions,
+          reading.transitions[t] as number,
+          series.transition(t),
+        );
+      }
+      if (reading.failureRate >= 0) {
+        result.observe(instruments.failureRate, reading.failureRate, series.breaker);
+      }
+      if (reading.slowCallRate >= 0) {
+        result.observe(instruments.slowCallRate, reading.slowCallRate, series.breaker);
+      }
+    });
+    result.observe(instruments.health, summary.health);
+    if (summary.overflow > 0 && !warned) {
+      warned = true;
+      warnOverLimit(logger, summary, maxBreakers);
+    }
+  };
   let stopDurations: (() => void) | undefined;
   if (durations) {
-    series.prime(registry);
-    stopDurations = recordCallDurations(registry, meter, series);
+    // The first maxBreakers in registry order get their own series, not the first called.
+    observer.prime();
+    stopDurations = recordCallDurations(registry, meter, observer);
   }
   return observing(
     meter,
-    walk.observe,
+    observe,
     Object.values(instruments),
     stopDurations === undefined ? [] : [stopDurations],
   );
@@ -115,10 +158,10 @@ export function instrumentBreakers(
 
 function warnOverLimit(
   logger: Pick<Logger, 'warn'> | undefined,
-  breakers: number,
+  { breakers, overflow }: WalkSummary,
   maxBreakers: number,
 ): void {
-  const message = `${OWNER}: the registry holds ${breakers} breakers, more than maxBreakers (${maxBreakers}); the rest are reported summed under breakwater.breaker="_other" (raise maxBreakers to see them apart)`;
+  const message = `${OWNER}: ${overflow} of the registry's ${breakers} breakers are reported summed under breakwater.breaker="_other", for as long as they live: they came while maxBreakers (${maxBreakers}) breakers had series of their own (raise maxBreakers to see them apart)`;
   if (logger === undefined) process.emitWarning(message, { code: 'BREAKWATER_MAX_BREAKERS' });
-  else logger.warn({ breakers, maxBreakers }, message);
+  else logger.warn({ breakers, overflow, maxBreakers }, message);
 }

@@ -1,17 +1,19 @@
 import type { BreakerRegistry } from '@breakwater/core';
+import type { RegistryObserver } from '@breakwater/core/observe';
 import type { Meter } from '@opentelemetry/api';
-import type { SeriesByName, TimedOutcome } from './breaker-series.js';
+import type { BreakerSeries, TimedOutcome } from './breaker-series.js';
 import { secondsHistogram } from './meter.js';
 
 /**
- * Records every call's duration in `breakwater.call.duration`. Listening to a breaker's call
- * events takes it off its fast path (each call then reads the clock at its start): this is the
- * opt-in cost of `durations: true`. Returns the function that unsubscribes.
+ * Records every call's duration in `breakwater.call.duration`, under the series the observer
+ * gave the breaker (its own or `_other`, the same as its counters). Listening to a breaker's
+ * call events takes it off its fast path (each call then reads the clock at its start): this is
+ * the opt-in cost of `durations: true`. Returns the function that unsubscribes.
  */
 export function recordCallDurations(
   registry: BreakerRegistry,
   meter: Meter,
-  series: SeriesByName,
+  observer: RegistryObserver<BreakerSeries>,
 ): () => void {
   const histogram = secondsHistogram(
     meter,
@@ -23,7 +25,9 @@ export function recordCallDurations(
     ({ breaker, durationMs }: { breaker: string; durationMs?: number }) => {
       // A call that began before this listener has no start time to measure from.
       if (durationMs === undefined) return;
-      histogram.record(durationMs / 1000, series.forCall(breaker).duration(outcome));
+      // Undefined once the registry no longer holds the breaker: it has no series to go under.
+      const series = observer.seriesOf(breaker);
+      if (series !== undefined) histogram.record(durationMs / 1000, series.duration(outcome));
     };
   const unsubscribes = [
     registry.on('success', recorder('success')),

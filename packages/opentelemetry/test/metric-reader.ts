@@ -77,6 +77,15 @@ export class Collection {
     }));
   }
 
+  /** The points with the time each series started: a new start time is a reset to the SDK. */
+  pointsWithTimes(name: string): (Point & { startTime: DataPoint<number>['startTime'] })[] {
+    return ((this.metric(name)?.dataPoints ?? []) as DataPoint<number>[]).map((p) => ({
+      attributes: p.attributes,
+      value: p.value,
+      startTime: p.startTime,
+    }));
+  }
+
   histograms(name: string): Point<Histogram>[] {
     return ((this.metric(name)?.dataPoints ?? []) as DataPoint<Histogram>[]).map((p) => ({
       attributes: p.attributes,
