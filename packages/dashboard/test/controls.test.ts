@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
 import { BreakerRegistry, type Logger } from '@breakwater/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BreakerView } from '../src/index.js';
 import { createDashboard } from '../src/index.js';
+import { resolveOptions } from '../src/options.js';
 import { bodyOf, dashboardPerTest } from './fixture.js';
 
 const TOKEN = 'c0ntrol-T0ken-9f2e';
@@ -51,6 +52,90 @@ describe('POST breakers/:name/:action', () => {
       expect(text).not.toContain(TOKEN);
     }
     expect(breaker.state().name).toBe('closed');
+  });
+
+  it('logs each refused attempt at warn, with the method, path, breaker and reason, never the token', async () => {
+    const warnings: [Record<string, unknown>, string][] = [];
+    const logger: Logger = {
+      info() {},
+      warn: (fields, message) => warnings.push([fields, message]),
+      error() {},
+    };
+    const { url, registry } = await start({ logger });
+    registry.get('pay/ments');
+    const path = `${url}breakers/${encodeURIComponent('pay/ments')}/open`;
+    await post(path);
+    // Wrong by its last character only: no part of what was sent may show either.
+    const guess = `${TOKEN.slice(0, -1)}#`;
+    await post(path, { 'X-Breakwater-Token': guess });
+    await post(`${url}breakers/nope/reset?x=1`, { Authorization: 'Bearer not-it' });
+    expect(warnings).toEqual([
+      [
+        {
+          method: 'POST',
+          path: '/breakers/pay%2Fments/open',
+          breaker: 'pay/ments',
+          action: 'open',
+          reason: 'missing token',
+        },
+        'dashboard: a control was refused (missing token)',
+      ],
+      [
+        {
+          method: 'POST',
+          path: '/breakers/pay%2Fments/open',
+          breaker: 'pay/ments',
+          action: 'open',
+          reason: 'wrong token',
+        },
+        'dashboard: a control was refused (wrong token)',
+      ],
+      [
+        {
+          method: 'POST',
+          path: '/breakers/nope/reset',
+          breaker: 'nope',
+          action: 'reset',
+          reason: 'wrong token',
+        },
+        'dashboard: a control was refused (wrong token)',
+      ],
+    ]);
+    const logged = JSON.stringify(warnings);
+    for (const secret of [TOKEN, guess, TOKEN.slice(0, 4), 'not-it']) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+
+  it('answers 200 for a control that acted even when the logger throws', async () => {
+    const logger: Logger = {
+      info() {
+        throw new Error('the log pipe is full');
+      },
+      warn() {
+        throw new Error('the log pipe is full');
+      },
+      error() {},
+    };
+    const emitted: string[] = [];
+    vi.spyOn(process, 'emitWarning').mockImplementation((warning) => {
+      emitted.push(String(warning));
+    });
+    try {
+      const { url, registry } = await start({ logger });
+      const breaker = registry.get('payments');
+      expect((await post(`${url}breakers/payments/open`)).status).toBe(401);
+      const opened = await post(`${url}breakers/payments/open`, { 'X-Breakwater-Token': TOKEN });
+      expect(opened.status).toBe(200);
+      expect((await bodyOf<BreakerView>(opened)).state).toBe('forced_open');
+      expect(breaker.state().name).toBe('open');
+      expect(emitted).toEqual([
+        'dashboard: the logger threw on "dashboard: a control was refused (missing token)": Error: the log pipe is full',
+        'dashboard: the logger threw on "dashboard: an operator asked breaker "payments" to open": Error: the log pipe is full',
+      ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('refuses every control with 403 when no token is configured', async () => {
@@ -140,10 +225,14 @@ describe('POST breakers/:name/:action', () => {
 });
 
 describe('the token', () => {
-  it('never shows in util.inspect of the handler, its JSON or its errors', async () => {
-    const { url, handler, registry } = await start();
+  it('never shows in util.inspect of what the handler keeps, its JSON or its errors', async () => {
+    const { url, registry } = await start();
     registry.get('payments');
-    expect(inspect(handler, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+    // The settings are what the handler's closures hold the token in.
+    const settings = resolveOptions({ registry, token: TOKEN });
+    expect(settings.token?.matches(TOKEN)).toBe(true);
+    expect(inspect(settings, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+    expect(JSON.stringify(settings.token)).toBe('"[redacted]"');
     expect(await (await fetch(`${url}breakers`)).text()).not.toContain(TOKEN);
     expect(messageOf(() => createDashboard({ registry, token: TOKEN, maxClients: 0 }))).toBe(
       'createDashboard: option "maxClients" must be an integer >= 1, got 0',
@@ -152,7 +241,7 @@ describe('the token', () => {
 
   it('is refused at creation when it could not travel in a header, without repeating it', () => {
     const registry = new BreakerRegistry();
-    for (const token of ['with space', '', 'tab\tbed', 'naïve']) {
+    for (const token of ['with space in it!', '', 'tab\tbed-tab\tbed-tab', 'naïve-naïve-naïve']) {
       const message = messageOf(() => createDashboard({ registry, token }));
       expect(message).toMatch(/option "token" must be a non-empty string of visible ASCII/);
       if (token !== '') expect(message).not.toContain(token);
@@ -160,5 +249,13 @@ describe('the token', () => {
     expect(() => createDashboard({ registry, token: 12345 as never })).toThrow(
       'createDashboard: option "token" must be a string, got number',
     );
+  });
+
+  it('is refused at creation when shorter than 16 characters', () => {
+    const registry = new BreakerRegistry();
+    expect(() => createDashboard({ registry, token: 'Q' })).toThrow(
+      'createDashboard: option "token" must be at least 16 characters: use a random one, e.g. `openssl rand -base64 24`',
+    );
+    createDashboard({ registry, token: 'sixteen-chars-ok' }).close();
   });
 });
