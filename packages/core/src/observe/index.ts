@@ -32,8 +32,9 @@
  *
  * Semantics: own vs `_other` is decided once per breaker object when first seen (walk, prime or
  * seriesOf) and kept for its life: own while fewer than maxBreakers breakers hold own series.
- * A walk first frees the own series of breakers no longer in the registry (`released`), and a
- * breaker made again later is a new object, assigned afresh. So own series never exceed
+ * A walk first frees the own series of breakers no longer in the registry (`released`); between
+ * walks, a newcomer finding every place taken checks the 16 oldest holders for one that left. A
+ * breaker made again later is a new object, assigned afresh (its old namesake's series released). So own series never exceed
  * maxBreakers and no breaker moves between its own series and `_other`. `_other` adds each of
  * its breakers' increase since the last walk (a count that went down was a reset: all of it is
  * new); what departed breakers did up to the last walk that saw them stays in the totals.

@@ -227,6 +227,27 @@ describe('RegistryObserver', () => {
     expect(registry.size).toBe(5);
   });
 
+  it('between walks, a newcomer finds the place of a breaker the registry dropped', () => {
+    // An LRU registry no bigger than maxBreakers: every breaker it holds deserves its own series.
+    const registry = new BreakerRegistry({ clock: new ManualClock(0), maxBreakers: 3 });
+    let live = 0;
+    const observer = new RegistryObserver<string>(registry, {
+      maxBreakers: 3,
+      series: (name) => {
+        live++;
+        return name;
+      },
+      released: () => live--,
+    });
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 200; i++) {
+      registry.get(`key-${i}`);
+      seen.add(observer.seriesOf(`key-${i}`));
+    }
+    expect(seen.has(OTHER)).toBe(false);
+    expect(live).toBe(3);
+  });
+
   it('seriesOf: own series, _other past the limit, undefined once the registry dropped the breaker', () => {
     const { registry, observer } = setup(1);
     registry.get('a');

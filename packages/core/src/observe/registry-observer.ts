@@ -81,6 +81,10 @@ export interface WalkSummary {
 }
 
 const OWNER = 'RegistryObserver';
+// A breaker first seen between walks with every own place taken looks at this many of the
+// oldest holders for one that left: bounded work, and a registry that drops breakers between
+// scrapes (LRU, idleTtl) does not push its newcomers into _other while it is under maxBreakers.
+const LEFT_SCAN = 16;
 const KEYS: ReadonlySet<string> = new Set(['maxBreakers', 'series', 'released']);
 
 class Reading<S> implements BreakerReading<S> {
@@ -135,6 +139,8 @@ export class RegistryObserver<S> {
   private reading: Reading<S> | undefined;
   /** `_other`'s series and running totals; made when a breaker first falls past maxBreakers. */
   private other: Reading<S> | undefined;
+  /** A walk frees every departed holder first, so it needs no scan per newcomer. */
+  private walking = false;
 
   constructor(
     private readonly registry: ObservedRegistry,
@@ -196,24 +202,28 @@ export class RegistryObserver<S> {
    */
   walk(visit: (reading: BreakerReading<S>) => void): WalkSummary {
     this.releaseDeparted();
-    const other = this.other;
-    other?.states.fill(0);
+    this.other?.states.fill(0);
     let health = 0;
     let breakers = 0;
     let overflow = 0;
-    this.registry.forEach((breaker, name, criticality) => {
-      breakers++;
-      const slot = this.slotOf(breaker, name);
-      const state = breaker.state();
-      const rank = healthRank(state.name, criticality);
-      if (rank > health) health = rank;
-      if (slot.series === undefined) {
-        overflow++;
-        this.addToOther(slot, circuitStateIndex(state));
-      } else {
-        visit(this.readOwn(slot, circuitStateIndex(state)));
-      }
-    });
+    this.walking = true;
+    try {
+      this.registry.forEach((breaker, name, criticality) => {
+        breakers++;
+        const slot = this.slotOf(breaker, name);
+        const state = breaker.state();
+        const rank = healthRank(state.name, criticality);
+        if (rank > health) health = rank;
+        if (slot.series === undefined) {
+          overflow++;
+          this.addToOther(slot, circuitStateIndex(state));
+        } else {
+          visit(this.readOwn(slot, circuitStateIndex(state)));
+        }
+      });
+    } finally {
+      this.walking = false;
+    }
     if (this.other !== undefined) visit(this.other);
     return { health, breakers, overflow };
   }
@@ -274,6 +284,7 @@ export class RegistryObserver<S> {
     // Names are unique in a registry: a slot held under this name is a breaker that left.
     const previous = this.own.get(name);
     if (previous !== undefined) this.release(previous);
+    else if (!this.walking && this.own.size >= this.maxBreakers) this.releaseDeparted(LEFT_SCAN);
     const slot = new Slot(
       breaker,
       name,
@@ -284,9 +295,11 @@ export class RegistryObserver<S> {
     return slot;
   }
 
-  /** Frees the own series of breakers no longer held, before this walk assigns newcomers. */
-  private releaseDeparted(): void {
+  /** Frees the own series of breakers no longer held, looking at the `limit` oldest holders. */
+  private releaseDeparted(limit = Number.POSITIVE_INFINITY): void {
+    let looked = 0;
     for (const slot of this.own.values()) {
+      if (looked++ >= limit) return;
       if (this.registry.find(slot.name) !== slot.breaker) this.release(slot);
     }
   }
