@@ -7,11 +7,11 @@ import {
   type HealthStatus,
   ManualClock,
 } from '@breakwater/core';
+import { CIRCUIT_STATES } from '@breakwater/core/observe';
 import { Gauge, type OpenMetricsContentType, Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { capturingLogger, samplesOf, sampleValue } from '../test/samples.js';
 import { collectBreakerMetrics, OVERFLOW_WARNING } from './breaker-metrics.js';
-import { CIRCUIT_STATES } from './breaker-walk.js';
 import { MetricNameTakenError } from './errors.js';
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
@@ -165,18 +165,27 @@ describe('collectBreakerMetrics', () => {
   it('counts every transition, so an opening shorter than the scrape interval is seen', async () => {
     const { clock, registry, register } = setup();
     collectBreakerMetrics(registry, { register });
-    const flap = registry.get('flap');
     expect(await samplesOf(register, 'breakwater_state_transitions_total')).toEqual([]);
+    const flap = registry.get('flap');
+    // The pairs a breaker goes through by itself are there at 0 before they happen, so that
+    // increase() sees the first opening: a series that appears at 1 is no increase.
+    expect(await samplesOf(register, 'breakwater_state_transitions_total')).toEqual([
+      { labels: { breaker: 'flap', from: 'closed', to: 'open' }, value: 0 },
+      { labels: { breaker: 'flap', from: 'open', to: 'half_open' }, value: 0 },
+      { labels: { breaker: 'flap', from: 'half_open', to: 'closed' }, value: 0 },
+      { labels: { breaker: 'flap', from: 'half_open', to: 'open' }, value: 0 },
+    ]);
     await fail(flap);
     clock.advance(1_000);
     await succeed(flap);
     const samples = await samplesOf(register, 'breakwater_state_transitions_total');
     expect(await stateOf(register, 'flap')).toMatchObject({ closed: 1, open: 0 });
-    // Only pairs that happened: 3 of the 16.
-    expect(samples).toHaveLength(3);
+    // The four automatic pairs, and no other: an operator's pairs appear once they happen.
+    expect(samples).toHaveLength(4);
     expect(sampleValue(samples, { breaker: 'flap', from: 'closed', to: 'open' })).toBe(1);
     expect(sampleValue(samples, { breaker: 'flap', from: 'open', to: 'half_open' })).toBe(1);
     expect(sampleValue(samples, { breaker: 'flap', from: 'half_open', to: 'closed' })).toBe(1);
+    expect(sampleValue(samples, { breaker: 'flap', from: 'half_open', to: 'open' })).toBe(0);
     expect(flap.transitionCount('half_open', 'closed')).toBe(1);
 
     // Forcing a timed open open is an opening of its own: open -> open.
@@ -289,6 +298,9 @@ describe('collectBreakerMetrics', () => {
     expect(transitions.filter((s) => s.labels.breaker === '_other')).toEqual([
       { labels: { breaker: '_other', from: 'closed', to: 'open' }, value: 2 },
       { labels: { breaker: '_other', from: 'closed', to: 'disabled' }, value: 1 },
+      { labels: { breaker: '_other', from: 'open', to: 'half_open' }, value: 0 },
+      { labels: { breaker: '_other', from: 'half_open', to: 'closed' }, value: 0 },
+      { labels: { breaker: '_other', from: 'half_open', to: 'open' }, value: 0 },
     ]);
     // Rates are per breaker: a sum of shares means nothing. (b is open: its window starts afresh.)
     const rates = await samplesOf(register, 'breakwater_failure_rate');
@@ -298,8 +310,10 @@ describe('collectBreakerMetrics', () => {
     await register.metrics();
     expect(warnings).toEqual([
       {
-        fields: { breakers: 6, maxBreakers: 2 },
-        message: expect.stringMatching(/6 breakers, more than maxBreakers \(2\).*breaker="_other"/),
+        fields: { breakers: 6, maxBreakers: 2, overflow: 4 },
+        message: expect.stringMatching(
+          /4 of the registry's 6 breakers are summed under breaker="_other": only maxBreakers \(2\)/,
+        ),
       },
     ]);
   });
@@ -316,9 +330,12 @@ describe('collectBreakerMetrics', () => {
       await register.metrics();
       await register.metrics();
       expect(emitted).toHaveBeenCalledTimes(1);
-      expect(emitted).toHaveBeenCalledWith(expect.stringMatching(/more than maxBreakers \(1\)/), {
-        code: OVERFLOW_WARNING,
-      });
+      expect(emitted).toHaveBeenCalledWith(
+        expect.stringMatching(/only maxBreakers \(1\) get series/),
+        {
+          code: OVERFLOW_WARNING,
+        },
+      );
     } finally {
       emitted.mockRestore();
     }
@@ -441,10 +458,75 @@ describe('collectBreakerMetrics', () => {
     registry.delete('first');
     samples = await samplesOf(register, 'breakwater_call_duration_seconds');
     expect(new Set(samples.map((s) => s.labels.breaker))).toEqual(new Set(['_other']));
-    // The scrape gave "second" series of its own: its calls are timed under its name from now on.
+    // "second" stays in _other for life, as its calls counter does; the freed place goes to the
+    // next breaker made.
     await takes(clock, second, 10);
+    await takes(clock, registry.get('fourth'), 10);
     samples = await samplesOf(register, 'breakwater_call_duration_seconds');
-    expect([count('second'), count('_other')]).toEqual([1, 2]);
+    expect([count('second'), count('fourth'), count('_other')]).toEqual([undefined, 1, 3]);
+    const calls = await samplesOf(register, 'breakwater_calls_total');
+    expect(new Set(calls.map((s) => s.labels.breaker))).toEqual(new Set(['fourth', '_other']));
+  });
+
+  it('keeps no more than maxBreakers breakers timed under their own name, with no scrape at all', async () => {
+    // Per-key breakers churn through an LRU registry no bigger than maxBreakers.
+    const { clock, registry, register } = setup({ maxBreakers: 3 });
+    collectBreakerMetrics(registry, { register, durations: true, maxBreakers: 5 });
+    for (let i = 0; i < 500; i++) await takes(clock, registry.get(`key-${i}`), 1);
+    const family = register.getSingleMetric('breakwater_call_duration_seconds') as unknown as {
+      keys(): IterableIterator<string>;
+    };
+    expect([...family.keys()].length).toBeLessThanOrEqual(5);
+    const durations = await samplesOf(register, 'breakwater_call_duration_seconds');
+    const timed = new Set(durations.map((s) => s.labels.breaker));
+    expect(timed).toEqual(new Set(['key-497', 'key-498', 'key-499']));
+    const state = await samplesOf(register, 'breakwater_circuit_state');
+    expect(new Set(state.map((s) => s.labels.breaker))).toEqual(timed);
+  });
+
+  it('times a breaker deleted and made again between scrapes under the same series as its calls', async () => {
+    const { clock, registry, register } = setup({ defaults: { failureThreshold: 10 } });
+    const { logger } = capturingLogger();
+    collectBreakerMetrics(registry, { register, durations: true, maxBreakers: 2, logger });
+    for (const name of ['a', 'b', 'c']) registry.get(name);
+    for (let round = 0; round < 4; round++) {
+      for (const name of ['a', 'b']) registry.delete(name);
+      for (const name of ['a', 'b', 'c', `new-${round}`]) await takes(clock, registry.get(name), 1);
+      const durations = await samplesOf(register, 'breakwater_call_duration_seconds');
+      const calls = await samplesOf(register, 'breakwater_calls_total');
+      const timed = new Set(durations.map((s) => s.labels.breaker));
+      expect(timed).toEqual(new Set(calls.map((s) => s.labels.breaker)));
+      expect(timed.size).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("never lowers _other's counters when its breakers leave the registry", async () => {
+    const { registry, register } = setup();
+    const { logger } = capturingLogger();
+    collectBreakerMetrics(registry, { register, maxBreakers: 1, logger });
+    registry.get('own');
+    for (const name of ['x', 'y', 'z']) {
+      await succeed(registry.get(name));
+      await succeed(registry.get(name));
+    }
+    await fail(registry.get('x'));
+    const other = async (outcome: string) =>
+      sampleValue(await samplesOf(register, 'breakwater_calls_total'), {
+        breaker: '_other',
+        outcome,
+      });
+    expect(await other('success')).toBe(6);
+    registry.delete('x');
+    registry.delete('y');
+    expect(await other('success')).toBe(6);
+    expect(await other('failure')).toBe(1);
+    const transitions = await samplesOf(register, 'breakwater_state_transitions_total');
+    expect(sampleValue(transitions, { breaker: '_other', from: 'closed', to: 'open' })).toBe(1);
+    await succeed(registry.get('z'));
+    // "own" keeps its series: a departure in _other moves nobody.
+    await succeed(registry.get('y'));
+    expect(await other('success')).toBe(8);
+    expect(await stateOf(register, '_other')).toMatchObject({ closed: 2 });
   });
 
   it('walks the registry once per scrape, for every family', async () => {
@@ -459,13 +541,16 @@ describe('collectBreakerMetrics', () => {
     const registry = new CountingRegistry({ clock: new ManualClock(0) });
     const register = new Registry();
     collectBreakerMetrics(registry, { register, durations: true });
+    // With durations, one walk at the start gives the breakers held then their series in
+    // registry order (it reads nothing).
+    expect(registry.walks).toBe(1);
     await succeed(registry.get('api'));
     expect(register.getMetricsAsArray()).toHaveLength(7);
     await register.metrics();
-    expect(registry.walks).toBe(1);
+    expect(registry.walks).toBe(2);
     await register.getMetricsAsJSON();
     await register.metrics();
-    expect(registry.walks).toBe(3);
+    expect(registry.walks).toBe(4);
   });
 
   it("survives prom-client's resetMetrics(): the histogram starts again from 0 and keeps counting", async () => {

@@ -1,4 +1,5 @@
 import type { BreakerRegistry } from '@breakwater/core';
+import { OTHER, RegistryObserver } from '@breakwater/core/observe';
 import {
   integerAtLeast,
   orDefault,
@@ -6,7 +7,7 @@ import {
   requireObject,
 } from '@breakwater/core/validate';
 import type { Registry, RegistryContentType } from 'prom-client';
-import { type BreakerScrape, OTHER, walkBreakers } from './breaker-walk.js';
+import { addSeries, type BreakerScrape, emptyScrape, PromSeries } from './breaker-series.js';
 import { CallDurations } from './call-durations.js';
 import { type Collector, collectorHandle } from './collector.js';
 import { type Family, registerFamilies, scrapedFamily } from './family.js';
@@ -26,7 +27,10 @@ export interface BreakerMetricsOptions {
   register?: Registry<RegistryContentType> | undefined;
   /** Starts every metric name. Default `'breakwater_'`. */
   prefix?: string | undefined;
-  /** Breakers with series of their own; the rest are summed under `breaker="_other"`. Default 1000. */
+  /**
+   * Breakers with series of their own, at most, at any time (each keeps its own or its `_other`
+   * share for life); the rest are summed under `breaker="_other"`. Default 1000.
+   */
   maxBreakers?: number | undefined;
   /**
    * Also `<prefix>call_duration_seconds`, a histogram of every call's duration. It needs each
@@ -35,7 +39,7 @@ export interface BreakerMetricsOptions {
   durations?: boolean | undefined;
   /** The duration histogram's bucket bounds, in seconds. Default 5 ms to 10 s. */
   buckets?: readonly number[] | undefined;
-  /** pino-compatible; warned once when the registry outgrows `maxBreakers`. Default `process.emitWarning`. */
+  /** pino-compatible; warned once when breakers are first summed under `_other`. Default `process.emitWarning`. */
   logger?: WarnLogger | undefined;
 }
 
@@ -60,7 +64,7 @@ export function collectBreakerMetrics(
   registry: BreakerRegistry,
   options: BreakerMetricsOptions = {},
 ): Collector {
-  requireMethods(OWNER, 'registry', registry, ['forEach', 'has', 'on']);
+  requireMethods(OWNER, 'registry', registry, ['forEach', 'find', 'on']);
   requireObject(OWNER, options);
   rejectUnknownKeys(OWNER, options, KEYS);
   const register = registerOption(OWNER, options.register);
@@ -70,13 +74,21 @@ export function collectBreakerMetrics(
   const buckets = bucketsOption(OWNER, options.buckets);
   const logger = loggerOption(OWNER, options.logger);
 
-  const named = durations ? new Set<string>() : undefined;
+  let timing: CallDurations | undefined;
+  let ids = 0;
+  const observer = new RegistryObserver<PromSeries>(registry, {
+    maxBreakers,
+    series: (name) => new PromSeries(name, ids++),
+    released: (series) => timing?.release(series),
+  });
   let warned = false;
   const scrape = perScrape((): BreakerScrape => {
-    const result = walkBreakers(registry, maxBreakers, named);
-    if (result.overflow > 0 && !warned) {
+    const result = emptyScrape();
+    const walked = observer.walk((reading) => addSeries(result, reading));
+    result.health = walked.health;
+    if (walked.overflow > 0 && !warned) {
       warned = true;
-      warnOverflow(logger, maxBreakers, maxBreakers + result.overflow);
+      warnOverflow(logger, maxBreakers, walked.breakers, walked.overflow);
     }
     return result;
   });
@@ -97,7 +109,7 @@ export function collectBreakerMetrics(
     ),
     scrapedFamily(
       `${prefix}state_transitions_total`,
-      'State transitions of the breaker by from and to state, counted as they happen, so an opening shorter than the scrape interval is seen; forcing a timed open open counts open to open',
+      'State transitions of the breaker by from and to state, counted as they happen, so an opening shorter than the scrape interval is seen; forcing a timed open open counts open to open; closed to open, open to half_open, half_open to open and half_open to closed are exported from the first scrape (0 until they happen), other pairs once they happen',
       'counter',
       'sum',
       () => scrape().transitions,
@@ -124,17 +136,17 @@ export function collectBreakerMetrics(
       () => [{ labels: {}, value: scrape().health }],
     ),
   ];
-  const timing =
-    named === undefined
-      ? undefined
-      : new CallDurations(
-          registry,
-          `${prefix}call_duration_seconds`,
-          buckets,
-          maxBreakers,
-          named,
-          scrape,
-        );
+  if (durations) {
+    // Registry order decides who has series of their own, not which breaker is called first.
+    observer.prime();
+    timing = new CallDurations(
+      registry,
+      observer,
+      `${prefix}call_duration_seconds`,
+      buckets,
+      scrape,
+    );
+  }
   if (timing !== undefined) families.push(timing.family);
   let unregister: () => void;
   try {
@@ -146,8 +158,13 @@ export function collectBreakerMetrics(
   return collectorHandle(() => timing?.close(), unregister);
 }
 
-function warnOverflow(logger: WarnLogger | undefined, maxBreakers: number, breakers: number) {
-  const message = `${OWNER}: the registry holds ${breakers} breakers, more than maxBreakers (${maxBreakers}); the breakers past the first ${maxBreakers} are summed under breaker="${OTHER}" (said once)`;
+function warnOverflow(
+  logger: WarnLogger | undefined,
+  maxBreakers: number,
+  breakers: number,
+  overflow: number,
+) {
+  const message = `${OWNER}: ${overflow} of the registry's ${breakers} breakers are summed under breaker="${OTHER}": only maxBreakers (${maxBreakers}) get series of their own (said once)`;
   if (logger === undefined) process.emitWarning(message, { code: OVERFLOW_WARNING });
-  else logger.warn({ breakers, maxBreakers }, message);
+  else logger.warn({ breakers, maxBreakers, overflow }, message);
 }

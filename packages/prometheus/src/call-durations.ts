@@ -1,44 +1,34 @@
 import type { BreakerRegistry } from '@breakwater/core';
-import { OTHER } from './breaker-walk.js';
-import { HistogramFamily, type HistogramSeries } from './histogram.js';
-
-const OUTCOMES = ['success', 'failure', 'ignored'] as const;
-type Slots = (HistogramSeries | undefined)[];
+import type { RegistryObserver } from '@breakwater/core/observe';
+import type { PromSeries } from './breaker-series.js';
+import { HistogramFamily } from './histogram.js';
 
 /**
  * `durations: true`: every call's duration, from the registry's `success`, `failure` and
  * `ignored` events. Listening to them takes every breaker off its fast path (each call needs its
  * start time); `close()` unsubscribes, and breakers with no other listener go back to it.
  *
- * A breaker gets series of its own when the registry holds no more than `maxBreakers` breakers
- * or the last scrape counted it among the first `maxBreakers`; otherwise its calls go to
- * `breaker="_other"`. Series of breakers that left the registry are dropped at the next scrape.
+ * A call goes under the series the observer gave its breaker, its own or `_other`, as its calls
+ * counter does: so at most maxBreakers breakers have duration series of their own, scraped or
+ * not, and the series of a breaker that left are dropped at the next walk.
  */
 export class CallDurations {
   readonly family: HistogramFamily;
-  /** Breakers with series of their own, by name. */
-  private readonly own = new Map<string, Slots>();
-  private readonly other: Slots = [undefined, undefined, undefined];
   private readonly unsubscribe: (() => void)[];
 
   constructor(
-    private readonly registry: Pick<BreakerRegistry, 'on' | 'has' | 'size'>,
+    registry: Pick<BreakerRegistry, 'on'>,
+    private readonly observer: RegistryObserver<PromSeries>,
     name: string,
     buckets: readonly number[],
-    private readonly maxBreakers: number,
-    /** The names the last scrape gave series of their own (kept up to date by the walk). */
-    private readonly named: ReadonlySet<string>,
-    /** Runs this scrape's walk, which refreshes `named`. */
+    /** Runs this scrape's walk, which drops the series of breakers that left. */
     scrape: () => void,
   ) {
     this.family = new HistogramFamily(
       name,
       'Duration of calls through the breaker, in seconds, by outcome (success, failure, ignored); calls refused by an open breaker are not timed',
       buckets,
-      () => {
-        scrape();
-        this.prune();
-      },
+      scrape,
     );
     this.unsubscribe = [
       registry.on('success', ({ breaker, durationMs }) => this.record(breaker, 0, durationMs)),
@@ -51,42 +41,30 @@ export class CallDurations {
     for (const off of this.unsubscribe) off();
   }
 
+  /** The observer's `released`: a breaker that left takes its histogram series with it. */
+  release(series: PromSeries): void {
+    series.durations.forEach((histogram, outcome) => {
+      if (histogram !== undefined) this.family.delete(seriesKey(series, outcome));
+    });
+  }
+
   private record(breaker: string, outcome: 0 | 1 | 2, durationMs: number | undefined): void {
     // A call that began before the listener has no start time: it cannot be timed.
     if (durationMs === undefined) return;
-    let slots = this.own.get(breaker);
-    if (slots === undefined) {
-      if (this.registry.size <= this.maxBreakers || this.named.has(breaker)) {
-        slots = [undefined, undefined, undefined];
-        this.own.set(breaker, slots);
-      } else {
-        slots = this.other;
-      }
+    const series = this.observer.seriesOf(breaker);
+    if (series === undefined) return;
+    let histogram = series.durations[outcome];
+    if (histogram === undefined) {
+      histogram = this.family.seriesFor(
+        seriesKey(series, outcome),
+        series.outcomes[outcome] as Readonly<Record<string, string>>,
+      );
+      series.durations[outcome] = histogram;
     }
-    let series = slots[outcome];
-    if (series === undefined) {
-      const label = slots === this.other ? OTHER : breaker;
-      series = this.family.seriesFor(seriesKey(slots === this.other, label, outcome), {
-        breaker: label,
-        outcome: OUTCOMES[outcome],
-      });
-      slots[outcome] = series;
-    }
-    this.family.observe(series, durationMs / 1000);
-  }
-
-  /** A breaker dropped from the registry takes its series with it: no cardinality left behind. */
-  private prune(): void {
-    for (const [breaker, slots] of this.own) {
-      if (this.registry.has(breaker)) continue;
-      this.own.delete(breaker);
-      slots.forEach((series, outcome) => {
-        if (series !== undefined) this.family.delete(seriesKey(false, breaker, outcome));
-      });
-    }
+    this.family.observe(histogram, durationMs / 1000);
   }
 }
 
-function seriesKey(other: boolean, breaker: string, outcome: number): string {
-  return other ? `other:${outcome}` : `own:${outcome}:${breaker}`;
+function seriesKey(series: PromSeries, outcome: number): string {
+  return `${series.id}:${outcome}`;
 }
