@@ -1,11 +1,5 @@
 import type { BreakerRegistry, Logger } from '@breakwater/core';
-import {
-  CALL_OUTCOMES,
-  CIRCUIT_STATES,
-  RegistryObserver,
-  TRANSITION_PAIRS,
-  type WalkSummary,
-} from '@breakwater/core/observe';
+import { RegistryObserver, type WalkSummary } from '@breakwater/core/observe';
 import {
   describeValue,
   integerAtLeast,
@@ -13,7 +7,8 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import { type BatchObservableCallback, ValueType } from '@opentelemetry/api';
+import type { BatchObservableCallback } from '@opentelemetry/api';
+import { createBreakerObservables, observeSeries } from './breaker-observables.js';
 import { BreakerSeries } from './breaker-series.js';
 import { recordCallDurations } from './call-durations.js';
 import { type Instrumentation, type MeterOptions, observing, requireMeter } from './meter.js';
@@ -73,69 +68,14 @@ export function instrumentBreakers(
     );
   }
 
-  const instruments = {
-    state: meter.createObservableGauge('breakwater.circuit.state', {
-      description:
-        'Whether the breaker is in this state: 1 for its current state, 0 for the other four (forced_open: held open by an operator, then open is 0)',
-      valueType: ValueType.INT,
-    }),
-    calls: meter.createObservableCounter('breakwater.calls', {
-      description:
-        'Calls by outcome since the breaker was made or reset; a timeout is also counted as a failure or an ignored error, as the failure policy says',
-      unit: '{call}',
-      valueType: ValueType.INT,
-    }),
-    transitions: meter.createObservableCounter('breakwater.state_transitions', {
-      description:
-        'State changes by from and to, counted as they happen: an opening shorter than the collection interval still shows',
-      unit: '{transition}',
-      valueType: ValueType.INT,
-    }),
-    failureRate: meter.createObservableGauge('breakwater.failure_rate', {
-      description:
-        "Share of counted failures in the breaker's rate window; absent without a window or below its minimumCalls",
-      unit: '1',
-    }),
-    slowCallRate: meter.createObservableGauge('breakwater.slow_call_rate', {
-      description:
-        "Share of slow calls in the breaker's rate window; absent without a window or below its minimumCalls",
-      unit: '1',
-    }),
-    health: meter.createObservableGauge('breakwater.health.status', {
-      description: "The registry's health roll-up: 0 healthy, 1 warning, 2 degraded, 3 critical",
-      valueType: ValueType.INT,
-    }),
-  };
-
+  const instruments = createBreakerObservables(meter);
   const observer = new RegistryObserver<BreakerSeries>(registry, {
     maxBreakers,
     series: (name) => new BreakerSeries(name),
   });
   let warned = maxBreakers === 0;
   const observe: BatchObservableCallback = (result) => {
-    const summary = observer.walk((reading) => {
-      const { series } = reading;
-      for (let i = 0; i < CIRCUIT_STATES.length; i++) {
-        result.observe(instruments.state, reading.states[i] as number, series.states[i]);
-      }
-      for (let i = 0; i < CALL_OUTCOMES.length; i++) {
-        result.observe(instruments.calls, reading.calls[i] as number, series.outcomes[i]);
-      }
-      for (let t = 0; t < TRANSITION_PAIRS.length; t++) {
-        if (!reading.shows(t)) continue;
-        result.observe(
-          instruments.transitions,
-          reading.transitions[t] as number,
-          series.transition(t),
-        );
-      }
-      if (reading.failureRate >= 0) {
-        result.observe(instruments.failureRate, reading.failureRate, series.breaker);
-      }
-      if (reading.slowCallRate >= 0) {
-        result.observe(instruments.slowCallRate, reading.slowCallRate, series.breaker);
-      }
-    });
+    const summary = observer.walk((reading) => observeSeries(result, instruments, reading));
     result.observe(instruments.health, summary.health);
     if (summary.overflow > 0 && !warned) {
       warned = true;
