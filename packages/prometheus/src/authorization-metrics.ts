@@ -1,11 +1,28 @@
-import type { AuthorizationService, AuthorizationStats } from '@breakwater/authz';
 import type { Collector } from './collector.js';
 import { type Sample, scrapedFamily } from './family.js';
 import { HistogramFamily } from './histogram.js';
 import { type StatsCollectorOptions, statsCollector } from './stats-collector.js';
 
-/** What the collector reads of an AuthorizationService. */
-export type AuthorizationSource = Pick<AuthorizationService, 'stats' | 'on'>;
+/**
+ * What the collector reads of `AuthorizationService.stats()` by shape: declared
+ * here, not imported, so that this package's types build without the optional authz peer.
+ */
+export interface AuthorizationSourceStats {
+  readonly checks: {
+    readonly [S in (typeof SOURCES)[number]]: { readonly allowed: number; readonly denied: number };
+  };
+  /** Undefined when the service has no cache. */
+  readonly cache: { readonly entries: number } | undefined;
+  readonly fallbacks: {
+    readonly [strategy: string]: { readonly [R in (typeof REASONS)[number]]: number };
+  };
+}
+
+/** What the collector reads of an AuthorizationService: an `AuthorizationService` is one. */
+export interface AuthorizationSource {
+  stats(): AuthorizationSourceStats;
+  on(event: 'decision', listener: (event: { readonly durationMs: number }) => void): () => void;
+}
 
 export type AuthorizationMetricsOptions = StatsCollectorOptions;
 
@@ -21,7 +38,7 @@ export function collectAuthorizationMetrics(
   service: AuthorizationSource,
   options: AuthorizationMetricsOptions = {},
 ): Collector {
-  return statsCollector<AuthorizationStats>(
+  return statsCollector<AuthorizationSourceStats>(
     'collectAuthorizationMetrics',
     'service',
     service,

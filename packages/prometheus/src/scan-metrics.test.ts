@@ -29,6 +29,17 @@ function setup() {
 }
 
 describe('collectScanMetrics', () => {
+  it("exports each engine's verdicts at 0 before any scan, so increase() sees the first infected file", async () => {
+    const { register, manager } = setup();
+    collectScanMetrics(manager, { register });
+    const scans = await samplesOf(register, 'scanbridge_scans_total');
+    expect(scans).toHaveLength(3 * 4);
+    for (const engine of ['fast', 'strict', 'flaky']) {
+      for (const outcome of ['clean', 'infected', 'suspicious', 'error'])
+        expect(sampleValue(scans, { engine, outcome }), `${engine} ${outcome}`).toBe(0);
+    }
+  });
+
   it("exports the manager's engine runs, decisions, bytes and scan durations", async () => {
     const { clock, manager, unavailable, register } = setup();
     collectScanMetrics(manager, { register, buckets: [0.01, 0.05] });
@@ -41,7 +52,9 @@ describe('collectScanMetrics', () => {
     const runs = (engine: string, outcome: string) => sampleValue(scans, { engine, outcome });
     const { engines, decisions, bytesScanned } = manager.stats();
     expect(engines.flaky).toEqual({ clean: 1, engine_unavailable: 1 });
-    expect(scans).toHaveLength(4);
+    // Each engine's four verdicts (at 0 until they happen) and the failure it had.
+    expect(scans).toHaveLength(3 * 4 + 1);
+    expect([runs('fast', 'infected'), runs('strict', 'clean')]).toEqual([0, 0]);
     expect([runs('fast', 'clean'), runs('strict', 'infected')]).toEqual([2, 2]);
     expect([runs('flaky', 'clean'), runs('flaky', 'engine_unavailable')]).toEqual([1, 1]);
 

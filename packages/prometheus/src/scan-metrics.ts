@@ -1,11 +1,36 @@
-import type { ScanManager, ScanStats } from '@breakwater/scanbridge';
 import type { Collector } from './collector.js';
 import { type Sample, scrapedFamily } from './family.js';
 import { HistogramFamily } from './histogram.js';
 import { type StatsCollectorOptions, statsCollector } from './stats-collector.js';
 
-/** What the collector reads of a ScanManager. */
-export type ScanSource = Pick<ScanManager, 'stats' | 'on'>;
+/**
+ * What the collector reads of `ScanManager.stats()` by shape: declared
+ * here, not imported, so that this package's types build without the optional scanbridge peer.
+ */
+export interface ScanSourceStats {
+  /** Every engine, by name, with its runs by outcome; an outcome appears once it happened. */
+  readonly engines: {
+    readonly [engine: string]: { readonly [outcome: string]: number | undefined };
+  };
+  readonly decisions: { readonly [action: string]: number };
+  readonly bytesScanned: number;
+}
+
+/** What the collector reads of a ScanManager: a `ScanManager` is one. */
+export interface ScanSource {
+  stats(): ScanSourceStats;
+  on(
+    event: 'engineScan',
+    listener: (event: { readonly engine: string; readonly durationMs: number }) => void,
+  ): () => void;
+}
+
+/**
+ * The verdicts exported from the first scrape, at 0 until they happen, so that `increase()`
+ * sees an engine's first infected file (a series that appears at 1 is no increase); failure
+ * kinds and fail_open appear once they happen.
+ */
+const VERDICTS = ['clean', 'infected', 'suspicious', 'error'] as const;
 
 export type ScanMetricsOptions = StatsCollectorOptions;
 
@@ -17,7 +42,7 @@ export function collectScanMetrics(
   manager: ScanSource,
   options: ScanMetricsOptions = {},
 ): Collector {
-  return statsCollector<ScanStats>(
+  return statsCollector<ScanSourceStats>(
     'collectScanMetrics',
     'manager',
     manager,
@@ -31,14 +56,18 @@ export function collectScanMetrics(
       const families = [
         scrapedFamily(
           `${prefix}scanbridge_scans_total`,
-          "Engine runs by engine and outcome: the verdict (clean, infected, suspicious, error), fail_open for a breaker's fail-open stand-in, or the kind of failure (circuit_open, timeout, connection_failed, ...)",
+          "Engine runs by engine and outcome: the verdict (clean, infected, suspicious, error: exported from the start, at 0 until they happen), fail_open for a breaker's fail-open stand-in, or the kind of failure (circuit_open, timeout, connection_failed, ...), once they happen",
           'counter',
           'sum',
           () => {
             const samples: Sample[] = [];
             for (const [engine, outcomes] of Object.entries(stats().engines)) {
-              for (const [outcome, count] of Object.entries(outcomes))
-                samples.push({ labels: { engine, outcome }, value: count as number });
+              for (const outcome of VERDICTS)
+                samples.push({ labels: { engine, outcome }, value: outcomes[outcome] ?? 0 });
+              for (const [outcome, count] of Object.entries(outcomes)) {
+                if (count !== undefined && !VERDICTS.includes(outcome as (typeof VERDICTS)[number]))
+                  samples.push({ labels: { engine, outcome }, value: count });
+              }
             }
             return samples;
           },
