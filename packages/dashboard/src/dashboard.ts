@@ -6,7 +6,7 @@ import { LateStates } from './late-states.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
 import { type BreakerEntry, Payloads, type StateChange } from './payloads.js';
 import { reportFailure } from './report.js';
-import { safeJson, sendError, sendJson, sendJsonBody } from './respond.js';
+import { safeJson, sendError, sendJsonBody } from './respond.js';
 import { locate, METHODS, type Route } from './routing.js';
 import { HistorySampler } from './sampler.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -47,6 +47,11 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const sources = new Sources(settings.authorization, settings.scans, settings.logger);
   const payloads = new Payloads(settings, sampler, sources);
   const snapshots = new SnapshotCache(() => payloads.snapshot());
+  const healths = new SnapshotCache(() => registry.health());
+  const invalidate = (): void => {
+    snapshots.invalidate();
+    healths.invalidate();
+  };
   let unsubscribe: (() => void) | undefined;
   const tell = (change: StateChange, entry: BreakerEntry): void => {
     if (hub.size > 0) hub.broadcast('state', safeJson(payloads.stateChange(change, entry)));
@@ -54,7 +59,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const late = new LateStates(registry, tell);
   // Runs inside the breaker's transition: Map lookups only, never a walk of the registry.
   const onStateChange = (change: StateChange): void => {
-    snapshots.invalidate();
+    invalidate();
     if (hub.size === 0) return;
     const entry = late.holds(change.breaker) ? undefined : payloads.sampled(change.breaker);
     if (entry === undefined) late.add(change);
@@ -70,9 +75,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     unsubscribe?.();
     unsubscribe = undefined;
   };
-  const snapshot = (): Buffer => {
+  const cached = <T>(cache: SnapshotCache<T>) => {
     follow();
-    return snapshots.get();
+    return cache.get();
   };
   const hub = new SseHub({
     maxClients: settings.maxClients,
@@ -84,7 +89,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       // Before the sample, whose `added` may tell the same breakers: in the order they came.
       late.flush();
       sampler.sample();
-      snapshots.invalidate();
+      invalidate();
       if (hub.size === 0) stopListening();
       else hub.broadcast('stats', safeJson(payloads.stats()));
     } catch (error) {
@@ -93,7 +98,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     }
   });
   let closed = false;
-  // GET breakers answers being written: one shared body each, but a bounded number of them.
+  // GET breakers answers being written: one shared body, but a bounded number of writes.
   let downloads = 0;
 
   const serveSnapshot = (res: ServerResponse): void => {
@@ -108,7 +113,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     }
     downloads++;
     res.once('close', () => downloads--);
-    sendJsonBody(res, 200, snapshot());
+    sendJsonBody(res, 200, cached(snapshots).body);
   };
 
   const serveEvents = (res: ServerResponse): void => {
@@ -123,7 +128,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         `too many open event streams (at most ${settings.maxClients}): close another dashboard tab, or raise maxClients`,
       );
     } else {
-      hub.open(res, snapshot());
+      hub.open(res, cached(snapshots).body);
     }
   };
 
@@ -139,8 +144,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         serveSnapshot(res);
         break;
       case 'health': {
-        const health = registry.health();
-        sendJson(res, health.status === 'critical' ? 503 : 200, health);
+        // Shared like the snapshot, but never refused for being busy: a probe reads 503 as critical.
+        const { value, body } = cached(healths);
+        sendJsonBody(res, value.status === 'critical' ? 503 : 200, body);
         break;
       }
       case 'events':
@@ -198,7 +204,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       hub.close();
       stopListening();
       late.clear();
-      snapshots.invalidate();
+      invalidate();
     },
   });
 }

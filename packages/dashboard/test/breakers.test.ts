@@ -1,7 +1,7 @@
 import { AuthorizationService, type PermissionChecker } from '@breakwater/authz';
 import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
 import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   bodyOf,
   dashboardPerTest,
@@ -165,5 +165,22 @@ describe('GET health', () => {
     const critical = await fetch(`${url}health`);
     expect(critical.status).toBe(503);
     expect(await bodyOf(critical)).toMatchObject({ status: 'critical' });
+  });
+
+  it('is computed once per sample and shared, and a change of state is never served stale', async () => {
+    const clock = new ManualClock(0);
+    const { url, registry } = await start({ clock });
+    const payments = new CircuitBreaker<string>({ name: 'payments', clock });
+    registry.register('payments', payments, { criticality: 'critical' });
+    const walks = vi.spyOn(registry, 'health');
+    const first = await (await fetch(`${url}health`)).text();
+    expect(await (await fetch(`${url}health`)).text()).toBe(first);
+    expect(walks).toHaveBeenCalledTimes(1);
+    payments.forceOpen();
+    expect((await fetch(`${url}health`)).status).toBe(503);
+    clock.advance(1000);
+    payments.forceClose();
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    expect(walks).toHaveBeenCalledTimes(3);
   });
 });
