@@ -76,7 +76,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     unsubscribe = undefined;
   };
   const cached = <T>(cache: SnapshotCache<T>) => {
-    follow();
+    // Shut down, nothing would tell a cache it went stale: each read is fresh.
+    if (closed) cache.invalidate();
+    else follow();
     return cache.get();
   };
   const hub = new SseHub({

@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, type Logger, ManualClock } from '@breakwater/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboard, type DashboardHandler } from '../src/index.js';
-import { bodyOf, failingCall, readEventStream, startDashboardServer } from './fixture.js';
+import {
+  bodyOf,
+  failingCall,
+  readEventStream,
+  type SnapshotBody,
+  startDashboardServer,
+} from './fixture.js';
 
 const PUBLIC = new URL('../public/', import.meta.url);
 const CSP =
@@ -303,5 +309,15 @@ describe('close()', () => {
     await stream.ended;
     expect(breakerClock.pendingTimers).toBe(0);
     expect(dashboardClock.pendingTimers).toBe(0);
+    // Read after close(): fresh each time, and no listener taken up again.
+    expect((await bodyOf<SnapshotBody>(await fetch(`${url}breakers`))).breakers[0]?.state).toBe(
+      'open',
+    );
+    breaker.forceOpen();
+    expect((await bodyOf<SnapshotBody>(await fetch(`${url}breakers`))).breakers[0]?.state).toBe(
+      'forced_open',
+    );
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    expect(breakerClock.pendingTimers).toBe(0);
   });
 });
