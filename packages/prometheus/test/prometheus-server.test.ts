@@ -1,3 +1,4 @@
+import { CircuitBreaker, ManualClock } from '@breakwater/core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivenStack } from './driven-stack.js';
@@ -98,5 +99,42 @@ describe('a real Prometheus server scraping the collectors', () => {
     expect(await value('scanbridge_decisions_total{action="allow"}')).toBe(1);
     expect(await value('scanbridge_bytes_scanned_total')).toBe(5);
     expect(await value('scanbridge_scan_duration_seconds_count{engine="mock"}')).toBe(1);
+  }, 60_000);
+
+  it("sees a breaker's first opening with increase(), though it opened and closed between two scrapes", async () => {
+    const server = prometheus as PrometheusServer;
+    const clock = new ManualClock(1_700_000_000_000);
+    const flap = new CircuitBreaker<unknown>({
+      name: 'first-open',
+      clock,
+      failureThreshold: 1,
+      successThreshold: 1,
+      openDuration: 1_000,
+      jitter: 0,
+    });
+    stack?.registry.register('first-open', flap);
+    const opened =
+      'breakwater_state_transitions_total{breaker="first-open",from="closed",to="open"}';
+    // The pair is stored at 0 before the breaker ever opened...
+    await server.waitFor(opened, (answer) => answer[0]?.value === 0, 20_000);
+    // ... then it opens and closes again within one turn of the event loop: no scrape sees it open.
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await flap.execute(() => Promise.reject(refused)).catch(() => {});
+    expect(flap.state().name).toBe('open');
+    clock.advance(1_000);
+    await flap.execute(async () => 'ok');
+    expect(flap.state().name).toBe('closed');
+    await server.waitFor(opened, (answer) => answer[0]?.value === 1, 20_000);
+
+    const [increase, ...more] = await server.query(`increase(${opened}[1m])`);
+    expect(more).toEqual([]);
+    // Prometheus extrapolates to the end of the range: a little over 1 is one opening.
+    expect(increase?.value).toBeGreaterThanOrEqual(1);
+    expect(increase?.value).toBeLessThan(1.5);
+    // The state gauge alone missed it (resilience4j #164): that is why the counter exists.
+    const [wasOpen] = await server.query(
+      'max_over_time(breakwater_circuit_state{breaker="first-open",state="open"}[1m])',
+    );
+    expect(wasOpen?.value).toBe(0);
   }, 60_000);
 });

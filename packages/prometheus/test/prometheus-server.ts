@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import type { Registry, RegistryContentType } from 'prom-client';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
+/** util-linux: runs a program with a parent-death signal (Linux's PR_SET_PDEATHSIG). */
+const SETPRIV = '/usr/bin/setpriv';
 const STOP_GRACE_MS = 5_000;
 
 /** One series of an instant query's answer. */
@@ -24,6 +26,10 @@ export interface QuerySample {
 export interface PrometheusServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** The Prometheus process. */
+  readonly pid: number;
+  /** Its config and storage, removed by `stop()`. */
+  readonly dir: string;
   /** An instant query (`/api/v1/query`); rejects with Prometheus's own error for a bad one. */
   query(promql: string): Promise<QuerySample[]>;
   /** Polls `promql` until `done` accepts its answer; rejects after `timeoutMs` with the last answer. */
@@ -78,6 +84,9 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
       `Prometheus is not installed at ${PROMETHEUS}: run sudo apt-get install -y --no-install-recommends prometheus`,
     );
   }
+  if (!existsSync(SETPRIV)) {
+    throw new Error(`${SETPRIV} is missing: run sudo apt-get install -y util-linux`);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'breakwater-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   await writeFile(
@@ -95,9 +104,15 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // Through setpriv, so that the kernel kills Prometheus when the process that started it dies:
+  // a test process killed by a timeout or a signal runs no afterAll, and an orphaned Prometheus
+  // would keep scraping a dead port on a shared machine.
   const child = spawn(
-    PROMETHEUS,
+    SETPRIV,
     [
+      '--pdeathsig',
+      'KILL',
+      PROMETHEUS,
       `--config.file=${config}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -137,6 +152,8 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
   };
   return {
     url,
+    pid: child.pid as number,
+    dir,
     query,
     async waitFor(promql, done, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
