@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, get, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BreakerRegistry } from '@breakwater/core';
 import { afterEach } from 'vitest';
@@ -171,6 +171,37 @@ export interface SnapshotBody {
   readonly breakers: readonly BreakerView[];
   readonly authorization?: Record<string, unknown>;
   readonly scans?: Record<string, unknown>;
+}
+
+/** A response as read off the wire. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * A request with node:http, `path` sent exactly as given (fetch would normalize a traversal
+ * away) and any headers, Host included.
+ */
+export function rawRequest(
+  origin: string,
+  path: string,
+  options: { readonly method?: string; readonly headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const { method = 'GET', headers = {} } = options;
+    const req = request(`${origin}/`, { method, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** A response's JSON body, typed as the test expects it to be. */

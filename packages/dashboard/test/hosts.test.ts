@@ -1,26 +1,11 @@
-import { type IncomingMessage, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { dashboardPerTest } from './fixture.js';
+import { dashboardPerTest, rawRequest } from './fixture.js';
 
 const start = dashboardPerTest();
 
 /** A request with the Host header a DNS-rebinding page (or a proxy) would send. */
 function withHost(origin: string, path: string, host: string, method = 'GET') {
-  return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>(
-    (resolve, reject) => {
-      const req = request(`${origin}${path}`, { method, headers: { Host: host }, agent: false });
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
+  return rawRequest(origin, path, { method, headers: { Host: host } });
 }
 
 const REFUSED = {

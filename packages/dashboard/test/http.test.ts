@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, type Logger, ManualClock } from '@breakwater/core';
@@ -10,6 +10,7 @@ import { createDashboard, type DashboardHandler } from '../src/index.js';
 import {
   bodyOf,
   failingCall,
+  rawRequest,
   readEventStream,
   type SnapshotBody,
   startDashboardServer,
@@ -47,20 +48,7 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse) => void
 
 /** A request with its path sent as written: fetch() would resolve "..", a client can send it. */
 function raw(origin: string, path: string, method = 'GET') {
-  return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>(
-    (resolve, reject) => {
-      const req = request(`${origin}/`, { method, path, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
+  return rawRequest(origin, path, { method });
 }
 
 function expectSecurityHeaders(headers: Headers | IncomingMessage['headers']): void {
