@@ -104,25 +104,35 @@ class Reading<S> implements BreakerReading<S> {
   }
 }
 
-/**
- * A breaker's lot, decided once when it is first seen: series of its own, or a share of
- * `_other` with what it had done at the last walk (so `_other` adds only what is new).
- */
-class Slot<S> {
-  /** Own: the transition pairs shown so far (a mask over TRANSITION_PAIRS). */
+/** A breaker given series of its own, for its life. */
+class OwnSlot<S> {
+  /** The transition pairs shown so far: a mask over TRANSITION_PAIRS. */
   shown = AUTOMATIC_TRANSITIONS;
-  /** Past maxBreakers: its calls at the last walk. */
-  calls: Float64Array | undefined = undefined;
-  /** Past maxBreakers, once it ever changed state: its transitions at the last walk. */
-  transitions: Uint32Array | undefined = undefined;
 
   constructor(
     readonly breaker: CircuitBreaker<unknown>,
     readonly name: string,
-    /** Undefined past maxBreakers. */
-    readonly series: S | undefined,
+    readonly series: S,
   ) {}
 }
+
+/**
+ * A breaker summed into `_other`, for its life, with what it had done at the last walk, so that
+ * `_other` adds only what is new. Plain fields, not an array: a registry of 100,000 per-key
+ * breakers holds one of these for each breaker past maxBreakers.
+ */
+class PastSlot {
+  success = 0;
+  failure = 0;
+  ignored = 0;
+  rejected = 0;
+  timeout = 0;
+  fallback = 0;
+  /** Once the breaker ever changed state: its transitions at the last walk. */
+  transitions: Uint32Array | undefined = undefined;
+}
+
+type Slot<S> = OwnSlot<S> | PastSlot;
 
 /**
  * Walks a registry for a metrics exporter (see index.ts for the contract): each of at most
@@ -134,7 +144,7 @@ export class RegistryObserver<S> {
   private readonly released: ((series: S) => void) | undefined;
   private readonly slots = new WeakMap<CircuitBreaker<unknown>, Slot<S>>();
   /** The breakers with series of their own, by name: never more than maxBreakers. */
-  private readonly own = new Map<string, Slot<S>>();
+  private readonly own = new Map<string, OwnSlot<S>>();
   /** The own series' reading, reused for each of them. */
   private reading: Reading<S> | undefined;
   /** `_other`'s series and running totals; made when a breaker first falls past maxBreakers. */
@@ -193,7 +203,8 @@ export class RegistryObserver<S> {
   seriesOf(name: string): S | undefined {
     const breaker = this.registry.find(name);
     if (breaker === undefined) return undefined;
-    return this.slotOf(breaker, name).series ?? this.otherReading().series;
+    const slot = this.slotOf(breaker, name);
+    return slot instanceof PastSlot ? this.otherReading().series : slot.series;
   }
 
   /**
@@ -214,9 +225,9 @@ export class RegistryObserver<S> {
         const state = breaker.state();
         const rank = healthRank(state.name, criticality);
         if (rank > health) health = rank;
-        if (slot.series === undefined) {
+        if (slot instanceof PastSlot) {
           overflow++;
-          this.addToOther(slot, circuitStateIndex(state));
+          this.addToOther(breaker, slot, circuitStateIndex(state));
         } else {
           visit(this.readOwn(slot, circuitStateIndex(state)));
         }
@@ -228,12 +239,12 @@ export class RegistryObserver<S> {
     return { health, breakers, overflow };
   }
 
-  private readOwn(slot: Slot<S>, state: number): Reading<S> {
-    this.reading ??= new Reading(slot.series as S);
+  private readOwn(slot: OwnSlot<S>, state: number): Reading<S> {
+    this.reading ??= new Reading(slot.series);
     const reading = this.reading;
     const { breaker } = slot;
     reading.name = slot.name;
-    reading.series = slot.series as S;
+    reading.series = slot.series;
     reading.breaker = breaker;
     reading.states.fill(0);
     reading.states[state] = 1;
@@ -258,22 +269,34 @@ export class RegistryObserver<S> {
   }
 
   /** Adds what the breaker did since the last walk; a count that went down was reset: all of it is new. */
-  private addToOther(slot: Slot<S>, state: number): void {
+  private addToOther(breaker: CircuitBreaker<unknown>, slot: PastSlot, state: number): void {
     const other = this.otherReading();
     other.states[state] = (other.states[state] as number) + 1;
-    const { breaker } = slot;
-    const metrics = breaker.metrics();
-    slot.calls ??= new Float64Array(CALL_FIELDS.length);
-    for (let i = 0; i < CALL_FIELDS.length; i++)
-      addIncrease(other.calls, slot.calls, i, metrics[CALL_FIELDS[i] as CallField]);
+    const m = breaker.metrics();
+    const { calls } = other;
+    calls[0] = (calls[0] as number) + increase(slot.success, m.successfulRequests);
+    calls[1] = (calls[1] as number) + increase(slot.failure, m.failedRequests);
+    calls[2] = (calls[2] as number) + increase(slot.ignored, m.ignoredErrors);
+    calls[3] = (calls[3] as number) + increase(slot.rejected, m.rejectedRequests);
+    calls[4] = (calls[4] as number) + increase(slot.timeout, m.timeouts);
+    calls[5] = (calls[5] as number) + increase(slot.fallback, m.fallbacks);
+    slot.success = m.successfulRequests;
+    slot.failure = m.failedRequests;
+    slot.ignored = m.ignoredErrors;
+    slot.rejected = m.rejectedRequests;
+    slot.timeout = m.timeouts;
+    slot.fallback = m.fallbacks;
     if (slot.transitions === undefined) {
       if (breaker.lastTransition() === undefined) return;
       slot.transitions = new Uint32Array(TRANSITION_PAIRS.length);
     }
+    const { transitions } = other;
     for (let i = 0; i < TRANSITION_PAIRS.length; i++) {
       const [from, to] = TRANSITION_PAIRS[i] as (typeof TRANSITION_PAIRS)[number];
-      addIncrease(other.transitions, slot.transitions, i, breaker.transitionCount(from, to));
-      if ((other.transitions[i] as number) > 0) other.shown |= 1 << i;
+      const count = breaker.transitionCount(from, to);
+      transitions[i] = (transitions[i] as number) + increase(slot.transitions[i] as number, count);
+      slot.transitions[i] = count;
+      if ((transitions[i] as number) > 0) other.shown |= 1 << i;
     }
   }
 
@@ -285,12 +308,14 @@ export class RegistryObserver<S> {
     const previous = this.own.get(name);
     if (previous !== undefined) this.release(previous);
     else if (!this.walking && this.own.size >= this.maxBreakers) this.releaseDeparted(LEFT_SCAN);
-    const slot = new Slot(
-      breaker,
-      name,
-      this.own.size < this.maxBreakers ? this.makeSeries(name) : undefined,
-    );
-    if (slot.series !== undefined) this.own.set(name, slot);
+    let slot: Slot<S>;
+    if (this.own.size < this.maxBreakers) {
+      const own = new OwnSlot(breaker, name, this.makeSeries(name));
+      this.own.set(name, own);
+      slot = own;
+    } else {
+      slot = new PastSlot();
+    }
     this.slots.set(breaker, slot);
     return slot;
   }
@@ -304,10 +329,10 @@ export class RegistryObserver<S> {
     }
   }
 
-  private release(slot: Slot<S>): void {
+  private release(slot: OwnSlot<S>): void {
     this.own.delete(slot.name);
     this.slots.delete(slot.breaker);
-    this.released?.(slot.series as S);
+    this.released?.(slot.series);
   }
 
   private otherReading(): Reading<S> {
@@ -319,15 +344,9 @@ export class RegistryObserver<S> {
   }
 }
 
-type CallField = (typeof CALL_FIELDS)[number];
-
-function addIncrease(
-  totals: Float64Array,
-  last: Float64Array | Uint32Array,
-  at: number,
-  current: number,
-): void {
-  const previous = last[at] as number;
-  totals[at] = (totals[at] as number) + (current >= previous ? current - previous : current);
-  last[at] = current;
+/** What a counter gained since `last`: all of `current` when it went down (a reset). */
+function increase(last: number, current: number): number {
+  return current >= last ? current - last : current;
 }
+
+type CallField = (typeof CALL_FIELDS)[number];
