@@ -171,6 +171,11 @@ export class BreakerRegistry {
     return this.entries.get(name)?.breaker;
   }
 
+  /** The criticality of the breaker held under `name`, or undefined; like `find()`, not use. */
+  criticalityOf(name: string): Criticality | undefined {
+    return this.entries.get(name)?.criticality;
+  }
+
   /**
    * The breaker called `name`, made from the defaults plus `options` the first time; later
    * calls return the same breaker and ignore `options`.

@@ -92,6 +92,8 @@ describe('BreakerRegistry.find()', () => {
     const a = registry.get('a');
     expect(registry.find('a')).toBe(a);
     expect(registry.find('b')).toBeUndefined();
+    expect(registry.criticalityOf('a')).toBe('degraded');
+    expect(registry.criticalityOf('b')).toBeUndefined();
     expect(registry.has('b')).toBe(false);
     // find() is not use: making b drops a (the least recently used), as if find() never ran.
     registry.get('b');
