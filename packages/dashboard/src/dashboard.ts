@@ -2,9 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostAllowed } from './allowed-hosts.js';
 import { serveControl } from './controls.js';
 import { setSecurityHeaders } from './headers.js';
-import { LateStates } from './late-states.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
-import { type BreakerEntry, Payloads, type StateChange } from './payloads.js';
+import { Payloads, type StateChange } from './payloads.js';
 import { reportFailure } from './report.js';
 import { safeJson, sendError, sendJsonBody } from './respond.js';
 import { locate, METHODS, type Route } from './routing.js';
@@ -53,17 +52,12 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     healths.invalidate();
   };
   let unsubscribe: (() => void) | undefined;
-  const tell = (change: StateChange, entry: BreakerEntry): void => {
-    if (hub.size > 0) hub.broadcast('state', safeJson(payloads.stateChange(change, entry)));
-  };
-  const late = new LateStates(registry, tell);
   // Runs inside the breaker's transition: Map lookups only, never a walk of the registry.
   const onStateChange = (change: StateChange): void => {
     invalidate();
     if (hub.size === 0) return;
-    const entry = late.holds(change.breaker) ? undefined : payloads.sampled(change.breaker);
-    if (entry === undefined) late.add(change);
-    else tell(change, entry);
+    const entry = payloads.find(change.breaker);
+    if (entry !== undefined) hub.broadcast('state', safeJson(payloads.stateChange(change, entry)));
   };
   // While a stream is open or a snapshot is held; subscribing walks every breaker once, so it
   // is done beside a snapshot's own walk, and undone from the sampler's timer (never from inside
@@ -88,8 +82,6 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   });
   const stopSampling = every(settings.clock, settings.sampleInterval, () => {
     try {
-      // Before the sample, whose `added` may tell the same breakers: in the order they came.
-      late.flush();
       sampler.sample();
       invalidate();
       if (hub.size === 0) stopListening();
@@ -205,7 +197,6 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       stopSampling();
       hub.close();
       stopListening();
-      late.clear();
       invalidate();
     },
   });

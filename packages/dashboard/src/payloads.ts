@@ -5,7 +5,7 @@ import type { HistorySampler } from './sampler.js';
 import type { Sources } from './sources.js';
 import { type BreakerView, breakerView, rateOrNull } from './views.js';
 
-/** A breaker of the registry, as a walk or the sampler has it. */
+/** A breaker of the registry, with the criticality it was registered with. */
 export interface BreakerEntry {
   readonly breaker: CircuitBreaker<unknown>;
   readonly criticality: Criticality;
@@ -13,8 +13,11 @@ export interface BreakerEntry {
 
 export type StateChange = BreakerEvents['stateChange'];
 
-/** A breaker's figures in a `stats` event: calls and errors since the last, rejections, rate. */
-export type ChangedFigures = [number, number, number, number | null];
+/**
+ * A breaker's figures in a `stats` event: calls and errors since the last sample, rejections,
+ * failure rate, and calls in all (a reset the sampler could not see still shows the right total).
+ */
+export type ChangedFigures = [number, number, number, number | null, number];
 
 /**
  * What the dashboard sends, built from the registry and the sampler: the snapshot (GET
@@ -28,30 +31,16 @@ export class Payloads {
   ) {}
 
   /**
-   * The breaker the registry holds under `name` now, with its criticality, when the last sample
-   * saw that same breaker: one Map lookup each, so a `stateChange` listener may call it.
-   */
-  sampled(name: string): BreakerEntry | undefined {
-    const breaker = this.settings.registry.find(name);
-    const tracked = this.sampler.get(name);
-    return breaker !== undefined && tracked?.breaker === breaker ? tracked : undefined;
-  }
-
-  /**
-   * The breaker the registry holds under `name` now, or undefined. One made or replaced since
-   * the last sample costs a walk for its criticality, which core keeps only in the registry: an
-   * operator's control may pay that, a breaker's transition never does (see `stateChange`).
+   * The breaker the registry holds under `name` now, with its criticality, or undefined: two Map
+   * lookups that count as no use, so a `stateChange` listener may call it inside a transition.
    */
   find(name: string): BreakerEntry | undefined {
-    const sampled = this.sampled(name);
-    if (sampled !== undefined) return sampled;
-    const breaker = this.settings.registry.find(name);
-    if (breaker === undefined) return undefined;
-    let criticality: Criticality | undefined;
-    this.settings.registry.forEach((each, _name, its) => {
-      if (each === breaker) criticality = its;
-    });
-    return criticality === undefined ? undefined : { breaker, criticality };
+    const { registry } = this.settings;
+    const breaker = registry.find(name);
+    const criticality = registry.criticalityOf(name);
+    return breaker === undefined || criticality === undefined
+      ? undefined
+      : { breaker, criticality };
   }
 
   view(name: string, entry: BreakerEntry): BreakerView {
@@ -74,6 +63,7 @@ export class Payloads {
       takenAt: settings.clock.now(),
       controls: settings.token !== undefined,
       historyInterval: settings.sampleInterval,
+      historyLength: settings.historyLength,
       health: { status: STATUS_BY_RANK[worst] },
       breakers,
       ...this.sources.read(),
@@ -86,7 +76,13 @@ export class Payloads {
     // No prototype: a breaker may be called "__proto__".
     const changed: Record<string, ChangedFigures> = Object.create(null);
     for (const t of sampler.changed) {
-      changed[t.name] = [t.callsDelta, t.errorsDelta, t.rejections, rateOrNull(t.failureRate)];
+      changed[t.name] = [
+        t.callsDelta,
+        t.errorsDelta,
+        t.rejections,
+        rateOrNull(t.failureRate),
+        t.calls,
+      ];
     }
     return {
       at: this.settings.clock.now(),

@@ -49,6 +49,7 @@ describe('GET breakers', () => {
       takenAt: 5_002_000,
       controls: false,
       historyInterval: 1000,
+      historyLength: 60,
       health: { status: 'critical' },
     });
     expect(body.breakers.map((view) => [view.name, view.state, view.status])).toEqual([
@@ -92,6 +93,21 @@ describe('GET breakers', () => {
   it('says controls are on when a token is configured', async () => {
     const { url } = await start({ token: 'a-token-of-16-chars' });
     expect((await bodyOf<SnapshotBody>(await fetch(`${url}breakers`))).controls).toBe(true);
+  });
+
+  it('says how many samples each history keeps, and keeps no more', async () => {
+    const clock = new ManualClock(0);
+    const registry = new BreakerRegistry({ clock });
+    const breaker = registry.get('payments');
+    const { url } = await start({ registry, clock, historyLength: 3 });
+    for (let i = 1; i <= 5; i++) {
+      for (let call = 0; call < i; call++) await breaker.execute(succeedingCall);
+      clock.advance(1000);
+    }
+    const body = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(body.historyLength).toBe(3);
+    expect(body.breakers[0]?.history).toEqual({ calls: [3, 4, 5], errors: [0, 0, 0] });
+    registry.dispose();
   });
 
   it('returns an XSS breaker name JSON-escaped, as JSON, never as markup', async () => {

@@ -1,4 +1,4 @@
-import { CircuitBreaker, ManualClock } from '@breakwater/core';
+import { BreakerRegistry, CircuitBreaker, ManualClock } from '@breakwater/core';
 import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
 import { describe, expect, it } from 'vitest';
 import type { BreakerView } from '../src/index.js';
@@ -27,6 +27,7 @@ describe('GET events', () => {
     expect(data).toMatchObject({
       controls: true,
       historyInterval: 1000,
+      historyLength: 60,
       health: { status: 'healthy' },
     });
     expect((data as { breakers: unknown }).breakers).toEqual(fetched.breakers);
@@ -107,17 +108,38 @@ describe('GET events', () => {
       at: 1_002_000,
       health: { status: 'healthy' },
       total: 3,
-      changed: { busy: [4, 1, 0, null], rated: [2, 1, 0, 0.5] },
+      changed: { busy: [4, 1, 0, null, 6], rated: [2, 1, 0, 0.5, 2] },
     });
     await busy.execute(succeedingCall);
     clock.advance(1000);
-    expect((await stream.next('stats')).data).toMatchObject({ changed: { busy: [1, 0, 0, null] } });
+    expect((await stream.next('stats')).data).toMatchObject({
+      changed: { busy: [1, 0, 0, null, 7] },
+    });
     clock.advance(1000);
     expect((await stream.next('stats')).data).toMatchObject({ at: 1_004_000, changed: {} });
     const { breakers } = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     const history = breakers.find((view) => view.name === 'busy')?.history;
     expect(history).toEqual({ calls: [0, 4, 1, 0], errors: [0, 1, 0, 0] });
     stream.close();
+  });
+
+  it('gives each breaker that moved its total now: a reset the deltas miss still shows right', async () => {
+    const clock = new ManualClock(0);
+    const registry = new BreakerRegistry({ clock });
+    const breaker = registry.get('payments');
+    for (let i = 0; i < 2; i++) await breaker.execute(succeedingCall);
+    const { url } = await start({ registry, clock });
+    const stream = await readEventStream(`${url}events`);
+    await stream.next('snapshot');
+    // A reset of a closed breaker makes no transition: only the totals tell it from a call.
+    breaker.reset();
+    for (let i = 0; i < 3; i++) await breaker.execute(succeedingCall);
+    clock.advance(1000);
+    expect((await stream.next('stats')).data).toMatchObject({
+      changed: { payments: [1, 0, 0, null, 3] },
+    });
+    stream.close();
+    registry.dispose();
   });
 
   it('lists breakers added and removed since the last stats event', async () => {

@@ -167,6 +167,7 @@ export interface SnapshotBody {
   readonly takenAt: number;
   readonly controls: boolean;
   readonly historyInterval: number;
+  readonly historyLength: number;
   readonly health: { readonly status: string };
   readonly breakers: readonly BreakerView[];
   readonly authorization?: Record<string, unknown>;

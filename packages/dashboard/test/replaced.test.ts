@@ -3,6 +3,12 @@ import { describe, expect, it, vi } from 'vitest';
 import type { BreakerView } from '../src/index.js';
 import { bodyOf, dashboardPerTest, failingCall, readEventStream } from './fixture.js';
 
+interface StateEvent {
+  readonly name: string;
+  readonly to: string;
+  readonly view: BreakerView;
+}
+
 const TOKEN = 'replaced-breaker-token';
 const start = dashboardPerTest({ token: TOKEN });
 const control = (url: string, name: string, action: string) =>
@@ -43,7 +49,7 @@ describe('a breaker replaced under its name between two samples', () => {
     registry.dispose();
   });
 
-  it("sends the current breaker's state event, and never walks the registry inside a transition", async () => {
+  it("sends the current breaker's state events at once and in order, never walking the registry", async () => {
     const clock = new ManualClock(0);
     const registry = new BreakerRegistry({ clock });
     const { url } = await start({ registry, clock });
@@ -55,26 +61,33 @@ describe('a breaker replaced under its name between two samples', () => {
     await stream.next('stats');
     registry.delete('tenant-42');
     const current = registry.get('tenant-42', { failureThreshold: 1 });
+    // Made since the last sample, like the replaced one: no sample has seen either.
+    const fresh = registry.get('fresh');
     const walks = vi.spyOn(registry, 'forEach');
     await current.execute(failingCall).catch(() => {});
+    fresh.forceOpen();
     await registry
       .get('sampled')
       .execute(failingCall)
       .catch(() => {});
-    // Both transitions ran their listeners synchronously: neither walked.
-    expect(walks).not.toHaveBeenCalled();
-    const sampled = (await stream.next('state')).data;
-    expect(sampled).toMatchObject({ name: 'sampled', to: 'open', view: { state: 'open' } });
-    const replaced = (await stream.next('state')).data;
-    expect(replaced).toMatchObject({
-      name: 'tenant-42',
+    fresh.forceClose();
+    const told: StateEvent[] = [];
+    for (let i = 0; i < 4; i++) told.push((await stream.next('state')).data as StateEvent);
+    // In the order the transitions ran: the unsampled breakers wait for nothing.
+    expect(told.map(({ name, to, view }) => [name, to, view.state])).toEqual([
+      ['tenant-42', 'open', 'open'],
+      ['fresh', 'open', 'forced_open'],
+      ['sampled', 'open', 'open'],
+      ['fresh', 'closed', 'closed'],
+    ]);
+    expect(told[0]).toMatchObject({
       from: 'closed',
-      to: 'open',
       reason: 'failure_threshold',
-      view: { state: 'open', metrics: { failures: 1 }, history: { calls: [], errors: [] } },
+      view: { metrics: { failures: 1 }, history: { calls: [], errors: [] } },
     });
-    // The new breakers' changes wait for one walk, shared by all of them.
-    expect(walks).toHaveBeenCalledTimes(1);
+    // The sampled breaker keeps the history its sample found.
+    expect(told[2]?.view.history).toEqual({ calls: [0], errors: [0] });
+    expect(walks).not.toHaveBeenCalled();
     registry.dispose();
     stream.close();
   });

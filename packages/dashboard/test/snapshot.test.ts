@@ -9,7 +9,6 @@ describe('the snapshot', () => {
   it('is built once per sample and shared by GET breakers and new streams, until a state changes', async () => {
     const clock = new ManualClock(0);
     const registry = new BreakerRegistry({ clock });
-    // There at creation: the sampler knows it, so its state event needs no walk.
     const breaker = registry.get('payments');
     const { url } = await start({ registry, clock });
     const walks = vi.spyOn(registry, 'forEach');
