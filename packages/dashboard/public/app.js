@@ -25,6 +25,7 @@ const ui = {
   filter: $('state-filter'),
   count: $('breaker-count'),
   message: document.querySelector('.message'),
+  announce: $('announce'),
   viewport: document.querySelector('.viewport'),
   listHead: document.querySelector('.list-head-scroll'),
   spacer: document.querySelector('.spacer'),
@@ -43,7 +44,7 @@ function setText(element, text) {
 }
 
 const store = new BreakerStore();
-/** Server clock minus ours, from the last snapshot or stats event: countdowns use the server's. */
+/** Server clock minus ours, from the last snapshot, stats or state event: countdowns use it. */
 let clockOffset = 0;
 const serverNow = () => Date.now() + clockOffset;
 const context = { store, serverNow };
@@ -58,6 +59,7 @@ const list = new VirtualList(ui.viewport, ui.spacer, {
 // Filtering -------------------------------------------------------------------------------
 
 let shownStructure = -1;
+let shownMembership = -1;
 let shownQuery = '';
 let shownFilter = 'all';
 
@@ -69,10 +71,16 @@ function matches(record, query, filter) {
 function refilter() {
   const query = ui.search.value.trim().toLowerCase();
   const filter = ui.filter.value;
-  if (query === shownQuery && filter === shownFilter && store.structure === shownStructure) return;
+  const asked = query !== shownQuery || filter !== shownFilter;
+  // A change of state moves a breaker into or out of a state filter, and only that filter.
+  const moved = filter !== 'all' && store.membership !== shownMembership;
+  if (!asked && !moved && store.structure === shownStructure) return;
   shownQuery = query;
   shownFilter = filter;
   shownStructure = store.structure;
+  shownMembership = store.membership;
+  // New question, new answer: its first matches, not whatever sits at the old scroll offset.
+  if (asked) ui.viewport.scrollTop = 0;
   const visible =
     query === '' && filter === 'all'
       ? store.records
@@ -155,6 +163,7 @@ function render() {
     renderPanel(ui.authorization, store.authorization, renderAuthorization);
     renderPanel(ui.scans, store.scans, renderScans);
     list.render();
+    restoreFocus();
   });
 }
 
@@ -167,21 +176,19 @@ function takeSnapshot(snapshot) {
 }
 
 function takeState(event) {
-  const before = store.byName.get(event.name)?.view.state;
-  store.applyView(event.view);
-  // A breaker that changed state may enter or leave the filtered list.
-  if (ui.filter.value !== 'all' && before !== event.view.state) shownStructure = -1;
+  // Each `at` was the server's time before it reached us, so the largest estimate is the best
+  // until the next stats: a snapshot may have been built (and shared) up to a sample ago.
+  clockOffset = Math.max(clockOffset, event.at - Date.now());
+  store.applyState(event.view);
   render();
 }
 
 function takeStats(stats) {
   clockOffset = stats.at - Date.now();
   store.applyStats(stats);
-  // Out of step with the server (an event lost in a reconnect): start again from a snapshot.
-  if (stats.total !== store.records.length && !loading) {
-    loadSnapshot();
-    return;
-  }
+  // Out of step with the server (a breaker that came and went within one snapshot's sample):
+  // start again from a new stream, whose snapshot comes in order with its events.
+  if (stats.total !== store.records.length) resync();
   render();
 }
 
@@ -195,17 +202,14 @@ function showMessage(text) {
   }, MESSAGE_MS);
 }
 
-let loading = false;
+/** The first picture, by GET: shown even when the server has no event stream to spare. */
 async function loadSnapshot() {
-  loading = true;
   try {
     const response = await fetch('breakers', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     takeSnapshot(await response.json());
   } catch (error) {
     showMessage(`Could not load the breakers: ${error.message}`);
-  } finally {
-    loading = false;
   }
 }
 
@@ -215,16 +219,25 @@ function setConnection(status) {
 }
 
 let retryMs = 1000;
+/** The stream followed now; one closed for a resync tells nothing more. */
+let stream;
+/** A resync's stream is open or opening: its snapshot has not come yet. */
+let resyncing = false;
 function follow() {
   const events = new EventSource('events');
+  stream = events;
   events.addEventListener('open', () => {
     retryMs = 1000;
     setConnection('live');
   });
-  events.addEventListener('snapshot', (event) => takeSnapshot(JSON.parse(event.data)));
+  events.addEventListener('snapshot', (event) => {
+    resyncing = false;
+    takeSnapshot(JSON.parse(event.data));
+  });
   events.addEventListener('state', (event) => takeState(JSON.parse(event.data)));
   events.addEventListener('stats', (event) => takeStats(JSON.parse(event.data)));
   events.addEventListener('error', () => {
+    if (events !== stream) return;
     setConnection('reconnecting');
     // EventSource retries a dropped stream by itself, but gives up on an HTTP error (a 503
     // when the server has all the clients it takes): then we try again, backing off.
@@ -233,6 +246,17 @@ function follow() {
       retryMs = Math.min(retryMs * 2, 30_000);
     }
   });
+}
+
+/**
+ * Starts again from a new stream rather than a GET beside this one: a fetched snapshot races the
+ * stream, and a state event that lands while it is in flight would be rolled back by it.
+ */
+function resync() {
+  if (resyncing) return;
+  resyncing = true;
+  stream.close();
+  follow();
 }
 
 // Controls --------------------------------------------------------------------------------
@@ -254,34 +278,67 @@ function setPending(name, pending) {
   render();
 }
 
-async function control(name, action) {
+/**
+ * Where a control goes. The URL parser drops "." and ".." path segments, "%2E" spellings too,
+ * so a breaker named so travels in the query.
+ */
+function controlPath(name, action) {
+  if (name === '.' || name === '..') return `breakers/${action}?name=${encodeURIComponent(name)}`;
+  return `breakers/${encodeURIComponent(name)}/${action}`;
+}
+
+/** The control whose answer was just rendered, when it had the keyboard focus. */
+let refocus;
+
+/**
+ * Gives the focus back to the pressed control when a re-render took it away (its row was reused
+ * or left the filtered list): to the same button if its breaker is still shown, else the list.
+ */
+function restoreFocus() {
+  if (refocus === undefined) return;
+  const { name, action } = refocus;
+  refocus = undefined;
+  if (document.activeElement !== null && document.activeElement !== document.body) return;
+  for (const [row, record] of list.visible()) {
+    if (record.name === name) {
+      row.querySelector(`button[data-action="${action}"]`)?.focus();
+      return;
+    }
+  }
+  ui.viewport.focus();
+}
+
+async function control(name, action, button) {
   const { verb } = ACTIONS.find((a) => a.action === action);
   const headers = {};
   if (ui.token.value !== '') headers['X-Breakwater-Token'] = ui.token.value;
+  const focused = document.activeElement === button;
   setPending(name, true);
   try {
-    const response = await fetch(`breakers/${encodeURIComponent(name)}/${action}`, {
-      method: 'POST',
-      headers,
-    });
+    const response = await fetch(controlPath(name, action), { method: 'POST', headers });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const reason = typeof body.error === 'string' ? body.error : response.statusText;
       showMessage(`Could not ${verb} "${name}": ${reason} (HTTP ${response.status})`);
       return;
     }
-    store.applyView(body);
+    store.applyAnswer(body);
+    // Said even when the words repeat: a second press is news too.
+    ui.announce.textContent = `${name}: ${verb} done, now ${STATE_WORDS[body.state] ?? body.state}`;
   } catch (error) {
     showMessage(`Could not ${verb} "${name}": ${error.message}`);
   } finally {
+    if (focused) refocus = { name, action };
     setPending(name, false);
   }
 }
 
 ui.viewport.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-action]');
-  const row = button?.closest('[data-testid="breaker-row"]');
-  if (row?.dataset.name !== undefined) control(row.dataset.name, button.dataset.action);
+  // Busy or pointless buttons stay focusable (aria-disabled), so they refuse the press here.
+  if (button === null || button.getAttribute('aria-disabled') === 'true') return;
+  const row = button.closest('[data-testid="breaker-row"]');
+  if (row?.dataset.name !== undefined) control(row.dataset.name, button.dataset.action, button);
 });
 
 // Wiring ----------------------------------------------------------------------------------

@@ -153,10 +153,12 @@ function bindActions(actions, record, context) {
     const { verb } = ACTIONS.find((a) => a.action === button.dataset.action);
     button.setAttribute('aria-label', `${verb} ${record.name}`);
     button.title = `${verb} ${record.name}`;
-    // Busy with an earlier press, or already there: pressing it would change nothing.
-    button.disabled =
+    // Busy with an earlier press, or already there: pressing it would change nothing. Not
+    // `disabled`, which would throw the keyboard focus out of the row while a press is answered.
+    const idle =
       record.pending === true ||
       (button.dataset.action === 'open' && state === 'forced_open') ||
       (button.dataset.action === 'disable' && state === 'disabled');
+    button.setAttribute('aria-disabled', String(idle));
   }
 }

@@ -63,6 +63,10 @@ export class VirtualList {
         if (this.spare.length < this.overscan * 4) this.spare.push(row);
       }
     }
+    // The rows kept are in index order, and each new one goes right after the row before it:
+    // the DOM order (tab order, the order a screen reader reads) is the order on screen. Kept
+    // rows never move, so a focused button keeps its focus.
+    let previous;
     for (let index = first; index < last; index++) {
       const item = this.items[index];
       let row = this.rows.get(index);
@@ -70,10 +74,15 @@ export class VirtualList {
         row = this.spare.pop() ?? this.createRow();
         row.item = item;
         row.style.transform = `translateY(${index * this.rowHeight}px)`;
-        this.spacer.appendChild(row);
+        if (previous === undefined) this.spacer.prepend(row);
+        else previous.after(row);
         this.rows.set(index, row);
       }
+      // "Item 5,001 of 10,000", not "list, 23 items".
+      row.setAttribute('aria-posinset', String(index + 1));
+      row.setAttribute('aria-setsize', String(this.items.length));
       this.bindRow(row, item);
+      previous = row;
     }
   }
 }

@@ -160,7 +160,9 @@ describe('the authorization and scans panels, and the screenshot', {
     const stats = service.stats();
     const checks = Object.values(stats.checks).reduce((n, c) => n + c.allowed + c.denied, 0);
     expect(checks).toBe(15);
-    await expect.poll(() => panelText(dashboard, 'authz-checks')).toBe(String(checks));
+    await expect
+      .poll(() => panelText(dashboard, 'authz-checks'), { timeout: 3000 })
+      .toBe(String(checks));
     const hitRate = stats.cache?.hitRate ?? Number.NaN;
     expect(hitRate).toBeGreaterThan(0);
     expect(await panelText(dashboard, 'authz-hit-rate')).toBe(`${(hitRate * 100).toFixed(1)}%`);

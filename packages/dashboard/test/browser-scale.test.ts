@@ -106,12 +106,16 @@ describe('the dashboard page with 10,000 breakers', { timeout: BROWSER_TEST_TIME
         .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-state') ?? ''));
 
     await filter.selectOption('open');
-    await expect.poll(() => count.textContent()).toBe(`${OPEN.length} / ${BREAKERS}`);
+    await expect
+      .poll(() => count.textContent(), { timeout: 3000 })
+      .toBe(`${OPEN.length} / ${BREAKERS}`);
     await tab.waitForSelector(rowSelector(nameOf(OPEN[0] ?? 0)));
     expect(await states()).toEqual(OPEN.map(() => 'open'));
 
     await filter.selectOption('forced_open');
-    await expect.poll(() => count.textContent()).toBe(`${FORCED.length} / ${BREAKERS}`);
+    await expect
+      .poll(() => count.textContent(), { timeout: 3000 })
+      .toBe(`${FORCED.length} / ${BREAKERS}`);
     expect(await states()).toEqual(['forced_open']);
 
     // A breaker opened on the server joins the filtered list live.
@@ -123,12 +127,12 @@ describe('the dashboard page with 10,000 breakers', { timeout: BROWSER_TEST_TIME
 
     await filter.selectOption('closed');
     await tab.locator('[data-testid="search"]').fill('tenant-0001');
-    await expect.poll(() => count.textContent()).toBe(`9 / ${BREAKERS}`);
+    await expect.poll(() => count.textContent(), { timeout: 3000 }).toBe(`9 / ${BREAKERS}`);
     expect(await tab.locator(rowSelector(nameOf(17))).count()).toBe(0);
     expect(new Set(await states())).toEqual(new Set(['closed']));
 
     await filter.selectOption('all');
-    await expect.poll(() => count.textContent()).toBe(`10 / ${BREAKERS}`);
+    await expect.poll(() => count.textContent(), { timeout: 3000 }).toBe(`10 / ${BREAKERS}`);
     expect(problems).toEqual([]);
   });
 });

@@ -14,6 +14,11 @@ import { type DashboardServer, startDashboardServer } from './fixture.js';
 
 const TOKEN = 'operator-token-for-the-browser-tests';
 const XSS = '<img src=x onerror=alert(1)>';
+/**
+ * For what comes with the next 1 s sample, or a round trip on a loaded machine: vitest's 1 s
+ * default poll budget has no margin for either.
+ */
+const STATS_WAIT = { timeout: 3000 };
 
 let browser: Browser | undefined;
 let server: DashboardServer | undefined;
@@ -59,7 +64,7 @@ async function sampled(dashboard: DashboardServer, name: string): Promise<void> 
         breakers: { name: string; history: { calls: number[] } }[];
       };
       return body.breakers.find((view) => view.name === name)?.history.calls.length ?? 0;
-    })
+    }, STATS_WAIT)
     .toBeGreaterThan(0);
 }
 
@@ -134,12 +139,16 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     expect(seconds).toBeLessThanOrEqual(60);
     // A call while open is refused; the stats stream brings the count and the error share.
     await breaker.execute(() => 'ok').catch((error: unknown) => error);
-    await expect.poll(() => row.locator('[data-testid="rejections"]').textContent()).toBe('1');
+    await expect
+      .poll(() => row.locator('[data-testid="rejections"]').textContent(), STATS_WAIT)
+      .toBe('1');
     // Two failures in three calls (the refusal is a call too).
-    await expect.poll(() => row.locator('[data-testid="rate"]').textContent()).toBe('66.7%');
+    await expect
+      .poll(() => row.locator('[data-testid="rate"]').textContent(), STATS_WAIT)
+      .toBe('66.7%');
     // The roll-up follows: an open 'degraded' breaker makes the service degraded.
     await expect
-      .poll(() => page.locator('[data-testid="health"]').getAttribute('data-status'))
+      .poll(() => page.locator('[data-testid="health"]').getAttribute('data-status'), STATS_WAIT)
       .toBe('degraded');
     expect(problems).toEqual([]);
     breaker.reset();
@@ -158,13 +167,15 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     await row.locator('[data-action="open"]').click();
     expect((await sent).headers()['x-breakwater-token']).toBe(TOKEN);
 
-    await expect.poll(() => breaker.state()).toMatchObject({ name: 'open', forced: true });
+    await expect
+      .poll(() => breaker.state(), STATS_WAIT)
+      .toMatchObject({ name: 'open', forced: true });
     await page.waitForSelector(`${rowSelector('search-index')}[data-state="forced_open"]`);
     expect(await row.locator('[data-testid="state"]').textContent()).toBe('forced open');
     expect(await row.locator('[data-testid="countdown"]').textContent()).toBe('held open');
 
     await row.locator('[data-action="reset"]').click();
-    await expect.poll(() => breaker.state().name).toBe('closed');
+    await expect.poll(() => breaker.state().name, STATS_WAIT).toBe('closed');
     await page.waitForSelector(`${rowSelector('search-index')}[data-state="closed"]`);
     // The token stays for the tab (sessionStorage), not in the page's URL or markup.
     expect(
@@ -192,7 +203,7 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     const answer = await refused;
     expect(answer.status()).toBe(403);
     const { error } = (await answer.json()) as { error: string };
-    await expect.poll(() => message.textContent()).toContain(error);
+    await expect.poll(() => message.textContent(), STATS_WAIT).toContain(error);
     expect(await message.textContent()).toContain('403');
     expect(breaker.state().name).toBe('closed');
 
@@ -203,7 +214,7 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     expect(unauthorized.status()).toBe(401);
     expect(unauthorized.request().headers()['x-breakwater-token']).toBeUndefined();
     const { error: needed } = (await unauthorized.json()) as { error: string };
-    await expect.poll(() => message.textContent()).toContain(needed);
+    await expect.poll(() => message.textContent(), STATS_WAIT).toContain(needed);
     expect(breaker.state().name).toBe('closed');
     expect(await row.getAttribute('data-state')).toBe('closed');
     expect(problems).toEqual([]);
@@ -250,7 +261,7 @@ describe('the dashboard page in chromium', { timeout: BROWSER_TEST_TIMEOUT }, ()
     );
     await page.locator('[data-testid="search"]').fill('onerror');
     await expect
-      .poll(() => page.locator('[data-testid="breaker-count"]').textContent())
+      .poll(() => page.locator('[data-testid="breaker-count"]').textContent(), STATS_WAIT)
       .toMatch(/^1 \//);
     // Markup set as HTML would have made the element at once, and its onerror a dialog.
     expect(await page.locator('img').count()).toBe(0);
