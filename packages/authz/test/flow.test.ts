@@ -5,10 +5,12 @@ import { parseRelationship } from '../src/embedded/relationship.js';
 import { AuthorizationRequestError, ForbiddenError, UnauthenticatedError } from '../src/errors.js';
 import type { CheckRequest, PermissionChecker } from '../src/types.js';
 import { FAST_BREAKER, type RealStack, type StackOptions, startStack } from './real-stack.js';
-import { RELATIONSHIPS, SCHEMA } from './spicedb.js';
+import { RELATIONSHIPS, SCHEMA, untilSeen } from './spicedb.js';
 
 // A server started empty: the schema and the data go in through SpiceDB's own API, as an
-// application's would, rather than through the embedded server's start options.
+// application's would, rather than through the embedded server's start options. SpiceDB does not
+// promise that a minimize_latency check (the default) sees a write at once, so each write a test
+// goes on to check that way is waited for with untilSeen first.
 let server: EmbeddedSpiceDb;
 let client: v1.ZedClientInterface;
 
@@ -27,7 +29,8 @@ beforeAll(async () => {
     })),
     optionalPreconditions: [],
   });
-});
+  await untilSeen(client, RELATIONSHIPS.at(-1) as string, true);
+}, 30_000);
 
 afterAll(async () => {
   client?.close();
@@ -231,12 +234,14 @@ describe('the is_authorized flow against a real SpiceDB', () => {
       v1.RelationshipUpdate_Operation.TOUCH,
       'document:notes#reader@user:gina',
     );
+    await untilSeen(client, 'document:notes#reader@user:gina', true);
     const req = ask('user:gina', 'read', 'document:notes');
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'spicedb' });
     await writeRelationship(
       v1.RelationshipUpdate_Operation.DELETE,
       'document:notes#reader@user:gina',
     );
+    // Not waited for: only a fully consistent read is promised the delete, and that is the point.
     await expect(service.check({ ...req, consistency: 'fully_consistent' })).resolves.toEqual({
       allowed: false,
       source: 'spicedb',
@@ -244,6 +249,7 @@ describe('the is_authorized flow against a real SpiceDB', () => {
     });
   });
 
+  // 30 s: two waits of up to 10 s each (the write, then the delete) would not fit in vitest's 20.
   it('after a relationship is deleted, invalidateSubject makes the next check give the new answer', async () => {
     const { service } = await stack();
     const cache = service.cache as NonNullable<typeof service.cache>;
@@ -251,6 +257,7 @@ describe('the is_authorized flow against a real SpiceDB', () => {
       v1.RelationshipUpdate_Operation.TOUCH,
       'document:notes#reader@user:frank',
     );
+    await untilSeen(client, 'document:notes#reader@user:frank', true);
     const req = ask('user:frank', 'read', 'document:notes');
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'spicedb' });
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'cache' });
@@ -265,7 +272,9 @@ describe('the is_authorized flow against a real SpiceDB', () => {
         },
       }),
     );
-    // The cache cannot know of the delete: it still answers from what SpiceDB said before.
+    await untilSeen(client, 'document:notes#reader@user:frank', false);
+    // SpiceDB's own reads see the delete now; the cache cannot know of it and still answers from
+    // what SpiceDB said before.
     await expect(service.check(req)).resolves.toMatchObject({ allowed: true, source: 'cache' });
     expect(cache.invalidateSubject('user:frank')).toBe(1);
     await expect(service.check(req)).resolves.toEqual({
@@ -273,5 +282,5 @@ describe('the is_authorized flow against a real SpiceDB', () => {
       source: 'spicedb',
       reason: 'no_permission',
     });
-  });
+  }, 30_000);
 });
