@@ -222,6 +222,9 @@ describe('the authorization and scans panels, and the screenshot', {
     for (let i = 0; i < 3; i++) {
       await geo.execute(() => Promise.reject(REFUSED)).catch(() => undefined);
     }
+    // Callers keep coming while it is open: the picture shows them refused.
+    for (let i = 0; i < 4; i++) await geo.execute(() => 'ok').catch(() => undefined);
+    expect(geo.metrics().rejectedRequests).toBe(4);
     await mail.execute(() => Promise.reject(REFUSED)).catch(() => undefined);
     await expect.poll(() => mail.state().name, { timeout: 2000 }).toBe('half_open');
 
@@ -246,6 +249,11 @@ describe('the authorization and scans panels, and the screenshot', {
     expect(
       await page.locator(`${rowSelector('geo-lookup')} [data-testid="countdown"]`).textContent(),
     ).toMatch(/^in \d+ s$/);
+    expect(
+      await page.locator(`${rowSelector('geo-lookup')} [data-testid="rejections"]`).textContent(),
+    ).toBe('4');
+    // The column heads say the span the sparklines cover here: 60 samples of SAMPLE_MS.
+    expect(await page.locator('.window').first().textContent()).toBe('last 6 s');
     // A sparkline with traffic is not a flat line: its points sit at different heights.
     const heights = await page
       .locator(`${rowSelector('payments-api')} [data-testid="calls-spark"] .spark-line`)
