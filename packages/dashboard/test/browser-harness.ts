@@ -116,7 +116,12 @@ export function rowSelector(name: string): string {
 }
 
 function cssString(value: string): string {
-  return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+  // A line break cannot stand in a CSS string: it is written as its escape.
+  return value
+    .replaceAll('\\', '\\\\')
+    .replaceAll('"', '\\"')
+    .replaceAll('\n', '\\a ')
+    .replaceAll('\r', '\\d ');
 }
 
 /**

@@ -199,9 +199,9 @@ describe('the dashboard page, live', { timeout: BROWSER_TEST_TIMEOUT }, () => {
     expect(dashboard.problems).toEqual([]);
   });
 
-  it('controls breakers whose names mean something in a URL: / ? # %', async () => {
+  it('controls breakers whose names mean something in a URL: / ? # % and a line break', async () => {
     const server = await serve({ token: TOKEN });
-    const names = ['a/b', 'q?x=1', 'h#1', '50%', '%2E', 'a/../b'];
+    const names = ['a/b', 'q?x=1', 'h#1', '50%', '%2E', 'a/../b', 'line\nbreak'];
     for (const name of names) server.registry.get(name);
     const dashboard = await open(server, 1200);
     const { page } = dashboard;
