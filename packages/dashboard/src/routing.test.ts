@@ -45,6 +45,16 @@ describe('locate', () => {
     expect(locate('/breakers//open', '/', assetFor)).toBeUndefined();
   });
 
+  it('takes a name from ?name= for "." and "..", which no path can carry', () => {
+    expect(locate('/breakers/open?name=%2E%2E', '/', assetFor)).toEqual({
+      route: { kind: 'control', name: '%2E%2E', action: 'open' },
+    });
+    expect(locate('/breakers/reset?x=1&name=.', '/', assetFor)).toEqual({
+      route: { kind: 'control', name: '.', action: 'reset' },
+    });
+    expect(locate('/breakers/open?names=a', '/', assetFor)).toBeUndefined();
+  });
+
   it('leaves everything else alone: outside the base, or unknown under it', () => {
     for (const url of ['/', '/opsx/breakers', '/other/ops/', '/ops/nothing', '/ops/toString']) {
       expect(locate(url, '/ops/', assetFor), url).toBeUndefined();

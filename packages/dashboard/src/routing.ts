@@ -57,6 +57,16 @@ export function locate<A>(
     const target = rest.slice(CONTROLS.length);
     // breakers/<name>/<action>: a name may hold an unencoded "/", the action never does.
     const slash = target.lastIndexOf('/');
+    if (slash < 0 && queryAt >= 0) {
+      // breakers/<action>?name=<name>: for "." and "..", which no URL path can carry (a browser
+      // drops such a segment, encoded or not). The name stays encoded, as in a path.
+      const name = url
+        .slice(queryAt + 1)
+        .split('&')
+        .find((param) => param.startsWith('name='));
+      if (name !== undefined)
+        return { route: { kind: 'control', name: name.slice('name='.length), action: target } };
+    }
     if (slash <= 0) return undefined;
     return {
       route: { kind: 'control', name: target.slice(0, slash), action: target.slice(slash + 1) },
