@@ -66,7 +66,9 @@ describe('instrumentBreakers', () => {
     expect(collected.byBreaker(STATE, 'probing')).toEqual(states({ half_open: 1 }));
     expect(collected.byBreaker(STATE, 'held')).toEqual(states({ forced_open: 1 }));
     expect(collected.byBreaker(STATE, 'off')).toEqual(states({ disabled: 1 }));
-    expect(collected.points(STATE)).toHaveLength(25);
+    // And _other, from the first collection, counting no breaker yet.
+    expect(collected.byBreaker(STATE, '_other')).toEqual(states({}));
+    expect(collected.points(STATE)).toHaveLength(30);
     expect(collected.metric(STATE)?.dataPointType).toBe(DataPointType.GAUGE);
   });
 
@@ -225,6 +227,29 @@ describe('instrumentBreakers', () => {
     expect(cache.state().name).toBe('half_open');
   });
 
+  it('exports _other from the first collection, at 0, so its first opening is an increase', async () => {
+    const { registry } = registryOnClock();
+    const h = setUp(AggregationTemporality.DELTA);
+    const logger = new CapturingLogger();
+    registry.get('named');
+    handle = instrumentBreakers(registry, { meter: h.meter, maxBreakers: 1, logger });
+    const first = await h.collect();
+    expect(first.byBreaker(TRANSITIONS, '_other')).toEqual(AUTOMATIC_AT_0);
+    expect(first.byBreaker(STATE, '_other')).toEqual(states({}));
+    expect(first.byBreaker(CALLS, '_other')).toMatchObject({ success: 0, failure: 0 });
+    // A per-key breaker past maxBreakers that opens before any collection saw it.
+    await fail(registry.get('tenant'));
+    const second = await h.collect();
+    expect(second.byBreaker(TRANSITIONS, '_other')).toEqual({
+      ...AUTOMATIC_AT_0,
+      'closed>open': 1,
+    });
+    expect(second.byBreaker(STATE, '_other')).toEqual(states({ open: 1 }));
+    expect(logger.entries.map((e) => e.fields)).toEqual([
+      { breakers: 2, overflow: 1, maxBreakers: 1 },
+    ]);
+  });
+
   it('sums the breakers past maxBreakers under _other and warns once', async () => {
     const { registry } = registryOnClock();
     const h = setUp();
@@ -287,12 +312,13 @@ describe('instrumentBreakers', () => {
 
     const collected = await h.collect();
     const points = collected.points(STATE);
-    expect(points).toHaveLength(5000);
+    // 1000 breakers and _other, which counts none of them.
+    expect(points).toHaveLength(5005);
     expect(points.filter((p) => p.value === 1)).toHaveLength(1000);
     expect(points.some((p) => 'otel.metric.overflow' in p.attributes)).toBe(false);
-    expect(collected.points(CALLS)).toHaveLength(6000);
+    expect(collected.points(CALLS)).toHaveLength(6006);
     expect(collected.byBreaker(STATE, 'tenant-999')).toEqual(states({ open: 1 }));
-    expect(collected.byBreaker(STATE, '_other')).toEqual({});
+    expect(collected.byBreaker(STATE, '_other')).toEqual(states({}));
     expect(logger.entries).toEqual([]);
   });
 

@@ -165,11 +165,21 @@ describe('collectBreakerMetrics', () => {
   it('counts every transition, so an opening shorter than the scrape interval is seen', async () => {
     const { clock, registry, register } = setup();
     collectBreakerMetrics(registry, { register });
-    expect(await samplesOf(register, 'breakwater_state_transitions_total')).toEqual([]);
+    const transitionsOf = async (breaker: string) =>
+      (await samplesOf(register, 'breakwater_state_transitions_total')).filter(
+        (s) => s.labels.breaker === breaker,
+      );
+    // _other's pairs are there from the first scrape, before any breaker fell past maxBreakers.
+    expect(await samplesOf(register, 'breakwater_state_transitions_total')).toEqual([
+      { labels: { breaker: '_other', from: 'closed', to: 'open' }, value: 0 },
+      { labels: { breaker: '_other', from: 'open', to: 'half_open' }, value: 0 },
+      { labels: { breaker: '_other', from: 'half_open', to: 'closed' }, value: 0 },
+      { labels: { breaker: '_other', from: 'half_open', to: 'open' }, value: 0 },
+    ]);
     const flap = registry.get('flap');
     // The pairs a breaker goes through by itself are there at 0 before they happen, so that
     // increase() sees the first opening: a series that appears at 1 is no increase.
-    expect(await samplesOf(register, 'breakwater_state_transitions_total')).toEqual([
+    expect(await transitionsOf('flap')).toEqual([
       { labels: { breaker: 'flap', from: 'closed', to: 'open' }, value: 0 },
       { labels: { breaker: 'flap', from: 'open', to: 'half_open' }, value: 0 },
       { labels: { breaker: 'flap', from: 'half_open', to: 'closed' }, value: 0 },
@@ -178,7 +188,7 @@ describe('collectBreakerMetrics', () => {
     await fail(flap);
     clock.advance(1_000);
     await succeed(flap);
-    const samples = await samplesOf(register, 'breakwater_state_transitions_total');
+    const samples = await transitionsOf('flap');
     expect(await stateOf(register, 'flap')).toMatchObject({ closed: 1, open: 0 });
     // The four automatic pairs, and no other: an operator's pairs appear once they happen.
     expect(samples).toHaveLength(4);
@@ -367,7 +377,9 @@ describe('collectBreakerMetrics', () => {
   it('shows breakers added after it started', async () => {
     const { registry, register } = setup();
     collectBreakerMetrics(registry, { register, durations: true });
-    expect(await samplesOf(register, 'breakwater_circuit_state')).toEqual([]);
+    const before = await samplesOf(register, 'breakwater_circuit_state');
+    expect(new Set(before.map((s) => s.labels.breaker))).toEqual(new Set(['_other']));
+    expect(before.map((s) => s.value)).toEqual([0, 0, 0, 0, 0]);
     await succeed(registry.get('late'));
     expect(await stateOf(register, 'late')).toMatchObject({ closed: 1 });
     const calls = await samplesOf(register, 'breakwater_calls_total');
@@ -481,7 +493,8 @@ describe('collectBreakerMetrics', () => {
     const timed = new Set(durations.map((s) => s.labels.breaker));
     expect(timed).toEqual(new Set(['key-497', 'key-498', 'key-499']));
     const state = await samplesOf(register, 'breakwater_circuit_state');
-    expect(new Set(state.map((s) => s.labels.breaker))).toEqual(timed);
+    expect(new Set(state.map((s) => s.labels.breaker))).toEqual(new Set([...timed, '_other']));
+    expect(await stateOf(register, '_other')).toMatchObject({ closed: 0 });
   });
 
   it('times a breaker deleted and made again between scrapes under the same series as its calls', async () => {

@@ -12,8 +12,8 @@
  *     released?: (series: S) => void,  // a breaker with its own series left the registry
  *   });
  *   observer.walk((reading: BreakerReading<S>) => { ... }): WalkSummary
- *     // visit: each own series (registry order), then `_other` once any breaker ever fell past
- *     // maxBreakers (from then on at every walk). `reading` is REUSED: read it in the visit.
+ *     // visit: each own series (registry order), then `_other` at every walk from the first (at 0
+ *     // before any breaker fell past maxBreakers). `reading` is REUSED: read it in the visit.
  *     // reading.name (breaker name or '_other'), .series (your S), .breaker (undefined for _other),
  *     // .states: Float64Array in CIRCUIT_STATES order (own: 1 at its state; _other: how many of
  *     //   the breakers past maxBreakers are in each state now),
@@ -33,8 +33,10 @@
  * Semantics: own vs `_other` is decided once per breaker object when first seen (walk, prime or
  * seriesOf) and kept for its life: own while fewer than maxBreakers breakers hold own series.
  * A walk first frees the own series of breakers no longer in the registry (`released`); between
- * walks, a newcomer finding every place taken checks the 16 oldest holders for one that left. A
- * breaker made again later is a new object, assigned afresh (its old namesake's series released). So own series never exceed
+ * walks, a newcomer finding every place taken looks for a holder that left, on from where the
+ * last look stopped: until it finds one while the registry holds no more than maxBreakers (one
+ * must have left; at most maxBreakers lookups), at most 16 holders past that. A breaker made
+ * again later is a new object, assigned afresh (its old namesake's series released). So own series never exceed
  * maxBreakers and no breaker moves between its own series and `_other`. `_other` adds each of
  * its breakers' increase since the last walk (a count that went down was a reset: all of it is
  * new); what departed breakers did up to the last walk that saw them stays in the totals.

@@ -70,6 +70,7 @@ export function circuitStateIndex(state: BreakerState): number {
   }
 }
 
-function pairIndex(from: StateName, to: StateName): number {
+/** The index in TRANSITION_PAIRS of the pair from -> to. */
+export function pairIndex(from: StateName, to: StateName): number {
   return STATE_NAMES.indexOf(from) * STATE_NAMES.length + STATE_NAMES.indexOf(to);
 }

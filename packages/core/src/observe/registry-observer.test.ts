@@ -106,6 +106,26 @@ describe('RegistryObserver', () => {
     });
   });
 
+  it('visits _other from the first walk, at 0, before any breaker fell past maxBreakers', async () => {
+    const { registry, walk } = setup(2);
+    await succeedOnce(registry.get('a'));
+    const first = walk();
+    expect(first.seen.map((s) => s.name)).toEqual(['a', OTHER]);
+    expect(first.summary.overflow).toBe(0);
+    expect(first.byName.get(OTHER)).toMatchObject({
+      states: { closed: 0, open: 0, half_open: 0, forced_open: 0, disabled: 0 },
+      calls: { success: 0, failure: 0, ignored: 0, rejected: 0, timeout: 0, fallback: 0 },
+      transitions: AUTOMATIC_AT_ZERO,
+    });
+    // So the first opening in _other is an increase of a series already there.
+    registry.get('b');
+    await failOnce(registry.get('c'));
+    expect(walk().byName.get(OTHER)?.transitions).toEqual({
+      ...AUTOMATIC_AT_ZERO,
+      'closed>open': 1,
+    });
+  });
+
   it('shows the four automatic pairs at 0 from the first walk, any other once it happened, and keeps it at 0 after a reset', async () => {
     const { registry, walk } = setup(10);
     const a = registry.get('a');
@@ -197,8 +217,8 @@ describe('RegistryObserver', () => {
     // A call listener sees the new breaker before any walk: the old slot under that name is freed.
     expect(observer.seriesOf('a')).toBe('series:a');
     expect(released).toEqual(['series:a']);
-    expect(made).toEqual(['a', 'a']);
-    expect(walk().seen.map((s) => s.name)).toEqual(['a']);
+    expect(made).toEqual(['a', OTHER, 'a']);
+    expect(walk().seen.map((s) => s.name)).toEqual(['a', OTHER]);
   });
 
   it('never holds more than maxBreakers own series, however many breakers churn between walks', () => {
@@ -246,6 +266,70 @@ describe('RegistryObserver', () => {
     }
     expect(seen.has(OTHER)).toBe(false);
     expect(live).toBe(3);
+  });
+
+  it('between walks, newcomers find dropped holders behind any number of live ones (LRU registry within maxBreakers)', () => {
+    // 20 hot breakers made first and used all the time hold the oldest places; the LRU drops the
+    // cold keys behind them. Every breaker the registry holds deserves its own series.
+    const registry = new BreakerRegistry({ clock: new ManualClock(0), maxBreakers: 30 });
+    let live = 0;
+    const observer = new RegistryObserver<string>(registry, {
+      maxBreakers: 30,
+      series: (name) => {
+        if (name !== OTHER) live++;
+        return name;
+      },
+      released: () => live--,
+    });
+    for (let i = 0; i < 20; i++) observer.seriesOf(registry.get(`hot-${i}`).name);
+    const placed = new Set<string | undefined>();
+    for (let i = 0; i < 500; i++) {
+      for (let h = 0; h < 20; h++) registry.get(`hot-${h}`);
+      registry.get(`key-${i}`);
+      placed.add(observer.seriesOf(`key-${i}`));
+    }
+    expect(placed.has(OTHER)).toBe(false);
+    expect(live).toBe(30);
+    expect(registry.size).toBe(30);
+  });
+
+  it('past maxBreakers, each newcomer between walks looks at 16 holders, on from where the last look stopped', () => {
+    const { registry, observer, walk } = setup(20);
+    for (let i = 0; i < 25; i++) registry.get(`b-${i}`);
+    walk();
+    // b-17 holds the 18th place: past the 16 a look covers.
+    registry.delete('b-17');
+    registry.get('late-1');
+    registry.get('late-2');
+    expect(registry.size).toBeGreaterThan(20);
+    expect(observer.seriesOf('late-1')).toBe(`series:${OTHER}`);
+    expect(observer.seriesOf('late-2')).toBe('series:late-2');
+  });
+
+  it("adds an _other breaker's operator transitions once, and after a reset what came since", () => {
+    const { registry, walk } = setup(0);
+    const x = registry.get('x');
+    x.disable();
+    x.forceClose();
+    walk();
+    x.forceOpen();
+    x.forceClose();
+    expect(walk().byName.get(OTHER)?.transitions).toEqual({
+      ...AUTOMATIC_AT_ZERO,
+      'closed>open': 1,
+      'open>closed': 1,
+      'closed>disabled': 1,
+      'disabled>closed': 1,
+    });
+    x.reset();
+    // A walk reads the counts back at 0, so the next disable() is new.
+    expect(walk().byName.get(OTHER)?.transitions['closed>disabled']).toBe(1);
+    x.disable();
+    expect(walk().byName.get(OTHER)?.transitions).toMatchObject({
+      'closed>open': 1,
+      'closed>disabled': 2,
+      'disabled>closed': 1,
+    });
   });
 
   it('seriesOf: own series, _other past the limit, undefined once the registry dropped the breaker', () => {

@@ -15,6 +15,7 @@ import {
   circuitStateIndex,
   healthRank,
   OTHER,
+  pairIndex,
   TRANSITION_PAIRS,
 } from './labels.js';
 
@@ -29,7 +30,7 @@ const CALL_FIELDS = [
 ] as const satisfies readonly (keyof BreakerMetrics)[];
 
 /** What the observer reads of a registry. */
-export type ObservedRegistry = Pick<BreakerRegistry, 'forEach' | 'find'>;
+export type ObservedRegistry = Pick<BreakerRegistry, 'forEach' | 'find' | 'size'>;
 
 export interface RegistryObserverOptions<S> {
   /** Breakers with series of their own, at most, at any time; the rest are summed as `_other`. Default 1000. */
@@ -81,10 +82,17 @@ export interface WalkSummary {
 }
 
 const OWNER = 'RegistryObserver';
-// A breaker first seen between walks with every own place taken looks at this many of the
-// oldest holders for one that left: bounded work, and a registry that drops breakers between
-// scrapes (LRU, idleTtl) does not push its newcomers into _other while it is under maxBreakers.
+// A breaker first seen between walks with every own place taken, in a registry holding more
+// than maxBreakers, looks at this many holders for one that left (see reclaim()).
 const LEFT_SCAN = 16;
+const CLOSED_OPEN = pairIndex('closed', 'open');
+const OPEN_HALF_OPEN = pairIndex('open', 'half_open');
+const HALF_OPEN_OPEN = pairIndex('half_open', 'open');
+const HALF_OPEN_CLOSED = pairIndex('half_open', 'closed');
+/** The pairs only an operator's control or disable() makes. */
+const MANUAL_PAIRS = TRANSITION_PAIRS.flatMap((_, i) =>
+  (AUTOMATIC_TRANSITIONS & (1 << i)) === 0 ? [i] : [],
+);
 const KEYS: ReadonlySet<string> = new Set(['maxBreakers', 'series', 'released']);
 
 class Reading<S> implements BreakerReading<S> {
@@ -118,8 +126,9 @@ class OwnSlot<S> {
 
 /**
  * A breaker summed into `_other`, for its life, with what it had done at the last walk, so that
- * `_other` adds only what is new. Plain fields, not an array: a registry of 100,000 per-key
- * breakers holds one of these for each breaker past maxBreakers.
+ * `_other` adds only what is new. Plain fields, not arrays: a registry of 100,000 per-key
+ * breakers holds one of these for each breaker past maxBreakers, and a typed array would more
+ * than double its size.
  */
 class PastSlot {
   success = 0;
@@ -128,8 +137,13 @@ class PastSlot {
   rejected = 0;
   timeout = 0;
   fallback = 0;
-  /** Once the breaker ever changed state: its transitions at the last walk. */
-  transitions: Uint32Array | undefined = undefined;
+  /** The automatic pairs, the only ones most breakers ever take. */
+  opened = 0;
+  probed = 0;
+  reopened = 0;
+  recovered = 0;
+  /** The other pairs, in TRANSITION_PAIRS order: made once an operator's pair happened. */
+  manual: number[] | undefined = undefined;
 }
 
 type Slot<S> = OwnSlot<S> | PastSlot;
@@ -147,10 +161,12 @@ export class RegistryObserver<S> {
   private readonly own = new Map<string, OwnSlot<S>>();
   /** The own series' reading, reused for each of them. */
   private reading: Reading<S> | undefined;
-  /** `_other`'s series and running totals; made when a breaker first falls past maxBreakers. */
+  /** `_other`'s series and running totals; made at the first walk or the first overflow. */
   private other: Reading<S> | undefined;
   /** A walk frees every departed holder first, so it needs no scan per newcomer. */
   private walking = false;
+  /** Where the last look between walks for a holder that left stopped: the next goes on from there. */
+  private cursor: Iterator<OwnSlot<S>> | undefined;
 
   constructor(
     private readonly registry: ObservedRegistry,
@@ -162,6 +178,11 @@ export class RegistryObserver<S> {
           `${OWNER}: the registry must have a ${method}() method, got ${describeValue(registry)}`,
         );
       }
+    }
+    if (typeof registry.size !== 'number') {
+      throw new TypeError(
+        `${OWNER}: the registry must have a numeric size, got ${describeValue(registry.size)}`,
+      );
     }
     requireObject(OWNER, options);
     rejectUnknownKeys(OWNER, options, KEYS);
@@ -208,8 +229,9 @@ export class RegistryObserver<S> {
   }
 
   /**
-   * Reads every breaker once: `visit` gets each own series, then `_other` (from the first walk
-   * that needed it, and at every walk after it, so its counters never vanish).
+   * Reads every breaker once: `visit` gets each own series, then `_other`, at every walk from the
+   * first (at 0 until a breaker falls past maxBreakers), so that `increase()` sees its first
+   * opening and its counters never vanish.
    */
   walk(visit: (reading: BreakerReading<S>) => void): WalkSummary {
     this.releaseDeparted();
@@ -235,7 +257,7 @@ export class RegistryObserver<S> {
     } finally {
       this.walking = false;
     }
-    if (this.other !== undefined) visit(this.other);
+    visit(this.otherReading());
     return { health, breakers, overflow };
   }
 
@@ -286,16 +308,20 @@ export class RegistryObserver<S> {
     slot.rejected = m.rejectedRequests;
     slot.timeout = m.timeouts;
     slot.fallback = m.fallbacks;
-    if (slot.transitions === undefined) {
-      if (breaker.lastTransition() === undefined) return;
-      slot.transitions = new Uint32Array(TRANSITION_PAIRS.length);
-    }
+    // A breaker that never changed state (most per-key ones) needs none of the 16 lookups.
+    if (breaker.lastTransition() === undefined) return;
     const { transitions } = other;
-    for (let i = 0; i < TRANSITION_PAIRS.length; i++) {
+    slot.opened = addPair(transitions, CLOSED_OPEN, slot.opened, breaker);
+    slot.probed = addPair(transitions, OPEN_HALF_OPEN, slot.probed, breaker);
+    slot.reopened = addPair(transitions, HALF_OPEN_OPEN, slot.reopened, breaker);
+    slot.recovered = addPair(transitions, HALF_OPEN_CLOSED, slot.recovered, breaker);
+    for (const i of MANUAL_PAIRS) {
       const [from, to] = TRANSITION_PAIRS[i] as (typeof TRANSITION_PAIRS)[number];
-      const count = breaker.transitionCount(from, to);
-      transitions[i] = (transitions[i] as number) + increase(slot.transitions[i] as number, count);
-      slot.transitions[i] = count;
+      if (slot.manual === undefined) {
+        if (breaker.transitionCount(from, to) === 0) continue;
+        slot.manual = new Array<number>(TRANSITION_PAIRS.length).fill(0);
+      }
+      slot.manual[i] = addPair(transitions, i, slot.manual[i] as number, breaker);
       if ((transitions[i] as number) > 0) other.shown |= 1 << i;
     }
   }
@@ -307,7 +333,7 @@ export class RegistryObserver<S> {
     // Names are unique in a registry: a slot held under this name is a breaker that left.
     const previous = this.own.get(name);
     if (previous !== undefined) this.release(previous);
-    else if (!this.walking && this.own.size >= this.maxBreakers) this.releaseDeparted(LEFT_SCAN);
+    else if (!this.walking && this.own.size >= this.maxBreakers) this.reclaim();
     let slot: Slot<S>;
     if (this.own.size < this.maxBreakers) {
       const own = new OwnSlot(breaker, name, this.makeSeries(name));
@@ -320,12 +346,38 @@ export class RegistryObserver<S> {
     return slot;
   }
 
-  /** Frees the own series of breakers no longer held, looking at the `limit` oldest holders. */
-  private releaseDeparted(limit = Number.POSITIVE_INFINITY): void {
-    let looked = 0;
+  /** Frees the own series of every breaker no longer held. */
+  private releaseDeparted(): void {
     for (const slot of this.own.values()) {
-      if (looked++ >= limit) return;
       if (this.registry.find(slot.name) !== slot.breaker) this.release(slot);
+    }
+  }
+
+  /**
+   * Between walks, for a newcomer that found every own place taken: frees the first holder that
+   * left, looking on from where the last look stopped, so that over successive newcomers every
+   * holder is looked at in turn, wherever it sits (an LRU registry drops its cold keys, which need
+   * not be the oldest holders). While the registry holds no more than maxBreakers, one of the
+   * holders must have left and the look goes on until it is found: at most maxBreakers lookups,
+   * and the cursor makes a round of newcomers pass each live holder about once. Past maxBreakers
+   * the newcomer may well belong in `_other`, so it looks at 16 holders at most.
+   */
+  private reclaim(): void {
+    const budget =
+      this.registry.size <= this.maxBreakers ? this.own.size : Math.min(LEFT_SCAN, this.own.size);
+    for (let looked = 0; looked < budget; looked++) {
+      let next = this.cursor?.next();
+      if (next === undefined || next.done === true) {
+        // A Map iterator that reached the end stays there: start a new round.
+        this.cursor = this.own.values();
+        next = this.cursor.next();
+        if (next.done === true) return;
+      }
+      const slot = next.value;
+      if (this.registry.find(slot.name) !== slot.breaker) {
+        this.release(slot);
+        return;
+      }
     }
   }
 
@@ -342,6 +394,19 @@ export class RegistryObserver<S> {
     }
     return this.other;
   }
+}
+
+/** Adds to `_other`'s pair `index` what the breaker's count of it gained; returns the count. */
+function addPair(
+  transitions: Float64Array,
+  index: number,
+  last: number,
+  breaker: CircuitBreaker<unknown>,
+): number {
+  const [from, to] = TRANSITION_PAIRS[index] as (typeof TRANSITION_PAIRS)[number];
+  const count = breaker.transitionCount(from, to);
+  transitions[index] = (transitions[index] as number) + increase(last, count);
+  return count;
 }
 
 /** What a counter gained since `last`: all of `current` when it went down (a reset). */
