@@ -142,7 +142,7 @@ class PastSlot {
   probed = 0;
   reopened = 0;
   recovered = 0;
-  /** The other pairs, in TRANSITION_PAIRS order: made once an operator's pair happened. */
+  /** The other pairs, in MANUAL_PAIRS order: made once one of them happened. */
   manual: number[] | undefined = undefined;
 }
 
@@ -315,13 +315,14 @@ export class RegistryObserver<S> {
     slot.probed = addPair(transitions, OPEN_HALF_OPEN, slot.probed, breaker);
     slot.reopened = addPair(transitions, HALF_OPEN_OPEN, slot.reopened, breaker);
     slot.recovered = addPair(transitions, HALF_OPEN_CLOSED, slot.recovered, breaker);
-    for (const i of MANUAL_PAIRS) {
-      const [from, to] = TRANSITION_PAIRS[i] as (typeof TRANSITION_PAIRS)[number];
+    for (let j = 0; j < MANUAL_PAIRS.length; j++) {
+      const i = MANUAL_PAIRS[j] as number;
       if (slot.manual === undefined) {
+        const [from, to] = TRANSITION_PAIRS[i] as (typeof TRANSITION_PAIRS)[number];
         if (breaker.transitionCount(from, to) === 0) continue;
-        slot.manual = new Array<number>(TRANSITION_PAIRS.length).fill(0);
+        slot.manual = new Array<number>(MANUAL_PAIRS.length).fill(0);
       }
-      slot.manual[i] = addPair(transitions, i, slot.manual[i] as number, breaker);
+      slot.manual[j] = addPair(transitions, i, slot.manual[j] as number, breaker);
       if ((transitions[i] as number) > 0) other.shown |= 1 << i;
     }
   }
