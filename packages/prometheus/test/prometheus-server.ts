@@ -23,6 +23,12 @@ export interface QuerySample {
   readonly value: number;
 }
 
+/** One series as stored: its samples, oldest first, each at its scrape's time (Unix seconds). */
+export interface StoredSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly samples: readonly (readonly [time: number, value: number])[];
+}
+
 export interface PrometheusServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -30,8 +36,13 @@ export interface PrometheusServer {
   readonly pid: number;
   /** Its config and storage, removed by `stop()`. */
   readonly dir: string;
-  /** An instant query (`/api/v1/query`); rejects with Prometheus's own error for a bad one. */
-  query(promql: string): Promise<QuerySample[]>;
+  /**
+   * An instant query (`/api/v1/query`), evaluated now or at `time` (Unix seconds); rejects with
+   * Prometheus's own error for a bad one.
+   */
+  query(promql: string, time?: number): Promise<QuerySample[]>;
+  /** The samples stored for a series selector over the last `range` (a PromQL duration: '1m'). */
+  stored(selector: string, range: string): Promise<StoredSeries[]>;
   /** Polls `promql` until `done` accepts its answer; rejects after `timeoutMs` with the last answer. */
   waitFor(
     promql: string,
@@ -136,25 +147,38 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
     throw error;
   }
 
-  const query = async (promql: string): Promise<QuerySample[]> => {
-    const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const ask = async <R>(promql: string, time: number | undefined): Promise<R[]> => {
+    const at = time === undefined ? '' : `&time=${time}`;
+    const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}${at}`);
     const body = (await response.json()) as {
       status: string;
       error?: string;
-      data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      data?: { result: R[] };
     };
     if (body.status !== 'success')
       throw new Error(`Prometheus refused the query ${promql}: ${body.error}`);
-    return (body.data?.result ?? []).map(({ metric, value }) => ({
-      metric,
-      value: Number(value[1]),
-    }));
+    return body.data?.result ?? [];
   };
+  type Pair = [number, string];
+  const query = async (promql: string, time?: number): Promise<QuerySample[]> =>
+    (await ask<{ metric: Record<string, string>; value: Pair }>(promql, time)).map(
+      ({ metric, value }) => ({ metric, value: Number(value[1]) }),
+    );
   return {
     url,
     pid: child.pid as number,
     dir,
     query,
+    async stored(selector, range) {
+      const series = await ask<{ metric: Record<string, string>; values: Pair[] }>(
+        `${selector}[${range}]`,
+        undefined,
+      );
+      return series.map(({ metric, values }) => ({
+        metric,
+        samples: values.map(([time, value]) => [time, Number(value)] as const),
+      }));
+    },
     async waitFor(promql, done, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
