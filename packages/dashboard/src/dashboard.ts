@@ -96,6 +96,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   let downloads = 0;
 
   const serveSnapshot = (res: ServerResponse): void => {
+    // The client left before we ran: its 'close' is past, so a slot taken would never be freed.
+    if (gone(res)) return;
     if (downloads >= settings.maxClients) {
       sendError(
         res,

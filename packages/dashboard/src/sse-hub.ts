@@ -99,9 +99,12 @@ export class SseHub {
 /**
  * A response whose connection is closed: its 'close' has been emitted already (the client left
  * before the handler ran, behind an asynchronous middleware), so it must never take a slot.
+ * A pipelined request's response has no socket until the answers before it are sent: its
+ * request's socket tells whether the connection is still there.
  */
 export function gone(res: ServerResponse): boolean {
-  return res.destroyed || res.writableEnded || res.socket?.destroyed !== false;
+  const socket = res.socket ?? res.req.socket;
+  return res.destroyed || res.writableEnded || socket.destroyed;
 }
 
 function frame(event: string, data: string): string {
