@@ -480,6 +480,28 @@ describe('collectBreakerMetrics', () => {
     expect(new Set(calls.map((s) => s.labels.breaker))).toEqual(new Set(['fourth', '_other']));
   });
 
+  it('with durations, an LRU registry within maxBreakers keeps every breaker on its own series, however many hot ones came first', async () => {
+    // 20 hot breakers made first hold the oldest places; cold keys churn through the rest.
+    const { registry, register } = setup({ maxBreakers: 40 });
+    const { logger, warnings } = capturingLogger();
+    collectBreakerMetrics(registry, { register, durations: true, maxBreakers: 40, logger });
+    const ok = async () => 'ok';
+    for (let i = 0; i < 20; i++) await registry.get(`hot-${i}`).execute(ok);
+    for (let scrape = 0; scrape < 3; scrape++) {
+      for (let k = 0; k < 100; k++) {
+        for (let i = 0; i < 20; i++) await registry.get(`hot-${i}`).execute(ok);
+        await registry.get(`key-${scrape}-${k}`).execute(ok);
+      }
+      expect(registry.size).toBe(40);
+      expect(await stateOf(register, '_other')).toMatchObject({ closed: 0 });
+      const calls = await samplesOf(register, 'breakwater_calls_total');
+      const own = new Set(calls.map((s) => s.labels.breaker));
+      own.delete('_other');
+      expect(own.size).toBe(40);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('keeps no more than maxBreakers breakers timed under their own name, with no scrape at all', async () => {
     // Per-key breakers churn through an LRU registry no bigger than maxBreakers.
     const { clock, registry, register } = setup({ maxBreakers: 3 });
