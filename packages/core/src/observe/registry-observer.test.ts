@@ -388,5 +388,12 @@ describe('RegistryObserver', () => {
     expect(() => new RegistryObserver({} as never, { series })).toThrow(
       /the registry must have a forEach\(\) method, got an object/,
     );
+    const sizeless = {
+      forEach: registry.forEach.bind(registry),
+      find: registry.find.bind(registry),
+    };
+    expect(() => new RegistryObserver(sizeless as never, { series })).toThrow(
+      /the registry must have a numeric size, got undefined/,
+    );
   });
 });
