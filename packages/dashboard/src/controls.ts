@@ -26,6 +26,7 @@ export function serveControl(
   token: Token | undefined,
   payloads: Payloads,
   logger: Logger | undefined,
+  onActed: () => void,
 ): void {
   // The request's body means nothing here; read it so the connection can be reused.
   req.resume();
@@ -66,6 +67,7 @@ export function serveControl(
     return;
   }
   ACTIONS[action](entry.breaker);
+  onActed();
   log(
     logger,
     'info',

@@ -2,15 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostAllowed } from './allowed-hosts.js';
 import { serveControl } from './controls.js';
 import { setSecurityHeaders } from './headers.js';
+import { HealthCache } from './health-cache.js';
 import { type DashboardOptions, type DashboardSettings, resolveOptions } from './options.js';
 import { Payloads, type StateChange } from './payloads.js';
 import { reportFailure } from './report.js';
-import { safeJson, sendError, sendJsonBody } from './respond.js';
+import { safeJson, sendError, sendJsonBody, stamped } from './respond.js';
 import { locate, METHODS, type Route } from './routing.js';
 import { HistorySampler } from './sampler.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { Sources } from './sources.js';
-import { gone, SseHub } from './sse-hub.js';
+import { frame, gone, SseHub } from './sse-hub.js';
 import { type Asset, loadAssets, sendAsset } from './static-assets.js';
 import { every } from './timer.js';
 
@@ -45,8 +46,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const sampler = new HistorySampler(registry, settings.historyLength);
   const sources = new Sources(settings.authorization, settings.scans, settings.logger);
   const payloads = new Payloads(settings, sampler, sources);
-  const snapshots = new SnapshotCache(() => payloads.snapshot());
-  const healths = new SnapshotCache(() => registry.health());
+  const size = () => registry.size;
+  const snapshots = new SnapshotCache(() => payloads.snapshot(), settings.clock, size);
+  const healths = new HealthCache(registry, settings.clock);
   const invalidate = (): void => {
     snapshots.invalidate();
     healths.invalidate();
@@ -54,10 +56,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   let unsubscribe: (() => void) | undefined;
   // Runs inside the breaker's transition: Map lookups only, never a walk of the registry.
   const onStateChange = (change: StateChange): void => {
-    invalidate();
-    if (hub.size === 0) return;
-    const entry = payloads.find(change.breaker);
-    if (entry !== undefined) hub.broadcast('state', safeJson(payloads.stateChange(change, entry)));
+    healths.changed(change.from, change.to, registry.criticalityOf(change.breaker));
+    // One breaker's view, for the open streams and for those a held snapshot will start.
+    const entry = hub.size > 0 || snapshots.holding ? payloads.find(change.breaker) : undefined;
+    if (entry === undefined) {
+      snapshots.changed();
+      return;
+    }
+    const text = frame('state', safeJson(payloads.stateChange(change, entry)));
+    snapshots.changed(text);
+    hub.broadcastFrame(text);
   };
   // While a stream is open or a snapshot is held; subscribing walks every breaker once, so it
   // is done beside a snapshot's own walk, and undone from the sampler's timer (never from inside
@@ -109,7 +117,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     }
     downloads++;
     res.once('close', () => downloads--);
-    sendJsonBody(res, 200, cached(snapshots).body);
+    sendJsonBody(res, 200, stamped(settings.clock.now(), cached(snapshots).body));
   };
 
   const serveEvents = (res: ServerResponse): void => {
@@ -124,7 +132,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         `too many open event streams (at most ${settings.maxClients}): close another dashboard tab, or raise maxClients`,
       );
     } else {
-      hub.open(res, cached(snapshots).body);
+      const { body, frames } = cached(snapshots);
+      hub.open(res, stamped(settings.clock.now(), body), frames);
     }
   };
 
@@ -141,15 +150,18 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         break;
       case 'health': {
         // Shared like the snapshot, but never refused for being busy: a probe reads 503 as critical.
-        const { value, body } = cached(healths);
-        sendJsonBody(res, value.status === 'critical' ? 503 : 200, body);
+        if (closed) healths.invalidate();
+        else follow();
+        const { status, parts } = healths.get();
+        sendJsonBody(res, status === 'critical' ? 503 : 200, parts);
         break;
       }
       case 'events':
         serveEvents(res);
         break;
       case 'control':
-        serveControl(req, res, route, settings.token, payloads, settings.logger);
+        // What the operator just did shows in the next read.
+        serveControl(req, res, route, settings.token, payloads, settings.logger, invalidate);
         break;
     }
   };

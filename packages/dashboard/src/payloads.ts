@@ -50,6 +50,10 @@ export class Payloads {
     return breakerView(entry.breaker, name, entry.criticality, history);
   }
 
+  /**
+   * The snapshot without its `takenAt`: it is shared for a while, and each reader is told the
+   * time it is served (`stamped`), so a page's clock offset is right from the start.
+   */
   snapshot() {
     const { settings } = this;
     const breakers: BreakerView[] = [];
@@ -60,7 +64,6 @@ export class Payloads {
       breakers.push(view);
     });
     return {
-      takenAt: settings.clock.now(),
       controls: settings.token !== undefined,
       historyInterval: settings.sampleInterval,
       historyLength: settings.historyLength,

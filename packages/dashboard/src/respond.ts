@@ -21,20 +21,35 @@ export function sendJson(
   sendJsonBody(res, status, safeJson(value), headers);
 }
 
-/** JSON already serialized (with `safeJson`): a shared Buffer is written as is, never copied. */
+/**
+ * JSON already serialized (with `safeJson`), whole or in parts: a shared Buffer is written as
+ * is, never copied.
+ */
 export function sendJsonBody(
   res: ServerResponse,
   status: number,
-  body: string | Buffer,
+  body: string | Buffer | readonly (string | Buffer)[],
   headers: Record<string, string> = {},
 ): void {
+  const parts = typeof body === 'string' || Buffer.isBuffer(body) ? [body] : body;
+  let length = 0;
+  for (const part of parts) length += Buffer.byteLength(part);
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': length,
     'Cache-Control': 'no-store',
   });
-  res.end(body);
+  for (const part of parts) res.write(part);
+  res.end();
+}
+
+/**
+ * A shared JSON object (`{...}`, not empty) with `takenAt: now` put first, as parts to write:
+ * the body itself is not copied.
+ */
+export function stamped(now: number, body: Buffer): [string, Buffer] {
+  return [`{"takenAt":${now},`, body.subarray(1)];
 }
 
 /** An error as the dashboard reports one: a status and words a person can act on. */

@@ -19,7 +19,7 @@ async function setUp(snapshot = '{"hello":1}') {
     onFirstClient: () => calls.push('first'),
     onLastClient: () => calls.push('last'),
   });
-  const server = createServer((_req, res) => hub.open(res, Buffer.from(snapshot)));
+  const server = createServer((_req, res) => hub.open(res, [Buffer.from(snapshot)], []));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   cleanups.push(() => {

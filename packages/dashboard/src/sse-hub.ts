@@ -37,10 +37,11 @@ export class SseHub {
   }
 
   /**
-   * Starts a stream on `res` with `snapshot` (JSON, one line) as its first event; the caller
-   * checked `full`. A response already gone is left alone.
+   * Starts a stream on `res` with the snapshot's `parts` (one line of JSON, in pieces) as its
+   * first event, then `frames` (events already framed); the caller checked `full`. A response
+   * already gone is left alone.
    */
-  open(res: ServerResponse, snapshot: Buffer): void {
+  open(res: ServerResponse, parts: readonly (string | Buffer)[], frames: readonly string[]): void {
     if (gone(res)) return;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -51,20 +52,28 @@ export class SseHub {
     });
     res.on('close', () => this.remove(res));
     const head = `retry: ${RETRY_MS}\nevent: snapshot\ndata: `;
-    this.clients.set(res, Buffer.byteLength(head) + snapshot.length + 2 + MAX_BACKLOG_BYTES);
+    let bytes = Buffer.byteLength(head) + 2 + MAX_BACKLOG_BYTES;
+    for (const part of parts) bytes += Buffer.byteLength(part);
+    for (const text of frames) bytes += Buffer.byteLength(text);
+    this.clients.set(res, bytes);
     if (this.clients.size === 1) {
       this.options.onFirstClient();
       this.stopPing = every(this.options.clock, PING_INTERVAL_MS, () => this.write(': ping\n\n'));
     }
-    // In pieces: the snapshot is shared by every stream opened before the next sample.
+    // In pieces: the snapshot's body is shared by every stream opened before the next build.
     res.write(head);
-    res.write(snapshot);
-    this.send(res, '\n\n');
+    for (const part of parts) res.write(part);
+    this.send(res, `\n\n${frames.join('')}`);
   }
 
   /** Sends `data` (one line of JSON) as an `event` to every stream. */
   broadcast(event: string, data: string): void {
     this.write(frame(event, data));
+  }
+
+  /** Sends an event already framed (`frame()`) to every stream. */
+  broadcastFrame(text: string): void {
+    this.write(text);
   }
 
   /** Ends every stream. */
@@ -107,6 +116,7 @@ export function gone(res: ServerResponse): boolean {
   return res.destroyed || res.writableEnded || socket.destroyed;
 }
 
-function frame(event: string, data: string): string {
+/** An event as a stream carries it. */
+export function frame(event: string, data: string): string {
   return `event: ${event}\ndata: ${data}\n\n`;
 }

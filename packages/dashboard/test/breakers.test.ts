@@ -2,6 +2,7 @@ import { AuthorizationService, type PermissionChecker } from '@breakwater/authz'
 import { BreakerRegistry, CircuitBreaker, FallbackBehavior, ManualClock } from '@breakwater/core';
 import { FileInput, MockScanner, ScanManager } from '@breakwater/scanbridge';
 import { describe, expect, it, vi } from 'vitest';
+import { REBUILD_INTERVAL_MS } from '../src/snapshot-cache.js';
 import {
   bodyOf,
   dashboardPerTest,
@@ -183,7 +184,7 @@ describe('GET health', () => {
     expect(await bodyOf(critical)).toMatchObject({ status: 'critical' });
   });
 
-  it('is computed once per sample and shared, and a change of state is never served stale', async () => {
+  it('is computed once per sample and shared, and its roll-up is never behind a change of state', async () => {
     const clock = new ManualClock(0);
     const { url, registry } = await start({ clock });
     const payments = new CircuitBreaker<string>({ name: 'payments', clock });
@@ -193,10 +194,37 @@ describe('GET health', () => {
     expect(await (await fetch(`${url}health`)).text()).toBe(first);
     expect(walks).toHaveBeenCalledTimes(1);
     payments.forceOpen();
-    expect((await fetch(`${url}health`)).status).toBe(503);
-    clock.advance(1000);
+    const opened = await fetch(`${url}health`);
+    expect(opened.status).toBe(503);
+    // The roll-up is counted from the change; the list is the shared one, rebuilt at most once
+    // per REBUILD_INTERVAL_MS while states change.
+    expect((await bodyOf(opened)).status).toBe('critical');
+    expect(walks).toHaveBeenCalledTimes(1);
+    clock.advance(REBUILD_INTERVAL_MS);
+    expect(await bodyOf(await fetch(`${url}health`))).toMatchObject({
+      status: 'critical',
+      breakers: [{ name: 'payments', state: 'open', status: 'critical' }],
+    });
+    expect(walks).toHaveBeenCalledTimes(2);
     payments.forceClose();
     expect((await fetch(`${url}health`)).status).toBe(200);
-    expect(walks).toHaveBeenCalledTimes(3);
+    expect(walks).toHaveBeenCalledTimes(2);
+  });
+
+  it('follows the registry at once: a breaker registered open, or deleted, between samples', async () => {
+    const clock = new ManualClock(0);
+    const { url, registry } = await start({ clock, sampleInterval: 60_000 });
+    registry.get('search');
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    const payments = new CircuitBreaker<string>({ name: 'payments', clock });
+    payments.forceOpen();
+    registry.register('payments', payments, { criticality: 'critical' });
+    const registered = await fetch(`${url}health`);
+    expect(registered.status).toBe(503);
+    expect(((await bodyOf(registered)).breakers as unknown[]).length).toBe(2);
+    registry.delete('payments');
+    const deleted = await fetch(`${url}health`);
+    expect(deleted.status).toBe(200);
+    expect(await bodyOf(deleted)).toEqual(registry.health());
   });
 });

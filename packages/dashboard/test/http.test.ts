@@ -229,6 +229,7 @@ describe('a failure inside the handler', () => {
     };
     const clock = breakableClock();
     const { url } = await start({ clock, logger });
+    expect((await fetch(`${url}health`)).status).toBe(200);
     clock.breakNow();
     const response = await fetch(`${url}breakers`);
     expect(response.status).toBe(500);

@@ -1,48 +1,91 @@
 import { get, type IncomingMessage } from 'node:http';
 import { BreakerRegistry, ManualClock } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
+import { REBUILD_INTERVAL_MS } from '../src/snapshot-cache.js';
 import { bodyOf, dashboardPerTest, readEventStream, type SnapshotBody } from './fixture.js';
 
 const start = dashboardPerTest();
 
 describe('the snapshot', () => {
-  it('is built once per sample and shared by GET breakers and new streams, until a state changes', async () => {
+  it('is built once per sample and shared by GET breakers and new streams, each stamped when served', async () => {
     const clock = new ManualClock(0);
     const registry = new BreakerRegistry({ clock });
     const breaker = registry.get('payments');
     const { url } = await start({ registry, clock });
     const walks = vi.spyOn(registry, 'forEach');
-    const first = await (await fetch(`${url}breakers`)).text();
-    const second = await (await fetch(`${url}breakers`)).text();
+    const first = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     const stream = await readEventStream(`${url}events`);
-    const { data } = await stream.next('snapshot');
-    expect(second).toBe(first);
-    expect(data).toEqual(JSON.parse(first));
+    expect((await stream.next('snapshot')).data).toEqual(first);
     expect(walks).toHaveBeenCalledTimes(1);
-    // A change of state is never served stale to the next reader.
+    // A change of state: the open stream is told at once; the shared build is kept for now.
     breaker.forceOpen();
-    const after = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
-    expect(after.breakers[0]?.state).toBe('forced_open');
-    expect(walks).toHaveBeenCalledTimes(2);
     expect((await stream.next('state')).data).toMatchObject({ view: { state: 'forced_open' } });
-    // Nor is a sample's history: one walk samples, the next reader builds anew.
+    const held = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(held.breakers[0]?.state).toBe('closed');
+    expect(walks).toHaveBeenCalledTimes(1);
+    // A stream opened now gets that build followed by the change, so a page is exact at once.
+    const late = await readEventStream(`${url}events`);
+    expect((await late.next('snapshot')).data).toMatchObject({ breakers: [{ state: 'closed' }] });
+    expect((await late.next('state')).data).toMatchObject({ view: { state: 'forced_open' } });
+    // Once the build is REBUILD_INTERVAL_MS old, the next reader gets a new one.
+    clock.advance(REBUILD_INTERVAL_MS);
+    const rebuilt = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(rebuilt.breakers[0]?.state).toBe('forced_open');
+    expect(walks).toHaveBeenCalledTimes(2);
+    // Shared while nothing changes, but each reader is told the time it was served.
+    clock.advance(400);
+    const later = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(walks).toHaveBeenCalledTimes(2);
+    expect([first.takenAt, rebuilt.takenAt, later.takenAt]).toEqual([0, 250, 650]);
+    expect({ ...later, takenAt: 0 }).toEqual({ ...rebuilt, takenAt: 0 });
+    // A sample's history too: one walk samples, the next reader builds anew.
     clock.advance(1000);
     await stream.next('stats');
     const sampled = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
     expect(sampled.breakers[0]?.history.calls).toEqual([0]);
     expect(walks).toHaveBeenCalledTimes(4);
+    late.close();
     stream.close();
     registry.dispose();
   });
 
-  it('is not stale for a reader without a page open: a change between samples is seen', async () => {
+  it('is built at most once per REBUILD_INTERVAL_MS while breakers keep changing state', async () => {
     const clock = new ManualClock(0);
-    const { url, registry } = await start({ clock });
+    const { url, registry } = await start({ clock, sampleInterval: 60_000 });
+    const breakers = Array.from({ length: 5 }, (_, i) => registry.get(`tenant-${i}`));
+    const walks = vi.spyOn(registry, 'forEach');
+    let reads = 0;
+    for (let step = 0; step < 20; step++) {
+      const breaker = breakers[step % breakers.length];
+      if (step % 2 === 0) breaker?.forceOpen();
+      else breaker?.forceClose();
+      await fetch(`${url}breakers`);
+      reads++;
+      clock.advance(50);
+    }
+    // 20 reads over 1 s of churn: a build at 0, 250, 500, 750 ms.
+    expect(reads).toBe(20);
+    expect(walks).toHaveBeenCalledTimes(4);
+  });
+
+  it('follows the registry and the controls at once: a breaker registered or deleted, a reset', async () => {
+    const clock = new ManualClock(0);
+    const token = 'a-token-of-sixteen-chars';
+    const { url, registry } = await start({ clock, sampleInterval: 60_000, token });
     const breaker = registry.get('payments');
-    await fetch(`${url}breakers`);
-    breaker.forceOpen();
-    const after = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
-    expect(after.breakers[0]?.state).toBe('forced_open');
+    await breaker.execute(async () => 'ok');
+    const read = async () => bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect((await read()).breakers[0]?.metrics.total).toBe(1);
+    registry.get('search');
+    expect((await read()).breakers.map((b) => b.name)).toEqual(['payments', 'search']);
+    registry.delete('search');
+    expect((await read()).breakers.map((b) => b.name)).toEqual(['payments']);
+    const reset = await fetch(`${url}breakers/payments/reset`, {
+      method: 'POST',
+      headers: { 'X-Breakwater-Token': token },
+    });
+    expect(reset.status).toBe(200);
+    expect((await read()).breakers[0]?.metrics.total).toBe(0);
   });
 
   it('is downloaded by at most maxClients readers at once; one more gets 503', async () => {
