@@ -54,6 +54,8 @@ const list = new VirtualList(ui.viewport, ui.spacer, {
   overscan: OVERSCAN,
   createRow,
   bindRow: (row, record) => bindRow(row, record, context),
+  // By name: a resync's new records keep the rows (and a focus) of the old ones.
+  keyOf: (record) => record.name,
 });
 
 // Filtering -------------------------------------------------------------------------------
@@ -149,7 +151,18 @@ function renderPanel(panel, stats, render) {
   const text = JSON.stringify(stats);
   if (panel.shown === text) return;
   panel.shown = text;
-  render(panel.querySelector('.panel-body'), stats);
+  const body = panel.querySelector('.panel-body');
+  // null: the server could not read this source; figures kept from before would pass for live.
+  panel.classList.toggle('unavailable', stats === null);
+  if (stats !== null) {
+    render(body, stats);
+    return;
+  }
+  const note = document.createElement('p');
+  note.className = 'panel-foot';
+  note.dataset.testid = 'panel-unavailable';
+  note.textContent = 'Unavailable: the server could not read these figures (see its log).';
+  body.replaceChildren(note);
 }
 
 let frame = 0;
@@ -177,7 +190,7 @@ function takeSnapshot(snapshot) {
 
 function takeState(event) {
   // Each `at` was the server's time before it reached us, so the largest estimate is the best
-  // until the next stats: a snapshot may have been built (and shared) up to a sample ago.
+  // until the next stats (a state event may be older than the snapshot before it).
   clockOffset = Math.max(clockOffset, event.at - Date.now());
   store.applyState(event.view);
   render();

@@ -17,7 +17,7 @@ const SCANS: ScanStatsView = {
 };
 
 describe('Sources', () => {
-  it('reads each source on its own: one that throws loses only its panel, once per failure streak', () => {
+  it('reads each source on its own: one that throws is null, reported once per failure streak', () => {
     let broken = true;
     const scans = {
       stats: () => {
@@ -36,8 +36,9 @@ describe('Sources', () => {
       scans,
       logger,
     );
-    expect(sources.read()).toEqual({ authorization: { ...AUTHORIZATION, breaker: 'spicedb' } });
-    expect(sources.read()).toEqual({ authorization: { ...AUTHORIZATION, breaker: 'spicedb' } });
+    const unavailable = { authorization: { ...AUTHORIZATION, breaker: 'spicedb' }, scans: null };
+    expect(sources.read()).toEqual(unavailable);
+    expect(sources.read()).toEqual(unavailable);
     expect(logged).toEqual(['dashboard: the scan stats failed: scanner offline']);
     broken = false;
     expect(sources.read()).toMatchObject({ scans: SCANS, authorization: { breaker: 'spicedb' } });
@@ -63,8 +64,8 @@ describe('Sources', () => {
       },
     };
     const sources = new Sources(failing, { stats: () => SCANS }, logger);
-    expect(sources.read()).toEqual({ scans: SCANS });
-    expect(sources.read()).toEqual({ scans: SCANS });
+    expect(sources.read()).toEqual({ authorization: null, scans: SCANS });
+    expect(sources.read()).toEqual({ authorization: null, scans: SCANS });
     expect(logged).toEqual(['dashboard: the authorization stats failed']);
     expect(new Sources(undefined, undefined, logger).read()).toEqual({});
   });

@@ -57,14 +57,17 @@ export interface ScanSource {
   stats(): ScanStatsView;
 }
 
-/** The panels' figures of the moment; a panel whose source failed is left out. */
+/**
+ * The panels' figures of the moment; null for a source that failed, so the page shows its
+ * panel as unavailable rather than keeping figures that are no longer live.
+ */
 export interface SourceStats {
-  authorization?: AuthorizationStatsView & { readonly breaker: string };
-  scans?: ScanStatsView;
+  authorization?: (AuthorizationStatsView & { readonly breaker: string }) | null;
+  scans?: ScanStatsView | null;
 }
 
 /**
- * Reads the panels' sources, each on its own: one that throws loses only its panel (the
+ * Reads the panels' sources, each on its own: one that throws is sent as null (the
  * breakers' part of a snapshot or a `stats` event still goes out), and is reported once when it
  * starts failing, not on every sample while it keeps failing.
  */
@@ -90,6 +93,7 @@ export class Sources {
           reportFailure(this.logger, error, 'dashboard: the authorization stats failed');
         }
         this.authorizationFailing = true;
+        out.authorization = null;
       }
     }
     if (scans !== undefined) {
@@ -100,6 +104,7 @@ export class Sources {
         if (!this.scansFailing)
           reportFailure(this.logger, error, 'dashboard: the scan stats failed');
         this.scansFailing = true;
+        out.scans = null;
       }
     }
     return out;
