@@ -170,8 +170,8 @@ export interface SnapshotBody {
   readonly historyLength: number;
   readonly health: { readonly status: string };
   readonly breakers: readonly BreakerView[];
-  readonly authorization?: Record<string, unknown>;
-  readonly scans?: Record<string, unknown>;
+  readonly authorization?: Record<string, unknown> | null;
+  readonly scans?: Record<string, unknown> | null;
 }
 
 /** A response as read off the wire. */
