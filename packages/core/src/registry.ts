@@ -118,6 +118,7 @@ export class BreakerRegistry {
   /** Registry listeners per event: while there are any, every breaker forwards it. */
   private readonly subscribed = new Map<BreakerEventName, number>();
   private owned = 0;
+  private changes = 0;
 
   constructor(options: BreakerRegistryOptions = {}) {
     requireObject(OWNER, options);
@@ -157,6 +158,15 @@ export class BreakerRegistry {
   /** Breakers held now. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * Goes up each time a breaker is added or removed (made, registered, deleted, dropped): an
+   * observer that cached a view of the registry knows it is stale, even when a swap left the
+   * size as it was.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   has(name: string): boolean {
@@ -326,6 +336,7 @@ export class BreakerRegistry {
       newer: undefined,
     };
     this.entries.set(name, entry);
+    this.changes++;
     for (const event of this.subscribed.keys()) this.forward(entry, event);
     return entry;
   }
@@ -342,6 +353,7 @@ export class BreakerRegistry {
   private remove(entry: Entry): void {
     if (this.entries.get(entry.name) !== entry) return;
     this.entries.delete(entry.name);
+    this.changes++;
     for (const unsubscribe of entry.forwarders?.values() ?? []) unsubscribe();
     entry.forwarders = undefined;
     if (entry.owned) {

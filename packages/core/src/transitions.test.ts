@@ -1,4 +1,4 @@
-import { BreakerRegistry, CircuitBreaker } from '@breakwater/core';
+import { BreakerRegistry, CircuitBreaker, ManualClock } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
 import { breakerOnClock, failOnce, succeedOnce } from '../test/helpers.js';
 
@@ -98,5 +98,28 @@ describe('BreakerRegistry.find()', () => {
     // find() is not use: making b drops a (the least recently used), as if find() never ran.
     registry.get('b');
     expect(registry.find('a')).toBeUndefined();
+  });
+});
+
+describe('BreakerRegistry.version', () => {
+  it('goes up on every add and removal, also when a swap keeps the size', () => {
+    const clock = new ManualClock(0);
+    const registry = new BreakerRegistry({ idleTtl: 1_000, clock });
+    const start = registry.version;
+    registry.get('a');
+    registry.register('b', new CircuitBreaker({ name: 'b' }));
+    expect(registry.version).toBe(start + 2);
+    registry.delete('b');
+    registry.register('b', new CircuitBreaker({ name: 'b' }));
+    expect(registry.size).toBe(2);
+    expect(registry.version).toBe(start + 4);
+    // An idle drop made by get(): one breaker in, one out, the size unchanged.
+    clock.advance(2_000);
+    registry.get('c');
+    expect(registry.has('a')).toBe(false);
+    expect(registry.size).toBe(2);
+    expect(registry.version).toBe(start + 6);
+    registry.get('c');
+    expect(registry.version).toBe(start + 6);
   });
 });
