@@ -46,8 +46,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const sampler = new HistorySampler(registry, settings.historyLength);
   const sources = new Sources(settings.authorization, settings.scans, settings.logger);
   const payloads = new Payloads(settings, sampler, sources);
-  const size = () => registry.size;
-  const snapshots = new SnapshotCache(() => payloads.snapshot(), settings.clock, size);
+  const version = () => registry.version;
+  const snapshots = new SnapshotCache(() => payloads.snapshot(), settings.clock, version);
   const healths = new HealthCache(registry, settings.clock);
   const invalidate = (): void => {
     snapshots.invalidate();

@@ -36,7 +36,7 @@ export class HealthCache {
         return { breakers };
       },
       clock,
-      () => registry.size,
+      () => registry.version,
     );
   }
 
@@ -46,7 +46,7 @@ export class HealthCache {
     this.cache.changed();
     const before = criticality === undefined ? undefined : statusRank(from, criticality);
     if (before === undefined || (this.counts[before] ?? 0) === 0) {
-      // A breaker the last build did not see (swapped in at the same size): count again.
+      // A breaker the last build did not see: count again.
       this.cache.invalidate();
       return;
     }

@@ -6,9 +6,9 @@ import { safeJson } from './respond.js';
  * second, whatever the churn, and a reader is at most this far behind on a breaker's state.
  */
 export const REBUILD_INTERVAL_MS = 250;
-// Past this many bytes of state frames held for new streams, the next stream gets a new build:
-// more is a churn a build is cheaper than.
-const MAX_FRAME_BYTES = 1024 * 1024;
+// State frames held for new streams, in bytes, up to the larger of this and the build itself:
+// past that a new build costs a stream less than the frames would.
+const MIN_FRAME_BYTES = 1024 * 1024;
 
 /** A value, and its JSON as sent. */
 export interface Serialized<T> {
@@ -20,8 +20,8 @@ export interface Serialized<T> {
 
 interface Held<T> extends Serialized<T> {
   readonly builtAt: number;
-  /** The registry's size at the build: a breaker registered or dropped since makes it stale. */
-  readonly size: number;
+  /** The registry's version at the build: a breaker added or removed since makes it stale. */
+  readonly version: number;
   frames: string[];
   frameBytes: number;
   /** A state changed since the build. */
@@ -33,7 +33,7 @@ interface Held<T> extends Serialized<T> {
  * health roll-up) serialized once and shared: at 100,000 breakers a snapshot is tens of MB and
  * most of a second of event loop, which no reader that needs no token may make the service pay
  * again and again. It is built again on the next read after a sample, a control (`invalidate()`)
- * or a change in the registry's size; after a change of state (`changed()`) only once it is
+ * or a breaker added to or removed from the registry (its `version`); after a change of state (`changed()`) only once it is
  * REBUILD_INTERVAL_MS old, so a churn of states costs a build per interval, not per read.
  */
 export class SnapshotCache<T> {
@@ -42,7 +42,7 @@ export class SnapshotCache<T> {
   constructor(
     private readonly build: () => T,
     private readonly clock: Clock,
-    private readonly size: () => number,
+    private readonly version: () => number,
   ) {}
 
   get holding(): boolean {
@@ -53,20 +53,20 @@ export class SnapshotCache<T> {
     const { held } = this;
     if (
       held !== undefined &&
-      held.size === this.size() &&
+      held.version === this.version() &&
       (!held.changed || this.clock.now() - held.builtAt < REBUILD_INTERVAL_MS)
     ) {
       return held;
     }
     const now = this.clock.now();
-    // The size before the walk: a breaker registered during it makes the next read build again.
-    const size = this.size();
+    // The version before the walk: a breaker added during it makes the next read build again.
+    const version = this.version();
     const value = this.build();
     const built: Held<T> = {
       value,
       body: Buffer.from(safeJson(value)),
       builtAt: now,
-      size,
+      version,
       frames: [],
       frameBytes: 0,
       changed: false,
@@ -81,8 +81,8 @@ export class SnapshotCache<T> {
     if (held === undefined) return;
     held.changed = true;
     if (frame === undefined) return;
-    held.frameBytes += frame.length;
-    if (held.frameBytes > MAX_FRAME_BYTES) this.held = undefined;
+    held.frameBytes += Buffer.byteLength(frame);
+    if (held.frameBytes > Math.max(MIN_FRAME_BYTES, held.body.length)) this.held = undefined;
     else held.frames.push(frame);
   }
 

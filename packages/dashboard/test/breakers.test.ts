@@ -227,4 +227,26 @@ describe('GET health', () => {
     expect(deleted.status).toBe(200);
     expect(await bodyOf(deleted)).toEqual(registry.health());
   });
+
+  it('follows a swap that leaves the size unchanged: deleted, then registered again', async () => {
+    const clock = new ManualClock(0);
+    const { url, registry } = await start({ clock, sampleInterval: 60_000 });
+    registry.register('tenant-a', openBreaker('tenant-a', clock), { criticality: 'critical' });
+    expect((await fetch(`${url}health`)).status).toBe(503);
+    registry.delete('tenant-a');
+    registry.register('tenant-a', new CircuitBreaker({ name: 'tenant-a', clock }), {
+      criticality: 'critical',
+    });
+    const swapped = await fetch(`${url}health`);
+    expect(swapped.status).toBe(200);
+    expect(await bodyOf(swapped)).toEqual(registry.health());
+    const snapshot = await bodyOf<SnapshotBody>(await fetch(`${url}breakers`));
+    expect(snapshot.breakers.map((b) => [b.name, b.state])).toEqual([['tenant-a', 'closed']]);
+  });
 });
+
+function openBreaker(name: string, clock: ManualClock): CircuitBreaker<unknown> {
+  const breaker = new CircuitBreaker({ name, clock });
+  breaker.forceOpen();
+  return breaker;
+}
