@@ -124,6 +124,108 @@ function cssString(value: string): string {
     .replaceAll('\r', '\\d ');
 }
 
+/** A breaker row as the page shows it. */
+export interface ShownRow {
+  readonly name: string;
+  readonly state: string;
+  /** Its aria-posinset: the place in the (filtered) list it says it has. */
+  readonly position: number;
+  /** Where it is drawn, in CSS px from the top of the list. */
+  readonly top: number;
+}
+
+/** What the functions below use of a row element, in the page. */
+interface RowElement {
+  getAttribute(name: string): string | null;
+}
+
+/**
+ * The rows in DOM order, read in one evaluation. Not `locator.evaluateAll`: it finds the
+ * elements and reads them in two round trips, and a render between the two gives the old
+ * rows' order with the names the list has since bound to them (a reused row shows another
+ * breaker), which reads as rows out of order when they never were.
+ */
+export function shownRows(page: Page): Promise<ShownRow[]> {
+  return page.evaluate(() => {
+    const { document } = globalThis as unknown as {
+      document: { querySelectorAll(selector: string): Iterable<RowElement> };
+    };
+    return Array.from(document.querySelectorAll('[data-testid="breaker-row"]'), (row) => ({
+      name: row.getAttribute('data-name') ?? '',
+      state: row.getAttribute('data-state') ?? '',
+      position: Number(row.getAttribute('aria-posinset')),
+      // The list places rows by transform alone: offsetTop is 0 for all of them.
+      top: Number(/translateY\((-?[\d.]+)px\)/.exec(row.getAttribute('style') ?? '')?.[1]),
+    }));
+  });
+}
+
+/**
+ * From now on, checks the rows after every change the page makes to them (a MutationObserver
+ * runs once the render that made the changes is over): DOM order, aria-posinset and the drawn
+ * position must all agree. {@link rowOrderBreaks} tells what broke that, if anything did.
+ */
+export function watchRowOrder(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const scope = globalThis as unknown as {
+      document: { querySelector(selector: string): { children: Iterable<RowElement> } | null };
+      MutationObserver: new (
+        callback: () => void,
+      ) => { observe(target: unknown, options: Record<string, unknown>): void };
+      rowOrderBreaks: string[];
+    };
+    const spacer = scope.document.querySelector('.spacer');
+    if (spacer === null) throw new Error('the page has no .spacer list');
+    scope.rowOrderBreaks = [];
+    const check = (): void => {
+      let before: { position: number; top: number; name: string } | undefined;
+      for (const row of spacer.children) {
+        const now = {
+          name: row.getAttribute('data-name') ?? '',
+          position: Number(row.getAttribute('aria-posinset')),
+          top: Number(/translateY\((-?[\d.]+)px\)/.exec(row.getAttribute('style') ?? '')?.[1]),
+        };
+        if (
+          before !== undefined &&
+          (now.position !== before.position + 1 || now.top <= before.top)
+        ) {
+          scope.rowOrderBreaks.push(
+            `${now.name} (#${now.position} at ${now.top}px) right after ${before.name} (#${before.position} at ${before.top}px)`,
+          );
+          return;
+        }
+        before = now;
+      }
+    };
+    new scope.MutationObserver(check).observe(spacer, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ['aria-posinset', 'style', 'data-name'],
+    });
+  });
+}
+
+/** What {@link watchRowOrder} saw go wrong, in order: empty when every render kept the order. */
+export function rowOrderBreaks(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () => (globalThis as unknown as { rowOrderBreaks: string[] }).rowOrderBreaks,
+  );
+}
+
+/** Resolves once the page has drawn two more frames: anything scheduled for the next is done. */
+export function nextFrames(page: Page): Promise<void> {
+  return page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const { requestAnimationFrame: frame } = globalThis as unknown as {
+          requestAnimationFrame(callback: () => void): void;
+        };
+        frame(() => frame(() => resolve()));
+      }),
+  );
+}
+
 /**
  * The page's window as code run in it (page.evaluate) sees it: the tests compile without the
  * DOM library, so what they use of it is typed here. Only a type: a cast to it costs nothing

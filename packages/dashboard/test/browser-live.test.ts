@@ -7,8 +7,12 @@ import {
   BROWSER_TEST_TIMEOUT,
   type DashboardPage,
   launchBrowser,
+  nextFrames,
   openDashboard,
+  rowOrderBreaks,
   rowSelector,
+  shownRows,
+  watchRowOrder,
 } from './browser-harness.js';
 import { type DashboardServer, failingCall, startDashboardServer } from './fixture.js';
 
@@ -81,10 +85,8 @@ async function focused(page: DashboardPage): Promise<string> {
   });
 }
 
-const rowNames = (page: DashboardPage): Promise<string[]> =>
-  page.page
-    .locator('[data-testid="breaker-row"]')
-    .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name') ?? ''));
+const rowNames = async (page: DashboardPage): Promise<string[]> =>
+  (await shownRows(page.page)).map((row) => row.name);
 
 describe('the dashboard page, live', { timeout: BROWSER_TEST_TIMEOUT }, () => {
   it('drops the row of a breaker that changed state and left before any sample saw it, without a resync', async () => {
@@ -318,20 +320,27 @@ describe('the dashboard page, live', { timeout: BROWSER_TEST_TIMEOUT }, () => {
     const dashboard = await open(server);
     const { page } = dashboard;
     await page.waitForSelector(rowSelector(nameOf(0)));
+    // Every render from here on is checked, not only the moments this test reads the rows.
+    await watchRowOrder(page);
+    const viewport = page.locator('.viewport');
+    const height = await viewport.evaluate((element) => element.clientHeight);
     for (const top of [4800, 3600, 4000, 200]) {
-      await page.locator('.viewport').evaluate((element, to) => {
+      await viewport.evaluate((element, to) => {
         element.scrollTop = to;
       }, top);
-      await page.waitForSelector(rowSelector(nameOf(Math.round(top / 48) + 2)));
-      const names = await rowNames(dashboard);
-      expect(names).toEqual([...names].sort());
-      const positions = await page
-        .locator('[data-testid="breaker-row"]')
-        .evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('aria-posinset'))));
-      const first = positions[0] ?? 0;
-      expect(positions).toEqual(positions.map((_, i) => first + i));
-      expect(names[0]).toBe(nameOf(first - 1));
+      // The scroll event, then the render it schedules: a wait for some row would be met by
+      // the rows of the step before when they hold it.
+      await nextFrames(page);
+      const rows = await shownRows(page);
+      const first = rows[0]?.position ?? 0;
+      expect(rows.map((row) => row.position)).toEqual(rows.map((_, i) => first + i));
+      expect(rows.map((row) => row.name)).toEqual(rows.map((_, i) => nameOf(first - 1 + i)));
+      expect(rows.map((row) => row.top)).toEqual(rows.map((_, i) => (first - 1 + i) * 48));
+      // And they are the rows of this view, all of it.
+      expect(rows[0]?.top).toBeLessThanOrEqual(top);
+      expect((rows.at(-1)?.top ?? 0) + 48).toBeGreaterThanOrEqual(top + height);
     }
+    expect(await rowOrderBreaks(page)).toEqual([]);
     expect(
       await page.locator('[data-testid="breaker-row"]').first().getAttribute('aria-setsize'),
     ).toBe('500');
