@@ -6,6 +6,7 @@ import {
   launchBrowser,
   openDashboard,
   rowSelector,
+  shownRows,
 } from './browser-harness.js';
 import { type DashboardServer, startDashboardServer } from './fixture.js';
 
@@ -84,11 +85,7 @@ describe('the dashboard page with 10,000 breakers', { timeout: BROWSER_TEST_TIME
     expect(await tab.locator('[data-testid="breaker-count"]').textContent()).toBe(
       `10 / ${BREAKERS}`,
     );
-    const shown = await tab
-      .locator('[data-testid="breaker-row"]')
-      .evaluateAll((rows) =>
-        rows.map((row) => (row as unknown as { dataset: { name: string } }).dataset.name),
-      );
+    const shown = (await shownRows(tab)).map((row) => row.name);
     expect(shown.sort()).toEqual(Array.from({ length: 10 }, (_, i) => nameOf(1230 + i)));
 
     await search.fill('');
@@ -100,10 +97,7 @@ describe('the dashboard page with 10,000 breakers', { timeout: BROWSER_TEST_TIME
     const { page: tab, problems } = page();
     const filter = tab.locator('[data-testid="state-filter"]');
     const count = tab.locator('[data-testid="breaker-count"]');
-    const states = (): Promise<string[]> =>
-      tab
-        .locator('[data-testid="breaker-row"]')
-        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-state') ?? ''));
+    const states = async (): Promise<string[]> => (await shownRows(tab)).map((row) => row.state);
 
     await filter.selectOption('open');
     await expect
