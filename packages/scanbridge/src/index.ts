@@ -85,3 +85,5 @@ export {
   VirusTotalScanner,
   type VirusTotalScannerOptions,
 } from './virustotal/virustotal-scanner.js';
+export type { YaraRules } from './yara/yara-rules.js';
+export { YaraScanner, type YaraScannerOptions } from './yara/yara-scanner.js';

@@ -1,0 +1,151 @@
+import { tmpdir } from 'node:os';
+import { systemClock } from '@breakwater/core';
+import {
+  integerAtLeast,
+  nonEmptyString,
+  rejectUnknownKeys,
+  requireObject,
+} from '@breakwater/core/validate';
+import type { RuleMatch, YaraX } from '@litko/yara-x';
+import { ScanError } from '../errors.js';
+import type { FileInput } from '../input.js';
+import { MeteredRead } from '../metadata.js';
+import { IN_MEMORY_BYTES } from '../prepare.js';
+import type { ScanResult } from '../result.js';
+import { type Scanner, type ScanOptions, scanResult } from '../scanner.js';
+import { engineTimeout, withTimeout } from '../timeout.js';
+import { loadYara } from './yara-module.js';
+import { compileRules, type YaraRules } from './yara-rules.js';
+import { hold } from './yara-spool.js';
+import { yaraVerdict } from './yara-verdict.js';
+
+export interface YaraScannerOptions {
+  /** Rule text, `{ file }`, or `{ dir }` (every `*.yar` / `*.yara` file in it, sorted). */
+  rules: YaraRules;
+  /** Default `yara`. */
+  name?: string | undefined;
+  /** Bytes; larger inputs fail with `file_too_large` without being read further. Default: no limit of its own. */
+  maxFileSize?: number | undefined;
+  /** Where inputs over 1 MiB are copied to be scanned from disk. Default the OS temp directory. */
+  spoolDir?: string | undefined;
+}
+
+const OWNER = 'YaraScanner';
+const KEYS: ReadonlySet<string> = new Set(['rules', 'name', 'maxFileSize', 'spoolDir']);
+const HEALTH_PROBE = Buffer.from('breakwater yara health check');
+
+/**
+ * YARA-X, embedded (`@litko/yara-x`, an optional peer). The rules compile once, in the
+ * constructor, so a bad rule set fails at startup with each error's file and line. Every scan
+ * runs on libuv's thread pool (`scanAsync` for inputs up to 1 MiB, held in memory;
+ * `scanFileAsync` on a private copy for larger ones and streams), so the event loop never waits
+ * on it. The copy is made while the input is read and hashed: what YARA-X scans is exactly what
+ * the result's hash describes.
+ */
+export class YaraScanner implements Scanner {
+  readonly name: string;
+  readonly maxFileSize: number | undefined;
+  private readonly rules: YaraX;
+  private readonly spoolDir: string;
+  private readonly version: string;
+  /** The rule files compiled, in order (empty for inline rule text). */
+  readonly ruleFiles: readonly string[];
+
+  constructor(options: YaraScannerOptions) {
+    requireObject(OWNER, options);
+    rejectUnknownKeys(OWNER, options, KEYS);
+    this.name = nonEmptyString(OWNER, 'name', options.name ?? 'yara');
+    this.maxFileSize =
+      options.maxFileSize === undefined
+        ? undefined
+        : integerAtLeast(OWNER, 'maxFileSize', options.maxFileSize, 1);
+    this.spoolDir = nonEmptyString(OWNER, 'spoolDir', options.spoolDir ?? tmpdir());
+    if (options.rules === undefined) {
+      throw new TypeError(`${OWNER}: option "rules" is required (rule text, { file } or { dir })`);
+    }
+    const yara = loadYara();
+    const compiled = compileRules(OWNER, this.name, yara.module, options.rules);
+    this.rules = compiled.rules;
+    this.ruleFiles = compiled.files;
+    this.version = `yara-x ${yara.version} rules ${compiled.digest.slice(0, 12)}`;
+  }
+
+  scan(input: FileInput, options: ScanOptions = {}): Promise<ScanResult> {
+    const { timeoutMs, signal } = options;
+    return withTimeout(systemClock, timeoutMs, signal, engineTimeout(this.name), (scanSignal) =>
+      this.scanNow(input, options, scanSignal),
+    );
+  }
+
+  /** Scans a few bytes: the native engine loads and answers. */
+  async healthCheck(): Promise<void> {
+    await this.native(() => this.rules.scanAsync(HEALTH_PROBE), undefined);
+  }
+
+  /** The yara-x package version and a digest of the rule sources. */
+  async signatureVersion(): Promise<string> {
+    return this.version;
+  }
+
+  private async scanNow(
+    input: FileInput,
+    options: ScanOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<ScanResult> {
+    const startedAt = Date.now();
+    const read = new MeteredRead(input, {
+      signal,
+      hashes: options.hashes,
+      maxBytes: this.maxFileSize,
+    });
+    const held = await hold(read.chunks(), IN_MEMORY_BYTES, this.spoolDir, this.name);
+    let matches: RuleMatch[];
+    try {
+      const { bytes, path } = held;
+      matches = await this.native(
+        () =>
+          path === undefined
+            ? this.rules.scanAsync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+            : this.rules.scanFileAsync(path),
+        signal,
+      );
+    } finally {
+      // A scan given up on still holds the copy open: unlinking it is safe all the same.
+      await held.remove();
+    }
+    return scanResult({
+      outcome: yaraVerdict(matches, this.name),
+      fileMetadata: read.metadata(),
+      engine: this.name,
+      engineVersion: this.version,
+      startedAt,
+      completedAt: Date.now(),
+      context: options.context,
+      details: { rules: matches.map((m) => m.ruleIdentifier) },
+    });
+  }
+
+  /**
+   * Runs a native scan; an abort rejects at once with the signal's reason (the thread-pool
+   * scan cannot be stopped, and finishes unobserved).
+   */
+  private native(
+    work: () => Promise<RuleMatch[]>,
+    signal: AbortSignal | undefined,
+  ): Promise<RuleMatch[]> {
+    signal?.throwIfAborted();
+    const scanning = work().catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ScanError('internal', `${this.name}: YARA-X failed to scan: ${message}`, {
+        engine: this.name,
+        cause: error,
+      });
+    });
+    if (signal === undefined) return scanning;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      scanning.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ScanError } from '../src/errors.js';
+import { FileInput } from '../src/input.js';
+import { loadYara } from '../src/yara/yara-module.js';
+import { YaraScanner } from '../src/yara/yara-scanner.js';
+import { bytes, EICAR, tempDirs } from './helpers.js';
+
+const newDir = tempDirs();
+
+const EICAR_RULE = 'rule Eicar { strings: $e = "EICAR-STANDARD" condition: $e }\n';
+const MARKER_RULE = 'rule Marker { strings: $m = "marker-42" condition: $m }\n';
+// Line 4 is where the condition ends too early.
+const BROKEN_RULE = 'rule Broken {\n  strings: $a = "x"\n  condition: $a and\n}\n';
+
+function failure(build: () => unknown): unknown {
+  try {
+    build();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the construction to fail');
+}
+
+describe('YaraScanner rules', () => {
+  it('compiles a rule file', async () => {
+    const dir = await newDir();
+    const file = join(dir, 'eicar.yar');
+    await writeFile(file, EICAR_RULE);
+    const scanner = new YaraScanner({ rules: { file } });
+    expect(scanner.ruleFiles).toEqual([file]);
+    const result = await scanner.scan(FileInput.fromBytes(bytes(EICAR)));
+    expect(result.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Eicar' }] });
+  });
+
+  it('fails at construction with a configuration error naming the file and line', async () => {
+    const dir = await newDir();
+    const file = join(dir, 'broken.yar');
+    await writeFile(file, BROKEN_RULE);
+    const error = failure(() => new YaraScanner({ rules: { file } }));
+    expect(error).toBeInstanceOf(ScanError);
+    expect(error).toMatchObject({ kind: 'configuration', engine: 'yara' });
+    expect((error as ScanError).message).toContain(`${file}:4:1: syntax error (E001)`);
+  });
+
+  it('names the line of an error in inline rule text', () => {
+    const error = failure(() => new YaraScanner({ rules: BROKEN_RULE, name: 'inline' }));
+    expect(error).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining(
+        'inline: the YARA rules do not compile (1 error):\n  rules:4:1:',
+      ),
+    });
+  });
+
+  it('loads every .yar and .yara file of a directory, sorted, and nothing else', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'b-marker.yara'), MARKER_RULE);
+    await writeFile(join(dir, 'a-eicar.yar'), EICAR_RULE);
+    await writeFile(join(dir, 'notes.txt'), 'not a rule at all {');
+    await mkdir(join(dir, 'sub.yar'));
+    const scanner = new YaraScanner({ rules: { dir } });
+    expect(scanner.ruleFiles).toEqual([join(dir, 'a-eicar.yar'), join(dir, 'b-marker.yara')]);
+    const result = await scanner.scan(FileInput.fromBytes(bytes(`marker-42 ${EICAR}`)));
+    expect(result.outcome).toMatchObject({
+      type: 'infected',
+      threats: expect.arrayContaining([
+        expect.objectContaining({ name: 'Eicar' }),
+        expect.objectContaining({ name: 'Marker' }),
+      ]),
+    });
+  });
+
+  it("names each broken file of a directory with its errors' lines", async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'a.yar'), EICAR_RULE);
+    await writeFile(join(dir, 'b.yar'), BROKEN_RULE);
+    await writeFile(join(dir, 'c.yar'), '\n\nrule C { condition: nope }\n');
+    const error = failure(() => new YaraScanner({ rules: { dir } })) as ScanError;
+    expect(error.kind).toBe('configuration');
+    expect(error.message).toContain('(2 errors)');
+    expect(error.message).toContain(`${join(dir, 'b.yar')}:4:1: syntax error`);
+    expect(error.message).toContain(`${join(dir, 'c.yar')}:3:21: unknown identifier`);
+    expect(error.message).not.toContain('a.yar');
+  });
+
+  it('names the file whose rule clashes with an earlier file', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'a.yar'), EICAR_RULE);
+    await writeFile(join(dir, 'b.yar'), EICAR_RULE);
+    const error = failure(() => new YaraScanner({ rules: { dir } })) as ScanError;
+    expect(error.kind).toBe('configuration');
+    expect(error.message).toContain(`${join(dir, 'b.yar')}:`);
+    expect(error.message).toContain('duplicate rule');
+  });
+
+  it('says what is wrong with a missing file, a missing or empty directory', async () => {
+    const dir = await newDir();
+    expect(
+      failure(() => new YaraScanner({ rules: { file: join(dir, 'none.yar') } })),
+    ).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining(
+        `cannot read the rule file ${join(dir, 'none.yar')}: no such file (ENOENT)`,
+      ),
+    });
+    expect(failure(() => new YaraScanner({ rules: { dir: join(dir, 'nope') } }))).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining('cannot read the rules directory'),
+    });
+    expect(failure(() => new YaraScanner({ rules: { dir } }))).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining('has no *.yar or *.yara file'),
+    });
+  });
+
+  it('validates its options', () => {
+    expect(() => new YaraScanner({ rules: EICAR_RULE, maxFileSize: 0 })).toThrow(RangeError);
+    expect(() => new YaraScanner({ rules: EICAR_RULE, naem: 'x' } as never)).toThrow(/naem/);
+    expect(() => new YaraScanner({} as never)).toThrow(/"rules" is required/);
+    expect(() => new YaraScanner({ rules: '' })).toThrow(TypeError);
+    expect(() => new YaraScanner({ rules: 42 } as never)).toThrow(
+      /rule text, \{ file \} or \{ dir \}/,
+    );
+    expect(() => new YaraScanner({ rules: { file: 'a', dir: 'b' } } as never)).toThrow(
+      /exactly one of "file" or "dir"/,
+    );
+    expect(() => new YaraScanner({ rules: { files: 'a' } } as never)).toThrow(/files/);
+  });
+
+  it('says which package to install when the binding is missing', () => {
+    const error = failure(() => loadYara('@litko/yara-x-not-installed'));
+    expect(error).toBeInstanceOf(ScanError);
+    expect(error).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining('is not installed: run `npm install @litko/yara-x@^0.3.0`'),
+    });
+    expect(loadYara().version).toBe('0.3.0');
+  });
+});

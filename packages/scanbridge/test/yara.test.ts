@@ -1,0 +1,264 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { withCircuitBreaker } from '../src/breaker-scanner.js';
+import { ScanError } from '../src/errors.js';
+import { FileInput } from '../src/input.js';
+import { ScanManager } from '../src/manager.js';
+import { YaraScanner } from '../src/yara/yara-scanner.js';
+import { bytes, EICAR, EICAR_SHA256, entries, tempDirs } from './helpers.js';
+
+const RULES = `
+rule Eicar_Test_File {
+  meta:
+    severity = "critical"
+    description = "the EICAR test string"
+  strings:
+    $eicar = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
+  condition:
+    $eicar
+}
+
+rule Plain_Marker {
+  strings:
+    $m = "breakwater-malicious-marker"
+  condition:
+    $m
+}
+
+rule Macro_Hint : suspicious {
+  strings:
+    $v = "vbaProject.bin"
+  condition:
+    $v
+}
+`;
+
+const newDir = tempDirs();
+
+function eicarFile(): FileInput {
+  return FileInput.fromBytes(bytes(EICAR), 'eicar.com');
+}
+
+/** A stream of `count` chunks of 64 KiB, the last holding `tail`. */
+async function* chunks(count: number, tail = ''): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < count - 1; i++) yield new Uint8Array(64 * 1024).fill(0x61);
+  yield bytes(`${'b'.repeat(100)}${tail}`);
+}
+
+describe('YaraScanner', () => {
+  it('finds EICAR in bytes, with the severity from its meta', async () => {
+    const scanner = new YaraScanner({ rules: RULES });
+    const result = await scanner.scan(eicarFile());
+    expect(result.outcome).toEqual({
+      type: 'infected',
+      threats: [
+        {
+          name: 'Eicar_Test_File',
+          severity: 'critical',
+          engine: 'yara',
+          signatureId: 'default.Eicar_Test_File',
+          description: 'the EICAR test string',
+        },
+      ],
+    });
+    expect(result.fileMetadata.hash.sha256).toBe(EICAR_SHA256);
+    expect(result.engine).toBe('yara');
+    expect(result.engineVersion).toMatch(/^yara-x 0\.3\.0 rules [0-9a-f]{12}$/);
+  });
+
+  it('says clean for a file no rule matches', async () => {
+    const scanner = new YaraScanner({ rules: RULES });
+    const result = await scanner.scan(FileInput.fromBytes(bytes('hello, world\n'), 'hello.txt'));
+    expect(result.outcome).toEqual({ type: 'clean' });
+  });
+
+  it('gives a rule without severity meta the default, high', async () => {
+    const scanner = new YaraScanner({ rules: RULES, name: 'rules-engine' });
+    const result = await scanner.scan(FileInput.fromBytes(bytes('x breakwater-malicious-marker')));
+    expect(result.outcome).toEqual({
+      type: 'infected',
+      threats: [
+        {
+          name: 'Plain_Marker',
+          severity: 'high',
+          engine: 'rules-engine',
+          signatureId: 'default.Plain_Marker',
+        },
+      ],
+    });
+  });
+
+  it('says suspicious when only rules tagged suspicious match, infected when another does too', async () => {
+    const scanner = new YaraScanner({ rules: RULES });
+    const only = await scanner.scan(FileInput.fromBytes(bytes('word/vbaProject.bin')));
+    expect(only.outcome).toEqual({
+      type: 'suspicious',
+      reason: 'YARA rules matched: Macro_Hint',
+      confidence: 0.5,
+    });
+    const both = await scanner.scan(FileInput.fromBytes(bytes(`vbaProject.bin ${EICAR}`)));
+    expect(both.outcome.type).toBe('infected');
+    expect(both.details).toEqual({
+      rules: expect.arrayContaining(['Eicar_Test_File', 'Macro_Hint']),
+    });
+  });
+
+  it('takes a suspicious rule confidence from a numeric meta', async () => {
+    const scanner = new YaraScanner({
+      rules: 'rule Odd : suspicious { meta: confidence = 0.9 strings: $a = "odd" condition: $a }',
+    });
+    const result = await scanner.scan(FileInput.fromBytes(bytes('an odd file')));
+    expect(result.outcome).toMatchObject({ type: 'suspicious', confidence: 0.9 });
+  });
+
+  it('scans a path, small and large (copied, then scanned from disk), leaving no copy', async () => {
+    const dir = await newDir();
+    const spoolDir = await newDir();
+    const small = join(dir, 'eicar.com');
+    await writeFile(small, EICAR);
+    const large = join(dir, 'large.bin');
+    await writeFile(
+      large,
+      Buffer.concat([Buffer.alloc(3 * 1024 * 1024, 0x61), Buffer.from(EICAR)]),
+    );
+    const scanner = new YaraScanner({ rules: RULES, spoolDir });
+    const results = await Promise.all([
+      scanner.scan(FileInput.fromPath(small)),
+      scanner.scan(FileInput.fromPath(large)),
+      scanner.scan(FileInput.fromPath(join(dir, 'eicar.com'))),
+    ]);
+    expect(results.map((r) => r.outcome.type)).toEqual(['infected', 'infected', 'infected']);
+    expect(results[1]?.fileMetadata).toMatchObject({
+      filename: 'large.bin',
+      size: 3 * 1024 * 1024 + 68,
+    });
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('scans a stream, and removes its copy', async () => {
+    const spoolDir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir });
+    const infected = await scanner.scan(
+      FileInput.fromStream(Readable.from(chunks(40, EICAR)), { filename: 'upload.bin' }),
+    );
+    expect(infected.outcome.type).toBe('infected');
+    expect(infected.fileMetadata.size).toBe(39 * 64 * 1024 + 100 + 68);
+    const clean = await scanner.scan(FileInput.fromStream(chunks(3)));
+    expect(clean.outcome).toEqual({ type: 'clean' });
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('removes the copy of a stream that fails half-way', async () => {
+    const spoolDir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir });
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield* chunks(30);
+      throw new Error('the client went away');
+    }
+    const failed = await scanner.scan(FileInput.fromStream(broken())).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(ScanError);
+    expect(failed).toMatchObject({
+      kind: 'io',
+      message: expect.stringContaining('client went away'),
+    });
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('fails with file_too_large past maxFileSize, without a copy left', async () => {
+    const spoolDir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir, maxFileSize: 2 * 1024 * 1024 });
+    const failed = await scanner.scan(FileInput.fromStream(chunks(64))).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ kind: 'file_too_large' });
+    expect(scanner.maxFileSize).toBe(2 * 1024 * 1024);
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('stops at once on an aborted signal or a timeout', async () => {
+    const scanner = new YaraScanner({ rules: RULES });
+    const controller = new AbortController();
+    controller.abort(new Error('caller gave up'));
+    await expect(scanner.scan(eicarFile(), { signal: controller.signal })).rejects.toThrow(
+      'caller gave up',
+    );
+    let release: () => void = () => {};
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      yield bytes('start');
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    }
+    const timedOut = await scanner
+      .scan(FileInput.fromStream(stalled()), { timeoutMs: 20 })
+      .catch((e: unknown) => e);
+    release();
+    expect(timedOut).toMatchObject({ kind: 'timeout', engine: 'yara' });
+  });
+
+  it('answers healthCheck and signatureVersion; the version follows the rules', async () => {
+    const a = new YaraScanner({ rules: RULES });
+    const b = new YaraScanner({
+      rules: `${RULES}\nrule Extra { strings: $x = "extra" condition: $x }`,
+    });
+    await expect(a.healthCheck()).resolves.toBeUndefined();
+    expect(await a.signatureVersion()).toBe(
+      await new YaraScanner({ rules: RULES }).signatureVersion(),
+    );
+    expect(await a.signatureVersion()).not.toBe(await b.signatureVersion());
+  });
+
+  it('scans a 20 MB file without blocking the event loop', async () => {
+    const dir = await newDir();
+    const path = join(dir, 'big.bin');
+    await writeFile(
+      path,
+      Buffer.concat([Buffer.alloc(20 * 1024 * 1024, 0x61), Buffer.from(EICAR)]),
+    );
+    // Patterns that make YARA-X look at every byte, not only at the atoms of one string.
+    const scanner = new YaraScanner({
+      rules: `${RULES}\nrule Many { strings: $a = /a{3}b[c-f]+/ $h = { 4D 5A ?? ?? 50 45 } condition: any of them }`,
+      spoolDir: dir,
+    });
+    let last = performance.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    try {
+      const result = await scanner.scan(FileInput.fromPath(path));
+      expect(result.outcome.type).toBe('infected');
+    } finally {
+      clearInterval(timer);
+    }
+    expect(longest).toBeLessThan(200);
+  });
+});
+
+describe('YaraScanner behind a breaker, in a ScanManager', () => {
+  it('scans bytes, a path and a stream through the manager', async () => {
+    const dir = await newDir();
+    const path = join(dir, 'eicar.com');
+    await writeFile(path, EICAR);
+    const yara = withCircuitBreaker(new YaraScanner({ rules: RULES, spoolDir: dir }), {
+      failureThreshold: 3,
+    });
+    const manager = ScanManager.builder().addScanner(yara).withConfig({ spoolDir: dir }).build();
+    const fromBytes = await manager.scan(eicarFile(), { tenantId: 'acme' });
+    expect(fromBytes.aggregatedOutcome).toMatchObject({
+      type: 'infected',
+      threats: [{ name: 'Eicar_Test_File', severity: 'critical', engine: 'yara' }],
+    });
+    const fromPath = await manager.scan(FileInput.fromPath(path));
+    expect(fromPath.aggregatedOutcome.type).toBe('infected');
+    const fromStream = await manager.scan(FileInput.fromStream(Readable.from(chunks(40, EICAR))));
+    expect(fromStream.aggregatedOutcome.type).toBe('infected');
+    const clean = await manager.scan(FileInput.fromBytes(bytes('nothing to see'), 'a.txt'));
+    expect(clean.aggregatedOutcome).toEqual({ type: 'clean' });
+    expect(fromStream.failures).toEqual([]);
+    expect(yara.breaker.state().name).toBe('closed');
+    expect(await entries(dir)).toEqual(['eicar.com']);
+  });
+});
