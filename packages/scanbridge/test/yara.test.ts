@@ -175,13 +175,32 @@ describe('YaraScanner', () => {
     expect(await entries(spoolDir)).toEqual([]);
   });
 
-  it('stops at once on an aborted signal or a timeout', async () => {
-    const scanner = new YaraScanner({ rules: RULES });
+  it('stops at once on an aborted signal or a timeout, leaving no copy', async () => {
+    const spoolDir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir });
     const controller = new AbortController();
-    controller.abort(new Error('caller gave up'));
-    await expect(scanner.scan(eicarFile(), { signal: controller.signal })).rejects.toThrow(
-      'caller gave up',
-    );
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await expect(scanner.scan(eicarFile(), { signal: controller.signal })).rejects.toMatchObject({
+      kind: 'cancelled',
+      engine: 'yara',
+      cause: reason,
+    });
+    const later = new AbortController();
+    const scanning = scanner.scan(FileInput.fromStream(chunks(40, EICAR)), {
+      signal: later.signal,
+    });
+    later.abort(reason);
+    await expect(scanning).rejects.toMatchObject({ kind: 'cancelled', cause: reason });
+    const midway = new AbortController();
+    async function* abortsMidway(): AsyncGenerator<Uint8Array> {
+      yield* chunks(30);
+      midway.abort(reason);
+      yield* chunks(10);
+    }
+    await expect(
+      scanner.scan(FileInput.fromStream(abortsMidway()), { signal: midway.signal }),
+    ).rejects.toMatchObject({ kind: 'cancelled' });
     let release: () => void = () => {};
     async function* stalled(): AsyncGenerator<Uint8Array> {
       yield bytes('start');
@@ -194,6 +213,7 @@ describe('YaraScanner', () => {
       .catch((e: unknown) => e);
     release();
     expect(timedOut).toMatchObject({ kind: 'timeout', engine: 'yara' });
+    expect(await entries(spoolDir)).toEqual([]);
   });
 
   it('answers healthCheck and signatureVersion; the version follows the rules', async () => {
@@ -260,5 +280,26 @@ describe('YaraScanner behind a breaker, in a ScanManager', () => {
     expect(fromStream.failures).toEqual([]);
     expect(yara.breaker.state().name).toBe('closed');
     expect(await entries(dir)).toEqual(['eicar.com']);
+  });
+
+  it('opens its breaker on timeouts, then refuses scans without reading them', async () => {
+    const yara = withCircuitBreaker(new YaraScanner({ rules: RULES }), {
+      failureThreshold: 1,
+      openDuration: 60_000,
+    });
+    let release: () => void = () => {};
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      yield bytes('start');
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    }
+    const timedOut = await yara
+      .scan(FileInput.fromStream(stalled()), { timeoutMs: 20 })
+      .catch((e: unknown) => e);
+    release();
+    expect(timedOut).toMatchObject({ kind: 'timeout' });
+    expect(yara.breaker.state().name).toBe('open');
+    await expect(yara.scan(eicarFile())).rejects.toMatchObject({ kind: 'circuit_open' });
   });
 });

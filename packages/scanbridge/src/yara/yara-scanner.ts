@@ -74,7 +74,20 @@ export class YaraScanner implements Scanner {
     const { timeoutMs, signal } = options;
     return withTimeout(systemClock, timeoutMs, signal, engineTimeout(this.name), (scanSignal) =>
       this.scanNow(input, options, scanSignal),
-    );
+    ).catch((error: unknown) => {
+      throw this.cancelled(error, signal);
+    });
+  }
+
+  /** A caller's abort is `cancelled`, its reason the cause; a ScanError reason (a breaker's timeout) stays itself. */
+  private cancelled(error: unknown, signal: AbortSignal | undefined): unknown {
+    if (error instanceof ScanError || signal?.aborted !== true || error !== signal.reason) {
+      return error;
+    }
+    return new ScanError('cancelled', `${this.name}: the scan was cancelled`, {
+      engine: this.name,
+      cause: error,
+    });
   }
 
   /** Scans a few bytes: the native engine loads and answers. */
