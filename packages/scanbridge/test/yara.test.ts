@@ -90,6 +90,24 @@ describe('YaraScanner', () => {
     });
   });
 
+  it('reads the severity meta in any case, and takes anything unknown for high', async () => {
+    const scanner = new YaraScanner({
+      rules: `
+        rule Low { meta: severity = "LOW" strings: $a = "one" condition: $a }
+        rule Medium { meta: severity = "medium" strings: $a = "two" condition: $a }
+        rule Odd { meta: severity = "catastrophic" strings: $a = "three" condition: $a }
+        rule Numeric { meta: severity = 9 strings: $a = "four" condition: $a }`,
+    });
+    const result = await scanner.scan(FileInput.fromBytes(bytes('one two three four')));
+    const threats = result.outcome.type === 'infected' ? result.outcome.threats : [];
+    expect(Object.fromEntries(threats.map((t) => [t.name, t.severity]))).toEqual({
+      Low: 'low',
+      Medium: 'medium',
+      Odd: 'high',
+      Numeric: 'high',
+    });
+  });
+
   it('says suspicious when only rules tagged suspicious match, infected when another does too', async () => {
     const scanner = new YaraScanner({ rules: RULES });
     const only = await scanner.scan(FileInput.fromBytes(bytes('word/vbaProject.bin')));
