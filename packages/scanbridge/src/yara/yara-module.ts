@@ -12,6 +12,8 @@ export interface LoadedYara {
   readonly module: YaraModule;
   /** The package's own version, part of the scanner's signature version. */
   readonly version: string;
+  /** Where it was loaded from: the worker thread loads the same file. */
+  readonly path: string;
 }
 
 const loaded = new Map<string, LoadedYara>();
@@ -38,7 +40,7 @@ export function loadYara(specifier: string = YARA_PACKAGE): LoadedYara {
     );
   }
   const version = packageVersion(require, specifier);
-  const result: LoadedYara = { module, version };
+  const result: LoadedYara = { module, version, path: require.resolve(specifier) };
   loaded.set(specifier, result);
   return result;
 }

@@ -20,6 +20,8 @@ interface RuleSource {
 
 export interface CompiledRules {
   readonly rules: YaraX;
+  /** The rule sources, in order, as compiled: what the worker thread compiles again. */
+  readonly sources: readonly string[];
   /** The files compiled, in order (none for inline text). */
   readonly files: readonly string[];
   /** sha256 of every source, in order: changes whenever the rules do. */
@@ -55,7 +57,12 @@ export function compileRules(
     digest.update(source.label).update('\0').update(source.text).update('\0');
   }
   const files = sources.flatMap((s) => (s.isFile ? [s.label] : []));
-  return { rules: compiled, files, digest: digest.digest('hex') };
+  return {
+    rules: compiled,
+    sources: sources.map((s) => s.text),
+    files,
+    digest: digest.digest('hex'),
+  };
 }
 
 function readSources(owner: string, engine: string, rules: unknown): RuleSource[] {

@@ -6,7 +6,6 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
-import type { RuleMatch, YaraX } from '@litko/yara-x';
 import { ScanError } from '../errors.js';
 import type { FileInput } from '../input.js';
 import { MeteredRead } from '../metadata.js';
@@ -15,8 +14,10 @@ import type { ScanResult } from '../result.js';
 import { type Scanner, type ScanOptions, scanResult } from '../scanner.js';
 import { engineTimeout, withTimeout } from '../timeout.js';
 import { loadYara } from './yara-module.js';
+import type { YaraMatch } from './yara-protocol.js';
 import { compileRules, type YaraRules } from './yara-rules.js';
 import { hold } from './yara-spool.js';
+import { YaraThread } from './yara-thread.js';
 import { yaraVerdict } from './yara-verdict.js';
 
 export interface YaraScannerOptions {
@@ -35,17 +36,20 @@ const KEYS: ReadonlySet<string> = new Set(['rules', 'name', 'maxFileSize', 'spoo
 const HEALTH_PROBE = Buffer.from('breakwater yara health check');
 
 /**
- * YARA-X, embedded (`@litko/yara-x`, an optional peer). The rules compile once, in the
- * constructor, so a bad rule set fails at startup with each error's file and line. Every scan
- * runs on libuv's thread pool (`scanAsync` for inputs up to 1 MiB, held in memory;
- * `scanFileAsync` on a private copy for larger ones and streams), so the event loop never waits
- * on it. The copy is made while the input is read and hashed: what YARA-X scans is exactly what
- * the result's hash describes.
+ * YARA-X, embedded (`@litko/yara-x`, an optional peer). The rules compile in the constructor,
+ * so a bad rule set fails at startup with each error's file and line. Scans run in a worker
+ * thread of this scanner's own (started on the first scan), one at a time, with the binding's
+ * synchronous calls: its `scanAsync`/`scanFileAsync` hold the event loop for the whole scan.
+ * Inputs up to 1 MiB are held in memory and copied to the worker; larger ones and streams are
+ * copied to disk and scanned from there by path. The copy is made while the input is read and
+ * hashed: what YARA-X scans is exactly what the result's hash describes. A scan whose signal
+ * aborts or whose timeout fires ends the worker (a scan cannot be interrupted otherwise) and
+ * rejects at once; the next scan starts a new worker.
  */
 export class YaraScanner implements Scanner {
   readonly name: string;
   readonly maxFileSize: number | undefined;
-  private readonly rules: YaraX;
+  private readonly thread: YaraThread;
   private readonly spoolDir: string;
   private readonly version: string;
   /** The rule files compiled, in order (empty for inline rule text). */
@@ -65,7 +69,7 @@ export class YaraScanner implements Scanner {
     }
     const yara = loadYara();
     const compiled = compileRules(OWNER, this.name, yara.module, options.rules);
-    this.rules = compiled.rules;
+    this.thread = new YaraThread(this.name, { binding: yara.path, sources: compiled.sources });
     this.ruleFiles = compiled.files;
     this.version = `yara-x ${yara.version} rules ${compiled.digest.slice(0, 12)}`;
   }
@@ -92,7 +96,15 @@ export class YaraScanner implements Scanner {
 
   /** Scans a few bytes: the native engine loads and answers. */
   async healthCheck(): Promise<void> {
-    await this.native(() => this.rules.scanAsync(HEALTH_PROBE), undefined);
+    await this.thread.scan({ bytes: HEALTH_PROBE }, undefined);
+  }
+
+  /**
+   * Ends the worker thread (scans running or waiting reject as `cancelled`). Not needed before
+   * exit: an idle worker never keeps the process alive. A later scan starts a new one.
+   */
+  close(): Promise<void> {
+    return this.thread.close();
   }
 
   /** The yara-x package version and a digest of the rule sources. */
@@ -112,18 +124,12 @@ export class YaraScanner implements Scanner {
       maxBytes: this.maxFileSize,
     });
     const held = await hold(read.chunks(), IN_MEMORY_BYTES, this.spoolDir, this.name);
-    let matches: RuleMatch[];
+    let matches: YaraMatch[];
     try {
       const { bytes, path } = held;
-      matches = await this.native(
-        () =>
-          path === undefined
-            ? this.rules.scanAsync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-            : this.rules.scanFileAsync(path),
-        signal,
-      );
+      matches = await this.thread.scan(path === undefined ? { bytes } : { path }, signal);
     } finally {
-      // A scan given up on still holds the copy open: unlinking it is safe all the same.
+      // A scan given up on has had its worker ended: unlinking the copy is safe either way.
       await held.remove();
     }
     return scanResult({
@@ -135,30 +141,6 @@ export class YaraScanner implements Scanner {
       completedAt: Date.now(),
       context: options.context,
       details: { rules: matches.map((m) => m.ruleIdentifier) },
-    });
-  }
-
-  /**
-   * Runs a native scan; an abort rejects at once with the signal's reason (the thread-pool
-   * scan cannot be stopped, and finishes unobserved).
-   */
-  private native(
-    work: () => Promise<RuleMatch[]>,
-    signal: AbortSignal | undefined,
-  ): Promise<RuleMatch[]> {
-    signal?.throwIfAborted();
-    const scanning = work().catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new ScanError('internal', `${this.name}: YARA-X failed to scan: ${message}`, {
-        engine: this.name,
-        cause: error,
-      });
-    });
-    if (signal === undefined) return scanning;
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      scanning.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 }

@@ -1,5 +1,5 @@
-import type { RuleMatch } from '@litko/yara-x';
 import { type ScanOutcome, SEVERITIES, type Severity, type ThreatInfo } from '../result.js';
+import type { YaraMatch } from './yara-protocol.js';
 
 /** A rule with this tag says "look at this", not "this is malware". */
 export const SUSPICIOUS_TAG = 'suspicious';
@@ -12,9 +12,9 @@ const DEFAULT_CONFIDENCE = 0.5;
  * make it suspicious, as confident as the most confident of them (`confidence` meta, 0..1,
  * else 0.5); no rule, clean.
  */
-export function yaraVerdict(matches: readonly RuleMatch[], engine: string): ScanOutcome {
+export function yaraVerdict(matches: readonly YaraMatch[], engine: string): ScanOutcome {
   const threats: ThreatInfo[] = [];
-  const suspicious: RuleMatch[] = [];
+  const suspicious: YaraMatch[] = [];
   for (const match of matches) {
     if (match.tags.includes(SUSPICIOUS_TAG)) suspicious.push(match);
     else threats.push(threatOf(match, engine));
@@ -26,7 +26,7 @@ export function yaraVerdict(matches: readonly RuleMatch[], engine: string): Scan
   return { type: 'suspicious', reason: `YARA rules matched: ${names}`, confidence };
 }
 
-function threatOf(match: RuleMatch, engine: string): ThreatInfo {
+function threatOf(match: YaraMatch, engine: string): ThreatInfo {
   const { severity, description } = meta(match);
   return {
     name: match.ruleIdentifier,
@@ -38,9 +38,8 @@ function threatOf(match: RuleMatch, engine: string): ThreatInfo {
   };
 }
 
-function meta(match: RuleMatch): Record<string, unknown> {
-  const value = match.meta as unknown;
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+function meta(match: YaraMatch): Record<string, unknown> {
+  return match.meta;
 }
 
 /** `severity = "critical"` (any case); anything else is the default. */
