@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScanError } from '../src/errors.js';
@@ -69,6 +69,34 @@ describe('YaraScanner rules', () => {
         expect.objectContaining({ name: 'Eicar' }),
         expect.objectContaining({ name: 'Marker' }),
       ]),
+    });
+  });
+
+  it('loads symlinked rule files, as a Kubernetes ConfigMap mounts them', async () => {
+    const dir = await newDir();
+    // <dir>/..2026_12_01/eicar.yar, ..data -> ..2026_12_01, eicar.yar -> ..data/eicar.yar
+    await mkdir(join(dir, '..2026_12_01'));
+    await writeFile(join(dir, '..2026_12_01', 'eicar.yar'), EICAR_RULE);
+    await symlink('..2026_12_01', join(dir, '..data'));
+    await symlink(join('..data', 'eicar.yar'), join(dir, 'eicar.yar'));
+    await writeFile(join(dir, 'local.yar'), MARKER_RULE);
+    const scanner = new YaraScanner({ rules: { dir } });
+    expect(scanner.ruleFiles).toEqual([join(dir, 'eicar.yar'), join(dir, 'local.yar')]);
+    const result = await scanner.scan(FileInput.fromBytes(bytes(EICAR)));
+    expect(result.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Eicar' }] });
+    await scanner.close();
+  });
+
+  it('fails on a dangling symlinked rule file instead of leaving it out', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'local.yar'), MARKER_RULE);
+    await symlink(join(dir, 'gone.yar'), join(dir, 'eicar.yar'));
+    await symlink(join(dir, 'gone.txt'), join(dir, 'notes.txt'));
+    const error = failure(() => new YaraScanner({ rules: { dir } }));
+    expect(error).toBeInstanceOf(ScanError);
+    expect(error).toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining(`cannot read the rule file ${join(dir, 'eicar.yar')}`),
     });
   });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValue, nonEmptyString, rejectUnknownKeys } from '@breakwater/core/validate';
 import type { YaraX } from '@litko/yara-x';
@@ -86,9 +86,10 @@ function readSources(owner: string, engine: string, rules: unknown): RuleSource[
   const path = nonEmptyString(owner, 'rules.dir', dir);
   let names: string[];
   try {
-    names = readdirSync(path, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && RULE_FILE.test(entry.name))
-      .map((entry) => entry.name)
+    // Names only: a rule file may be a symlink (a Kubernetes ConfigMap or Secret mounts every
+    // file as one), so what each name is comes from stat, which follows links.
+    names = readdirSync(path)
+      .filter((name) => RULE_FILE.test(name))
       .sort();
   } catch (error) {
     throw new ScanError(
@@ -97,16 +98,37 @@ function readSources(owner: string, engine: string, rules: unknown): RuleSource[
       { engine, cause: error },
     );
   }
-  if (names.length === 0) {
+  const files = names.map((name) => join(path, name)).filter((file) => isRuleFile(engine, file));
+  if (files.length === 0) {
     throw new ScanError(
       'configuration',
       `${engine}: the rules directory ${path} has no *.yar or *.yara file`,
       { engine },
     );
   }
-  return names.map((name) => {
-    const label = join(path, name);
-    return { label, text: readRuleFile(engine, label), isFile: true };
+  return files.map((label) => ({ label, text: readRuleFile(engine, label), isFile: true }));
+}
+
+/**
+ * A `*.yar` / `*.yara` entry, or a symlink to one, that is a file. A subdirectory so named is
+ * skipped, like any subdirectory; anything else so named (a dangling link, a socket) is an
+ * error, not a rule file silently left out.
+ */
+function isRuleFile(engine: string, file: string): boolean {
+  let stats: Stats;
+  try {
+    stats = statSync(file);
+  } catch (error) {
+    throw new ScanError(
+      'configuration',
+      `${engine}: cannot read the rule file ${file}: ${describeFsError(error)}`,
+      { engine, cause: error },
+    );
+  }
+  if (stats.isFile()) return true;
+  if (stats.isDirectory()) return false;
+  throw new ScanError('configuration', `${engine}: the rule file ${file} is not a regular file`, {
+    engine,
   });
 }
 
