@@ -144,3 +144,19 @@ describe('withCircuitBreaker', () => {
     await expect(scan).rejects.toMatchObject({ kind: 'timeout', engine: 'backup' });
   });
 });
+
+describe('withCircuitBreaker and the caller', () => {
+  it("says cancelled for the caller's abort, whatever its reason, and counts nothing", async () => {
+    const scanner = withCircuitBreaker(MockScanner.clean().withLatency(5_000), {
+      failureThreshold: 1,
+    });
+    const controller = new AbortController();
+    const scanning = scanner.scan(file(), { signal: controller.signal });
+    const reason = new Error('client left');
+    controller.abort(reason);
+    const error = await scanning.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScanError);
+    expect(error).toMatchObject({ kind: 'cancelled', cause: reason });
+    expect(scanner.breaker.state().name).toBe('closed');
+  });
+});

@@ -132,6 +132,13 @@ class CircuitBreakerScanner implements BreakerScanner {
         signal,
       );
     } catch (error) {
+      // The caller's own abort rejects with its reason, whatever that is: still a cancellation.
+      if (signal?.aborted === true && error === signal.reason) {
+        throw new ScanError('cancelled', `${this.name}: the scan was cancelled`, {
+          engine: this.name,
+          cause: error,
+        });
+      }
       throw this.scanError(error);
     }
     return result instanceof Declined ? this.declined(result.info, input, options) : result;
