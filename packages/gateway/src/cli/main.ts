@@ -1,0 +1,2 @@
+// Contract stub: the CLI engineer replaces this file.
+throw new Error('breakwater-gateway: not built yet');

@@ -1,0 +1,11 @@
+export type {
+  EngineConfig,
+  EngineConfigFile,
+  GatewayConfig,
+  GatewayConfigFile,
+  JsonBreakerOptions,
+  Secret,
+  TokenConfig,
+  TokenConfigFile,
+} from './config/types.js';
+export { type Gateway, type GatewayOptions, startGateway } from './server/gateway.js';
