@@ -14,6 +14,7 @@ export {
 } from './breaker-scanner.js';
 export { ClamAvScanner, type ClamAvScannerOptions } from './clamav/clamav-scanner.js';
 export type { ClamdEndpoint } from './clamav/clamd-client.js';
+export { type FindClamdOptions, findClamd, STANDARD_CLAMD } from './clamav/find-clamd.js';
 export {
   ScanError,
   type ScanErrorKind,

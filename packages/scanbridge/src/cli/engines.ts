@@ -1,5 +1,6 @@
 import { ClamAvScanner, type ClamAvScannerOptions } from '../clamav/clamav-scanner.js';
 import type { ClamdEndpoint } from '../clamav/clamd-client.js';
+import { findClamd, STANDARD_CLAMD } from '../clamav/find-clamd.js';
 import type { Scanner } from '../scanner.js';
 import {
   VirusTotalScanner,
@@ -9,14 +10,6 @@ import { clamdAddress, describeAddress } from './clamd-address.js';
 import { checkHostResolves } from './host-lookup.js';
 import { SetupError } from './setup-error.js';
 import { UsageError } from './usage-error.js';
-
-/** Where clamd usually listens (Debian/Ubuntu, Fedora), then its default TCP port. */
-export const STANDARD_CLAMD = [
-  '/var/run/clamav/clamd.ctl',
-  '/run/clamav/clamd.ctl',
-  '/var/run/clamd.scan/clamd.sock',
-  '127.0.0.1:3310',
-] as const;
 
 export interface EngineFlags {
   readonly clamav?: string | undefined;
@@ -74,17 +67,14 @@ export function planEngines(
   // An empty variable is an unset one, as a shell's `SCANBRIDGE_CLAMAV= scanbridge` means.
   const fromEnv = env.SCANBRIDGE_CLAMAV === '' ? undefined : env.SCANBRIDGE_CLAMAV;
   if (fromEnv !== undefined) return clamavFromEnv(fromEnv, flags);
-  const standard = STANDARD_CLAMD.map((spec) =>
-    clamav(clamdAddress(spec), flags, (message) => new SetupError(message)),
-  );
   return async () => {
-    const local = await firstAnswering(standard);
+    const local = await findClamd({ timeoutMs: flags.timeout });
     if (local === undefined) {
       throw new SetupError(
         `no engine configured: no clamd answered at ${STANDARD_CLAMD.join(', ')} within ${flags.timeout} ms; give --clamav host[:port]|socket or --virustotal-key-env VAR`,
       );
     }
-    return [local];
+    return [clamav(local, flags, (message) => new SetupError(message))];
   };
 }
 
