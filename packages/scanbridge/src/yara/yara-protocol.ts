@@ -1,4 +1,5 @@
 /** What the YARA-X worker thread and the YaraScanner say to each other. */
+import type { YaraVariables } from './yara-variables.js';
 
 /** A matching rule: only what the verdict reads. */
 export interface YaraMatch {
@@ -11,13 +12,17 @@ export interface YaraMatch {
 export interface YaraWorkerData {
   /** The binding's resolved path, the one the main thread validated the rules with. */
   readonly binding: string;
-  /** The rule sources, in order, each added on its own as on the main thread. */
-  readonly sources: readonly string[];
+  /** Every rule source, joined, as the main thread validated it. */
+  readonly source: string;
 }
 
-export type ToYaraWorker =
-  | { readonly id: number; readonly bytes: Uint8Array; readonly path?: undefined }
-  | { readonly id: number; readonly path: string; readonly bytes?: undefined };
+export type ToYaraWorker = {
+  readonly id: number;
+  readonly variables: YaraVariables;
+} & (
+  | { readonly bytes: Uint8Array; readonly path?: undefined }
+  | { readonly path: string; readonly bytes?: undefined }
+);
 
 export interface FromYaraWorker {
   readonly id: number;

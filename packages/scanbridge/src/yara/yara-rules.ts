@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValue, nonEmptyString, rejectUnknownKeys } from '@breakwater/core/validate';
-import type { YaraX } from '@litko/yara-x';
 import { ScanError } from '../errors.js';
 import { describeFsError } from '../fs-error.js';
+import { ruleDeclarations } from './yara-declarations.js';
 import type { YaraModule } from './yara-module.js';
+import { COMPILE_OPTIONS } from './yara-variables.js';
 
 /** Rule source text, one rule file, or every `*.yar` / `*.yara` file of a directory. */
 export type YaraRules = string | { readonly file: string } | { readonly dir: string };
@@ -19,9 +20,8 @@ interface RuleSource {
 }
 
 export interface CompiledRules {
-  readonly rules: YaraX;
-  /** The rule sources, in order, as compiled: what the worker thread compiles again. */
-  readonly sources: readonly string[];
+  /** Every source, in order, as one text: what the scanning process compiles again. */
+  readonly source: string;
   /** The files compiled, in order (none for inline text). */
   readonly files: readonly string[];
   /** sha256 of every source, in order: changes whenever the rules do. */
@@ -31,9 +31,10 @@ export interface CompiledRules {
 const RULE_FILE = /\.(yar|yara)$/i;
 
 /**
- * Reads and compiles the rules once. Each file is checked on its own first, so every error
- * names its file and line; a file whose rules clash with an earlier one (a duplicate rule)
- * fails as it is added, named the same way.
+ * Reads the rules and checks that they compile, as one text (the binding's addRuleSource
+ * forgets the defined variables, so the sources are joined and compiled at once). When they do
+ * not, each file is checked on its own, so every error names its file and line; a rule
+ * declared in two files is found here, naming both.
  */
 export function compileRules(
   owner: string,
@@ -42,27 +43,83 @@ export function compileRules(
   rules: unknown,
 ): CompiledRules {
   const sources = readSources(owner, engine, rules);
-  const problems = sources.flatMap((source) =>
-    yara.validate(source.text).errors.map((error) => describe(source.label, error.message)),
-  );
-  if (problems.length > 0) throw compileError(engine, problems);
-  const compiled = yara.create();
-  const digest = createHash('sha256');
-  for (const source of sources) {
-    try {
-      compiled.addRuleSource(source.text);
-    } catch (error) {
-      throw compileError(engine, [describe(source.label, messageOf(error))], error);
-    }
-    digest.update(source.label).update('\0').update(source.text).update('\0');
+  const parts = joined(sources);
+  const source = parts.map((p) => p.text).join('');
+  const duplicated = duplicates(sources);
+  const whole = yara.validate(source, COMPILE_OPTIONS).errors;
+  if (whole.length > 0 || duplicated.length > 0) {
+    const alone = sources.flatMap((s) =>
+      yara.validate(s.text, COMPILE_OPTIONS).errors.map((e) => describe(s.label, e.message)),
+    );
+    // Alone every file compiles, together they do not: the joined text's lines say where.
+    const problems =
+      alone.length > 0 || duplicated.length > 0
+        ? [...alone, ...duplicated]
+        : whole.map((e) => describeIn(parts, e.message));
+    throw compileError(engine, problems);
   }
-  const files = sources.flatMap((s) => (s.isFile ? [s.label] : []));
+  const digest = createHash('sha256');
+  for (const s of sources) digest.update(s.label).update('\0').update(s.text).update('\0');
   return {
-    rules: compiled,
-    sources: sources.map((s) => s.text),
-    files,
+    source,
+    files: sources.flatMap((s) => (s.isFile ? [s.label] : [])),
     digest: digest.digest('hex'),
   };
+}
+
+/** A source within the joined text, and the line of that text it starts on. */
+interface Part {
+  readonly label: string;
+  readonly text: string;
+  readonly firstLine: number;
+}
+
+/** Each source ends with a line break, so the next starts on a line of its own. */
+function joined(sources: readonly RuleSource[]): Part[] {
+  let firstLine = 1;
+  return sources.map((s) => {
+    const text = s.text.endsWith('\n') ? s.text : `${s.text}\n`;
+    const part = { label: s.label, text, firstLine };
+    firstLine += text.split('\n').length - 1;
+    return part;
+  });
+}
+
+/** An error in the joined text, named by the file and line it comes from. */
+function describeIn(parts: readonly Part[], message: string): string {
+  const line = Number(/-->\s*line:(\d+):/.exec(message)?.[1] ?? Number.NaN);
+  let part = parts[0];
+  for (const p of parts) if (p.firstLine <= line) part = p;
+  if (part === undefined) return message;
+  return describe(
+    part.label,
+    message.replace(
+      /(-->\s*line:)(\d+)/,
+      (_, arrow: string) => `${arrow}${line - part.firstLine + 1}`,
+    ),
+  );
+}
+
+/**
+ * Rules declared again in a later file (every file shares YARA-X's default namespace). The
+ * compiler would report it at the first declaration's line, under no file name at all.
+ */
+function duplicates(sources: readonly RuleSource[]): string[] {
+  const seen = new Map<string, { label: string; line: number }>();
+  const problems: string[] = [];
+  for (const source of sources) {
+    for (const { name, line } of ruleDeclarations(source.text)) {
+      const first = seen.get(name);
+      if (first !== undefined && first.label !== source.label) {
+        problems.push(
+          `${source.label}:${line}: duplicate rule "${name}" (first declared at ${first.label}:${first.line})`,
+        );
+      } else if (first === undefined) {
+        seen.set(name, { label: source.label, line });
+      }
+    }
+  }
+  return problems;
 }
 
 function readSources(owner: string, engine: string, rules: unknown): RuleSource[] {
@@ -158,15 +215,11 @@ export function describe(label: string, message: string): string {
   return `${location}: ${what}${note === undefined ? '' : `: ${note}`}`;
 }
 
-function compileError(engine: string, problems: readonly string[], cause?: unknown): ScanError {
+function compileError(engine: string, problems: readonly string[]): ScanError {
   const list = problems.map((p) => `\n  ${p}`).join('');
   return new ScanError(
     'configuration',
     `${engine}: the YARA rules do not compile (${problems.length} error${problems.length === 1 ? '' : 's'}):${list}`,
-    { engine, ...(cause === undefined ? {} : { cause }) },
+    { engine },
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -18,6 +18,7 @@ import type { YaraMatch } from './yara-protocol.js';
 import { compileRules, type YaraRules } from './yara-rules.js';
 import { hold } from './yara-spool.js';
 import { YaraThread } from './yara-thread.js';
+import { DEFAULT_VARIABLES, variablesFor } from './yara-variables.js';
 import { yaraVerdict } from './yara-verdict.js';
 
 export interface YaraScannerOptions {
@@ -69,7 +70,7 @@ export class YaraScanner implements Scanner {
     }
     const yara = loadYara();
     const compiled = compileRules(OWNER, this.name, yara.module, options.rules);
-    this.thread = new YaraThread(this.name, { binding: yara.path, sources: compiled.sources });
+    this.thread = new YaraThread(this.name, { binding: yara.path, source: compiled.source });
     this.ruleFiles = compiled.files;
     this.version = `yara-x ${yara.version} rules ${compiled.digest.slice(0, 12)}`;
   }
@@ -96,7 +97,7 @@ export class YaraScanner implements Scanner {
 
   /** Scans a few bytes: the native engine loads and answers. */
   async healthCheck(): Promise<void> {
-    await this.thread.scan({ bytes: HEALTH_PROBE }, undefined);
+    await this.thread.scan({ bytes: HEALTH_PROBE, variables: DEFAULT_VARIABLES }, undefined);
   }
 
   /**
@@ -127,7 +128,11 @@ export class YaraScanner implements Scanner {
     let matches: YaraMatch[];
     try {
       const { bytes, path } = held;
-      matches = await this.thread.scan(path === undefined ? { bytes } : { path }, signal);
+      const variables = variablesFor(input.filename);
+      matches = await this.thread.scan(
+        path === undefined ? { bytes, variables } : { path, variables },
+        signal,
+      );
     } finally {
       // A scan given up on has had its worker ended: unlinking the copy is safe either way.
       await held.remove();

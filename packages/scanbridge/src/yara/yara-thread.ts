@@ -4,9 +4,13 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ScanError } from '../errors.js';
 import type { FromYaraWorker, YaraMatch, YaraWorkerData } from './yara-protocol.js';
+import type { YaraVariables } from './yara-variables.js';
 
 /** What one scan hands the worker: bytes held in memory, or the path of a file (a spool copy). */
-export type YaraInput = { readonly bytes: Uint8Array } | { readonly path: string };
+export type YaraInput = { readonly variables: YaraVariables } & (
+  | { readonly bytes: Uint8Array }
+  | { readonly path: string }
+);
 
 interface Job {
   readonly id: number;
@@ -74,8 +78,10 @@ export class YaraThread {
     }
     worker.ref();
     const { input } = job;
+    const { id } = job;
+    const { variables } = input;
     worker.postMessage(
-      'path' in input ? { id: job.id, path: input.path } : { id: job.id, bytes: input.bytes },
+      'path' in input ? { id, variables, path: input.path } : { id, variables, bytes: input.bytes },
     );
   }
 

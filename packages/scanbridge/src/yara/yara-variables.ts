@@ -1,0 +1,29 @@
+/**
+ * The external variables every rule may read, defined at compile time with these defaults and
+ * set for each scan from the input's file name: a rule can then say "an executable under a
+ * document's name" (`uint16(0) == 0x5A4D and extension matches /^(pdf|docx?)$/`).
+ */
+export interface YaraVariables {
+  /** The file's base name as the caller gave it; '' when it has none. */
+  readonly filename: string;
+  /** The base name's last extension, lower case, without the dot; '' when it has none. */
+  readonly extension: string;
+}
+
+export const DEFAULT_VARIABLES: YaraVariables = { filename: '', extension: '' };
+
+/** The compiler options, on the main thread and where the scans run: the variables, defined. */
+export const COMPILE_OPTIONS = { defineVariables: { ...DEFAULT_VARIABLES } };
+
+/**
+ * `C:\uploads\Report.PDF` -> `{ filename: 'Report.PDF', extension: 'pdf' }`. Both separators
+ * count, whatever the host: the name comes from a client, not from this file system. A leading
+ * dot starts a name (`.bashrc`), not an extension.
+ */
+export function variablesFor(name: string | undefined): YaraVariables {
+  if (name === undefined) return DEFAULT_VARIABLES;
+  const filename = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+  const dot = filename.lastIndexOf('.');
+  const extension = dot <= 0 ? '' : filename.slice(dot + 1).toLowerCase();
+  return { filename, extension };
+}
