@@ -113,14 +113,55 @@ describe('YaraScanner rules', () => {
     expect(error.message).not.toContain('a.yar');
   });
 
-  it('names the file whose rule clashes with an earlier file', async () => {
+  it('names both places of a rule declared in two files, at their lines', async () => {
     const dir = await newDir();
-    await writeFile(join(dir, 'a.yar'), EICAR_RULE);
-    await writeFile(join(dir, 'b.yar'), EICAR_RULE);
+    await writeFile(join(dir, 'a.yar'), `${EICAR_RULE}${MARKER_RULE}`);
+    await writeFile(
+      join(dir, 'b.yar'),
+      `// more rules\n\nrule Other { condition: true }\n${EICAR_RULE}`,
+    );
+    await writeFile(
+      join(dir, 'c.yar'),
+      `\n/* private rules */\nprivate rule Marker { condition: true }\n`,
+    );
     const error = failure(() => new YaraScanner({ rules: { dir } })) as ScanError;
     expect(error.kind).toBe('configuration');
-    expect(error.message).toContain(`${join(dir, 'b.yar')}:`);
-    expect(error.message).toContain('duplicate rule');
+    const a = join(dir, 'a.yar');
+    expect(error.message).toBe(
+      `yara: the YARA rules do not compile (2 errors):` +
+        `\n  ${join(dir, 'b.yar')}:4: duplicate rule "Eicar" (first declared at ${a}:1)` +
+        `\n  ${join(dir, 'c.yar')}:3: duplicate rule "Marker" (first declared at ${a}:2)`,
+    );
+  });
+
+  it('takes no comment, text string or regular expression for a rule declaration', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'a.yar'), EICAR_RULE);
+    await writeFile(
+      join(dir, 'b.yar'),
+      [
+        '// rule Eicar was here',
+        '/* rule Eicar',
+        '   rule Marker */',
+        'rule Decoys {',
+        '  meta: note = "rule Eicar \\" rule Eicar"',
+        '  strings: $a = /rule Eicar\\/x/ $b = "decoy-7"',
+        '  condition: $a or $b',
+        '}',
+        'rule Marker { strings: $m = "marker-42" condition: $m }',
+      ].join('\n'),
+    );
+    const scanner = new YaraScanner({ rules: { dir } });
+    const result = await scanner.scan(FileInput.fromBytes(bytes(`${EICAR} marker-42 decoy-7`)));
+    expect(result.details).toEqual({ rules: ['Eicar', 'Decoys', 'Marker'] });
+  });
+
+  it('names the line of a duplicate within one file, as the compiler does', async () => {
+    const dir = await newDir();
+    const file = join(dir, 'twice.yar');
+    await writeFile(file, `${EICAR_RULE}\n${EICAR_RULE}`);
+    const error = failure(() => new YaraScanner({ rules: { file } })) as ScanError;
+    expect(error.message).toContain(`(1 error):\n  ${file}:3:6: duplicate rule \`Eicar\``);
   });
 
   it('says what is wrong with a missing file, a missing or empty directory', async () => {
