@@ -1,5 +1,5 @@
 import type { CircuitBreakerOptions } from '@breakwater/core';
-import type { PolicyJSON } from '@breakwater/scanbridge';
+import type { ClamdEndpoint, PolicyJSON } from '@breakwater/scanbridge';
 
 /**
  * The gateway's configuration as the JSON file holds it (`--config`). Every field is optional:
@@ -175,7 +175,10 @@ export type EngineConfig =
   | {
       readonly type: 'clamav';
       readonly name: string;
+      /** As configured; a socket path made absolute. */
       readonly address: string;
+      /** The address parsed, ready for ClamAvScanner: `{ host, port }` or `{ socketPath }`. */
+      readonly endpoint: ClamdEndpoint;
       readonly breaker: JsonBreakerOptions;
     }
   | {

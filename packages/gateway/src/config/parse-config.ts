@@ -1,0 +1,107 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { describeValue } from '@breakwater/core/validate';
+import { ConfigError } from './config-error.js';
+import { readEngines } from './engines.js';
+import { readPolicy } from './policy.js';
+import { readSecret } from './secret.js';
+import { Issues, Section } from './section.js';
+import { readSpiceDb } from './spicedb.js';
+import { readTokens } from './tokens.js';
+import type { GatewayConfig, Secret } from './types.js';
+
+export interface ParseConfigOptions {
+  /** Relative paths resolve against it: the configuration file's directory, else the working directory. */
+  readonly baseDir: string;
+  /** Where secrets are read, from the variables the configuration names. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Names the configuration in the error's message: the file's path. Default `configuration`. */
+  readonly source?: string | undefined;
+}
+
+const KEYS = [
+  'host',
+  'port',
+  'limits',
+  'spicedb',
+  'engines',
+  'scan',
+  'policy',
+  'quarantine',
+  'tokens',
+  'dashboard',
+  'metrics',
+];
+const HOST_NAME = /^[A-Za-z0-9.-]+$/;
+// The dashboard refuses a shorter token: a guessable word would open its controls.
+const DASHBOARD_MIN_TOKEN = 16;
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxFileSize: 256 * 1024 * 1024,
+  maxFiles: 16,
+  bodyTimeoutMs: 120_000,
+  idleTimeoutMs: 10_000,
+  scanTimeoutMs: 30_000,
+} as const;
+
+/**
+ * The gateway's configuration, checked whole: every problem is collected and thrown at once as
+ * a {@link ConfigError}, each naming its path; every default is filled in, relative paths
+ * made absolute against `baseDir`, and secrets read from the variables the file names.
+ */
+export function parseConfig(value: unknown, options: ParseConfigOptions): GatewayConfig {
+  const { baseDir, env } = options;
+  const issues = new Issues();
+  const root = new Section(issues, '', value, KEYS);
+  const host = root.string('host', DEFAULTS.host);
+  if (isIP(host) === 0 && !HOST_NAME.test(host)) {
+    root.fail('host', `must be an IP address or a host name, got ${describeValue(host)}`);
+  }
+  const limits = root.section('limits', [
+    'maxFileSize',
+    'maxFiles',
+    'bodyTimeoutMs',
+    'idleTimeoutMs',
+  ]);
+  const scan = root.section('scan', ['mode', 'timeoutMs']);
+  const quarantine = root.section('quarantine', ['dir']);
+  const dashboard = root.section('dashboard', ['enabled', 'tokenEnv']);
+  const metrics = root.section('metrics', ['enabled']);
+  const config: GatewayConfig = {
+    host,
+    port: root.integer('port', DEFAULTS.port, 0, 65_535),
+    limits: {
+      maxFileSize: limits.integer('maxFileSize', DEFAULTS.maxFileSize, 1),
+      maxFiles: limits.integer('maxFiles', DEFAULTS.maxFiles, 1),
+      bodyTimeoutMs: limits.milliseconds('bodyTimeoutMs', DEFAULTS.bodyTimeoutMs),
+      idleTimeoutMs: limits.milliseconds('idleTimeoutMs', DEFAULTS.idleTimeoutMs),
+    },
+    spicedb: readSpiceDb(root, env),
+    engines: readEngines(root, { issues, baseDir, env }),
+    scan: {
+      mode: scan.oneOf('mode', ['all', 'first-success'], 'all'),
+      timeoutMs: scan.milliseconds('timeoutMs', DEFAULTS.scanTimeoutMs),
+    },
+    policy: readPolicy(root),
+    quarantine: { dir: resolve(baseDir, quarantine.string('dir', 'quarantine')) },
+    tokens: readTokens(root, issues),
+    dashboard: {
+      enabled: dashboard.boolean('enabled', true),
+      token: readDashboardToken(dashboard, env),
+    },
+    metrics: { enabled: metrics.boolean('enabled', true) },
+  };
+  if (issues.list.length > 0) throw new ConfigError(options.source ?? 'configuration', issues.list);
+  return config;
+}
+
+/** Unset: the dashboard is read-only. Set, it must be a token the dashboard accepts. */
+function readDashboardToken(section: Section, env: NodeJS.ProcessEnv): Secret | undefined {
+  const tokenEnv = section.envName('tokenEnv');
+  if (tokenEnv === undefined) return undefined;
+  const read = readSecret(env, tokenEnv, DASHBOARD_MIN_TOKEN);
+  if (read.kind === 'invalid') section.fail(section.at('tokenEnv'), read.problem);
+  return read.kind === 'secret' ? read.secret : undefined;
+}
