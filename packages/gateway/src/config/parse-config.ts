@@ -59,38 +59,48 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
   if (isIP(host) === 0 && !HOST_NAME.test(host)) {
     root.fail('host', `must be an IP address or a host name, got ${describeValue(host)}`);
   }
+  // Read in the file's documented order, so the issues come out in that order too.
+  const port = root.integer('port', DEFAULTS.port, 0, 65_535);
   const limits = root.section('limits', [
     'maxFileSize',
     'maxFiles',
     'bodyTimeoutMs',
     'idleTimeoutMs',
   ]);
+  const limitValues = {
+    maxFileSize: limits.integer('maxFileSize', DEFAULTS.maxFileSize, 1),
+    maxFiles: limits.integer('maxFiles', DEFAULTS.maxFiles, 1),
+    bodyTimeoutMs: limits.milliseconds('bodyTimeoutMs', DEFAULTS.bodyTimeoutMs),
+    idleTimeoutMs: limits.milliseconds('idleTimeoutMs', DEFAULTS.idleTimeoutMs),
+  };
+  const spicedb = readSpiceDb(root, env);
+  const engines = readEngines(root, { issues, baseDir, env });
   const scan = root.section('scan', ['mode', 'timeoutMs']);
+  const scanValues = {
+    mode: scan.oneOf('mode', ['all', 'first-success'], 'all'),
+    timeoutMs: scan.milliseconds('timeoutMs', DEFAULTS.scanTimeoutMs),
+  };
+  const policy = readPolicy(root);
   const quarantine = root.section('quarantine', ['dir']);
+  const quarantineDir = resolve(baseDir, quarantine.string('dir', 'quarantine'));
+  const tokens = readTokens(root, issues);
   const dashboard = root.section('dashboard', ['enabled', 'tokenEnv']);
+  const dashboardValues = {
+    enabled: dashboard.boolean('enabled', true),
+    token: readDashboardToken(dashboard, env),
+  };
   const metrics = root.section('metrics', ['enabled']);
   const config: GatewayConfig = {
     host,
-    port: root.integer('port', DEFAULTS.port, 0, 65_535),
-    limits: {
-      maxFileSize: limits.integer('maxFileSize', DEFAULTS.maxFileSize, 1),
-      maxFiles: limits.integer('maxFiles', DEFAULTS.maxFiles, 1),
-      bodyTimeoutMs: limits.milliseconds('bodyTimeoutMs', DEFAULTS.bodyTimeoutMs),
-      idleTimeoutMs: limits.milliseconds('idleTimeoutMs', DEFAULTS.idleTimeoutMs),
-    },
-    spicedb: readSpiceDb(root, env),
-    engines: readEngines(root, { issues, baseDir, env }),
-    scan: {
-      mode: scan.oneOf('mode', ['all', 'first-success'], 'all'),
-      timeoutMs: scan.milliseconds('timeoutMs', DEFAULTS.scanTimeoutMs),
-    },
-    policy: readPolicy(root),
-    quarantine: { dir: resolve(baseDir, quarantine.string('dir', 'quarantine')) },
-    tokens: readTokens(root, issues),
-    dashboard: {
-      enabled: dashboard.boolean('enabled', true),
-      token: readDashboardToken(dashboard, env),
-    },
+    port,
+    limits: limitValues,
+    spicedb,
+    engines,
+    scan: scanValues,
+    policy,
+    quarantine: { dir: quarantineDir },
+    tokens,
+    dashboard: dashboardValues,
     metrics: { enabled: metrics.boolean('enabled', true) },
   };
   if (issues.list.length > 0) throw new ConfigError(options.source ?? 'configuration', issues.list);

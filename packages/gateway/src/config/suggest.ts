@@ -1,7 +1,7 @@
 /**
  * The known name a mistyped one most likely meant (`failureTreshold` -> `failureThreshold`), or
- * undefined when none is close: an edit distance of at most a third of its length, or the same
- * letters in another case.
+ * undefined when none is close: an edit distance of at most a third of its length, the same
+ * letters in another case, or the start of a known name.
  */
 export function closestName(name: string, known: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
@@ -9,6 +9,8 @@ export function closestName(name: string, known: Iterable<string>): string | und
   let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const candidate of known) {
     if (candidate.toLowerCase() === lower) return candidate;
+    // A unit left off (`ttl` for `ttlMs`) is no typo, but it is what was meant.
+    if (lower.length >= 3 && candidate.toLowerCase().startsWith(lower)) return candidate;
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
