@@ -294,7 +294,7 @@ async function longestGap<T>(
 }
 
 describe('YaraScanner on a slow scan', () => {
-  it('keeps the event loop running while YARA-X scans, in its worker thread', async () => {
+  it('keeps the event loop running while YARA-X scans, in its own process', async () => {
     const dir = await newDir();
     const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
     try {
@@ -310,7 +310,7 @@ describe('YaraScanner on a slow scan', () => {
     }
   });
 
-  it('times out at once (the worker is ended), and the next scan works', async () => {
+  it('times out at once (the process is killed), and the next scan works', async () => {
     const dir = await newDir();
     const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
     try {
@@ -367,7 +367,7 @@ describe('YaraScanner on a slow scan', () => {
     }
   });
 
-  it('close() ends a scan in progress as cancelled; a later scan starts a new worker', async () => {
+  it('close() ends a scan in progress as cancelled; a later scan starts a new process', async () => {
     const dir = await newDir();
     const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
     const slow = scanner.scan(await slowFile(dir)).catch((e: unknown) => e);

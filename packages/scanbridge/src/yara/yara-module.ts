@@ -12,7 +12,7 @@ export interface LoadedYara {
   readonly module: YaraModule;
   /** The package's own version, part of the scanner's signature version. */
   readonly version: string;
-  /** Where it was loaded from: the worker thread loads the same file. */
+  /** Where it was loaded from: the scanning process loads the same file. */
   readonly path: string;
 }
 

@@ -1,4 +1,4 @@
-/** What the YARA-X worker thread and the YaraScanner say to each other. */
+/** What the YARA-X scanning process and the YaraScanner say to each other, over IPC. */
 import type { YaraVariables } from './yara-variables.js';
 
 /** A matching rule: only what the verdict reads. */
@@ -9,14 +9,17 @@ export interface YaraMatch {
   readonly tags: readonly string[];
 }
 
-export interface YaraWorkerData {
-  /** The binding's resolved path, the one the main thread validated the rules with. */
+/** What the process compiles, sent once, first. */
+export interface YaraRulesMessage {
+  readonly type: 'rules';
+  /** The binding's resolved path, the one the host validated the rules with. */
   readonly binding: string;
-  /** Every rule source, joined, as the main thread validated it. */
+  /** Every rule source, joined, as the host validated it. */
   readonly source: string;
 }
 
-export type ToYaraWorker = {
+export type YaraScanMessage = {
+  readonly type: 'scan';
   readonly id: number;
   readonly variables: YaraVariables;
 } & (
@@ -24,7 +27,9 @@ export type ToYaraWorker = {
   | { readonly path: string; readonly bytes?: undefined }
 );
 
-export interface FromYaraWorker {
+export type ToYaraChild = YaraRulesMessage | YaraScanMessage;
+
+export interface FromYaraChild {
   readonly id: number;
   readonly matches?: YaraMatch[];
   readonly error?: string;

@@ -14,10 +14,10 @@ import type { ScanResult } from '../result.js';
 import { type Scanner, type ScanOptions, scanResult } from '../scanner.js';
 import { engineTimeout, withTimeout } from '../timeout.js';
 import { loadYara } from './yara-module.js';
+import { YaraProcess } from './yara-process.js';
 import type { YaraMatch } from './yara-protocol.js';
 import { compileRules, type YaraRules } from './yara-rules.js';
 import { hold } from './yara-spool.js';
-import { YaraThread } from './yara-thread.js';
 import { DEFAULT_VARIABLES, variablesFor } from './yara-variables.js';
 import { yaraVerdict } from './yara-verdict.js';
 
@@ -38,19 +38,20 @@ const HEALTH_PROBE = Buffer.from('breakwater yara health check');
 
 /**
  * YARA-X, embedded (`@litko/yara-x`, an optional peer). The rules compile in the constructor,
- * so a bad rule set fails at startup with each error's file and line. Scans run in a worker
- * thread of this scanner's own (started on the first scan), one at a time, with the binding's
- * synchronous calls: its `scanAsync`/`scanFileAsync` hold the event loop for the whole scan.
- * Inputs up to 1 MiB are held in memory and copied to the worker; larger ones and streams are
- * copied to disk and scanned from there by path. The copy is made while the input is read and
- * hashed: what YARA-X scans is exactly what the result's hash describes. A scan whose signal
- * aborts or whose timeout fires ends the worker (a scan cannot be interrupted otherwise) and
- * rejects at once; the next scan starts a new worker.
+ * so a bad rule set fails at startup with each error's file and line. Scans run in a child
+ * process of this scanner's own (started on the first scan), one at a time, with the binding's
+ * synchronous calls: its `scanAsync`/`scanFileAsync` hold the event loop for the whole scan,
+ * and it reads a file whole, memory that must not be the host's. Inputs up to 1 MiB are held
+ * in memory and sent over IPC; larger ones and streams are copied to disk and scanned from
+ * there by path. The copy is made while the input is read and hashed: what YARA-X scans is
+ * exactly what the result's hash describes. A scan whose signal aborts or whose timeout fires
+ * kills the process (a scan cannot be interrupted otherwise) and rejects at once; the next
+ * scan starts a new one.
  */
 export class YaraScanner implements Scanner {
   readonly name: string;
   readonly maxFileSize: number | undefined;
-  private readonly thread: YaraThread;
+  private readonly child: YaraProcess;
   private readonly spoolDir: string;
   private readonly version: string;
   /** The rule files compiled, in order (empty for inline rule text). */
@@ -70,7 +71,11 @@ export class YaraScanner implements Scanner {
     }
     const yara = loadYara();
     const compiled = compileRules(OWNER, this.name, yara.module, options.rules);
-    this.thread = new YaraThread(this.name, { binding: yara.path, source: compiled.source });
+    this.child = new YaraProcess(this.name, {
+      type: 'rules',
+      binding: yara.path,
+      source: compiled.source,
+    });
     this.ruleFiles = compiled.files;
     this.version = `yara-x ${yara.version} rules ${compiled.digest.slice(0, 12)}`;
   }
@@ -97,15 +102,15 @@ export class YaraScanner implements Scanner {
 
   /** Scans a few bytes: the native engine loads and answers. */
   async healthCheck(): Promise<void> {
-    await this.thread.scan({ bytes: HEALTH_PROBE, variables: DEFAULT_VARIABLES }, undefined);
+    await this.child.scan({ bytes: HEALTH_PROBE, variables: DEFAULT_VARIABLES }, undefined);
   }
 
   /**
-   * Ends the worker thread (scans running or waiting reject as `cancelled`). Not needed before
-   * exit: an idle worker never keeps the process alive. A later scan starts a new one.
+   * Ends the scanning process (scans running or waiting reject as `cancelled`). Not needed
+   * before exit: an idle one never keeps its host alive. A later scan starts a new one.
    */
   close(): Promise<void> {
-    return this.thread.close();
+    return this.child.close();
   }
 
   /** The yara-x package version and a digest of the rule sources. */
@@ -129,12 +134,12 @@ export class YaraScanner implements Scanner {
     try {
       const { bytes, path } = held;
       const variables = variablesFor(input.filename);
-      matches = await this.thread.scan(
+      matches = await this.child.scan(
         path === undefined ? { bytes, variables } : { path, variables },
         signal,
       );
     } finally {
-      // A scan given up on has had its worker ended: unlinking the copy is safe either way.
+      // A scan given up on has had its process killed: unlinking the copy is safe either way.
       await held.remove();
     }
     return scanResult({
