@@ -129,24 +129,26 @@ const MACHO_CPU: Record<MachOKind, number> = {
 };
 
 /** A Mach-O executable header with no load commands, in either width and byte order. */
-export function machO(kind: MachOKind = '64le'): Buffer {
+export function machO(kind: MachOKind = '64le', cpu: number = MACHO_CPU[kind]): Buffer {
   const wide = kind.startsWith('64');
   const big = kind.endsWith('be');
   const b = Buffer.alloc(wide ? 32 : 28);
   const u32 = (value: number, at: number): number =>
     big ? b.writeUInt32BE(value, at) : b.writeUInt32LE(value, at);
   u32(wide ? 0xfeedfacf : 0xfeedface, 0);
-  u32(MACHO_CPU[kind], 4);
-  u32(kind === '64le' ? 0 : 3, 8); // CPU subtype: all
+  u32(cpu, 4);
+  u32(cpu === MACHO_CPU['64le'] ? 0 : 3, 8); // CPU subtype: all
   u32(2, 12); // MH_EXECUTE
   return b;
 }
 
+const X86_64 = 0x01000007;
+
 /** A universal (fat) binary: big-endian fat header, x86-64 and arm64 slices 4 KiB aligned. */
 export function fatMachO(wide = false): Buffer {
   const slices = [
-    { cpu: 0x01000007, sub: 3, bytes: machO('64le') },
-    { cpu: 0x0100000c, sub: 0, bytes: machO('64le') },
+    { cpu: X86_64, sub: 3, bytes: machO('64le', X86_64) },
+    { cpu: MACHO_CPU['64le'], sub: 0, bytes: machO('64le') },
   ];
   const align = 4096;
   const out = Buffer.alloc(align * (slices.length + 1));
@@ -357,7 +359,8 @@ export function ole2({ vba, text = 'Quarterly figures' }: { vba: boolean; text?:
   const directorySectors = 2;
   // Sector 0: the FAT; 1-2: the directory; 3-10: the WordDocument stream.
   const entries: DirectoryEntry[] = [
-    { name: 'Root Entry', type: 5, child: 1 },
+    // No mini stream: every stream here is empty or in regular sectors.
+    { name: 'Root Entry', type: 5, child: 1, start: ENDOFCHAIN },
     {
       name: 'WordDocument',
       type: 2,
@@ -512,13 +515,15 @@ export function ruleSamples(): RuleSample[] {
       ...notDisguised,
     },
     {
-      name: 'mz-with-lfanew-not-at-pe',
+      // "PE\0\0" is there, four bytes after where e_lfanew points.
+      name: 'mz-with-pe-signature-off-lfanew',
       filename: 'data.bmp',
       bytes: Buffer.concat([
         text('MZ'),
         Buffer.alloc(0x3a),
         Buffer.from([0x40, 0, 0, 0]),
-        text('NE\0\0'),
+        text('DATAPE\0\0'),
+        Buffer.alloc(64),
       ]),
       ...notDisguised,
     },

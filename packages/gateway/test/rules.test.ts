@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { FileInput, type ScanResult, YaraScanner } from '@breakwater/scanbridge';
+import { compile, validate, type YaraX } from '@litko/yara-x';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eicar, elf, pe, RULES, type RuleSample, ruleSamples } from './rule-samples.js';
+
+const RULES_DIR = fileURLToPath(new URL('../rules/', import.meta.url));
+const RULE_FILES = readdirSync(RULES_DIR)
+  .filter((name) => name.endsWith('.yar'))
+  .sort();
+// What YaraScanner defines for every scan (scanbridge README, "YaraScanner (YARA-X)").
+const VARIABLES = { filename: '', extension: '' };
+
+function extensionOf(filename: string): string {
+  const dot = filename.lastIndexOf('.');
+  return dot <= 0 ? '' : filename.slice(dot + 1).toLowerCase();
+}
+
+function expectVerdict(result: ScanResult, sample: Pick<RuleSample, 'expect'>): void {
+  const { rule, outcome } = sample.expect;
+  if (outcome === 'clean') {
+    expect(result.outcome).toEqual({ type: 'clean' });
+  } else if (outcome === 'infected') {
+    expect(result.outcome).toMatchObject({
+      type: 'infected',
+      threats: [{ name: rule, engine: 'yara' }],
+    });
+    expect(result.outcome.type === 'infected' && result.outcome.threats).toHaveLength(1);
+  } else {
+    expect(result.outcome).toMatchObject({
+      type: 'suspicious',
+      reason: `YARA rules matched: ${rule}`,
+    });
+  }
+}
+
+describe('the shipped YARA rules', () => {
+  let scanner: YaraScanner;
+  let built: YaraScanner | undefined;
+  beforeAll(() => {
+    built = new YaraScanner({ rules: { dir: RULES_DIR } });
+    scanner = built;
+  });
+  afterAll(async () => {
+    await built?.close();
+  });
+
+  it('are four rule files that compile with neither errors nor warnings', () => {
+    expect(RULE_FILES).toEqual([
+      'eicar.yar',
+      'executable-as-document.yar',
+      'html-svg-script.yar',
+      'office-vba-project.yar',
+    ]);
+    expect(scanner.ruleFiles).toEqual(RULE_FILES.map((name) => join(RULES_DIR, name)));
+    for (const name of RULE_FILES) {
+      const source = readFileSync(join(RULES_DIR, name), 'utf8');
+      expect({ name, ...validate(source, { defineVariables: VARIABLES }) }).toEqual({
+        name,
+        warnings: [],
+        errors: [],
+      });
+    }
+  });
+
+  it('declare description, severity and reference on every rule, as the samples see them', () => {
+    const source = RULE_FILES.map((name) => readFileSync(join(RULES_DIR, name), 'utf8')).join('\n');
+    // compile() is typed as an undeclared YaraXImpl in @litko/yara-x 0.3.0: it is a YaraX.
+    const rules: YaraX = compile(source, { defineVariables: VARIABLES });
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const sample of ruleSamples()) {
+      const variables = { filename: sample.filename, extension: extensionOf(sample.filename) };
+      const matched = rules.scan(sample.bytes, variables);
+      expect({ sample: sample.name, rules: matched.map((m) => m.ruleIdentifier) }).toEqual({
+        sample: sample.name,
+        rules: sample.expect.rule === null ? [] : [sample.expect.rule],
+      });
+      for (const match of matched)
+        seen.set(match.ruleIdentifier, match.meta as Record<string, unknown>);
+    }
+    const severity = {
+      eicar: 'high',
+      executable: 'high',
+      vba: 'medium',
+      script: 'medium',
+    } as const;
+    for (const [key, rule] of Object.entries(RULES) as [keyof typeof RULES, string][]) {
+      const meta = seen.get(rule);
+      expect(meta, rule).toMatchObject({ severity: severity[key] });
+      expect(meta?.description, rule).toMatch(/\w{3,}/);
+      expect(meta?.reference, rule).toMatch(/^https:\/\//);
+    }
+  });
+
+  it('have, for every rule, samples it flags and near misses it must not flag', () => {
+    const samples = ruleSamples();
+    expect(new Set(samples.map((s) => s.name)).size).toBe(samples.length);
+    for (const rule of Object.values(RULES)) {
+      expect(samples.filter((s) => s.expect.rule === rule).length, rule).toBeGreaterThan(0);
+      expect(samples.filter((s) => s.nearMissOf === rule).length, rule).toBeGreaterThan(0);
+    }
+    for (const sample of samples) {
+      expect(sample.expect.rule === null, sample.name).toBe(sample.expect.outcome === 'clean');
+    }
+  });
+
+  it('are kept, with their samples, free of the EICAR string (it is built from two halves)', () => {
+    const eicarText = eicar().toString('latin1');
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const ours = [
+      ...RULE_FILES.map((name) => join(RULES_DIR, name)),
+      join(here, 'rule-samples.ts'),
+      join(here, 'rules.test.ts'),
+    ];
+    for (const path of ours) {
+      expect(readFileSync(path, 'latin1').includes(eicarText), path).toBe(false);
+    }
+    expect(eicar()).toHaveLength(68);
+    // The hash clamd's test signature names: the samples' EICAR is the real one.
+    expect(createHash('md5').update(eicar()).digest('hex')).toBe(
+      '44d88612fea8a8f36de82e1278abb02f',
+    );
+  });
+
+  describe.each(ruleSamples().map((sample) => [sample.name, sample] as const))(
+    '%s',
+    (_, sample) => {
+      it(`is ${sample.expect.outcome}${sample.expect.rule === null ? '' : ` by ${sample.expect.rule}`}`, async () => {
+        const result = await scanner.scan(FileInput.fromBytes(sample.bytes, sample.filename));
+        expectVerdict(result, sample);
+      });
+    },
+  );
+
+  it('read the name from a caller-given path and an upper-case extension', async () => {
+    const result = await scanner.scan(FileInput.fromBytes(elf(), 'uploads/2026/SCAN.JPEG'));
+    expectVerdict(result, { expect: { rule: RULES.executable, outcome: 'infected' } });
+    const nameless = await scanner.scan(FileInput.fromBytes(elf()));
+    expectVerdict(nameless, { expect: { rule: null, outcome: 'clean' } });
+  });
+
+  it('flag a disguised executable streamed past the in-memory limit (scanned from a spooled copy)', async () => {
+    const padded = Buffer.concat([pe(), Buffer.alloc(3 * 1024 * 1024, 0x90)]);
+    const input = FileInput.fromStream(
+      Readable.from([padded.subarray(0, 1024), padded.subarray(1024)]),
+      {
+        filename: 'invoice.pdf',
+      },
+    );
+    const result = await scanner.scan(input);
+    expectVerdict(result, { expect: { rule: RULES.executable, outcome: 'infected' } });
+    expect(result.fileMetadata.size).toBe(padded.length);
+  });
+
+  it('find nothing in 10 MB of clean content: a PDF-like binary and an HTML page without script', async () => {
+    const size = 10 * 1024 * 1024;
+    // Deterministic noise with every byte value, so a loose rule would have a chance to trip.
+    const binary = Buffer.alloc(size);
+    let x = 0x12345678;
+    for (let i = 0; i < size; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      binary[i] = x >>> 24;
+    }
+    Buffer.from('%PDF-1.7\n').copy(binary);
+    const pdf = await scanner.scan(FileInput.fromBytes(binary, 'big.pdf'));
+    expectVerdict(pdf, { expect: { rule: null, outcome: 'clean' } });
+
+    const paragraph =
+      '<p class="note" title="on = off">Run the deploy script on Monday; online onboarding = done.</p>\n';
+    const page = `<!DOCTYPE html>\n<html><body>${paragraph.repeat(Math.ceil(size / paragraph.length))}</body></html>`;
+    const html = await scanner.scan(FileInput.fromBytes(Buffer.from(page), 'big.html'));
+    expectVerdict(html, { expect: { rule: null, outcome: 'clean' } });
+    expect(html.fileMetadata.size).toBeGreaterThan(size);
+  });
+});
