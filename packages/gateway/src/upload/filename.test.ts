@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { checkFilename, MAX_FILENAME_BYTES } from './filename.js';
+import { UploadError } from './upload-error.js';
+
+function refusal(name: string | undefined): UploadError {
+  try {
+    checkFilename(name);
+  } catch (error) {
+    if (error instanceof UploadError) return error;
+    throw error;
+  }
+  throw new Error(`checkFilename accepted ${JSON.stringify(name)}`);
+}
+
+describe('checkFilename', () => {
+  it.each([
+    'report.pdf',
+    'résumé 2024 (final).docx',
+    '日本語のファイル.txt',
+    '..hidden',
+    'a..b',
+    '.env',
+    'x'.repeat(MAX_FILENAME_BYTES),
+    '😀.png',
+  ])('accepts %j as it is', (name) => {
+    expect(checkFilename(name)).toBe(name);
+  });
+
+  it.each([
+    ['', 'has no name'],
+    ['.', 'is not a file name'],
+    ['..', 'is not a file name'],
+    ['../etc/passwd', 'path separator'],
+    ['..\\windows\\system32', 'path separator'],
+    ['dir/file.txt', 'path separator'],
+    ['/abs', 'path separator'],
+    ['nul\u0000byte.txt', 'control character'],
+    ['line\nbreak.txt', 'control character'],
+    ['tab\t.txt', 'control character'],
+    ['esc\u001b[31m.txt', 'control character'],
+    ['del\u007f.txt', 'control character'],
+    ['c1\u0085.txt', 'control character'],
+    ['c1\u009b.txt', 'control character'],
+    ['half\ud800.txt', 'unpaired surrogate'],
+  ])('refuses %j (%s) with a 400', (name, reason) => {
+    const error = refusal(name);
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('BREAKWATER_UPLOAD_BAD_FILENAME');
+    expect(error.message).toContain(reason);
+  });
+
+  it('refuses a missing name', () => {
+    expect(refusal(undefined).message).toContain('has no name');
+  });
+
+  it('counts the limit in bytes of UTF-8, not characters', () => {
+    const name = 'é'.repeat(128); // 128 characters, 256 bytes
+    expect(refusal(name).message).toContain('256 bytes long');
+    expect(checkFilename('é'.repeat(127))).toHaveLength(127);
+  });
+
+  it('names the file in the message with every control character escaped', () => {
+    const message = refusal('a\u0000b\u001b\u007f\u0085\nc').message;
+    expect(message).toContain('"a\\u0000b\\u001b\\u007f\\u0085\\nc"');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('cuts a long name short in the message', () => {
+    const message = refusal(`${'x'.repeat(300)}/`).message;
+    expect(message).toContain(`"${'x'.repeat(80)}"... (301 characters)`);
+    expect(message).not.toContain('x'.repeat(81));
+  });
+});

@@ -1,0 +1,57 @@
+import { UploadError } from './upload-error.js';
+
+/** Most file systems' limit for one name, in bytes of UTF-8. */
+export const MAX_FILENAME_BYTES = 255;
+
+// C0 controls, DEL, C1 controls, and lone surrogates (no character at all: they cannot be
+// written as UTF-8, so the name a reviewer sees would not be the name that was sent).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+const SHOWN_CHARACTERS = 80;
+
+/**
+ * The name an uploaded file is known by (in reports, the quarantine, a reviewer's download):
+ * a bare name, never a path. Throws an UploadError (400) naming what is wrong for a name that
+ * is missing or empty, `.` or `..`, contains `/` or `\` (so `../` too), a control character
+ * (C0, DEL, C1) or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
+ * it is: nothing is stripped or rewritten, so the name checked is the name used.
+ */
+export function checkFilename(name: string | undefined): string {
+  if (name === undefined || name.length === 0) {
+    throw badName('The file has no name: send one (X-Filename, or the filename of the form part)');
+  }
+  if (name === '.' || name === '..') {
+    throw badName(`The file name ${show(name)} is not a file name: send the file's own name`);
+  }
+  if (name.includes('/') || name.includes('\\')) {
+    throw badName(
+      `The file name ${show(name)} contains a path separator (/ or \\): send the bare name, without directories`,
+    );
+  }
+  if (FORBIDDEN.test(name)) {
+    throw badName(
+      `The file name ${show(name)} contains a control character or an unpaired surrogate: send a name of printable characters`,
+    );
+  }
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_FILENAME_BYTES) {
+    throw badName(
+      `The file name ${show(name)} is ${bytes} bytes long (UTF-8); the limit is ${MAX_FILENAME_BYTES}: send a shorter name`,
+    );
+  }
+  return name;
+}
+
+function badName(message: string): UploadError {
+  return new UploadError('BREAKWATER_UPLOAD_BAD_FILENAME', message);
+}
+
+/** The name quoted, every control character escaped, cut short when long: safe in any log line. */
+export function show(name: string): string {
+  const cut = name.length > SHOWN_CHARACTERS;
+  const quoted = JSON.stringify(cut ? name.slice(0, SHOWN_CHARACTERS) : name).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return cut ? `${quoted}... (${name.length} characters)` : quoted;
+}

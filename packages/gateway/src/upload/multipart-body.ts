@@ -1,0 +1,120 @@
+import type { FastifyRequest } from 'fastify';
+import { checkFilename, show } from './filename.js';
+import { UploadError } from './upload-error.js';
+import { incomplete, type ScannedFile, tooLarge, type UploadReader } from './upload-reader.js';
+
+/** Form fields an upload form may carry besides its files (a description, a CSRF token). */
+export const MAX_FIELDS = 32;
+/** Bytes of one form field; fields are read into memory, so they stay small. */
+export const MAX_FIELD_BYTES = 16 * 1024;
+/** Header lines of one part (Content-Disposition, Content-Type and a few more). */
+export const MAX_PART_HEADER_PAIRS = 32;
+
+export interface MultipartLimits {
+  readonly maxFiles: number;
+  readonly maxFileSize: number;
+}
+
+/** busboy's limits for one request. */
+export function multipartLimits(limits: MultipartLimits) {
+  return {
+    files: limits.maxFiles,
+    // One byte over the limit reaches the reader, which answers 413 on it; busboy alone would
+    // cut the file short and say so only once the form's next part is asked for.
+    fileSize: limits.maxFileSize + 1,
+    fields: MAX_FIELDS,
+    fieldSize: MAX_FIELD_BYTES,
+    parts: limits.maxFiles + MAX_FIELDS,
+    headerPairs: MAX_PART_HEADER_PAIRS,
+  };
+}
+
+/**
+ * Every file of a multipart body (or only those under `field`), scanned one after another as
+ * they arrive. Files under other fields are read past, unscanned; a part with an empty file
+ * name and no bytes is a form's empty file input, and is skipped. Fails on the first bad part;
+ * files scanned before it stay scanned (a quarantined one stays in the quarantine).
+ */
+export async function scanMultipart(
+  request: FastifyRequest,
+  reader: UploadReader,
+  limits: MultipartLimits,
+  field: string | undefined,
+): Promise<ScannedFile[]> {
+  const parts = request.parts({ limits: multipartLimits(limits) });
+  const failed = (error: unknown) => multipartFailure(error, request, limits);
+  const scanned: ScannedFile[] = [];
+  for (;;) {
+    const step = await reader.next(parts.next(), failed);
+    if (step.done === true) break;
+    const part = step.value;
+    if (part.type !== 'file') continue;
+    const source = part.file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    if (field !== undefined && part.fieldname !== field) {
+      await reader.skip(source, part.filename, failed);
+      continue;
+    }
+    if (part.filename === '' && (await reader.skip(source, part.filename, failed)) === 0) continue;
+    let filename: string;
+    try {
+      filename = checkFilename(part.filename);
+    } catch (error) {
+      throw error instanceof UploadError ? reader.fail(error) : error;
+    }
+    scanned.push(await reader.scan(source, filename, failed));
+  }
+  if (scanned.length === 0) {
+    const where = field === undefined ? '' : ` under the form field ${show(field)}`;
+    throw reader.fail(
+      new UploadError(
+        'BREAKWATER_UPLOAD_NO_FILE',
+        `The form has no file${where}: add the file as a part with a filename (curl -F '${field ?? 'file'}=@path')`,
+      ),
+    );
+  }
+  return scanned;
+}
+
+/**
+ * What an error from the form parser (or the connection under it) means for the client.
+ * Everything it raises is about the body it was sent, so none of it is a server error.
+ */
+export function multipartFailure(
+  error: unknown,
+  request: FastifyRequest,
+  limits: MultipartLimits,
+): UploadError {
+  if (error instanceof UploadError) return error;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  switch (code) {
+    case 'FST_FILES_LIMIT':
+      return new UploadError(
+        'BREAKWATER_UPLOAD_TOO_MANY_FILES',
+        `The form has more than ${limits.maxFiles} files (limits.maxFiles): send the rest in another request`,
+        { cause: error },
+      );
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new UploadError(
+        'BREAKWATER_UPLOAD_TOO_MANY_PARTS',
+        `The form has more than ${MAX_FIELDS} fields or ${limits.maxFiles + MAX_FIELDS} parts: an upload needs its files and a few fields`,
+        { cause: error },
+      );
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return tooLarge(
+        (error as { part?: { filename?: string } }).part?.filename ?? 'in the form',
+        limits.maxFileSize,
+      );
+    case 'FST_MP_PREMATURE_CLOSE':
+      return incomplete(error);
+  }
+  // A connection that closed part-way, or a form that ends inside a file.
+  if (!request.raw.complete || /terminated early/i.test(String(message))) {
+    return incomplete(error);
+  }
+  return new UploadError(
+    'BREAKWATER_UPLOAD_MALFORMED',
+    `The multipart body could not be read: ${String(message)}. Send multipart/form-data as RFC 7578 describes (a boundary in Content-Type, each part with Content-Disposition: form-data)`,
+    { cause: error },
+  );
+}

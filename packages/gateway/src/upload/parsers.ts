@@ -1,0 +1,47 @@
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayConfig } from '../config/types.js';
+
+/**
+ * Room for what happens before the body is read (authorization, with SpiceDB's own time
+ * limit) and for how coarsely Node checks its request timeout (every 30 s by default).
+ */
+const BEFORE_BODY_MS = 10_000;
+
+/**
+ * What the scan routes need from Fastify, in the scope that holds them (an encapsulated
+ * plugin): it replaces every body parser of that scope. Any body that is not multipart is
+ * handed to the route as the raw request stream, untouched and unread (application/json and
+ * text/plain too: an upload is never buffered or parsed); multipart/form-data goes to
+ * @fastify/multipart, read part by part with the limits scanUploads passes per request, paths
+ * in file names kept so that checkFilename sees (and refuses) them. A response sent before the
+ * body was read to its end (a 401, a 4xx from scanUploads) closes the connection: Node would
+ * otherwise read the rest of an unwanted upload off the wire to reuse it.
+ */
+export function registerUploadParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  app.register(multipart, { preservePath: true });
+  app.addHook('onSend', closeUnreadBody);
+}
+
+async function closeUnreadBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (!request.raw.complete) reply.header('connection', 'close');
+}
+
+/** The server options the gateway is created with, for its upload limits. */
+export interface UploadServerTimeouts {
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+}
+
+/**
+ * Spread into `fastify({...})`. scanUploads enforces `bodyTimeoutMs` and `idleTimeoutMs`
+ * itself, answering 408 with a reason; Node's `requestTimeout` is the backstop for a body
+ * nobody reads, a little later. `connectionTimeout` (a socket silent that long is destroyed)
+ * stays off: a client waiting for its file's verdict is silent while the engines scan, and
+ * the idle limit already bounds the silence that matters, the client's while it uploads.
+ */
+export function serverTimeouts(limits: GatewayConfig['limits']): UploadServerTimeouts {
+  return { requestTimeout: limits.bodyTimeoutMs + BEFORE_BODY_MS, connectionTimeout: 0 };
+}
