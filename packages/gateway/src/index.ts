@@ -9,3 +9,5 @@ export type {
   TokenConfigFile,
 } from './config/types.js';
 export { type Gateway, type GatewayOptions, startGateway } from './server/gateway.js';
+export { schemaPath } from './server/schema.js';
+export { GatewayStartError, type StartPhase } from './server/start-error.js';

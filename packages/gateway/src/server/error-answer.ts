@@ -1,0 +1,81 @@
+import type { Logger } from '@breakwater/core';
+import type { FastifyRequest } from 'fastify';
+import { UploadError } from '../upload/index.js';
+import { GatewayHttpError } from './http-error.js';
+
+/** How an error is answered: status, stable code, a message a person can act on, extra headers. */
+export interface ErrorAnswer {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+const FASTIFY_CODE = /^FST_[A-Z0-9_]+$/;
+
+/**
+ * The answer for anything a route threw. The gateway's own errors and the upload's say what they
+ * say; Fastify's 4xx (a malformed request) keep their status and code; anything else is a 500
+ * that says only where to look (the request id, logged with the error), never a stack or a
+ * message from inside.
+ */
+export function errorAnswer(error: unknown, request: FastifyRequest, logger: Logger): ErrorAnswer {
+  if (error instanceof GatewayHttpError) {
+    const { statusCode, code, message, fields, headers } = error;
+    return { statusCode, code, message, fields, headers };
+  }
+  if (error instanceof UploadError) {
+    const headers =
+      error.retryAfterSeconds === undefined
+        ? NONE
+        : { 'retry-after': String(error.retryAfterSeconds) };
+    return {
+      statusCode: error.statusCode,
+      code: error.code,
+      message: error.message,
+      fields: NONE,
+      headers,
+    };
+  }
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  if (
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500 &&
+    typeof code === 'string' &&
+    FASTIFY_CODE.test(code)
+  ) {
+    return { statusCode, code, message: (error as Error).message, fields: NONE, headers: NONE };
+  }
+  logger.error(
+    {
+      event: 'gateway_error',
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions.url,
+      error: describeError(error),
+    },
+    `request ${request.id} failed inside the gateway`,
+  );
+  return {
+    statusCode: 500,
+    code: 'BREAKWATER_INTERNAL',
+    message: `The gateway failed on this request; its log has the details under request id ${request.id}`,
+    fields: NONE,
+    headers: NONE,
+  };
+}
+
+/** What the log keeps of an unexpected error: its name, code and message, and its stack. */
+function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { value: String(error) };
+  const { code } = error as { code?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+  };
+}
