@@ -56,9 +56,8 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
   const issues = new Issues();
   const root = new Section(issues, '', value, KEYS);
   const host = root.string('host', DEFAULTS.host);
-  if (isIP(host) === 0 && !HOST_NAME.test(host)) {
-    root.fail('host', `must be an IP address or a host name, got ${describeValue(host)}`);
-  }
+  const problem = hostProblem(host);
+  if (problem !== undefined) root.fail('host', problem);
   // Read in the file's documented order, so the issues come out in that order too.
   const port = root.integer('port', DEFAULTS.port, 0, 65_535);
   const limits = root.section('limits', [
@@ -105,6 +104,12 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
   };
   if (issues.list.length > 0) throw new ConfigError(options.source ?? 'configuration', issues.list);
   return config;
+}
+
+/** Why the gateway cannot listen on `host`, or undefined: an IP address or a host name. */
+export function hostProblem(host: string): string | undefined {
+  if (isIP(host) !== 0 || HOST_NAME.test(host)) return undefined;
+  return `must be an IP address or a host name, got ${describeValue(host)}`;
 }
 
 /** Unset: the dashboard is read-only. Set, it must be a token the dashboard accepts. */
