@@ -76,6 +76,8 @@ export class YaraProcess {
     this.running = job;
     let child: ChildProcess;
     try {
+      // A process whose channel closed while it was idle is gone, though its exit is not yet heard.
+      if (this.child?.connected === false) void this.stop();
       child = this.child ?? this.start();
     } catch (error) {
       this.running = undefined;

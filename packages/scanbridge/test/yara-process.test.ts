@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { withCircuitBreaker } from '../src/breaker-scanner.js';
+import { ScanError } from '../src/errors.js';
+import { FileInput } from '../src/input.js';
+import { YaraScanner } from '../src/yara/yara-scanner.js';
+import { bytes, EICAR, entries, tempDirs } from './helpers.js';
+import { alive, eventually, reaped, yaraChildren, yaraHosts } from './yara-children.js';
+
+const newDir = tempDirs();
+const host = yaraHosts();
+
+const RULES = `
+rule Eicar { strings: $e = "EICAR-STANDARD" condition: $e }
+rule Html_Script { strings: $s = "<script" nocase condition: $s }
+`;
+
+/** 7 MB of `<script`: a million matches, over a second for YARA-X to scan. */
+async function slowFile(dir: string): Promise<FileInput> {
+  const path = join(dir, 'slow.html');
+  await writeFile(path, `<html><body>${'<script'.repeat(1_000_000)}`);
+  return FileInput.fromPath(path);
+}
+
+function only<T>(values: readonly T[]): T {
+  expect(values).toHaveLength(1);
+  return values[0] as T;
+}
+
+/** This process's resident memory now and at its peak, in bytes (Linux). */
+function memory(): { rss: number; peak: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+describe('YaraScanner scanning process', () => {
+  it('is one child process per scanner, started on the first scan and reused', async () => {
+    const scanner = new YaraScanner({ rules: RULES });
+    try {
+      expect(yaraChildren(process.pid)).toEqual([]);
+      await scanner.scan(FileInput.fromBytes(bytes(EICAR)));
+      const child = only(yaraChildren(process.pid));
+      await Promise.all(
+        Array.from({ length: 8 }, () => scanner.scan(FileInput.fromBytes(bytes('clean')))),
+      );
+      expect(yaraChildren(process.pid)).toEqual([child]);
+      await scanner.close();
+      expect(alive(child)).toBe(false);
+    } finally {
+      await scanner.close();
+    }
+  });
+
+  it('fails the scan in flight as engine_unavailable when killed from outside; the next scan starts a new one', async () => {
+    const dir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir: dir });
+    const yara = withCircuitBreaker(scanner, { failureThreshold: 1, openDuration: 60_000 });
+    try {
+      const input = await slowFile(dir);
+      const scanning = yara.scan(input).catch((e: unknown) => e);
+      expect(await eventually(() => yaraChildren(process.pid).length === 1, 5_000)).toBe(true);
+      const first = only(yaraChildren(process.pid));
+      process.kill(first, 'SIGKILL');
+      const error = await scanning;
+      expect(error).toBeInstanceOf(ScanError);
+      expect(error).toMatchObject({
+        kind: 'engine_unavailable',
+        engine: 'yara',
+        message: 'yara: the scanning process was killed by SIGKILL',
+      });
+      // The breaker counts it, as it counts an engine that is down.
+      expect(yara.breaker.state().name).toBe('open');
+      const next = await scanner.scan(FileInput.fromBytes(bytes(EICAR)));
+      expect(next.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Eicar' }] });
+      const second = only(yaraChildren(process.pid));
+      expect(second).not.toBe(first);
+      // Killed while idle, it is simply started again.
+      process.kill(second, 'SIGKILL');
+      expect(await eventually(() => reaped(second), 5_000)).toBe(true);
+      expect((await scanner.scan(FileInput.fromBytes(bytes(EICAR)))).outcome.type).toBe('infected');
+      expect(await entries(dir)).toEqual(['slow.html']);
+    } finally {
+      await scanner.close();
+    }
+  });
+
+  it('never keeps its host alive: a host that never closes its scanner ends by itself', async () => {
+    const exiting = host('exit');
+    expect(await exiting.ready).toBe('scanned infected');
+    expect(await exiting.exited).toEqual({ code: 0, signal: null });
+    expect(yaraChildren(exiting.pid)).toEqual([]);
+  });
+
+  it('dies with its host: SIGKILL the host and the scanning process is gone', async () => {
+    const waiting = host('wait');
+    expect(await waiting.ready).toBe('scanned infected');
+    const child = only(yaraChildren(waiting.pid));
+    process.kill(waiting.pid, 'SIGKILL');
+    expect(await waiting.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await eventually(() => !alive(child), 5_000)).toBe(true);
+  });
+
+  it("keeps the host's memory flat on a 200 MB scan: YARA-X reads it whole, in its own process", async () => {
+    const dir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir: dir });
+    try {
+      await scanner.scan(FileInput.fromBytes(bytes('warm up')));
+      async function* content(): AsyncGenerator<Uint8Array> {
+        const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+        for (let i = 0; i < 200; i++) yield chunk;
+        yield bytes(EICAR);
+      }
+      const before = memory();
+      let highest = before.rss;
+      const sampler = setInterval(() => {
+        highest = Math.max(highest, memory().rss);
+      }, 20);
+      const result = await scanner
+        .scan(FileInput.fromStream(content()))
+        .finally(() => clearInterval(sampler));
+      expect(result.outcome.type).toBe('infected');
+      expect(result.fileMetadata.size).toBe(200 * 1024 * 1024 + EICAR.length);
+      // A high-water mark that rose, rose during the scan, between two samples or not.
+      const after = memory();
+      const peak = after.peak > before.peak ? Math.max(after.peak, highest) : highest;
+      // In-process, YARA-X alone adds about the file's size (~230 MB measured).
+      expect(peak - before.rss).toBeLessThan(100 * 1024 * 1024);
+      expect(await entries(dir)).toEqual([]);
+    } finally {
+      await scanner.close();
+    }
+  });
+});
