@@ -1,0 +1,112 @@
+import {
+  Condition,
+  PolicyAction,
+  PolicyEngine,
+  type PolicyJSON,
+  PolicyRule,
+} from '@breakwater/scanbridge';
+import { hashToken, parseConfig } from '../config/index.js';
+import type { GatewayConfig, GatewayConfigFile } from '../config/types.js';
+import { DEMO_TENANT, type DemoUser } from './users.js';
+
+/** Where the demo's configuration reads its secrets: an environment of its own, not the process's. */
+const SPICEDB_TOKEN_ENV = 'BREAKWATER_DEMO_SPICEDB_TOKEN';
+const DASHBOARD_TOKEN_ENV = 'BREAKWATER_DEMO_DASHBOARD_TOKEN';
+
+/** The clamd engine's name, and so its breaker's. */
+export const CLAMD_ENGINE = 'clamav';
+
+export interface DemoConfigInput {
+  readonly host: string;
+  readonly port: number;
+  /** The fault proxy in front of SpiceDB. */
+  readonly spicedbEndpoint: string;
+  readonly spicedbToken: string;
+  /** The fault proxy in front of clamd, when one was found. */
+  readonly clamdEndpoint: string | undefined;
+  readonly users: readonly DemoUser[];
+  readonly dashboardToken: string;
+  /** The run's private directory: the quarantine lives in it. */
+  readonly dir: string;
+}
+
+/**
+ * The default policy, except that a suspicious file (a macro, a page with script) is quarantined
+ * rather than blocked, so the quarantine has something in it for rita to review and adam to
+ * release.
+ */
+function demoPolicy(): PolicyJSON {
+  return new PolicyEngine({ defaultAction: PolicyAction.requireReview() })
+    .addRule(
+      new PolicyRule('block-infected', PolicyAction.block('malware detected'))
+        .withCondition(Condition.outcomeIs('infected'))
+        .withPriority(100),
+    )
+    .addRule(
+      new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
+        .withCondition(Condition.outcomeIs('suspicious'))
+        .withPriority(80),
+    )
+    .addRule(
+      new PolicyRule('review-errors', PolicyAction.requireReview('the scan could not finish'))
+        .withCondition(Condition.outcomeIs('error'))
+        .withPriority(70),
+    )
+    .addRule(
+      new PolicyRule('allow-clean', PolicyAction.allow()).withCondition(
+        Condition.outcomeIs('clean'),
+      ),
+    )
+    .toJSON();
+}
+
+/**
+ * The gateway's configuration for the demo, through the same validation as a file's: breakers
+ * tuned so that a fault opens one within a second and it recovers within seconds of the fault's
+ * end (a lively demo, not production values).
+ */
+export function demoConfig(input: DemoConfigInput): GatewayConfig {
+  const file: GatewayConfigFile = {
+    host: input.host,
+    port: input.port,
+    spicedb: {
+      endpoint: input.spicedbEndpoint,
+      tokenEnv: SPICEDB_TOKEN_ENV,
+      insecure: true,
+      timeoutMs: 500,
+      breaker: { failureThreshold: 3, openDuration: 3_000, successThreshold: 2 },
+      fallback: 'cached-else-deny',
+    },
+    engines: [
+      { type: 'yara' },
+      ...(input.clamdEndpoint === undefined
+        ? []
+        : [
+            {
+              type: 'clamav' as const,
+              name: CLAMD_ENGINE,
+              address: input.clamdEndpoint,
+              breaker: {
+                failureThreshold: 3,
+                openDuration: 3_000,
+                successThreshold: 2,
+                timeout: 2_000,
+              },
+            },
+          ]),
+    ],
+    policy: demoPolicy(),
+    quarantine: { dir: 'quarantine' },
+    tokens: input.users.map((user) => ({
+      sha256: hashToken(user.token),
+      subject: `user:${user.name}`,
+      tenant: DEMO_TENANT,
+    })),
+    dashboard: { enabled: true, tokenEnv: DASHBOARD_TOKEN_ENV },
+  };
+  return parseConfig(file, {
+    baseDir: input.dir,
+    env: { [SPICEDB_TOKEN_ENV]: input.spicedbToken, [DASHBOARD_TOKEN_ENV]: input.dashboardToken },
+    source: 'the demo configuration',
+  });
+}

@@ -1,0 +1,85 @@
+import { nextSample, type Sample } from './samples.js';
+import { outcomesOf, type UploadTally } from './tally.js';
+
+export interface TrafficOptions {
+  /** The gateway: `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly tenant: string;
+  /** Who uploads, in turn. */
+  readonly users: readonly { readonly name: string; readonly token: string }[];
+  readonly tally: UploadTally;
+  /** Uploads started per second. Default 4. */
+  readonly perSecond?: number | undefined;
+  /** Uploads in flight at most; a tick that finds this many waiting starts none. Default 4. */
+  readonly concurrency?: number | undefined;
+  /** An upload unanswered this long counts as failed. Default 15 000 ms. */
+  readonly timeoutMs?: number | undefined;
+  /** The files to upload. Default {@link nextSample}. */
+  readonly samples?: (() => Sample) | undefined;
+}
+
+export interface Traffic {
+  /** Uploads started so far. */
+  readonly started: number;
+  /** Stops starting uploads and ends those in flight; they are not counted. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Uploads files to the gateway at a steady pace, as each user in turn, each file as the raw
+ * body with `X-Filename`, and counts every answer in `tally`.
+ */
+export function startTraffic(options: TrafficOptions): Traffic {
+  const { url, tenant, users, tally } = options;
+  const perSecond = options.perSecond ?? 4;
+  const concurrency = options.concurrency ?? 4;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const samples = options.samples ?? nextSample;
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  const endpoint = `${url}/v1/tenants/${encodeURIComponent(tenant)}/scans`;
+  for (const user of users) tally.add(user.name);
+  let started = 0;
+
+  const upload = async (user: { name: string; token: string }, sample: Sample): Promise<void> => {
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${user.token}`,
+          'content-type': 'application/octet-stream',
+          'x-filename': sample.filename,
+        },
+        body: sample.bytes,
+        signal,
+      });
+      const body: unknown = await response.json().catch(() => undefined);
+      if (!stopping.signal.aborted) tally.record(user.name, outcomesOf(response.status, body));
+    } catch {
+      // Refused, reset or timed out: the gateway did not answer. Ended by stop(): not counted.
+      if (!stopping.signal.aborted) tally.record(user.name, ['failed']);
+    }
+  };
+
+  const tick = (): void => {
+    if (inFlight.size >= concurrency || users.length === 0) return;
+    const user = users[started % users.length] as (typeof users)[number];
+    started++;
+    const running = upload(user, samples()).finally(() => inFlight.delete(running));
+    inFlight.add(running);
+  };
+
+  const timer = setInterval(tick, 1_000 / perSecond);
+  tick();
+  return {
+    get started() {
+      return started;
+    },
+    async stop() {
+      clearInterval(timer);
+      stopping.abort();
+      await Promise.all(inFlight);
+    },
+  };
+}
