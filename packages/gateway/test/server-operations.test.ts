@@ -1,0 +1,201 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ErrorJson, jsonOf, type ReadyJson } from './support/answers.js';
+import { startTestGateway, type TestGateway } from './support/gateway-harness.js';
+import { CLEAN_TEXT, EICAR } from './support/samples.js';
+
+const DASHBOARD_TOKEN = 'dashboard-admin-token-0123456789';
+let t: TestGateway;
+
+beforeAll(async () => {
+  t = await startTestGateway({ dashboardToken: DASHBOARD_TOKEN });
+  for (const [name, text] of [
+    ['clean.txt', CLEAN_TEXT],
+    ['eicar.com', EICAR],
+  ] as const) {
+    await t.fetch('/v1/tenants/acme/scans', 'alice', {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/octet-stream', 'x-filename': name },
+    });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** What `promtool check metrics` says of `text` on stdin: its exit code and output. */
+function promtool(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/promtool', ['check', 'metrics'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
+describe('health', () => {
+  it('/healthz says ok while the process serves', async () => {
+    const response = await t.fetch('/healthz', undefined);
+    expect(response.status).toBe(200);
+    expect(await jsonOf(response)).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz lists every breaker: the engine and spicedb, both critical', async () => {
+    const response = await t.fetch('/readyz', undefined);
+    expect(response.status).toBe(200);
+    const body = await jsonOf<ReadyJson>(response);
+    expect(body.status).toBe('healthy');
+    expect(body.breakers).toEqual([
+      { name: 'yara', state: 'closed', criticality: 'critical', status: 'healthy' },
+      { name: 'spicedb', state: 'closed', criticality: 'critical', status: 'healthy' },
+    ]);
+  });
+
+  it('/readyz is 503 while SpiceDB is held open: nobody can be authorized', async () => {
+    const spicedb = t.gateway.registry.find('spicedb');
+    spicedb?.forceOpen();
+    try {
+      const response = await t.fetch('/readyz', undefined);
+      expect(response.status).toBe(503);
+      expect((await jsonOf<ReadyJson>(response)).status).toBe('critical');
+    } finally {
+      spicedb?.forceClose();
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('serves breakers, scans and authorization in a form promtool accepts', async () => {
+    const response = await t.fetch('/metrics', undefined);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(/^breakwater_circuit_state\{breaker="yara",state="closed"\} 1$/m);
+    expect(text).toMatch(/^breakwater_circuit_state\{breaker="spicedb",state="closed"\} 1$/m);
+    expect(text).toMatch(/^scanbridge_scans_total\{engine="yara",outcome="infected"\} 1$/m);
+    expect(text).toMatch(/^scanbridge_decisions_total\{action="block"\} 1$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^authorization_check_total\{result="allowed",source="spicedb"\} \d+$/m);
+    const checked = await promtool(text);
+    expect(checked.output).not.toMatch(/error/i);
+    expect(checked.code).toBe(0);
+  });
+});
+
+describe('/dashboard', () => {
+  it('redirects the bare path to the page, and serves the page', async () => {
+    const bare = await fetch(`${t.url}/dashboard`, { redirect: 'manual' });
+    expect(bare.status).toBe(308);
+    const page = await t.fetch('/dashboard/', undefined);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('/dashboard/breakers shows both breakers and the scans and authorization panels', async () => {
+    const response = await t.fetch('/dashboard/breakers', undefined);
+    expect(response.status).toBe(200);
+    const body = await jsonOf<{
+      controls: boolean;
+      breakers: { name: string; state: string }[];
+      scans: unknown;
+      authorization: unknown;
+    }>(response);
+    expect(body.breakers.map((b) => [b.name, b.state])).toEqual([
+      ['yara', 'closed'],
+      ['spicedb', 'closed'],
+    ]);
+    expect(body.controls).toBe(true);
+    expect(body.scans).toMatchObject({ decisions: { block: 1, allow: 1 } });
+    expect(body.authorization).not.toBeNull();
+  });
+
+  it("opens a breaker with the dashboard's admin token, and not without it", async () => {
+    const refused = await fetch(`${t.url}/dashboard/breakers/yara/open`, { method: 'POST' });
+    expect(refused.status).toBe(401);
+    const opened = await fetch(`${t.url}/dashboard/breakers/yara/open`, {
+      method: 'POST',
+      headers: { 'x-breakwater-token': DASHBOARD_TOKEN },
+    });
+    expect(opened.status).toBe(200);
+    expect(t.gateway.registry.find('yara')?.state().name).toBe('open');
+    t.gateway.registry.find('yara')?.forceClose();
+    expect(t.logger.text()).not.toContain(DASHBOARD_TOKEN);
+  });
+});
+
+describe('errors', () => {
+  it('answers a method a path does not take 404 in JSON, never with a stack', async () => {
+    const response = await t.fetch('/v1/tenants/acme/quarantine', 'rita', { method: 'PUT' });
+    expect(response.status).toBe(404);
+    const body = await jsonOf<ErrorJson>(response);
+    expect(body.error.code).toBe('BREAKWATER_NOT_FOUND');
+    expect(JSON.stringify(body)).not.toContain('    at ');
+  });
+});
+
+describe('close()', () => {
+  it('stops serving, resolves every call with the same promise, and takes its breakers away', async () => {
+    const other = await startTestGateway({ spicedb: t.spicedb });
+    const first = other.gateway.close();
+    expect(other.gateway.close()).toBe(first);
+    await first;
+    await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
+    expect(other.gateway.registry.find('yara')).toBeUndefined();
+    await other.close();
+  }, 30_000);
+
+  it('lets a request in flight finish before it resolves', async () => {
+    const other = await startTestGateway({ spicedb: t.spicedb });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A body that waits: the request is in flight when close() is called.
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('first half, '));
+        await held;
+        controller.enqueue(new TextEncoder().encode('second half'));
+        controller.close();
+      },
+    });
+    const answer = other.fetch('/v1/tenants/acme/scans', 'alice', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/octet-stream', 'x-filename': 'slow.txt' },
+      duplex: 'half',
+    } as RequestInit);
+    await expect.poll(() => scanStarted(other)).toBe(true);
+    let closed = false;
+    const closing = other.gateway.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    release();
+    const response = await answer;
+    expect(response.status).toBe(200);
+    expect((await jsonOf<{ files: { decision: string }[] }>(response)).files[0]?.decision).toBe(
+      'allow',
+    );
+    await closing;
+    expect(closed).toBe(true);
+    await other.close();
+  }, 30_000);
+});
+
+/** Whether the scan has started: the manager's audit line is written as it starts reading. */
+function scanStarted(target: TestGateway): boolean {
+  return target.logger.entries.some((entry) => entry.fields.event === 'scan_started');
+}
