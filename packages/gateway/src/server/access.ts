@@ -1,4 +1,8 @@
-import type { AuthorizationService, Decision } from '@breakwater/authz';
+import {
+  AuthorizationRequestError,
+  type AuthorizationService,
+  type Decision,
+} from '@breakwater/authz';
 import type { Logger } from '@breakwater/core';
 import type { FastifyRequest } from 'fastify';
 import { type AuditAction, audit } from './audit.js';
@@ -76,11 +80,11 @@ export class Access {
     id?: string,
   ): Promise<Decision> {
     const resource = `tenant:${tenant}`;
-    const decision = await this.#authorization.check({
-      subject: caller.subject,
-      resource,
-      permission,
-    });
+    const decision = await this.#authorization
+      .check({ subject: caller.subject, resource, permission })
+      .catch((error: unknown) => {
+        throw this.refusedCheck(request, error, permission, resource);
+      });
     if (decision.allowed) return decision;
     audit(this.#logger, {
       action,
@@ -99,6 +103,28 @@ export class Access {
       fields: { permission, resource },
       headers: fromFallback ? { 'retry-after': String(this.retryAfterSeconds()) } : {},
     });
+  }
+
+  /**
+   * SpiceDB refused the question itself (never a deny, never the fallback's): with a valid
+   * subject and tenant id that means its schema lacks the gateway's definitions.
+   */
+  private refusedCheck(
+    request: FastifyRequest,
+    error: unknown,
+    permission: Permission,
+    resource: string,
+  ): unknown {
+    if (!(error instanceof AuthorizationRequestError)) return error;
+    this.#logger.error(
+      { event: 'gateway_error', requestId: request.id, permission, resource, error: error.message },
+      `SpiceDB refused to check ${permission} on ${resource}: ${error.message}`,
+    );
+    return new GatewayHttpError(
+      500,
+      'BREAKWATER_AUTHZ_SCHEMA',
+      `SpiceDB cannot check "${permission}" on ${resource}: its schema is not the gateway's. Write schema/schema.zed to it (spicedb.applySchema: true does so on start)`,
+    );
   }
 
   /** Until the SpiceDB breaker lets a probe through; a second when it is not open (a lone failure). */
