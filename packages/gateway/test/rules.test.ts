@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { FileInput, type ScanResult, YaraScanner } from '@breakwater/scanbridge';
+import {
+  FileInput,
+  presets,
+  ScanManager,
+  type ScanResult,
+  withCircuitBreaker,
+  YaraScanner,
+} from '@breakwater/scanbridge';
 import { compile, validate, type YaraX } from '@litko/yara-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eicar, elf, pe, RULES, type RuleSample, ruleSamples } from './rule-samples.js';
@@ -137,9 +146,34 @@ describe('the shipped YARA rules', () => {
     },
   );
 
-  it('read the name from a caller-given path and an upper-case extension', async () => {
+  it('lead, behind a breaker and the default policy, to block, quarantine or allow', async () => {
+    const manager = ScanManager.builder()
+      .addScanner(withCircuitBreaker(scanner, presets.strict()))
+      .build();
+    const decisions = { infected: 'block', suspicious: 'quarantine', clean: 'allow' } as const;
+    for (const sample of ruleSamples()) {
+      const { report, decision } = await manager.scanWithPolicy(
+        FileInput.fromBytes(sample.bytes, sample.filename),
+      );
+      expect({ sample: sample.name, decision: decision.action.type }).toEqual({
+        sample: sample.name,
+        decision: decisions[sample.expect.outcome],
+      });
+      expect(report.fileMetadata.filename).toBe(sample.filename);
+    }
+  });
+
+  it('read the name from a caller-given path, an upper-case extension, or a file on disk', async () => {
     const result = await scanner.scan(FileInput.fromBytes(elf(), 'uploads/2026/SCAN.JPEG'));
     expectVerdict(result, { expect: { rule: RULES.executable, outcome: 'infected' } });
+    const dir = await mkdtemp(join(tmpdir(), 'gateway-rules-'));
+    try {
+      await writeFile(join(dir, 'invoice.pdf'), pe());
+      const onDisk = await scanner.scan(FileInput.fromPath(join(dir, 'invoice.pdf')));
+      expectVerdict(onDisk, { expect: { rule: RULES.executable, outcome: 'infected' } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     const nameless = await scanner.scan(FileInput.fromBytes(elf()));
     expectVerdict(nameless, { expect: { rule: null, outcome: 'clean' } });
   });
