@@ -16,9 +16,9 @@ rule Html_Svg_Script : suspicious {
     $script = /<([a-z][a-z0-9]*:)?script[\s>\/]/ nocase
     // An attribute whose value is a javascript: URL (href, xlink:href, src, action, ...).
     $javascript_url = /=\s*["']?\s*javascript:/ nocase
-    // An on* event handler inside a tag; `/` and a closing quote also separate attributes
-    // (<svg/onload=...>, <a href="x"onclick=...>).
-    $event_handler = /<[a-z][^<>]{0,2048}[\s"'\/]on[a-z]{2,30}\s*=/ nocase
+    // An on* event handler inside a tag, after whitespace, `/` (<svg/onload=...>) or a closing
+    // quote (<a href="x"onclick=...>); not an opening one: value="online=yes" is no handler.
+    $event_handler = /<[a-z][^<>]{0,2048}(\s|\/|[^=\s<>]["'])on[a-z]{2,30}\s*=/ nocase
   condition:
     $document at 0 and ($script or $javascript_url or $event_handler)
 }

@@ -602,6 +602,12 @@ export function ruleSamples(): RuleSample[] {
     },
     { name: 'plain-svg', filename: 'logo.svg', bytes: text(PLAIN_SVG), ...noScript },
     {
+      name: 'html-with-attribute-value-starting-on',
+      filename: 'form.html',
+      bytes: text('<!doctype html><form><input name="mode" value="online=yes"></form>'),
+      ...noScript,
+    },
+    {
       name: 'plain-html-mentioning-script',
       filename: 'notes.html',
       bytes: text(PLAIN_HTML),
