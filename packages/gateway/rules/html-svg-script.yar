@@ -14,8 +14,9 @@ rule Html_Svg_Script : suspicious {
     $document = /^(\xEF\xBB\xBF)?\s*(<!doctype\s+html|<html[\s>]|<svg[\s>\/]|<\?xml.{0,4096}<(svg|html)[\s>\/])/s nocase
     // A script element, also namespace-prefixed as SVG allows (<svg:script>).
     $script = /<([a-z][a-z0-9]*:)?script[\s>\/]/ nocase
-    // An attribute whose value is a javascript: URL (href, xlink:href, src, action, ...).
-    $javascript_url = /=\s*["']?\s*javascript:/ nocase
+    // An attribute, inside a tag, whose value is a javascript: URL (href, xlink:href, src,
+    // action, formaction, ...).
+    $javascript_url = /<[a-z][^<>]{0,2048}=\s*["']?\s*javascript:/ nocase
     // An on* event handler inside a tag, after whitespace, `/` (<svg/onload=...>) or a closing
     // quote (<a href="x"onclick=...>); not an opening one: value="online=yes" is no handler.
     $event_handler = /<[a-z][^<>]{0,2048}(\s|\/|[^=\s<>]["'])on[a-z]{2,30}\s*=/ nocase
