@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Clamd, startClamd } from '../../scanbridge/test/clamd-process.js';
+import { runDemo } from '../src/demo/run.js';
+
+/** What the demo printed, as it prints it. */
+class Terminal extends Writable {
+  text = '';
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+
+  async until(wanted: string, withinMs = 60_000): Promise<void> {
+    const giveUp = performance.now() + withinMs;
+    while (!this.text.includes(wanted)) {
+      if (performance.now() > giveUp) throw new Error(`never printed ${wanted}:\n${this.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** A summary row's cells, by the row's first cell. */
+function row(text: string, first: string): string[] {
+  const line = text.split('\n').find((l) => l.startsWith(`${first} `));
+  if (line === undefined) throw new Error(`no summary row for ${first} in:\n${text}`);
+  return line.trim().split(/ {2,}/);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether something still listens at `host:port`. */
+function listening(endpoint: string): Promise<boolean> {
+  const at = endpoint.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect(Number(endpoint.slice(at + 1)), endpoint.slice(0, at));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The pid, endpoints and temporary directory the banner and the last line name. */
+function started(text: string): { pid: number; endpoints: string[]; dir: string } {
+  const pid = Number(/embedded \(pid (\d+)\)/.exec(text)?.[1]);
+  const endpoints = [...text.matchAll(/(?:at |gateway +http:\/\/)(127\.0\.0\.1:\d+)/g)].map(
+    (match) => match[1] as string,
+  );
+  const dir = /removed (\/\S+)\.$/m.exec(text)?.[1] ?? '';
+  return { pid, endpoints, dir };
+}
+
+let clamd: Clamd | undefined;
+
+beforeAll(async () => {
+  clamd = await startClamd();
+}, 60_000);
+
+afterAll(async () => {
+  await clamd?.stop();
+});
+
+describe('npm start, in-process', () => {
+  it('runs traffic and a SpiceDB hang: its breaker opens and closes again, alice uploads, mallory is denied; then nothing is left', async () => {
+    const out = new Terminal();
+    const code = await runDemo({
+      host: '127.0.0.1',
+      port: 0,
+      traffic: true,
+      durationSeconds: 12,
+      out,
+      signal: new AbortController().signal,
+      phases: { firstFaultMs: 2_000, faultMs: 4_000 },
+      clamd: [(clamd as Clamd).socketPath],
+    });
+    const text = out.text;
+    expect(code, text).toBe(0);
+    expect(text).toContain(`clamd: found at ${(clamd as Clamd).socketPath}`);
+    expect(text).toMatch(/\[ {2}2\.\ds\] fault 1: SpiceDB hangs/);
+    expect(text).toMatch(/\] breaker spicedb: closed -> open \(failure_threshold\)/);
+    expect(text).toMatch(/\[ {2}6\.\ds\] recovery 1: SpiceDB is back to normal/);
+    expect(text).toMatch(/\] breaker spicedb: half_open -> closed \(probes_succeeded\)/);
+    expect(text).not.toMatch(/^.*error:/m);
+
+    const [, , , openings, toOpen, toClose] = row(text, 'spicedb');
+    expect(Number(openings)).toBeGreaterThanOrEqual(1);
+    // Measured, not '-': from the fault's start to the opening, the recovery's to the close.
+    expect(Number(toOpen)).toBeGreaterThan(0);
+    expect(Number(toClose)).toBeGreaterThan(0);
+    // Both engines scanned: YARA always, clamd (found) behind its proxy.
+    expect(Number(row(text, 'yara')[1])).toBeGreaterThan(0);
+    expect(Number(row(text, 'clamav')[1])).toBeGreaterThan(0);
+    const [, role, allowed, , denied] = row(text, 'alice');
+    expect(role).toBe('member');
+    expect(Number(allowed)).toBeGreaterThan(0);
+    expect(Number(denied)).toBe(0);
+    const [, malloryRole, malloryAllowed, malloryBlocked, malloryDenied] = row(text, 'mallory');
+    expect([malloryRole, malloryAllowed, malloryBlocked]).toEqual(['none', '0', '0']);
+    expect(Number(malloryDenied)).toBeGreaterThan(0);
+
+    const { pid, endpoints, dir } = started(text);
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
+    expect(dir).toMatch(/breakwater-demo-/);
+    expect(existsSync(dir)).toBe(false);
+    // The gateway, SpiceDB and both fault proxies.
+    expect(endpoints.length).toBeGreaterThanOrEqual(4);
+    for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).toBe(false);
+  }, 90_000);
+
+  it('ends on its signal with the summary, serving only under --no-traffic', async () => {
+    const out = new Terminal();
+    const stop = new AbortController();
+    const running = runDemo({
+      host: '127.0.0.1',
+      port: 0,
+      traffic: false,
+      durationSeconds: undefined,
+      out,
+      signal: stop.signal,
+      clamd: ['/nonexistent/clamd.sock'],
+    });
+    await out.until('Ctrl-C stops it');
+    expect(out.text).toContain('Serving only (--no-traffic): no traffic, no faults.');
+    expect(out.text).toContain(
+      'clamd: not found at /nonexistent/clamd.sock — scanning with YARA only',
+    );
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(out.text).toContain('Summary after');
+    expect(out.text).not.toContain('fault 1');
+    expect(row(out.text, 'alice').slice(2)).toEqual(['0', '0', '0', '0']);
+    const { pid, dir } = started(out.text);
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  }, 60_000);
+
+  it('says a port in use is in use, names --port, and starts nothing', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    const out = new Terminal();
+    try {
+      const code = await runDemo({
+        host: '127.0.0.1',
+        port,
+        traffic: true,
+        durationSeconds: 5,
+        out,
+        signal: new AbortController().signal,
+      });
+      expect(code).toBe(1);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    expect(out.text).toBe(
+      `breakwater-gateway demo: could not start the gateway on 127.0.0.1:${port}: port ${port} on 127.0.0.1 is in use: stop what listens there, or pick another port with --port <n>\n`,
+    );
+  });
+
+  it('refuses options it does not know and values out of range, by name', async () => {
+    const base = {
+      host: '127.0.0.1',
+      port: 0,
+      traffic: true,
+      durationSeconds: 1,
+      out: new Terminal(),
+      signal: new AbortController().signal,
+    };
+    await expect(runDemo({ ...base, port: 70_000 })).rejects.toThrow(
+      'runDemo: option "port" must be an integer <= 65535, got 70000',
+    );
+    await expect(runDemo({ ...base, durationSeconds: 0 })).rejects.toThrow(
+      'runDemo: option "durationSeconds" must be a finite number of seconds > 0, got 0',
+    );
+    await expect(runDemo({ ...base, colour: true } as never)).rejects.toThrow(
+      'runDemo: unknown option "colour"',
+    );
+  });
+});
