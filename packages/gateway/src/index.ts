@@ -1,3 +1,11 @@
+export {
+  ConfigError,
+  type ConfigIssue,
+  hashToken,
+  loadConfig,
+  type ParseConfigOptions,
+  parseConfig,
+} from './config/index.js';
 export type {
   EngineConfig,
   EngineConfigFile,
