@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import { appendFile, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withCircuitBreaker } from '../src/breaker-scanner.js';
 import { ScanError } from '../src/errors.js';
 import { FileInput } from '../src/input.js';
+import { ScanManager } from '../src/manager.js';
 import { YaraScanner } from '../src/yara/yara-scanner.js';
 import { bytes, EICAR, entries, tempDirs } from './helpers.js';
 import { alive, eventually, reaped, yaraChildren, yaraHosts } from './yara-children.js';
@@ -130,6 +131,102 @@ describe('YaraScanner scanning process', () => {
       // In-process, YARA-X alone adds about the file's size (~230 MB measured).
       expect(peak - before.rss).toBeLessThan(100 * 1024 * 1024);
       expect(await entries(dir)).toEqual([]);
+    } finally {
+      await scanner.close();
+    }
+  });
+
+  it("keeps the host's memory flat on a 200 MB path too, read again by the scanning process", async () => {
+    const dir = await newDir();
+    const path = join(dir, 'big.bin');
+    const file = await open(path, 'w');
+    const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+    for (let i = 0; i < 200; i++) await file.write(chunk);
+    await file.write(bytes(EICAR));
+    await file.close();
+    const scanner = new YaraScanner({ rules: RULES, spoolDir: join(dir, 'no-such-dir') });
+    try {
+      await scanner.scan(FileInput.fromBytes(bytes('warm up')));
+      const before = memory();
+      let highest = before.rss;
+      const sampler = setInterval(() => {
+        highest = Math.max(highest, memory().rss);
+      }, 20);
+      const result = await scanner
+        .scan(FileInput.fromPath(path))
+        .finally(() => clearInterval(sampler));
+      expect(result.outcome.type).toBe('infected');
+      const after = memory();
+      const peak = after.peak > before.peak ? Math.max(after.peak, highest) : highest;
+      expect(peak - before.rss).toBeLessThan(100 * 1024 * 1024);
+    } finally {
+      await scanner.close();
+    }
+  });
+});
+
+describe('YaraScanner on inputs over 1 MiB', () => {
+  async function largeFile(dir: string, name: string, tail: string): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, Buffer.concat([Buffer.alloc(2 * 1024 * 1024, 0x61), bytes(tail)]));
+    return path;
+  }
+
+  it('scans a path or a stream the manager spooled without a copy of its own', async () => {
+    const dir = await newDir();
+    // Nothing can be copied there: a scan that needs a copy fails.
+    const scanner = new YaraScanner({ rules: RULES, spoolDir: join(dir, 'no-such-dir') });
+    try {
+      const path = await largeFile(dir, 'large.bin', EICAR);
+      const direct = await scanner.scan(FileInput.fromPath(path));
+      expect(direct.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Eicar' }] });
+      const manager = ScanManager.builder()
+        .addScanner(scanner)
+        .withConfig({ spoolDir: dir })
+        .build();
+      const report = await manager.scan(FileInput.fromStream(createReadStream(path)));
+      expect(report.failures).toEqual([]);
+      expect(report.aggregatedOutcome.type).toBe('infected');
+      // The premise: a stream scanned directly is copied, and here cannot be.
+      await expect(
+        scanner.scan(FileInput.fromStream(createReadStream(path))),
+      ).rejects.toMatchObject({
+        kind: 'configuration',
+        message: expect.stringContaining('no-such-dir'),
+      });
+      expect(await entries(dir)).toEqual(['large.bin']);
+    } finally {
+      await scanner.close();
+    }
+  });
+
+  it('fails as io, with no verdict, when the file changes between its hashing and its scan', async () => {
+    const dir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES });
+    try {
+      const resized = await largeFile(dir, 'resized.bin', 'clean');
+      const rewritten = await largeFile(dir, 'rewritten.bin', 'clean');
+      // The slow scan holds the process while the others are read, hashed and wait their turn.
+      const slow = scanner.scan(await slowFile(dir));
+      const grows = scanner.scan(FileInput.fromPath(resized)).catch((e: unknown) => e);
+      const changes = scanner.scan(FileInput.fromPath(rewritten)).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await appendFile(resized, EICAR);
+      const handle = await open(rewritten, 'r+');
+      await handle.write(bytes(EICAR), 0, EICAR.length, 1024);
+      await handle.close();
+      expect((await slow).outcome.type).toBe('infected');
+      for (const [error, path] of [
+        [await grows, resized],
+        [await changes, rewritten],
+      ] as const) {
+        expect(error).toBeInstanceOf(ScanError);
+        expect(error).toMatchObject({
+          kind: 'io',
+          engine: 'yara',
+          message: `yara: cannot scan the file as it was read: ${path} changed since it was read and hashed`,
+        });
+      }
     } finally {
       await scanner.close();
     }

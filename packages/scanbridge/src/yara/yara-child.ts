@@ -3,10 +3,12 @@
 // whole) and its time are this process's, never its host's. It imports nothing but node:
 // modules, the binding and the variables' defaults, so it runs as it is from the built dist
 // and, through tsx, from the TypeScript source.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RuleMatch, YaraX } from '@litko/yara-x';
 import type { YaraModule } from './yara-module.js';
-import type { FromYaraChild, ToYaraChild, YaraMatch } from './yara-protocol.js';
+import type { FromYaraChild, ToYaraChild, YaraMatch, YaraScanMessage } from './yara-protocol.js';
 import { COMPILE_OPTIONS } from './yara-variables.js';
 
 const send = process.send?.bind(process);
@@ -39,20 +41,60 @@ function compile(binding: string, source: string): void {
   }
 }
 
-function answer(request: Extract<ToYaraChild, { type: 'scan' }>): FromYaraChild {
-  if (rules === undefined) return { id: request.id, error: failure };
+function answer(request: YaraScanMessage): FromYaraChild {
+  const { id } = request;
+  if (rules === undefined) return { id, error: failure };
+  let target: Buffer | string;
+  try {
+    target = scanTarget(request);
+  } catch (error) {
+    return { id, error: messageOf(error), io: true };
+  }
   const variables = { ...request.variables };
   try {
     const matches =
-      request.path === undefined
-        ? rules.scan(
-            Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength),
-            variables,
-          )
-        : rules.scanFile(request.path, variables);
-    return { id: request.id, matches: matches.map(slim) };
+      typeof target === 'string'
+        ? rules.scanFile(target, variables)
+        : rules.scan(target, variables);
+    return { id, matches: matches.map(slim) };
   } catch (error) {
-    return { id: request.id, error: messageOf(error) };
+    return { id, error: messageOf(error) };
+  }
+}
+
+/** The bytes to scan, or the path of a private copy that YARA-X reads by itself. */
+function scanTarget(request: YaraScanMessage): Buffer | string {
+  if (request.bytes !== undefined) {
+    const { buffer, byteOffset, byteLength } = request.bytes;
+    return Buffer.from(buffer, byteOffset, byteLength);
+  }
+  const { path, size, sha256 } = request;
+  return size === undefined || sha256 === undefined ? path : readAsHashed(path, size, sha256);
+}
+
+/**
+ * The file, read whole (as YARA-X would read it anyway), if it is still the `size` bytes with
+ * this sha256 that the host read and hashed: a file replaced or written to since would get a
+ * verdict about bytes nobody hashed.
+ */
+function readAsHashed(path: string, size: number, sha256: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    // One byte more than expected tells a file that grew.
+    const content = Buffer.allocUnsafeSlow(size + 1);
+    let read = 0;
+    while (read < content.byteLength) {
+      const n = readSync(fd, content, read, content.byteLength - read, null);
+      if (n === 0) break;
+      read += n;
+    }
+    const same =
+      read === size &&
+      createHash('sha256').update(content.subarray(0, size)).digest('hex') === sha256;
+    if (!same) throw new Error(`${path} changed since it was read and hashed`);
+    return content.subarray(0, size);
+  } finally {
+    closeSync(fd);
   }
 }
 

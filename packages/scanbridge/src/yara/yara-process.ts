@@ -5,16 +5,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScanError } from '../errors.js';
 import type {
   FromYaraChild,
+  YaraExpected,
   YaraMatch,
   YaraRulesMessage,
   YaraScanMessage,
 } from './yara-protocol.js';
 import type { YaraVariables } from './yara-variables.js';
 
-/** What one scan hands the process: bytes held in memory, or the path of a file to scan. */
+/**
+ * What one scan hands the process: bytes held in memory, a private copy to scan by path, or a
+ * file to read again, which must still be what was hashed.
+ */
 export type YaraInput = { readonly variables: YaraVariables } & (
   | { readonly bytes: Uint8Array }
-  | { readonly path: string }
+  | { readonly path: string; readonly expected?: YaraExpected }
 );
 
 interface Job {
@@ -93,7 +97,7 @@ export class YaraProcess {
     const { variables } = input;
     const message: YaraScanMessage =
       'path' in input
-        ? { type: 'scan', id, variables, path: input.path }
+        ? { type: 'scan', id, variables, path: input.path, ...input.expected }
         : { type: 'scan', id, variables, bytes: input.bytes };
     child.send(message, (error) => {
       if (error !== null)
@@ -125,13 +129,12 @@ export class YaraProcess {
     this.running = undefined;
     held(child, false);
     if (answer.error === undefined) this.settle(job, undefined, answer.matches ?? []);
-    else {
-      this.settle(
-        job,
-        new ScanError('internal', `${this.engine}: YARA-X failed to scan: ${answer.error}`, {
-          engine: this.engine,
-        }),
-      );
+    else if (answer.io === true) {
+      const message = `${this.engine}: cannot scan the file as it was read: ${answer.error}`;
+      this.settle(job, new ScanError('io', message, { engine: this.engine }));
+    } else {
+      const message = `${this.engine}: YARA-X failed to scan: ${answer.error}`;
+      this.settle(job, new ScanError('internal', message, { engine: this.engine }));
     }
     this.pump();
   }

@@ -24,8 +24,17 @@ export type YaraScanMessage = {
   readonly variables: YaraVariables;
 } & (
   | { readonly bytes: Uint8Array; readonly path?: undefined }
-  | { readonly path: string; readonly bytes?: undefined }
+  | ({ readonly path: string; readonly bytes?: undefined } & Partial<YaraExpected>)
 );
+
+/**
+ * What a file read again by the scanning process must be: the size and sha256 of the bytes the
+ * host read and hashed, so the verdict is about exactly those.
+ */
+export interface YaraExpected {
+  readonly size: number;
+  readonly sha256: string;
+}
 
 export type ToYaraChild = YaraRulesMessage | YaraScanMessage;
 
@@ -33,4 +42,6 @@ export interface FromYaraChild {
   readonly id: number;
   readonly matches?: YaraMatch[];
   readonly error?: string;
+  /** The error is the file's (it changed, or could not be read again), not YARA-X's. */
+  readonly io?: boolean;
 }

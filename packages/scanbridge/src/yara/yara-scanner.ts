@@ -17,7 +17,7 @@ import { loadYara } from './yara-module.js';
 import { YaraProcess } from './yara-process.js';
 import type { YaraMatch } from './yara-protocol.js';
 import { compileRules, type YaraRules } from './yara-rules.js';
-import { hold } from './yara-spool.js';
+import { hold, readUpTo } from './yara-spool.js';
 import { DEFAULT_VARIABLES, variablesFor } from './yara-variables.js';
 import { yaraVerdict } from './yara-verdict.js';
 
@@ -129,18 +129,31 @@ export class YaraScanner implements Scanner {
       hashes: options.hashes,
       maxBytes: this.maxFileSize,
     });
-    const held = await hold(read.chunks(), IN_MEMORY_BYTES, this.spoolDir, this.name);
+    const variables = variablesFor(input.filename);
     let matches: YaraMatch[];
-    try {
-      const { bytes, path } = held;
-      const variables = variablesFor(input.filename);
+    const { path } = input;
+    if (path !== undefined) {
+      // A file (or a stream the scan manager spooled) is read here only to be hashed; past
+      // 1 MiB the scanning process reads it again itself, and checks it is what was hashed.
+      const bytes = await readUpTo(read.chunks(), IN_MEMORY_BYTES);
+      const { size, hash } = read.metadata();
+      const expected = { size, sha256: hash.sha256 };
       matches = await this.child.scan(
-        path === undefined ? { bytes, variables } : { path, variables },
+        bytes === undefined ? { path, expected, variables } : { bytes, variables },
         signal,
       );
-    } finally {
-      // A scan given up on has had its process killed: unlinking the copy is safe either way.
-      await held.remove();
+    } else {
+      const held = await hold(read.chunks(), IN_MEMORY_BYTES, this.spoolDir, this.name);
+      try {
+        const { bytes, path: copy } = held;
+        matches = await this.child.scan(
+          copy === undefined ? { bytes, variables } : { path: copy, variables },
+          signal,
+        );
+      } finally {
+        // A scan given up on has had its process killed: unlinking the copy is safe either way.
+        await held.remove();
+      }
     }
     return scanResult({
       outcome: yaraVerdict(matches, this.name),

@@ -12,6 +12,25 @@ export type Held =
 const NOTHING = async (): Promise<void> => {};
 
 /**
+ * Reads `chunks` to the end (so the read is hashed whole), keeping them only while they fit in
+ * `inMemoryBytes`: the bytes, or undefined past that, with nothing held.
+ */
+export async function readUpTo(
+  chunks: AsyncIterable<Uint8Array>,
+  inMemoryBytes: number,
+): Promise<Uint8Array | undefined> {
+  let parts: Uint8Array[] | undefined = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    if (parts === undefined) continue;
+    parts.push(chunk);
+    size += chunk.byteLength;
+    if (size > inMemoryBytes) parts = undefined;
+  }
+  return parts === undefined ? undefined : joinChunks(parts);
+}
+
+/**
  * Keeps what `chunks` yields in memory up to `inMemoryBytes`, and past that writes it all to a
  * private temporary file in `spoolDir`, so memory stays flat whatever the size. The copy is
  * removed when this fails, and by `remove()` otherwise (never rejects).
