@@ -460,6 +460,15 @@ describe('secrets', () => {
     ]);
   });
 
+  it('refuses to write the schema without a key', () => {
+    expect(issues({ spicedb: { applySchema: true } })).toEqual([
+      "spicedb.applySchema: writing the schema needs SpiceDB's preshared key, and environment variable SPICEDB_TOKEN is not set",
+    ]);
+    expect(
+      parse({ spicedb: { applySchema: true } }, { SPICEDB_TOKEN: 'k' }).spicedb.applySchema,
+    ).toBe(true);
+  });
+
   it('leaves the dashboard read-only when its variable is unset, and refuses an empty one', () => {
     expect(parse({ dashboard: { tokenEnv: 'NOT_SET' } }).dashboard.token).toBeUndefined();
     expect(issues({ dashboard: { tokenEnv: 'DASH' } }, { DASH: '' })).toEqual([

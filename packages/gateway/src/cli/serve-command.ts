@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load-config.js';
 import { startGateway } from '../server/gateway.js';
+import { jsonLinesLogger } from '../server/json-logger.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, onStop } from './io.js';
 import type { Command } from './parse-args.js';
@@ -21,7 +22,9 @@ export async function serveCommand(
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(config);
+    // The gateway's log is the command's stderr: JSON lines, as log shippers read them.
+    const logger = jsonLinesLogger((line) => io.stderr.write(line));
+    gateway = await startGateway(config, { logger });
   } catch (error) {
     return startFailure(error, config, io);
   }

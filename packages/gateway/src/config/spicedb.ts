@@ -46,12 +46,19 @@ export function readSpiceDb(root: Section, env: NodeJS.ProcessEnv): GatewayConfi
       `environment variable ${tokenEnv} is not set; a SpiceDB at ${endpoint}, off this machine, needs its preshared key`,
     );
   }
+  const applySchema = section.boolean('applySchema', false);
+  if (applySchema && read.kind === 'unset') {
+    section.fail(
+      section.at('applySchema'),
+      `writing the schema needs SpiceDB's preshared key, and environment variable ${tokenEnv} is not set`,
+    );
+  }
   const cache = section.section('cache', ['ttlMs', 'maxEntries']);
   return {
     endpoint,
     token,
     insecure: section.boolean('insecure', loopback),
-    applySchema: section.boolean('applySchema', false),
+    applySchema,
     timeoutMs: section.milliseconds('timeoutMs', SPICEDB_DEFAULTS.timeoutMs),
     breaker: readBreakerOptions(section),
     cache: {
