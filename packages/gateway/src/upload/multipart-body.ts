@@ -108,8 +108,11 @@ export function multipartFailure(
     case 'FST_MP_PREMATURE_CLOSE':
       return incomplete(error);
   }
-  // A connection that closed part-way, or a form that ends inside a file.
-  if (!request.raw.complete || /terminated early/i.test(String(message))) {
+  // A connection that closed part-way, or a form that stops before its closing boundary
+  // (inside a file, busboy says either, depending on which of its streams notices first).
+  const raw = request.raw;
+  const cut = /terminated early|unexpected end/i.test(String(message));
+  if (cut || (!raw.complete && (raw.destroyed || raw.aborted))) {
     return incomplete(error);
   }
   return new UploadError(

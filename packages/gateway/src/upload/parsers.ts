@@ -1,6 +1,13 @@
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
+
+/**
+ * How long a connection whose answer came before its body ended keeps reading (and dropping)
+ * what the client still sends, after the gateway closed its side: long enough for the client
+ * to read the answer, rather than lose it to the reset a close on unread bytes causes.
+ */
+export const LINGER_MS = 5_000;
 
 /**
  * Room for what happens before the body is read (authorization, with SpiceDB's own time
@@ -15,18 +22,32 @@ const BEFORE_BODY_MS = 10_000;
  * text/plain too: an upload is never buffered or parsed); multipart/form-data goes to
  * @fastify/multipart, read part by part with the limits scanUploads passes per request, paths
  * in file names kept so that checkFilename sees (and refuses) them. A response sent before the
- * body was read to its end (a 401, a 4xx from scanUploads) closes the connection: Node would
- * otherwise read the rest of an unwanted upload off the wire to reuse it.
+ * body was read to its end (a 401, a 4xx from scanUploads) closes the connection once sent:
+ * Node would otherwise read the rest of an unwanted upload off the wire to reuse it.
  */
 export function registerUploadParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   app.register(multipart, { preservePath: true });
-  app.addHook('onSend', closeUnreadBody);
+  app.addHook('onResponse', closeUnreadBody);
 }
 
-async function closeUnreadBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!request.raw.complete) reply.header('connection', 'close');
+/**
+ * The answer is out and the body is not in: the gateway's side of the connection closes (the
+ * client sees the answer, then the end), what still arrives is read and dropped, and after
+ * LINGER_MS the connection goes. Not `Connection: close`: Node would destroy the socket as
+ * soon as the answer is written, and a client still sending would get a reset instead of it.
+ */
+async function closeUnreadBody(request: FastifyRequest): Promise<void> {
+  const { raw } = request;
+  const { socket } = raw;
+  if (raw.complete || socket.destroyed) return;
+  raw.unpipe();
+  raw.resume();
+  socket.end();
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 /** The server options the gateway is created with, for its upload limits. */

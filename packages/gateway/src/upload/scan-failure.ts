@@ -1,4 +1,3 @@
-import { retryAfterOf } from '@breakwater/core';
 import { ScanError } from '@breakwater/scanbridge';
 import { show } from './filename.js';
 import { UploadError } from './upload-error.js';
@@ -13,7 +12,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5;
  * bad configuration, a bug, a cancelled scan) is not the client's to fix and passes as it is.
  * A policy decision is never an error: a blocked file is an answer.
  */
-export function scanFailure(error: unknown, filename: string, now: number): unknown {
+export function scanFailure(error: unknown, filename: string): unknown {
   if (!(error instanceof ScanError)) return error;
   if (error.kind === 'file_too_large') {
     return new UploadError(
@@ -23,7 +22,7 @@ export function scanFailure(error: unknown, filename: string, now: number): unkn
     );
   }
   if (error.failures.length === 0 || !error.recoverable) return error;
-  const retryAfterSeconds = retryAfterSecondsOf(error, now);
+  const retryAfterSeconds = retryAfterSecondsOf(error);
   return new UploadError(
     'BREAKWATER_UPLOAD_ENGINES_UNAVAILABLE',
     `Every malware engine failed, so there is no verdict on ${show(filename)}; retry in ${retryAfterSeconds} s. ${error.message}`,
@@ -31,11 +30,16 @@ export function scanFailure(error: unknown, filename: string, now: number): unkn
   );
 }
 
-function retryAfterSecondsOf(error: ScanError, now: number): number {
+/**
+ * The soonest an engine asks to be tried again (an open breaker's remaining open time, a rate
+ * limit's wait). A breaker forced open has no such moment: it waits for an operator.
+ */
+function retryAfterSecondsOf(error: ScanError): number {
   let soonest: number | undefined;
   for (const { error: failure } of error.failures) {
-    const ms = retryAfterOf(failure, now);
-    if (ms !== undefined && (soonest === undefined || ms < soonest)) soonest = ms;
+    const ms = failure.retryAfter;
+    if (ms !== undefined && Number.isFinite(ms) && (soonest === undefined || ms < soonest))
+      soonest = ms;
   }
   return soonest === undefined
     ? DEFAULT_RETRY_AFTER_SECONDS

@@ -94,7 +94,7 @@ export class UploadReader {
       const scan = await this.manager.scanWithPolicy(input, this.context, { signal: this.signal });
       return { filename, size: scan.report.fileMetadata.size, scan };
     } catch (error) {
-      throw this.settled(scanFailure(error, filename, Date.now()));
+      throw this.settled(scanFailure(error, filename));
     }
   }
 
@@ -172,7 +172,7 @@ function empty(filename: string): UploadError {
 export function incomplete(cause: unknown): UploadError {
   return new UploadError(
     'BREAKWATER_UPLOAD_INCOMPLETE',
-    'The request body stopped before its end (the client closed the connection, or sent less than it announced): nothing was kept; send the whole file again',
+    'The request body stopped before its end (the client closed the connection, sent less than it announced, or the form ends before its closing boundary): nothing was kept; send the whole file again',
     { cause },
   );
 }
