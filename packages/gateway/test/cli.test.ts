@@ -29,9 +29,15 @@ interface Run {
   stderr(): string;
 }
 
-function start(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+interface RunOptions {
+  readonly stdin?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+function start(args: string[], options: RunOptions = {}): Run {
   const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
-    cwd: dir,
+    cwd: options.cwd ?? dir,
     env: { PATH: process.env.PATH, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -51,7 +57,7 @@ function start(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEn
   return { child, exit, stdout: () => stdout, stderr: () => stderr };
 }
 
-async function run(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) {
+async function run(args: string[], options: RunOptions = {}) {
   const running = start(args, { stdin: '', ...options });
   const { code } = await running.exit;
   return { code, stdout: running.stdout(), stderr: running.stderr() };
@@ -145,12 +151,18 @@ describe('breakwater-gateway', () => {
   it('serves with the flags over the file, prints where, and stops cleanly on SIGTERM', async () => {
     // The file's port is taken (by nothing that matters: the flag wins) and its SpiceDB remote;
     // the flags put the gateway on a free port and SpiceDB on loopback, so no key is needed.
-    const file = join(dir, 'serve.json');
+    const home = mkdtempSync(join(dir, 'serve-'));
+    const file = join(home, 'serve.json');
     writeFileSync(
       file,
       JSON.stringify({ port: 1, spicedb: { endpoint: 'spicedb.example.com:50051' } }),
     );
-    const gateway = start(['serve', '--config', file, '--port', '0', '--spicedb', '127.0.0.1:1']);
+    const gateway = start(
+      ['serve', '--config', 'serve.json', '--port', '0', '--spicedb', '127.0.0.1:1'],
+      {
+        cwd: home,
+      },
+    );
     await until(() => gateway.stdout().includes('\n'), 'the listening line');
     const line = gateway.stdout();
     expect(line).toMatch(/^breakwater-gateway listening on http:\/\/127\.0\.0\.1:\d+\n$/);
@@ -163,6 +175,41 @@ describe('breakwater-gateway', () => {
     expect(gateway.stdout()).toBe(line);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     // Nothing was uploaded, so nothing was written beside the configuration.
-    expect(readdirSync(dir).sort()).toEqual(['broken.json', 'serve.json', 'syntax.json']);
+    expect(readdirSync(home)).toEqual(['serve.json']);
   });
+});
+
+describe('breakwater-gateway demo', () => {
+  function spiceDbPid(output: string): number {
+    const pid = /embedded \(pid (\d+)\)/.exec(output)?.[1];
+    if (pid === undefined) throw new Error(`no SpiceDB pid in:\n${output}`);
+    return Number(pid);
+  }
+
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  it('ends on SIGINT with its summary, exit 0, leaving no SpiceDB behind', async () => {
+    const demo = start(['demo', '--no-traffic', '--port', '0']);
+    await until(() => demo.stdout().includes('Ctrl-C'), 'the demo to be up', 30_000);
+    const pid = spiceDbPid(demo.stdout());
+    expect(alive(pid)).toBe(true);
+    demo.child.kill('SIGINT');
+    expect(await demo.exit).toEqual({ code: 0, signal: null });
+    expect(demo.stdout()).toContain('Summary after');
+    expect(alive(pid)).toBe(false);
+  }, 45_000);
+
+  it('stops by itself after --duration', async () => {
+    const { code, stdout } = await run(['demo', '--no-traffic', '--port', '0', '--duration', '1']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Summary after \d+(\.\d)? s/);
+    expect(alive(spiceDbPid(stdout))).toBe(false);
+  }, 45_000);
 });
