@@ -48,6 +48,8 @@ export interface Host {
   readonly pid: number;
   /** Resolves with the host's first stdout line. */
   readonly ready: Promise<string>;
+  /** Everything the host wrote to stdout, once it exited. */
+  readonly output: Promise<string>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -55,7 +57,7 @@ export interface Host {
  * Runs test/yara-host.ts in a process of its own; every host and every scanning process it
  * left is killed after the file's tests, also when one fails.
  */
-export function yaraHosts(): (mode: 'exit' | 'wait') => Host {
+export function yaraHosts(): (mode: 'exit' | 'close' | 'wait') => Host {
   const started: number[] = [];
   afterAll(() => {
     for (const pid of started) {
@@ -81,8 +83,8 @@ export function yaraHosts(): (mode: 'exit' | 'wait') => Host {
     host.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    let out = '';
     const ready = new Promise<string>((resolve, reject) => {
-      let out = '';
       host.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
@@ -92,6 +94,7 @@ export function yaraHosts(): (mode: 'exit' | 'wait') => Host {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       host.once('exit', (code, signal) => resolve({ code, signal })),
     );
-    return { pid: host.pid, ready, exited };
+    const output = exited.then(() => out);
+    return { pid: host.pid, ready, output, exited };
   };
 }

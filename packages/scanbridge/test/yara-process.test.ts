@@ -96,6 +96,14 @@ describe('YaraScanner scanning process', () => {
     expect(yaraChildren(exiting.pid)).toEqual([]);
   });
 
+  it('close() ends the scanning process before it resolves, even when it was idle', async () => {
+    const closing = host('close');
+    expect(await closing.ready).toBe('scanned infected');
+    // An unsettled close() would end the host with code 13, before "closed".
+    expect(await closing.exited).toEqual({ code: 0, signal: null });
+    expect(await closing.output).toBe('scanned infected\nclosed\n');
+  });
+
   it('dies with its host: SIGKILL the host and the scanning process is gone', async () => {
     const waiting = host('wait');
     expect(await waiting.ready).toBe('scanned infected');

@@ -131,7 +131,7 @@ describe('YaraScanner', () => {
     expect(result.outcome).toMatchObject({ type: 'suspicious', confidence: 0.9 });
   });
 
-  it('scans a path, small and large (copied, then scanned from disk), leaving no copy', async () => {
+  it('scans a path, small (sent as bytes) and large (read again where it scans), making no copy', async () => {
     const dir = await newDir();
     const spoolDir = await newDir();
     const small = join(dir, 'eicar.com');
@@ -246,7 +246,7 @@ describe('YaraScanner', () => {
     expect(await a.signatureVersion()).not.toBe(await b.signatureVersion());
   });
 
-  it('scans a 20 MB file from a copy, removed after', async () => {
+  it('scans a 20 MB file, making no copy', async () => {
     const dir = await newDir();
     const path = join(dir, 'big.bin');
     await writeFile(

@@ -172,6 +172,9 @@ export class YaraProcess {
     }
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
+      // Whoever awaits this is awaiting the exit: an idle, unref'd process would let the host
+      // end first, the promise unsettled.
+      child.ref();
       child.kill('SIGKILL');
     });
   }
