@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 describe('npm start, in-process', () => {
-  it('runs traffic and a SpiceDB hang: its breaker opens and closes again, alice uploads, mallory is denied; then nothing is left', async () => {
+  it('runs traffic and a SpiceDB hang: its breaker opens and closes again, alice uploads, mallory and (while it is down) nina are denied; then nothing is left', async () => {
     const out = new Terminal();
     const code = await runDemo({
       host: '127.0.0.1',

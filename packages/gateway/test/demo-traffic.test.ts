@@ -166,6 +166,33 @@ describe('the traffic generator', () => {
     expect(tally.counts('alice')).toEqual({ allowed: 0, blocked: 0, denied: 0, failed: 0 });
   });
 
+  it('takes a user added later into the turns, counted from zero', async () => {
+    const gateway = await gatewayLike((seen, response) =>
+      json(response, 200, { files: [{ filename: seen.filename, decision: 'allow' }] }),
+    );
+    const tally = new UploadTally();
+    const traffic = startTraffic({
+      url: gateway.url,
+      tenant: 'demo',
+      users: [{ name: 'alice', token: 'alice-token' }],
+      tally,
+      perSecond: 200,
+      concurrency: 1,
+    });
+    open.push({ server: gateway.server, traffic });
+    await until(() => total(tally, 'alice') >= 2);
+    traffic.add({ name: 'nina', token: 'nina-token' });
+    expect(tally.users()).toEqual(['alice', 'nina']);
+    await until(() => total(tally, 'nina') >= 2);
+    await traffic.stop();
+    const tokens = gateway.seen.map((seen) => seen.token);
+    const first = tokens.indexOf('nina-token');
+    expect(first).toBeGreaterThanOrEqual(2);
+    expect(tokens.slice(0, first).every((token) => token === 'alice-token')).toBe(true);
+    expect(tokens.slice(first)).toContain('alice-token');
+    expect(tally.counts('nina')).toMatchObject({ blocked: 0, denied: 0, failed: 0 });
+  });
+
   it('counts an upload left unanswered past its timeout as failed', async () => {
     const gateway = await gatewayLike(() => {});
     const tally = new UploadTally();

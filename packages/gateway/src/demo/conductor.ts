@@ -13,6 +13,8 @@ export interface ConductorOptions {
   /** ms since the demo started: the schedule's time. */
   readonly elapsed: () => number;
   readonly say: (line: string) => void;
+  /** Told once each phase has been applied. */
+  readonly onPhase?: ((phase: Phase) => void) | undefined;
 }
 
 export interface Conductor {
@@ -24,7 +26,7 @@ const TARGETS: Readonly<Record<FaultTarget, string>> = { spicedb: 'SpiceDB', cla
 
 /** Runs the fault script: each phase at its time, told in the terminal and to the timeline. */
 export function startPhases(options: ConductorOptions): Conductor {
-  const { schedule, faults, proxies, breakers, timeline, elapsed, say } = options;
+  const { schedule, faults, proxies, breakers, timeline, elapsed, say, onPhase } = options;
   let index = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -43,6 +45,7 @@ export function startPhases(options: ConductorOptions): Conductor {
       say(`recovery ${phase.number}: ${TARGETS[phase.fault.target]} is back to normal`);
       await phase.fault.heal(proxy);
     }
+    onPhase?.(phase);
   };
 
   const next = (): void => {

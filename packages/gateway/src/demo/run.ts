@@ -93,7 +93,7 @@ function plan(settings: DemoSettings, withClamd: boolean): string[] {
   const { firstFaultMs, everyMs, faultMs } = settings.phases;
   const faults = FAULTS.filter((fault) => withClamd || fault.target !== 'clamd');
   return [
-    'Traffic: alice, rita and mallory upload clean files, EICAR, programs named as documents and pages with script, 4 a second.',
+    'Traffic: alice, rita and mallory upload clean files, EICAR, programs named as documents and pages with script, 4 a second; nina joins them at the first fault.',
     `Faults: the first at ${firstFaultMs / 1_000} s, then one every ${everyMs / 1_000} s, each for ${faultMs / 1_000} s, in turn: ${faults.map((fault) => fault.title).join('; ')}.`,
     'Each phase and each breaker change is printed below, with the time since the gateway came up.',
     stop,
@@ -202,10 +202,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
 
     const tally = new UploadTally();
-    const uploaders = users.filter((user) => user.uploads);
-    for (const user of uploaders) tally.add(user.name);
+    for (const user of users) if (user.uploads !== 'never') tally.add(user.name);
     let quiet = (): Promise<void> => Promise.resolve();
     if (settings.traffic) {
+      const traffic = startTraffic({
+        url: gateway.url,
+        tenant: DEMO_TENANT,
+        users: users.filter((user) => user.uploads === 'from-start'),
+        tally,
+      });
+      const latecomers = users.filter((user) => user.uploads === 'from-first-fault');
       const proxies: Partial<Record<FaultTarget, FaultProxy>> = { spicedb: spicedbProxy };
       if (clamdProxy !== undefined) proxies.clamd = clamdProxy;
       const conductor = startPhases({
@@ -216,12 +222,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         timeline,
         elapsed,
         say,
-      });
-      const traffic = startTraffic({
-        url: gateway.url,
-        tenant: DEMO_TENANT,
-        users: uploaders,
-        tally,
+        onPhase: (phase) => {
+          if (phase.kind !== 'fault' || phase.number !== 1) return;
+          for (const user of latecomers) {
+            say(`${user.name} starts uploading: SpiceDB has never answered for her`);
+            traffic.add(user);
+          }
+        },
       });
       let quieted: Promise<void> | undefined;
       quiet = () => {

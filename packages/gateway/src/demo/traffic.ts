@@ -21,6 +21,8 @@ export interface TrafficOptions {
 export interface Traffic {
   /** Uploads started so far. */
   readonly started: number;
+  /** Uploads as `user` too, in turn with the others, from now on. */
+  add(user: { readonly name: string; readonly token: string }): void;
   /** Stops starting uploads and ends those in flight; they are not counted. */
   stop(): Promise<void>;
 }
@@ -30,7 +32,8 @@ export interface Traffic {
  * body with `X-Filename`, and counts every answer in `tally`.
  */
 export function startTraffic(options: TrafficOptions): Traffic {
-  const { url, tenant, users, tally } = options;
+  const { url, tenant, tally } = options;
+  const users = [...options.users];
   const perSecond = options.perSecond ?? 4;
   const concurrency = options.concurrency ?? 4;
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -75,6 +78,10 @@ export function startTraffic(options: TrafficOptions): Traffic {
   return {
     get started() {
       return started;
+    },
+    add(user) {
+      tally.add(user.name);
+      users.push(user);
     },
     async stop() {
       clearInterval(timer);

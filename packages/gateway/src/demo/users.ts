@@ -14,15 +14,25 @@ export interface DemoUser {
   readonly can: string;
   /** Random for each run; printed once for copy-paste, never logged. */
   readonly token: string;
-  /** Whether the traffic generator uploads as them. */
-  readonly uploads: boolean;
+  /**
+   * When the traffic generator uploads as them: from the start, from the first fault (someone
+   * SpiceDB has never answered for, so no cached decision can let her in while it is down), or
+   * never.
+   */
+  readonly uploads: 'from-start' | 'from-first-fault' | 'never';
 }
 
 const PEOPLE: readonly Omit<DemoUser, 'token'>[] = [
-  { name: 'alice', role: 'member', can: 'uploads', uploads: true },
-  { name: 'rita', role: 'reviewer', can: 'uploads, reads the quarantine', uploads: true },
-  { name: 'mallory', role: 'none', can: 'nothing: her uploads get 403', uploads: true },
-  { name: 'adam', role: 'admin', can: 'everything, releases quarantined files', uploads: false },
+  { name: 'alice', role: 'member', can: 'uploads', uploads: 'from-start' },
+  { name: 'rita', role: 'reviewer', can: 'uploads, reads the quarantine', uploads: 'from-start' },
+  { name: 'mallory', role: 'none', can: 'nothing: her uploads get 403', uploads: 'from-start' },
+  {
+    name: 'nina',
+    role: 'member',
+    can: 'uploads, first at the first fault: never seen, denied while SpiceDB is down',
+    uploads: 'from-first-fault',
+  },
+  { name: 'adam', role: 'admin', can: 'everything, releases quarantined files', uploads: 'never' },
 ];
 
 /** A fresh random token: 32 bytes, base64url, so it goes in a header unchanged. */
@@ -30,7 +40,7 @@ export function randomToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** alice (member), rita (reviewer), mallory (no role) and adam (admin), each with a new token. */
+/** alice (member), rita (reviewer), mallory (no role), nina (member) and adam (admin), each with a new token. */
 export function demoUsers(): DemoUser[] {
   return PEOPLE.map((person) => ({ ...person, token: randomToken() }));
 }
