@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayOptions, startGateway } from '../src/server/gateway.js';
 import { type ErrorJson, jsonOf, type ReadyJson } from './support/answers.js';
 import { startTestGateway, type TestGateway } from './support/gateway-harness.js';
 import { CLEAN_TEXT, EICAR } from './support/samples.js';
@@ -191,6 +193,51 @@ describe('close()', () => {
     );
     await closing;
     expect(closed).toBe(true);
+    await other.close();
+  }, 30_000);
+});
+
+describe('startGateway options', () => {
+  it('refuses an unknown option and a bad grace period before starting anything', async () => {
+    await expect(startGateway(t.config, { loger: undefined } as GatewayOptions)).rejects.toThrow(
+      /unknown option "loger"/,
+    );
+    await expect(startGateway(t.config, { closeGraceMs: -1 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('close() past its grace period', () => {
+  it('ends a request that is still sending, and its scan, without leaving a quarantine entry', async () => {
+    const other = await startTestGateway({ spicedb: t.spicedb, closeGraceMs: 200 });
+    // A body that sends a little and then nothing, for ever.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('never finished '));
+      },
+    });
+    const answer = other
+      .fetch('/v1/tenants/acme/scans', 'alice', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream', 'x-filename': 'stuck.txt' },
+        duplex: 'half',
+      } as RequestInit)
+      .then(
+        (response) => response.status,
+        () => 'connection closed',
+      );
+    await expect.poll(() => scanStarted(other)).toBe(true);
+    const started = performance.now();
+    await other.gateway.close();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await answer).not.toBe(200);
+    // close() resolved only after the scan settled: it failed, and the refusal was audited.
+    expect(other.gateway.manager.stats().scans).toEqual({ completed: 0, failed: 1 });
+    expect(other.logger.audits('scan').at(-1)).toMatchObject({
+      subject: 'user:alice',
+      outcome: 'bad_request',
+    });
+    await expect(readdir(other.config.quarantine.dir)).rejects.toMatchObject({ code: 'ENOENT' });
     await other.close();
   }, 30_000);
 });

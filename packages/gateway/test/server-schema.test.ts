@@ -79,3 +79,27 @@ describe('the SpiceDB schema', () => {
     expect(failed?.message).not.toContain('not-the-key');
   }, 30_000);
 });
+
+describe('without a SpiceDB key', () => {
+  it('starts, warns, and denies every request (SpiceDB refuses the calls; the fallback denies)', async () => {
+    const t = await startTestGateway({
+      spicedb,
+      config: { spicedb: { tokenEnv: 'TEST_SPICEDB_TOKEN_THAT_IS_NOT_SET' } },
+    });
+    try {
+      expect(t.config.spicedb.token).toBeUndefined();
+      expect(t.logger.entries).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: expect.stringContaining('no preshared key'),
+        }),
+      );
+      const response = await scan(t);
+      expect(response.status).toBe(403);
+      expect(response.headers.get('retry-after')).not.toBeNull();
+      expect((await errorOf(response)).code).toBe('BREAKWATER_FORBIDDEN');
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+});

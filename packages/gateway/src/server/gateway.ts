@@ -20,6 +20,7 @@ import { CallerTable } from './callers.js';
 import { buildEngines, type Engines } from './engines.js';
 import { errorAnswer } from './error-answer.js';
 import { errorBody } from './http-error.js';
+import { InFlight } from './in-flight.js';
 import { jsonLinesLogger } from './json-logger.js';
 import { buildMetrics } from './metrics.js';
 import { policyOf } from './policy.js';
@@ -117,6 +118,7 @@ export async function startGateway(
       : undefined;
     if (dashboard !== undefined) undo.push(() => dashboard.close());
     const shutdown = new AbortController();
+    const inFlight = new InFlight();
     const app = buildApp(config, logger, dashboard);
     const context: RouteContext = {
       access: new Access(callers, authorization.service, logger),
@@ -125,6 +127,7 @@ export async function startGateway(
       limits: config.limits,
       logger,
       shutdown: shutdown.signal,
+      inFlight,
     };
     // The upload parsers replace every body parser of the scope they are given: only the scan routes get them.
     app.register(async (uploads) => {
@@ -163,7 +166,7 @@ export async function startGateway(
       quarantine,
       metrics: metrics?.register,
       close() {
-        closing ??= closeGateway(app, shutdown, closeGraceMs, [
+        closing ??= closeGateway(app, shutdown, inFlight, closeGraceMs, [
           () => metrics?.close(),
           () => authorization.close(),
           () => engines.close(),
@@ -195,6 +198,10 @@ function buildApp(
     // A tenant id may be 1024 characters (SpiceDB's limit): past Fastify's 100 it would be a 414,
     // not the 400 that names the rule.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  });
+  // Error messages name the request id; the client gets it too, to quote it.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
   app.setErrorHandler((error, request, reply) => {
     const answer = errorAnswer(error, request, logger);
@@ -263,6 +270,7 @@ async function applyShippedSchema(config: GatewayConfig, logger: Logger): Promis
 async function closeGateway(
   app: FastifyInstance,
   shutdown: AbortController,
+  inFlight: InFlight,
   graceMs: number,
   rest: readonly (() => void | Promise<void>)[],
 ): Promise<void> {
@@ -275,6 +283,7 @@ async function closeGateway(
   grace.unref();
   try {
     await app.close();
+    await inFlight.settled();
   } finally {
     clearTimeout(grace);
     for (const step of rest)

@@ -3,6 +3,7 @@ import type { FilesystemQuarantine, ScanManager } from '@breakwater/scanbridge';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
 import type { Access } from './access.js';
+import type { InFlight } from './in-flight.js';
 
 /** What the routes share: who may do what, the scan manager, the quarantine, the limits. */
 export interface RouteContext {
@@ -13,6 +14,8 @@ export interface RouteContext {
   readonly logger: Logger;
   /** Aborts when the gateway shuts down past its grace period. */
   readonly shutdown: AbortSignal;
+  /** Scans in progress, which `close()` waits for. */
+  readonly inFlight: InFlight;
 }
 
 /**

@@ -24,21 +24,23 @@ export async function scanFiles(
   context: RouteContext,
   scan: ScanRequest,
 ): Promise<FileVerdict[]> {
-  const { manager, limits, logger, shutdown } = context;
+  const { manager, limits, logger, shutdown, inFlight } = context;
   const { tenant, caller, endpoint, field } = scan;
   try {
-    const files = await scanUploads(request, {
-      manager,
-      limits,
-      context: {
-        tenantId: tenant,
-        userId: caller.subject,
-        requestId: request.id,
-        source: endpoint,
-      },
-      ...(field === undefined ? {} : { field }),
-      signal: requestSignal(request, reply, shutdown),
-    });
+    const files = await inFlight.track(
+      scanUploads(request, {
+        manager,
+        limits,
+        context: {
+          tenantId: tenant,
+          userId: caller.subject,
+          requestId: request.id,
+          source: endpoint,
+        },
+        ...(field === undefined ? {} : { field }),
+        signal: requestSignal(request, reply, shutdown),
+      }),
+    );
     const verdicts = files.map((file) => fileVerdict(file.filename, file.size, file.scan));
     audit(logger, {
       action: 'scan',
