@@ -184,7 +184,8 @@ describe('408: slow and silent clients', () => {
     await client.write(EICAR);
     const response = await client.response;
     const waited = Date.now() - started;
-    client.destroy();
+    // A silent client is not waited for any longer: the gateway closes the connection.
+    await client.closed();
     expect(response.status).toBe(408);
     expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_IDLE');
     expect(waited).toBeGreaterThanOrEqual(250);
@@ -298,6 +299,46 @@ describe('503: every engine down', () => {
     // One engine of two could not vouch for the file: the strict policy blocks it.
     expect(answers(response)[0]).toMatchObject({ filename: 'e.com', decision: 'block' });
     await server.nextOutcome();
+  });
+});
+
+describe('the connection', () => {
+  it('closes after an answer given before the body was read, which the client still gets', async () => {
+    const server = await app();
+    const client = new RawClient(server.port);
+    await client.write(head('/refused', { 'Content-Length': 64 * 1024 * 1024, 'X-Filename': 'a' }));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let answered = false;
+    void client.response.then(() => {
+      answered = true;
+    });
+    for (let i = 0; i < 200 && !answered; i++) {
+      await client.write(chunk);
+      await sleep(1);
+    }
+    const response = await client.response;
+    expect(response.status).toBe(403);
+    await client.closed();
+  });
+
+  it('stays open for the next request after a body read to its end', async () => {
+    const server = await app();
+    const client = new RawClient(server.port);
+    await client.write(head('/scan', { 'Content-Length': 5, 'X-Filename': 'a.txt' }));
+    await client.write('first');
+    // Both answers arrive on the one connection.
+    const second = Buffer.concat([
+      head('/scan', { 'Content-Length': 6, 'X-Filename': 'b.txt' }),
+      Buffer.from('second'),
+    ]);
+    await server.nextOutcome();
+    await client.write(second);
+    await server.nextOutcome();
+    const answers = () => client.text().match(/HTTP\/1\.1 200 OK/g)?.length ?? 0;
+    for (let i = 0; i < 100 && answers() < 2; i++) await sleep(10);
+    expect(client.socket.closed).toBe(false);
+    client.destroy();
+    expect(answers()).toBe(2);
   });
 });
 

@@ -93,8 +93,9 @@ export interface TestApp {
 /**
  * A Fastify app as the gateway sets one up for uploads: the server timeouts, the parsers in the
  * scope of the scan routes, `POST /scan` (any field, or a raw body) and `POST /api/v1/scan`
- * (files under FILES), answering an UploadError with its status; plus a JSON route outside that
- * scope, whose body must still be parsed.
+ * (files under FILES), answering an UploadError with its status, and `POST /refused`, which
+ * answers 403 without reading the body; plus a JSON route outside that scope, whose body must
+ * still be parsed.
  */
 export async function startApp(manager: ScanManager, limits: Limits = LIMITS): Promise<TestApp> {
   const app = Fastify({ ...serverTimeouts(limits) });
@@ -140,6 +141,8 @@ export async function startApp(manager: ScanManager, limits: Limits = LIMITS): P
           return reply.code(error.statusCode).send({ code: error.code, message: error.message });
         }
       };
+    // As the gateway answers a caller without `scan`: before reading a byte of the body.
+    scope.post('/refused', async (_request, reply) => reply.code(403).send({ code: 'FORBIDDEN' }));
     scope.post('/scan', route(undefined));
     scope.post('/api/v1/scan', route('FILES'));
   });
@@ -211,6 +214,11 @@ export class RawClient {
       if (this.socket.destroyed) resolve();
       else this.socket.write(data, () => resolve());
     });
+  }
+
+  /** Everything received so far, as text. */
+  text(): string {
+    return this.received.toString('latin1');
   }
 
   /** Half-closes: the client has nothing more to send. */
