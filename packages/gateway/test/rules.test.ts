@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
+  ClamAvScanner,
   FileInput,
   presets,
   ScanManager,
@@ -15,6 +16,7 @@ import {
 } from '@breakwater/scanbridge';
 import { compile, validate, type YaraX } from '@litko/yara-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useClamd } from '../../scanbridge/test/clamd.js';
 import { eicar, elf, pe, RULES, type RuleSample, ruleSamples } from './rule-samples.js';
 
 const RULES_DIR = fileURLToPath(new URL('../rules/', import.meta.url));
@@ -215,5 +217,37 @@ describe('the shipped YARA rules', () => {
     const html = await scanner.scan(FileInput.fromBytes(Buffer.from(page), 'big.html'));
     expectVerdict(html, { expect: { rule: null, outcome: 'clean' } });
     expect(html.fileMetadata.size).toBeGreaterThan(size);
+  });
+});
+
+// The demo and the end-to-end tests upload these samples to a gateway that also runs clamd (the
+// test harness's: one signature, the EICAR file's md5): the verdict they expect is this one.
+describe('the rule samples through the shipped rules and a real clamd together', () => {
+  const clamd = useClamd();
+  let yara: YaraScanner | undefined;
+  let clamav: ClamAvScanner | undefined;
+  afterAll(async () => {
+    await Promise.all([yara?.close(), clamav?.close()]);
+  });
+
+  it('come out as the samples say; clamd adds only the exact EICAR file', async () => {
+    yara = new YaraScanner({ rules: { dir: RULES_DIR } });
+    clamav = new ClamAvScanner({ socketPath: clamd().socketPath });
+    const manager = ScanManager.builder()
+      .addScanner(withCircuitBreaker(yara, presets.strict()))
+      .addScanner(withCircuitBreaker(clamav, presets.strict()))
+      .build();
+    for (const sample of ruleSamples()) {
+      const report = await manager.scan(FileInput.fromBytes(sample.bytes, sample.filename));
+      const byEngine = Object.fromEntries(report.results.map((r) => [r.engine, r.outcome.type]));
+      expect({ sample: sample.name, outcome: report.aggregatedOutcome.type, byEngine }).toEqual({
+        sample: sample.name,
+        outcome: sample.expect.outcome,
+        byEngine: {
+          yara: sample.expect.outcome,
+          clamav: sample.name === 'eicar' ? 'infected' : 'clean',
+        },
+      });
+    }
   });
 });
