@@ -1,28 +1,9 @@
-import { inspect } from 'node:util';
-import type { Logger } from '@breakwater/core';
+import { CapturingLogger as AuthzCapturingLogger } from '../../../authz/test/capturing-logger.js';
 
-export interface LogEntry {
-  readonly level: 'info' | 'warn' | 'error';
-  readonly fields: Record<string, unknown>;
-  readonly message: string;
-}
+export type { LogEntry } from '../../../authz/test/capturing-logger.js';
 
-/** A pino-shaped logger that keeps every entry, for tests that assert what was (and was not) logged. */
-export class CapturingLogger implements Logger {
-  readonly entries: LogEntry[] = [];
-
-  info(fields: Record<string, unknown>, message: string): void {
-    this.entries.push({ level: 'info', fields, message });
-  }
-
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.entries.push({ level: 'warn', fields, message });
-  }
-
-  error(fields: Record<string, unknown>, message: string): void {
-    this.entries.push({ level: 'error', fields, message });
-  }
-
+/** authz's capturing logger, which keeps every entry, and the gateway's audit lines picked out. */
+export class CapturingLogger extends AuthzCapturingLogger {
   /** The gateway's audit lines (`event: 'gateway_audit'`), optionally of one action. */
   audits(action?: string): Record<string, unknown>[] {
     return this.entries
@@ -32,15 +13,5 @@ export class CapturingLogger implements Logger {
           (action === undefined || entry.fields.action === action),
       )
       .map((entry) => entry.fields);
-  }
-
-  /** Every entry as a log line would show it, fields inspected in full (hidden ones too). */
-  text(): string {
-    return this.entries
-      .map(
-        (entry) =>
-          `${entry.level} ${entry.message} ${inspect(entry.fields, { depth: Number.POSITIVE_INFINITY, showHidden: true })} ${JSON.stringify(entry.fields)}`,
-      )
-      .join('\n');
   }
 }
