@@ -83,6 +83,19 @@ describe('runCli serve', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 
+  it('closes cleanly when the signal comes while it is still starting', async () => {
+    const cli = testIo();
+    const result = runCli(['--port', '0', '--spicedb', '127.0.0.1:1'], cli.io);
+    await until(() => cli.listeners.size > 0, 'the signal handler');
+    cli.signal('SIGTERM');
+    expect(await result).toBe(0);
+    // It still started (and said so) before it closed.
+    expect(cli.stdout()).toMatch(/^breakwater-gateway listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+    const url = cli.stdout().trim().split(' ').at(-1) as string;
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    expect(cli.exits).toEqual([]);
+  });
+
   it('says a port is in use and names --port, exit 1', async () => {
     const taken: Server = createServer();
     await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));

@@ -20,28 +20,32 @@ export async function serveCommand(
     overrides: command.overrides,
     cwd: io.cwd,
   });
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
-  try {
-    // The gateway's log is the command's stderr: JSON lines, as log shippers read them.
-    const logger = jsonLinesLogger((line) => io.stderr.write(line));
-    gateway = await startGateway(config, { logger });
-  } catch (error) {
-    return startFailure(error, config, io);
-  }
   let stop = () => {};
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
+  // Listening from the start: a signal while the gateway starts closes it once it is up,
+  // rather than killing the process half-way through.
   const remove = onStop(io, stop, EXIT.interrupted);
   try {
-    io.stdout.write(`breakwater-gateway listening on ${gateway.url}\n`);
-    await stopped;
-    io.stderr.write('breakwater-gateway: stopping (a second signal exits at once)\n');
-    await gateway.close();
-    return EXIT.ok;
-  } catch (error) {
-    io.stderr.write(`breakwater-gateway: could not close cleanly: ${(error as Error).message}\n`);
-    return EXIT.failure;
+    let gateway: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      // The gateway's log is the command's stderr: JSON lines, as log shippers read them.
+      const logger = jsonLinesLogger((line) => io.stderr.write(line));
+      gateway = await startGateway(config, { logger });
+    } catch (error) {
+      return startFailure(error, config, io);
+    }
+    try {
+      io.stdout.write(`breakwater-gateway listening on ${gateway.url}\n`);
+      await stopped;
+      io.stderr.write('breakwater-gateway: stopping (a second signal exits at once)\n');
+      await gateway.close();
+      return EXIT.ok;
+    } catch (error) {
+      io.stderr.write(`breakwater-gateway: could not close cleanly: ${(error as Error).message}\n`);
+      return EXIT.failure;
+    }
   } finally {
     remove();
   }
