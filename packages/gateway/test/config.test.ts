@@ -104,6 +104,23 @@ describe('defaults', () => {
     expect(config.engines[2]).toMatchObject({ baseUrl: undefined });
   });
 
+  it("reads clamd addresses as scanbridge's --clamav does", () => {
+    const config = parse({
+      engines: [
+        { type: 'clamav', name: 'a', address: 'clamd.internal' },
+        { type: 'clamav', name: 'b', address: '[::1]:3311' },
+        { type: 'clamav', name: 'c', address: 'clamd:3312' },
+        { type: 'clamav', name: 'd', address: '/run/clamav/clamd.ctl' },
+      ],
+    });
+    expect(config.engines.map((e) => (e.type === 'clamav' ? e.endpoint : undefined))).toEqual([
+      { host: 'clamd.internal', port: 3310 },
+      { host: '::1', port: 3311 },
+      { host: 'clamd', port: 3312 },
+      { socketPath: '/run/clamav/clamd.ctl' },
+    ]);
+  });
+
   it('makes SpiceDB plaintext only on loopback unless told', () => {
     const remote = parse(
       { spicedb: { endpoint: 'spicedb.internal:50051' } },
