@@ -1,5 +1,6 @@
 import type { EmbeddedSpiceDb } from '@breakwater/authz/embedded';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ruleSamples } from './rule-samples.js';
 import {
   type ClamavRestJson,
   errorOf,
@@ -242,4 +243,34 @@ describe('two engines', () => {
       await two.close();
     }
   }, 30_000);
+});
+
+describe('with the shipped rule set', () => {
+  it('answers each rule sample with the decision the default policy gives its outcome', async () => {
+    const shipped = await startTestGateway({ spicedb, engines: [{ type: 'yara', name: 'yara' }] });
+    const decisionOf = { clean: 'allow', infected: 'block', suspicious: 'quarantine' } as const;
+    try {
+      for (const sample of ruleSamples()) {
+        const response = await shipped.fetch('/v1/tenants/acme/scans', 'alice', {
+          method: 'POST',
+          body: new Uint8Array(sample.bytes),
+          headers: { 'content-type': 'application/octet-stream', 'x-filename': sample.filename },
+        });
+        expect(response.status, sample.name).toBe(200);
+        const [file] = await filesOf(response);
+        expect([file?.outcome, file?.decision], sample.name).toEqual([
+          sample.expect.outcome,
+          decisionOf[sample.expect.outcome],
+        ]);
+        if (sample.expect.outcome === 'infected') {
+          expect(
+            file?.threats.map((threat) => threat.name),
+            sample.name,
+          ).toContain(sample.expect.rule);
+        }
+      }
+    } finally {
+      await shipped.close();
+    }
+  }, 60_000);
 });
