@@ -1,5 +1,6 @@
 import { MockScanner, YaraScanner } from '@breakwater/scanbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_FIELDS } from '../src/upload/multipart-body.js';
 import {
   answers,
   buildManager,
@@ -328,6 +329,19 @@ describe('multipart bodies', () => {
     expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_TOO_MANY_FILES');
     expect(refusal(response).message).toContain(`more than ${LIMITS.maxFiles} files`);
     expect(mock.scanCount - scansBefore).toBe(LIMITS.maxFiles);
+    await server.nextOutcome();
+  });
+
+  it('answers 413 to a form with more fields than an upload needs', async () => {
+    const fields = Array.from({ length: MAX_FIELDS + 1 }, (_, i) => part(`f${i}`, undefined, 'v'));
+    const response = await send(
+      server.port,
+      '/scan',
+      { 'Content-Type': MULTIPART },
+      form(...fields, part('file', 'a.txt', 'content')),
+    );
+    expect(response.status).toBe(413);
+    expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_TOO_MANY_PARTS');
     await server.nextOutcome();
   });
 

@@ -41,8 +41,8 @@ export class UploadReader {
   private readonly context: ScanContext;
   private readonly cancel = new AbortController();
   private readonly onBodyEnd = (): void => this.deadline.finished();
-  readonly signal: AbortSignal;
-  readonly deadline: BodyDeadline;
+  private readonly signal: AbortSignal;
+  private readonly deadline: BodyDeadline;
   private failure: UploadError | undefined;
 
   constructor(
@@ -99,7 +99,11 @@ export class UploadReader {
   }
 
   /** Reads a part nobody scans (a field the route ignores) to its end; returns its size. */
-  async skip(source: AsyncIterator<Uint8Array>, filename: string, failed: ClientFailure) {
+  async skip(
+    source: AsyncIterator<Uint8Array>,
+    filename: string,
+    failed: ClientFailure,
+  ): Promise<number> {
     let size = 0;
     for await (const chunk of this.chunks(source, filename, failed, true)) size += chunk.byteLength;
     return size;
