@@ -8,9 +8,9 @@ rule Office_Vba_Project : suspicious {
     reference = "https://learn.microsoft.com/en-us/openspecs/office_file_formats/ms-ovba/575462ba-bf67-4190-9fac-c275523c75fc"
   strings:
     // OOXML (docm, xlsm, pptm, xlsb, dotm, ...) is a zip. The part's name counts only in a zip
-    // local file header: the signature, 22 bytes of version, flags, method, time, CRC and sizes,
-    // the name's length (19, 17 or 18, little-endian), the extra field's length, then the name.
-    // A document that merely mentions "vbaProject.bin" does not match. Part names are
+    // local file header: the signature, 22 bytes of version, flags, method, time, date, CRC and
+    // sizes, the name's length (19, 17 or 18, little-endian), the extra field's length, then the
+    // name. A document that merely mentions "vbaProject.bin" does not match. Part names are
     // case-insensitive in OOXML (ECMA-376 part 2), hence nocase.
     $ooxml = /PK\x03\x04.{22}(\x13\x00..word|\x11\x00..xl|\x12\x00..ppt)\/vbaProject\.bin/s nocase
     // Legacy OLE2 (doc, xls): a 128-byte directory entry whose name (UTF-16LE, NUL-terminated,

@@ -571,6 +571,14 @@ export function ruleSamples(): RuleSample[] {
       ...script,
     },
     {
+      name: 'svg-with-namespaced-script',
+      filename: 'chart.svg',
+      bytes: text(
+        '<?xml version="1.0"?>\n<svg:svg xmlns:svg="http://www.w3.org/2000/svg"><svg:script>alert(1)</svg:script></svg:svg>',
+      ),
+      ...script,
+    },
+    {
       name: 'svg-with-onload',
       filename: 'icon.svg',
       bytes: text(
