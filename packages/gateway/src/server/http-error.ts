@@ -38,5 +38,6 @@ export function errorBody(
   message: string,
   fields: Record<string, string> = {},
 ): ErrorBody {
-  return { error: { ...fields, code, message } };
+  // code and message first for a person reading it; the fields never carry either.
+  return { error: { code, message, ...fields } };
 }
