@@ -1,10 +1,3 @@
-import {
-  Condition,
-  PolicyAction,
-  PolicyEngine,
-  type PolicyJSON,
-  PolicyRule,
-} from '@breakwater/scanbridge';
 import { hashToken, parseConfig } from '../config/index.js';
 import type { GatewayConfig, GatewayConfigFile } from '../config/types.js';
 import { DEMO_TENANT, type DemoUser } from './users.js';
@@ -28,36 +21,6 @@ export interface DemoConfigInput {
   readonly dashboardToken: string;
   /** The run's private directory: the quarantine lives in it. */
   readonly dir: string;
-}
-
-/**
- * The default policy, except that a suspicious file (a macro, a page with script) is quarantined
- * rather than blocked, so the quarantine has something in it for rita to review and adam to
- * release.
- */
-function demoPolicy(): PolicyJSON {
-  return new PolicyEngine({ defaultAction: PolicyAction.requireReview() })
-    .addRule(
-      new PolicyRule('block-infected', PolicyAction.block('malware detected'))
-        .withCondition(Condition.outcomeIs('infected'))
-        .withPriority(100),
-    )
-    .addRule(
-      new PolicyRule('quarantine-suspicious', PolicyAction.quarantine('suspicious file'))
-        .withCondition(Condition.outcomeIs('suspicious'))
-        .withPriority(80),
-    )
-    .addRule(
-      new PolicyRule('review-errors', PolicyAction.requireReview('the scan could not finish'))
-        .withCondition(Condition.outcomeIs('error'))
-        .withPriority(70),
-    )
-    .addRule(
-      new PolicyRule('allow-clean', PolicyAction.allow()).withCondition(
-        Condition.outcomeIs('clean'),
-      ),
-    )
-    .toJSON();
 }
 
 /**
@@ -95,7 +58,9 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
             },
           ]),
     ],
-    policy: demoPolicy(),
+    // Malware and suspicious files are kept (not only refused), so that rita has a quarantine
+    // to look at and adam something to release.
+    policy: 'strict',
     quarantine: { dir: 'quarantine' },
     tokens: input.users.map((user) => ({
       sha256: hashToken(user.token),

@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import type { Logger } from '@breakwater/core';
 import {
   describeValue,
   integerAtLeast,
@@ -11,17 +10,7 @@ import { checkSchedule, type PhaseSchedule } from './phases.js';
 import type { DemoOptions } from './run.js';
 
 /** DemoOptions checked, with the schedule's defaults filled in. */
-export interface DemoSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly traffic: boolean;
-  readonly durationSeconds: number | undefined;
-  readonly out: Writable;
-  readonly signal: AbortSignal;
-  readonly phases: PhaseSchedule;
-  readonly clamd: readonly string[] | undefined;
-  readonly logger: Logger | undefined;
-}
+export type DemoSettings = Omit<DemoOptions, 'phases'> & { readonly phases: PhaseSchedule };
 
 const OWNER = 'runDemo';
 const KNOWN: ReadonlySet<string> = new Set([
