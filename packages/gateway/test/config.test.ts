@@ -160,6 +160,12 @@ describe('paths', () => {
     expect(config.quarantine.dir).toBe(join(sub, 'held'));
   });
 
+  it('refuses a quarantine directory that is a file', () => {
+    expect(issues({ quarantine: { dir: 'single.yar' } })).toEqual([
+      `quarantine.dir: ${join(dir, 'single.yar')} exists and is not a directory`,
+    ]);
+  });
+
   it('resolves against the working directory without a file', async () => {
     const config = await loadConfig(undefined, {}, { cwd: '/srv/gw' });
     expect(config.quarantine.dir).toBe('/srv/gw/quarantine');

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
@@ -82,6 +83,10 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
   const policy = readPolicy(root);
   const quarantine = root.section('quarantine', ['dir']);
   const quarantineDir = resolve(baseDir, quarantine.string('dir', 'quarantine'));
+  // Made on the first file held back; something else already there would fail only then.
+  if (existsSync(quarantineDir) && !statSync(quarantineDir).isDirectory()) {
+    quarantine.fail(quarantine.at('dir'), `${quarantineDir} exists and is not a directory`);
+  }
   const tokens = readTokens(root, issues);
   const dashboard = root.section('dashboard', ['enabled', 'tokenEnv']);
   const dashboardValues = {
