@@ -117,6 +117,10 @@ describe('what the caller may do', () => {
       const error = await errorOf(response);
       expect(error.code).toBe('BREAKWATER_BAD_TENANT');
       expect(error.message).toContain('is not one SpiceDB accepts');
+      expect(t.logger.audits('scan').at(-1)).toMatchObject({
+        outcome: 'bad_request',
+        code: 'BREAKWATER_BAD_TENANT',
+      });
     }
   });
 

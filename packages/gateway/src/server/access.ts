@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { type AuditAction, audit } from './audit.js';
 import type { Caller, CallerTable, Unauthenticated } from './callers.js';
 import { GatewayHttpError } from './http-error.js';
+import { checkTenantId } from './tenant-id.js';
 
 /** A tenant permission of the gateway's schema. */
 export type Permission = 'scan' | 'review' | 'manage';
@@ -42,6 +43,22 @@ export class Access {
     this.#callers = callers;
     this.#authorization = authorization;
     this.#logger = logger;
+  }
+
+  /** The path's tenant id, or a 400 (audited, without the id: it may be anything) naming SpiceDB's rule. */
+  tenant(request: FastifyRequest, value: string, action: AuditAction, id?: string): string {
+    try {
+      return checkTenantId(value);
+    } catch (error) {
+      audit(this.#logger, {
+        action,
+        outcome: 'bad_request',
+        id,
+        requestId: request.id,
+        detail: { code: 'BREAKWATER_BAD_TENANT' },
+      });
+      throw error;
+    }
   }
 
   /** The caller, or a 401 (audited) with a `WWW-Authenticate` challenge. */

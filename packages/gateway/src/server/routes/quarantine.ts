@@ -7,7 +7,6 @@ import type { Caller } from '../callers.js';
 import { attachment } from '../content-disposition.js';
 import { GatewayHttpError } from '../http-error.js';
 import type { RouteContext } from '../route-context.js';
-import { checkTenantId } from '../tenant-id.js';
 import { quarantineView } from '../verdict.js';
 
 type ItemParams = { Params: { tenant: string; id: string } };
@@ -22,7 +21,7 @@ export function quarantineRoutes(app: FastifyInstance, context: RouteContext): v
   const base = '/v1/tenants/:tenant/quarantine';
 
   app.get<{ Params: { tenant: string } }>(base, async (request) => {
-    const tenant = checkTenantId(request.params.tenant);
+    const tenant = access.tenant(request, request.params.tenant, 'quarantine_list');
     const caller = await allowed(access, request, 'review', tenant, 'quarantine_list');
     const records = await quarantine.list({ tenantId: tenant });
     audit(logger, {
@@ -124,8 +123,8 @@ async function item(
   permission: Permission,
   action: AuditAction,
 ): Promise<{ tenant: string; caller: Caller; record: QuarantineRecord }> {
-  const tenant = checkTenantId(request.params.tenant);
   const { id } = request.params;
+  const tenant = context.access.tenant(request, request.params.tenant, action, id);
   const caller = await allowed(context.access, request, permission, tenant, action, id);
   const record = await context.quarantine.get(id).catch((error: unknown) => {
     if (

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../route-context.js';
-import { checkTenantId } from '../tenant-id.js';
 import { scanFiles } from './scan-files.js';
 
 /**
@@ -11,7 +10,7 @@ import { scanFiles } from './scan-files.js';
 export function scanRoutes(app: FastifyInstance, context: RouteContext): void {
   const { access } = context;
   app.post<{ Params: { tenant: string } }>('/v1/tenants/:tenant/scans', async (request, reply) => {
-    const tenant = checkTenantId(request.params.tenant);
+    const tenant = access.tenant(request, request.params.tenant, 'scan');
     const caller = access.authenticate(request, 'scan', tenant);
     await access.authorize(request, caller, 'scan', tenant, 'scan');
     const files = await scanFiles(request, reply, context, { tenant, caller, endpoint: 'gateway' });
