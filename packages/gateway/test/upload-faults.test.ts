@@ -39,9 +39,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  await yara?.close();
-  await dirs?.remove();
+  try {
+    await Promise.all(apps.map((app) => app.close()));
+    await yara?.close();
+  } finally {
+    await dirs?.remove();
+  }
 });
 
 // Whatever a request did, it leaves no spooled copy and no quarantine entry behind: every file

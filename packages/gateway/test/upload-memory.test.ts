@@ -30,8 +30,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
-  await dirs?.remove();
+  try {
+    await server?.close();
+  } finally {
+    await dirs?.remove();
+  }
 });
 
 /**

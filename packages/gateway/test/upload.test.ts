@@ -34,9 +34,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
-  await yara?.close();
-  await dirs?.remove();
+  try {
+    await server?.close();
+    await yara?.close();
+  } finally {
+    await dirs?.remove();
+  }
 });
 
 // Whatever a request did, it leaves no spooled copy behind.
