@@ -170,6 +170,69 @@ describe('npm start, in-process', () => {
     );
   });
 
+  it('fails to start the gateway after SpiceDB is up, says why, and stops SpiceDB and removes its directory', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    await new Promise((resolve) => holder.close(resolve));
+    const out = new Terminal();
+    const pids: number[] = [];
+    const logger = {
+      info(fields: Record<string, unknown>) {
+        if (typeof fields.pid === 'number') pids.push(fields.pid);
+      },
+      warn() {},
+      error() {},
+    };
+    // Taken while SpiceDB starts, after the demo found it free: the gateway's own listen fails.
+    const taken = out
+      .until('Starting the embedded SpiceDB')
+      .then(() => new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve)));
+    try {
+      const code = await runDemo({
+        host: '127.0.0.1',
+        port,
+        traffic: true,
+        durationSeconds: 5,
+        out,
+        signal: new AbortController().signal,
+        clamd: ['/nonexistent/clamd.sock'],
+        logger,
+      });
+      await taken;
+      expect(code, out.text).toBe(1);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    expect(out.text).toContain(
+      `breakwater-gateway demo: could not start the gateway on 127.0.0.1:${port}: port ${port} on 127.0.0.1 is in use: stop what listens there, or pick another port with --port <n>\n`,
+    );
+    const dir = /Stopped what had started; removed (\/\S+)\.$/m.exec(out.text)?.[1] ?? '';
+    expect(dir).toMatch(/breakwater-demo-/);
+    expect(existsSync(dir)).toBe(false);
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  }, 60_000);
+
+  it('stops at once when its signal comes while SpiceDB is still starting', async () => {
+    const out = new Terminal();
+    const stop = new AbortController();
+    void out.until('Starting the embedded SpiceDB').then(() => stop.abort());
+    const code = await runDemo({
+      host: '127.0.0.1',
+      port: 0,
+      traffic: true,
+      durationSeconds: 5,
+      out,
+      signal: stop.signal,
+    });
+    expect(code).toBe(0);
+    expect(out.text).toContain('Stopping before the demo was up...');
+    expect(out.text).not.toContain('Breakwater gateway demo');
+    const dir = /Stopped what had started; removed (\/\S+)\.$/m.exec(out.text)?.[1] ?? '';
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('refuses options it does not know and values out of range, by name', async () => {
     const base = {
       host: '127.0.0.1',

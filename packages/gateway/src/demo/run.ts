@@ -120,11 +120,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const logger = settings.logger ?? terminalLogger(say);
   const teardown = new Teardown();
   let stage = `the gateway on ${settings.host}:${settings.port}`;
+  let created: string | undefined;
   try {
     await portFree(settings.host, settings.port);
 
     stage = 'a private temporary directory';
     const dir = await mkdtemp(join(tmpdir(), 'breakwater-demo-'));
+    created = dir;
     teardown.add(`removing ${dir}`, () => rm(dir, { recursive: true, force: true }));
 
     stage = 'the embedded SpiceDB';
@@ -257,13 +259,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
     return 0;
   } catch (error) {
-    if (signal.aborted) {
-      say('Stopped before the demo was up.');
-      return 0;
-    }
-    say(`breakwater-gateway demo: could not start ${stage}: ${(error as Error).message}`);
-    return 1;
+    const code = signal.aborted ? 0 : 1;
+    say(
+      signal.aborted
+        ? 'Stopping before the demo was up...'
+        : `breakwater-gateway demo: could not start ${stage}: ${(error as Error).message}`,
+    );
+    await teardown.run(say);
+    if (created !== undefined) say(`Stopped what had started; removed ${created}.`);
+    return code;
   } finally {
+    // Already done on every path, unless writing to `out` failed half-way.
     await teardown.run(say);
   }
 }
