@@ -305,6 +305,23 @@ describe('503: every engine down', () => {
   });
 });
 
+describe("an engine's own size limit", () => {
+  it('answers 413 when every engine refuses the file as too large', async () => {
+    const small = MockScanner.clean().withMaxFileSize(8);
+    const server = await startApp(buildManager([small], dirs), LIMITS);
+    apps.push(server);
+    const client = new RawClient(server.port);
+    await client.write(head('/scan', { 'Content-Length': 20, 'X-Filename': 'twenty.txt' }));
+    await client.write('twenty bytes of text');
+    const response = await client.response;
+    client.destroy();
+    expect(response.status).toBe(413);
+    expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_TOO_LARGE');
+    expect(refusal(response).message).toContain('"twenty.txt" is too large to scan');
+    await server.nextOutcome();
+  });
+});
+
 describe('the connection', () => {
   it('closes after an answer given before the body was read, which the client still gets', async () => {
     const server = await app();
