@@ -26,7 +26,7 @@ const BINARY_SIZES = [4 * 1024, 32 * 1024];
 function text(size: number): Buffer {
   const words: string[] = [];
   for (let length = 0; length < size; ) {
-    const word = WORDS[randomInt(WORDS.length)] as string;
+    const word = pick(WORDS);
     words.push(word);
     length += word.length + 1;
   }
@@ -56,33 +56,67 @@ const SVG_WITH_HANDLER =
 const PLAIN_PAGE =
   '<!doctype html>\n<html><body><p>The script of the play is attached.</p></body></html>\n';
 
+function pick<T>(items: readonly T[]): T {
+  return items[randomInt(items.length)] as T;
+}
+
+/** What the traffic uploads, each kind with its share in 100: seven in ten are clean. */
+const MIX: readonly { readonly weight: number; readonly make: (n: number) => Sample }[] = [
+  {
+    weight: 45,
+    make: (n) => ({ filename: `notes-${n}.txt`, bytes: text(pick(TEXT_SIZES)), kind: 'clean' }),
+  },
+  {
+    weight: 20,
+    make: (n) => ({
+      filename: `data-${n}.bin`,
+      bytes: randomBytes(pick(BINARY_SIZES)),
+      kind: 'clean',
+    }),
+  },
+  {
+    weight: 5,
+    make: (n) => ({ filename: `page-${n}.html`, bytes: Buffer.from(PLAIN_PAGE), kind: 'clean' }),
+  },
+  { weight: 10, make: (n) => ({ filename: `eicar-${n}.com`, bytes: eicar(), kind: 'eicar' }) },
+  {
+    weight: 4,
+    make: (n) => ({ filename: `invoice-${n}.pdf`, bytes: pe(), kind: 'executable-as-document' }),
+  },
+  {
+    weight: 4,
+    make: (n) => ({ filename: `photo-${n}.jpg`, bytes: elf(), kind: 'executable-as-document' }),
+  },
+  {
+    weight: 6,
+    make: (n) => ({
+      filename: `comment-${n}.html`,
+      bytes: Buffer.from(PAGE_WITH_SCRIPT),
+      kind: 'script',
+    }),
+  },
+  {
+    weight: 6,
+    make: (n) => ({
+      filename: `logo-${n}.svg`,
+      bytes: Buffer.from(SVG_WITH_HANDLER),
+      kind: 'script',
+    }),
+  },
+];
+const TOTAL_WEIGHT = MIX.reduce((sum, entry) => sum + entry.weight, 0);
+
 /**
  * The next file to upload, at random: mostly clean files (text and binary of a few sizes, an
  * HTML page without script), and now and then EICAR, a program under a document's name or a
  * page with script, so that every decision of the policy shows up.
  */
 export function nextSample(): Sample {
-  const roll = randomInt(100);
+  let roll = randomInt(TOTAL_WEIGHT);
   const n = randomInt(1_000);
-  if (roll < 40) {
-    const size = TEXT_SIZES[randomInt(TEXT_SIZES.length)] as number;
-    return { filename: `notes-${n}.txt`, bytes: text(size), kind: 'clean' };
+  for (const entry of MIX) {
+    if (roll < entry.weight) return entry.make(n);
+    roll -= entry.weight;
   }
-  if (roll < 60) {
-    const size = BINARY_SIZES[randomInt(BINARY_SIZES.length)] as number;
-    return { filename: `data-${n}.bin`, bytes: randomBytes(size), kind: 'clean' };
-  }
-  if (roll < 65)
-    return { filename: `page-${n}.html`, bytes: Buffer.from(PLAIN_PAGE), kind: 'clean' };
-  if (roll < 80) return { filename: `eicar-${n}.com`, bytes: eicar(), kind: 'eicar' };
-  if (roll < 85) {
-    return { filename: `invoice-${n}.pdf`, bytes: pe(), kind: 'executable-as-document' };
-  }
-  if (roll < 90) {
-    return { filename: `photo-${n}.jpg`, bytes: elf(), kind: 'executable-as-document' };
-  }
-  if (roll < 95) {
-    return { filename: `comment-${n}.html`, bytes: Buffer.from(PAGE_WITH_SCRIPT), kind: 'script' };
-  }
-  return { filename: `logo-${n}.svg`, bytes: Buffer.from(SVG_WITH_HANDLER), kind: 'script' };
+  throw new Error('nextSample: the roll fell outside the mix');
 }
