@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   errorOf,
@@ -184,5 +185,30 @@ describe('acting on the quarantine', () => {
       outcome: 'unauthenticated',
       id: globex,
     });
+  });
+});
+
+describe('a record the gateway cannot read', () => {
+  it('is a 500 that says only the request id, audited as failed with the caller', async () => {
+    const id = await hold('alice', 'acme', 'memo-9.txt', heldText(9));
+    await writeFile(join(t.config.quarantine.dir, `${id}.json`), '{ not json');
+    const response = await t.fetch(path(id), 'rita');
+    expect(response.status).toBe(500);
+    const error = await errorOf(response);
+    expect(error.code).toBe('BREAKWATER_INTERNAL');
+    expect(error.message).toContain(response.headers.get('x-request-id') ?? '-');
+    expect(error.message).not.toContain(id);
+    expect(t.logger.audits('quarantine_view').at(-1)).toMatchObject({
+      outcome: 'failed',
+      subject: 'user:rita',
+      id,
+      code: 'SCANBRIDGE_QUARANTINE_CORRUPT_RECORD',
+    });
+    expect(t.logger.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ event: 'gateway_error' }),
+      }),
+    );
   });
 });

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { QuarantineError, type QuarantineRecord } from '@breakwater/scanbridge';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Access, Permission } from '../access.js';
-import { type AuditAction, audit } from '../audit.js';
+import { type AuditAction, type AuditEntry, audit } from '../audit.js';
 import type { Caller } from '../callers.js';
 import { attachment } from '../content-disposition.js';
 import { GatewayHttpError } from '../http-error.js';
@@ -10,6 +10,14 @@ import type { RouteContext } from '../route-context.js';
 import { quarantineView } from '../verdict.js';
 
 type ItemParams = { Params: { tenant: string; id: string } };
+
+/** A record an authorized caller asked for, and what for. */
+interface Found {
+  readonly tenant: string;
+  readonly caller: Caller;
+  readonly record: QuarantineRecord;
+  readonly action: AuditAction;
+}
 
 /**
  * The quarantine, per tenant: list and read (`review`), download (`review`), release and delete
@@ -23,15 +31,14 @@ export function quarantineRoutes(app: FastifyInstance, context: RouteContext): v
   app.get<{ Params: { tenant: string } }>(base, async (request) => {
     const tenant = access.tenant(request, request.params.tenant, 'quarantine_list');
     const caller = await allowed(access, request, 'review', tenant, 'quarantine_list');
-    const records = await quarantine.list({ tenantId: tenant });
-    audit(logger, {
+    const entry: AuditBase = {
       action: 'quarantine_list',
-      outcome: 'ok',
       subject: caller.subject,
       tenant,
       requestId: request.id,
-      detail: { count: records.length },
-    });
+    };
+    const records = await orFailed(context, entry, () => quarantine.list({ tenantId: tenant }));
+    audit(logger, { ...entry, outcome: 'ok', detail: { count: records.length } });
     return { tenant, items: records.map(quarantineView) };
   });
 
@@ -49,55 +56,30 @@ export function quarantineRoutes(app: FastifyInstance, context: RouteContext): v
   });
 
   app.get<ItemParams>(`${base}/:id/content`, async (request, reply) => {
-    const { tenant, caller, record } = await item(
-      context,
-      request,
-      'review',
-      'quarantine_download',
-    );
-    return sendFile(context, request, reply, record, () =>
-      audit(logger, {
-        action: 'quarantine_download',
-        outcome: 'ok',
-        subject: caller.subject,
-        tenant,
-        id: record.id,
-        requestId: request.id,
-      }),
-    );
+    const found = await item(context, request, 'review', 'quarantine_download');
+    return sendFile(context, request, reply, found, async () => {});
   });
 
   // Release hands the file back and takes it out of the quarantine, once every byte was sent:
   // a transfer cut short leaves it held, to be released again.
   app.post<ItemParams>(`${base}/:id/release`, async (request, reply) => {
-    const { tenant, caller, record } = await item(context, request, 'manage', 'quarantine_release');
-    return sendFile(context, request, reply, record, async (sent) => {
-      if (sent) await quarantine.delete(record.id);
-      audit(logger, {
-        action: 'quarantine_release',
-        outcome: sent ? 'ok' : 'failed',
-        subject: caller.subject,
-        tenant,
-        id: record.id,
-        requestId: request.id,
-        detail: sent
-          ? { sha256: record.sha256 }
-          : { reason: 'the transfer did not complete; the file stays quarantined' },
-      });
+    const found = await item(context, request, 'manage', 'quarantine_release');
+    return sendFile(context, request, reply, found, async () => {
+      await quarantine.delete(found.record.id);
     });
   });
 
   app.delete<ItemParams>(`${base}/:id`, async (request) => {
     const { tenant, caller, record } = await item(context, request, 'manage', 'quarantine_delete');
-    const deleted = await quarantine.delete(record.id);
-    audit(logger, {
+    const entry: AuditBase = {
       action: 'quarantine_delete',
-      outcome: deleted ? 'ok' : 'not_found',
       subject: caller.subject,
       tenant,
       id: record.id,
       requestId: request.id,
-    });
+    };
+    const deleted = await orFailed(context, entry, () => quarantine.delete(record.id));
+    audit(logger, { ...entry, outcome: deleted ? 'ok' : 'not_found' });
     if (!deleted) throw notFound(record.id);
     return { tenant, id: record.id, deleted: true };
   });
@@ -122,18 +104,21 @@ async function item(
   request: FastifyRequest<ItemParams>,
   permission: Permission,
   action: AuditAction,
-): Promise<{ tenant: string; caller: Caller; record: QuarantineRecord }> {
+): Promise<Found> {
   const { id } = request.params;
   const tenant = context.access.tenant(request, request.params.tenant, action, id);
   const caller = await allowed(context.access, request, permission, tenant, action, id);
-  const record = await context.quarantine.get(id).catch((error: unknown) => {
-    if (
-      error instanceof QuarantineError &&
-      (error.kind === 'not_found' || error.kind === 'invalid_id')
-    )
-      return undefined;
-    throw error;
-  });
+  const base = { action, subject: caller.subject, tenant, id, requestId: request.id };
+  const record = await orFailed(context, base, () =>
+    context.quarantine.get(id).catch((error: unknown) => {
+      if (
+        error instanceof QuarantineError &&
+        (error.kind === 'not_found' || error.kind === 'invalid_id')
+      )
+        return undefined;
+      throw error;
+    }),
+  );
   if (record === undefined || record.tenantId !== tenant) {
     audit(context.logger, {
       action,
@@ -145,7 +130,7 @@ async function item(
     });
     throw notFound(id);
   }
-  return { tenant, caller, record };
+  return { tenant, caller, record, action };
 }
 
 function notFound(id: string): GatewayHttpError {
@@ -157,29 +142,67 @@ function notFound(id: string): GatewayHttpError {
   );
 }
 
+/** An audit line's fields, but for the outcome. */
+type AuditBase = Omit<AuditEntry, 'outcome' | 'detail'>;
+
+/**
+ * Runs `work` for an authorized caller. An error it did not answer on purpose (an unreadable
+ * record, a disk that fails) is audited as `failed` before the caller gets its 500.
+ */
+async function orFailed<T>(
+  context: RouteContext,
+  base: AuditBase,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof GatewayHttpError)) {
+      const { code } = error as { code?: unknown };
+      audit(context.logger, {
+        ...base,
+        outcome: 'failed',
+        detail: { code: typeof code === 'string' ? code : 'BREAKWATER_INTERNAL' },
+      });
+    }
+    throw error;
+  }
+}
+
 /**
  * Streams the quarantined file (checked against its record's sha256 before the first byte and
- * again as it is read) as a download nobody's browser renders; `done(sent)` runs once the answer
- * is over, `sent` true only when every byte was written.
+ * again as it is read) as a download nobody's browser renders. Once every byte was written,
+ * `sent()` runs (a release takes the file out of the quarantine there) and the action is audited
+ * `ok`; an answer cut short is audited `failed`, and `sent()` does not run.
  */
 async function sendFile(
-  { quarantine, logger }: RouteContext,
-  request: FastifyRequest,
+  context: RouteContext,
+  request: FastifyRequest<ItemParams>,
   reply: FastifyReply,
-  record: QuarantineRecord,
-  done: (sent: boolean) => void | Promise<void>,
+  { tenant, caller, record, action }: Found,
+  sent: () => Promise<void>,
 ): Promise<FastifyReply> {
-  const file = await quarantine.retrieve(record.id);
+  const base: AuditBase = {
+    action,
+    subject: caller.subject,
+    tenant,
+    id: record.id,
+    requestId: request.id,
+  };
+  const file = await orFailed(context, base, () => context.quarantine.retrieve(record.id));
   reply.raw.once('close', () => {
-    const sent = reply.raw.writableFinished;
-    Promise.resolve()
-      .then(() => done(sent))
-      .catch((error: unknown) => {
-        logger.error(
-          { event: 'gateway_error', requestId: request.id, id: record.id, error: String(error) },
-          `request ${request.id}: could not finish the quarantine answer for ${record.id}`,
-        );
+    if (!reply.raw.writableFinished) {
+      audit(context.logger, {
+        ...base,
+        outcome: 'failed',
+        detail: { reason: 'the answer was cut short; the file stays as it was' },
       });
+      return;
+    }
+    orFailed(context, base, sent).then(
+      () => audit(context.logger, { ...base, outcome: 'ok', detail: { sha256: record.sha256 } }),
+      () => {},
+    );
   });
   return reply
     .header('content-type', 'application/octet-stream')
