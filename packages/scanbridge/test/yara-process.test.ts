@@ -63,10 +63,14 @@ describe('YaraScanner scanning process', () => {
     try {
       const input = await slowFile(dir);
       const scanning = yara.scan(input).catch((e: unknown) => e);
+      // The process starts for the slow scan, the first sent to it.
       expect(await eventually(() => yaraChildren(process.pid).length === 1, 5_000)).toBe(true);
       const first = only(yaraChildren(process.pid));
+      // Sent behind the slow scan, not started: it goes to the next process.
+      const behind = scanner.scan(FileInput.fromBytes(bytes(EICAR)));
       process.kill(first, 'SIGKILL');
       const error = await scanning;
+      expect((await behind).outcome.type).toBe('infected');
       expect(error).toBeInstanceOf(ScanError);
       expect(error).toMatchObject({
         kind: 'engine_unavailable',
@@ -84,6 +88,32 @@ describe('YaraScanner scanning process', () => {
       expect(await eventually(() => reaped(second), 5_000)).toBe(true);
       expect((await scanner.scan(FileInput.fromBytes(bytes(EICAR)))).outcome.type).toBe('infected');
       expect(await entries(dir)).toEqual(['slow.html']);
+    } finally {
+      await scanner.close();
+    }
+  });
+
+  it('drops the answer of a scan given up on while it waited in the process, and nothing else', async () => {
+    const dir = await newDir();
+    const scanner = new YaraScanner({ rules: RULES });
+    try {
+      const slow = scanner.scan(await slowFile(dir));
+      // The process starts for the slow scan, the first sent to it.
+      expect(await eventually(() => yaraChildren(process.pid).length === 1, 5_000)).toBe(true);
+      const child = only(yaraChildren(process.pid));
+      const controller = new AbortController();
+      const reason = new Error('client gone');
+      const given = scanner.scan(FileInput.fromBytes(bytes(EICAR)), { signal: controller.signal });
+      const after = scanner.scan(FileInput.fromBytes(bytes('nothing to see')));
+      // Both are read and sent ahead within a few ms; the slow scan takes over a second.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      controller.abort(reason);
+      await expect(given).rejects.toMatchObject({ kind: 'cancelled', cause: reason });
+      // The scan running is not the one given up on: it goes on, in the same process.
+      expect((await slow).outcome.type).toBe('infected');
+      // Were the dropped answer taken for the next, this clean file would come out infected.
+      expect((await after).outcome).toEqual({ type: 'clean' });
+      expect(yaraChildren(process.pid)).toEqual([child]);
     } finally {
       await scanner.close();
     }

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScanError } from '../errors.js';
@@ -28,20 +28,30 @@ interface Job {
   readonly onAbort: () => void;
   readonly resolve: (matches: YaraMatch[]) => void;
   readonly reject: (error: unknown) => void;
+  /** Answered, failed or given up on: whatever comes later for it is dropped. */
+  settled: boolean;
 }
 
 /**
+ * Requests sent ahead to the process, which takes them in order: the next is there the moment
+ * a scan ends, instead of an IPC round trip later (10 KB files, 32 at once: ~10-40% more
+ * scans a second than one at a time). Few, since bytes up to 1 MiB travel with each.
+ */
+const SENT_AHEAD = 4;
+
+/**
  * One YARA-X scanning process (child_process.fork), started on the first scan, scanning one
- * input at a time (the others wait in order): YARA-X reads a file whole, and that memory is
- * the process's, never its host's. A running scan cannot be interrupted, so an abort (a
- * caller's, or a timeout's) kills the process and rejects at once with the signal's reason;
- * the next scan starts a fresh one. A process that dies by itself fails its scan as
- * `engine_unavailable` (a breaker counts it). It is unref'd while idle, so it never keeps its
- * host alive, and it exits when its host does (its IPC channel closes).
+ * input at a time, in order: YARA-X reads a file whole, and that memory is the process's,
+ * never its host's. A running scan cannot be interrupted, so an abort (a caller's, or a
+ * timeout's) kills the process and rejects at once with the signal's reason; the scans sent
+ * behind it go to a fresh process. A process that dies by itself fails the scan it was running
+ * as `engine_unavailable` (a breaker counts it). It is unref'd while idle, so it never keeps
+ * its host alive, and it exits when its host does (its IPC channel closes).
  */
 export class YaraProcess {
   private child: ChildProcess | undefined;
-  private running: Job | undefined;
+  /** Sent to the process, in order; the first is the one it is scanning. */
+  private sent: Job[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
 
@@ -55,7 +65,7 @@ export class YaraProcess {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const onAbort = (): void => this.abort(job);
-      const job: Job = { id, input, signal, onAbort, resolve, reject };
+      const job: Job = { id, input, signal, onAbort, resolve, reject, settled: false };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(job);
       this.pump();
@@ -67,46 +77,46 @@ export class YaraProcess {
     const closed = new ScanError('cancelled', `${this.engine}: the scanner was closed`, {
       engine: this.engine,
     });
-    for (const job of this.queue.splice(0)) this.settle(job, closed);
-    if (this.running !== undefined) this.settle(this.running, closed);
-    this.running = undefined;
+    for (const job of [...this.sent.splice(0), ...this.queue.splice(0)]) this.settle(job, closed);
     await this.stop();
   }
 
   private pump(): void {
-    if (this.running !== undefined) return;
-    const job = this.queue.shift();
-    if (job === undefined) return;
-    this.running = job;
-    let child: ChildProcess;
-    try {
-      // A process whose channel closed while it was idle is gone, though its exit is not yet heard.
-      if (this.child?.connected === false) void this.stop();
-      child = this.child ?? this.start();
-    } catch (error) {
-      this.running = undefined;
-      this.settle(
-        job,
-        this.unavailable(`the scanning process did not start: ${messageOf(error)}`, error),
-      );
-      this.pump();
-      return;
+    while (this.sent.length < SENT_AHEAD) {
+      const job = this.queue.shift();
+      if (job === undefined) return;
+      let child: ChildProcess;
+      try {
+        child = this.live();
+      } catch (error) {
+        const message = `the scanning process did not start: ${messageOf(error)}`;
+        this.settle(job, error instanceof ScanError ? error : this.unavailable(message, error));
+        continue;
+      }
+      this.sent.push(job);
+      held(child, true);
+      const { id, input } = job;
+      const { variables } = input;
+      const message: YaraScanMessage =
+        'path' in input
+          ? { type: 'scan', id, variables, path: input.path, ...input.expected }
+          : { type: 'scan', id, variables, bytes: input.bytes };
+      child.send(message, (error) => {
+        if (error !== null) {
+          this.lost(child, `the scanning process took no request: ${error.message}`, error);
+        }
+      });
     }
-    held(child, true);
-    const { id, input } = job;
-    const { variables } = input;
-    const message: YaraScanMessage =
-      'path' in input
-        ? { type: 'scan', id, variables, path: input.path, ...input.expected }
-        : { type: 'scan', id, variables, bytes: input.bytes };
-    child.send(message, (error) => {
-      if (error !== null)
-        this.lost(child, `the scanning process took no request: ${error.message}`, error);
-    });
+  }
+
+  /** The process, started if there is none; one whose channel closed while idle is gone. */
+  private live(): ChildProcess {
+    if (this.child?.connected === false) void this.stop();
+    return this.child ?? this.start();
   }
 
   private start(): ChildProcess {
-    const child = forkChild();
+    const child = forkChild(this.engine);
     held(child, false);
     child.on('message', (answer: FromYaraChild) => this.answered(child, answer));
     child.on('error', (error) =>
@@ -124,10 +134,11 @@ export class YaraProcess {
   }
 
   private answered(child: ChildProcess, answer: FromYaraChild): void {
-    const job = this.running;
+    // Answers come in the order the requests went.
+    const job = this.sent[0];
     if (child !== this.child || job === undefined || job.id !== answer.id) return;
-    this.running = undefined;
-    held(child, false);
+    this.sent.shift();
+    if (this.sent.length === 0) held(child, false);
     if (answer.error === undefined) this.settle(job, undefined, answer.matches ?? []);
     else if (answer.io === true) {
       const message = `${this.engine}: cannot scan the file as it was read: ${answer.error}`;
@@ -139,28 +150,38 @@ export class YaraProcess {
     this.pump();
   }
 
-  /** The process died by itself: the scan it ran fails, the next starts a new process. */
+  /**
+   * The process died by itself: the scan it was running fails, those sent behind it (not
+   * started) go to a new process.
+   */
   private lost(child: ChildProcess, message: string, cause?: unknown): void {
     if (child !== this.child) return;
     this.child = undefined;
     child.kill('SIGKILL');
-    const job = this.running;
-    this.running = undefined;
-    if (job !== undefined) this.settle(job, this.unavailable(message, cause));
+    const [running, ...behind] = this.sent.splice(0);
+    if (running !== undefined) this.settle(running, this.unavailable(message, cause));
+    this.requeue(behind);
     this.pump();
   }
 
   private abort(job: Job): void {
-    const reason = job.signal?.reason;
-    if (this.running === job) {
-      this.running = undefined;
+    if (job.settled) return;
+    if (this.sent[0] === job) {
+      // The only way to stop a scan; those sent behind it had not started.
+      this.requeue(this.sent.splice(0).slice(1));
       void this.stop();
     } else {
+      // Sent ahead, it is scanned all the same and its answer dropped; waiting, it never goes.
       const at = this.queue.indexOf(job);
       if (at >= 0) this.queue.splice(at, 1);
     }
-    this.settle(job, reason ?? new Error('aborted'));
+    this.settle(job, job.signal?.reason ?? new Error('aborted'));
     this.pump();
+  }
+
+  /** Back to the front of the queue, in order: those given up on meanwhile are dropped. */
+  private requeue(jobs: readonly Job[]): void {
+    this.queue.unshift(...jobs.filter((job) => !job.settled));
   }
 
   /** Kills the process (a scan cannot be stopped otherwise) and waits until it is gone. */
@@ -180,6 +201,8 @@ export class YaraProcess {
   }
 
   private settle(job: Job, error: unknown, matches?: YaraMatch[]): void {
+    if (job.settled) return;
+    job.settled = true;
     job.signal?.removeEventListener('abort', job.onAbort);
     if (matches === undefined) job.reject(error);
     else job.resolve(matches);
@@ -210,10 +233,17 @@ function held(child: ChildProcess, busy: boolean): void {
  * itself runs from source (vitest, tsx). Never the host's own flags (an inspector port, a heap
  * limit meant for the host): only what loading the entry needs.
  */
-function forkChild(): ChildProcess {
+function forkChild(engine: string): ChildProcess {
   const here = import.meta.url;
   const fromSource = here.endsWith('.ts');
   const entry = fileURLToPath(new URL(fromSource ? './yara-child.ts' : './yara-child.js', here));
+  if (!existsSync(entry)) {
+    throw new ScanError(
+      'configuration',
+      `${engine}: the scanning process's entry ${entry} is missing: a bundle of @breakwater/scanbridge must ship dist/yara-child.js beside the file that imports YaraScanner`,
+      { engine },
+    );
+  }
   return fork(entry, [], {
     serialization: 'advanced',
     execArgv: fromSource ? ['--import', tsxLoader(here)] : [],
