@@ -136,6 +136,26 @@ describe('/dashboard', () => {
   });
 });
 
+describe('with metrics and the dashboard turned off', () => {
+  it('serves neither, and the API as before', async () => {
+    const bare = await startTestGateway({
+      spicedb: t.spicedb,
+      config: { metrics: { enabled: false }, dashboard: { enabled: false } },
+    });
+    try {
+      expect(bare.gateway.metrics).toBeUndefined();
+      for (const path of ['/metrics', '/dashboard/', '/dashboard/breakers']) {
+        const response = await bare.fetch(path, undefined);
+        expect(response.status, path).toBe(404);
+        expect((await jsonOf<ErrorJson>(response)).error.code).toBe('BREAKWATER_NOT_FOUND');
+      }
+      expect((await bare.fetch('/readyz', undefined)).status).toBe(200);
+    } finally {
+      await bare.close();
+    }
+  }, 30_000);
+});
+
 describe('errors', () => {
   it('answers a method a path does not take 404 in JSON, never with a stack', async () => {
     const response = await t.fetch('/v1/tenants/acme/quarantine', 'rita', { method: 'PUT' });
