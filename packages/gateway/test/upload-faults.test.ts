@@ -195,7 +195,18 @@ describe('408: slow and silent clients', () => {
     expect(errorOf(await server.nextOutcome()).code).toBe('BREAKWATER_UPLOAD_IDLE');
   });
 
-  it('a multipart client that goes silent between parts gets 408 idle', async () => {
+  it('a client that sends its headers and then nothing at all gets 408 idle', async () => {
+    const server = await app({ ...LIMITS, idleTimeoutMs: 200, bodyTimeoutMs: 10_000 });
+    const client = new RawClient(server.port);
+    await client.write(head('/scan', { 'Transfer-Encoding': 'chunked', 'X-Filename': 'x.bin' }));
+    const response = await client.response;
+    await client.closed();
+    expect(response.status).toBe(408);
+    expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_IDLE');
+    await server.nextOutcome();
+  });
+
+  it('a multipart client that goes silent inside a part gets 408 idle', async () => {
     const server = await app({ ...LIMITS, idleTimeoutMs: 300, bodyTimeoutMs: 10_000 });
     const client = new RawClient(server.port);
     const first = part('file', 'eicar.com', EICAR);
