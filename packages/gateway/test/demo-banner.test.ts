@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { banner } from '../src/demo/banner.js';
 import { eicar } from '../src/demo/samples.js';
@@ -13,9 +14,14 @@ describe('the demo users', () => {
       ['nina', 'member', 'from-first-fault'],
       ['adam', 'admin', 'never'],
     ]);
-    for (const user of users) expect(user.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(new Set(users.map((user) => user.token)).size).toBe(users.length);
-    expect(demoUsers()[0]?.token).not.toBe(users[0]?.token);
+    for (const user of users) {
+      expect(user.token.reveal()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // A user logged or inspected by mistake does not give the token away.
+      expect(inspect(user)).not.toContain(user.token.reveal());
+      expect(JSON.stringify(user)).not.toContain(user.token.reveal());
+    }
+    expect(new Set(users.map((user) => user.token.reveal())).size).toBe(users.length);
+    expect(demoUsers()[0]?.token.reveal()).not.toBe(users[0]?.token.reveal());
     // mallory has no relation at all: every permission check for her says no.
     expect(demoRelationships(users)).toEqual([
       'tenant:demo#member@user:alice',
@@ -39,7 +45,8 @@ describe('the banner', () => {
     plan: ['Ctrl-C stops it and prints the summary.'],
   });
   const lines = text.split('\n');
-  const token = (name: string): string => users.find((user) => user.name === name)?.token ?? '';
+  const token = (name: string): string =>
+    users.find((user) => user.name === name)?.token.reveal() ?? '';
   const command = (comment: string): string => {
     const at = lines.findIndex((line) => line.includes(`# ${comment}`));
     return lines[at + 1] ?? '';
@@ -53,7 +60,7 @@ describe('the banner', () => {
     expect(text).toContain('(a private temporary directory, removed at exit)');
     for (const user of users) {
       expect(
-        lines.some((line) => line.includes(` ${user.role} `) && line.includes(user.token)),
+        lines.some((line) => line.includes(` ${user.role} `) && line.includes(user.token.reveal())),
       ).toBe(true);
     }
   });

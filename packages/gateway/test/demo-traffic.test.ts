@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { secretFrom } from '../src/config/secret.js';
 import { eicar, nextSample, type Sample } from '../src/demo/samples.js';
 import { outcomesOf, UploadTally } from '../src/demo/tally.js';
 import { startTraffic, type Traffic } from '../src/demo/traffic.js';
@@ -107,9 +108,9 @@ describe('the traffic generator', () => {
       url: gateway.url,
       tenant: 'demo',
       users: [
-        { name: 'alice', token: 'alice-token' },
-        { name: 'mallory', token: 'mallory-token' },
-        { name: 'bob', token: 'bob-token' },
+        { name: 'alice', token: secretFrom('test', 'alice-token') },
+        { name: 'mallory', token: secretFrom('test', 'mallory-token') },
+        { name: 'bob', token: secretFrom('test', 'bob-token') },
       ],
       tally,
       perSecond: 200,
@@ -151,7 +152,7 @@ describe('the traffic generator', () => {
     const traffic = startTraffic({
       url: gateway.url,
       tenant: 'demo',
-      users: [{ name: 'alice', token: 'alice-token' }],
+      users: [{ name: 'alice', token: secretFrom('test', 'alice-token') }],
       tally,
       perSecond: 200,
       concurrency: 3,
@@ -174,14 +175,14 @@ describe('the traffic generator', () => {
     const traffic = startTraffic({
       url: gateway.url,
       tenant: 'demo',
-      users: [{ name: 'alice', token: 'alice-token' }],
+      users: [{ name: 'alice', token: secretFrom('test', 'alice-token') }],
       tally,
       perSecond: 200,
       concurrency: 1,
     });
     open.push({ server: gateway.server, traffic });
     await until(() => total(tally, 'alice') >= 2);
-    traffic.add({ name: 'nina', token: 'nina-token' });
+    traffic.add({ name: 'nina', token: secretFrom('test', 'nina-token') });
     expect(tally.users()).toEqual(['alice', 'nina']);
     await until(() => total(tally, 'nina') >= 2);
     await traffic.stop();
@@ -199,7 +200,7 @@ describe('the traffic generator', () => {
     const traffic = startTraffic({
       url: gateway.url,
       tenant: 'demo',
-      users: [{ name: 'rita', token: 'rita-token' }],
+      users: [{ name: 'rita', token: secretFrom('test', 'rita-token') }],
       tally,
       concurrency: 1,
       timeoutMs: 50,

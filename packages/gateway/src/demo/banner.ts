@@ -18,7 +18,7 @@ export interface BannerInput {
 }
 
 function tokenOf(users: readonly DemoUser[], name: string): string {
-  return users.find((user) => user.name === name)?.token ?? '';
+  return users.find((user) => user.name === name)?.token.reveal() ?? '';
 }
 
 /** What the terminal shows once everything is up: where things are, who may do what, and how to try it. */
@@ -42,7 +42,7 @@ export function banner(input: BannerInput): string {
     `Users of tenant "${DEMO_TENANT}" (new tokens every run):`,
     ...users.map(
       (user) =>
-        `  ${user.name.padEnd(width)}  ${user.role.padEnd(roleWidth)}  ${user.token}  ${user.can}`,
+        `  ${user.name.padEnd(width)}  ${user.role.padEnd(roleWidth)}  ${user.token.reveal()}  ${user.can}`,
     ),
     '',
     'Try it:',

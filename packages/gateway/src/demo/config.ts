@@ -63,7 +63,7 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
     policy: 'strict',
     quarantine: { dir: 'quarantine' },
     tokens: input.users.map((user) => ({
-      sha256: hashToken(user.token),
+      sha256: hashToken(user.token.reveal()),
       subject: `user:${user.name}`,
       tenant: DEMO_TENANT,
     })),

@@ -1,12 +1,19 @@
+import type { Secret } from '../config/types.js';
 import { nextSample, type Sample } from './samples.js';
 import { outcomesOf, type UploadTally } from './tally.js';
+
+/** Someone the traffic uploads as. */
+export interface Uploader {
+  readonly name: string;
+  readonly token: Secret;
+}
 
 export interface TrafficOptions {
   /** The gateway: `http://127.0.0.1:8080`. */
   readonly url: string;
   readonly tenant: string;
   /** Who uploads, in turn. */
-  readonly users: readonly { readonly name: string; readonly token: string }[];
+  readonly users: readonly Uploader[];
   readonly tally: UploadTally;
   /** Uploads started per second. Default 4. */
   readonly perSecond?: number | undefined;
@@ -22,7 +29,7 @@ export interface Traffic {
   /** Uploads started so far. */
   readonly started: number;
   /** Uploads as `user` too, in turn with the others, from now on. */
-  add(user: { readonly name: string; readonly token: string }): void;
+  add(user: Uploader): void;
   /** Stops starting uploads and ends those in flight; they are not counted. */
   stop(): Promise<void>;
 }
@@ -44,13 +51,13 @@ export function startTraffic(options: TrafficOptions): Traffic {
   for (const user of users) tally.add(user.name);
   let started = 0;
 
-  const upload = async (user: { name: string; token: string }, sample: Sample): Promise<void> => {
+  const upload = async (user: Uploader, sample: Sample): Promise<void> => {
     const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(timeoutMs)]);
     try {
       const response = await fetch(endpoint, {
         method: 'POST',
         headers: {
-          authorization: `Bearer ${user.token}`,
+          authorization: `Bearer ${user.token.reveal()}`,
           'content-type': 'application/octet-stream',
           'x-filename': sample.filename,
         },

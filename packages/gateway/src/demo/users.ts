@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { secretFrom } from '../config/secret.js';
+import type { Secret } from '../config/types.js';
 
 /** The tenant everything in the demo happens in. */
 export const DEMO_TENANT = 'demo';
@@ -12,8 +14,8 @@ export interface DemoUser {
   readonly role: DemoRole;
   /** What their role lets them do, for the terminal. */
   readonly can: string;
-  /** Random for each run; printed once for copy-paste, never logged. */
-  readonly token: string;
+  /** Random for each run; printed once for copy-paste, never in logs or inspect. */
+  readonly token: Secret;
   /**
    * When the traffic generator uploads as them: from the start, from the first fault (someone
    * SpiceDB has never answered for, so no cached decision can let her in while it is down), or
@@ -42,7 +44,10 @@ export function randomToken(): string {
 
 /** alice (member), rita (reviewer), mallory (no role), nina (member) and adam (admin), each with a new token. */
 export function demoUsers(): DemoUser[] {
-  return PEOPLE.map((person) => ({ ...person, token: randomToken() }));
+  return PEOPLE.map((person) => ({
+    ...person,
+    token: secretFrom(`the demo's token for ${person.name}`, randomToken()),
+  }));
 }
 
 /** What SpiceDB is loaded with: each user's role on the demo tenant, in zed's syntax. */
