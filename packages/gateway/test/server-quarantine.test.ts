@@ -127,6 +127,13 @@ describe('reading the quarantine', () => {
       });
   });
 
+  it('has no HEAD for a download (it would read and audit a file it never sends)', async () => {
+    const before = t.logger.audits('quarantine_download').length;
+    const response = await t.fetch(path(acme[0], '/content'), 'rita', { method: 'HEAD' });
+    expect(response.status).toBe(404);
+    expect(t.logger.audits('quarantine_download')).toHaveLength(before);
+  });
+
   it('refuses the download to a caller without review', async () => {
     const response = await t.fetch(path(acme[0], '/content'), 'mallory');
     expect(response.status).toBe(403);

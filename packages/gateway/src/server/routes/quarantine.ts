@@ -55,7 +55,8 @@ export function quarantineRoutes(app: FastifyInstance, context: RouteContext): v
     return { tenant, item: quarantineView(record) };
   });
 
-  app.get<ItemParams>(`${base}/:id/content`, async (request, reply) => {
+  // No HEAD twin: it would open, hash and audit a download that sends nothing.
+  app.get<ItemParams>(`${base}/:id/content`, { exposeHeadRoute: false }, async (request, reply) => {
     const found = await item(context, request, 'review', 'quarantine_download');
     return sendFile(context, request, reply, found, async () => {});
   });
