@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayOptions, startGateway } from '../src/server/gateway.js';
 import { type ErrorJson, jsonOf, type ReadyJson } from './support/answers.js';
+import { CapturingLogger } from './support/capturing-logger.js';
 import { startTestGateway, type TestGateway } from './support/gateway-harness.js';
 import { CLEAN_TEXT, EICAR } from './support/samples.js';
 
@@ -223,6 +224,21 @@ describe('startGateway options', () => {
       /unknown option "loger"/,
     );
     await expect(startGateway(t.config, { closeGraceMs: -1 })).rejects.toThrow(RangeError);
+  });
+
+  it('refuses an engine named like the SpiceDB breaker, naming the engine', async () => {
+    const [yara] = t.config.engines;
+    if (yara === undefined) throw new Error('the test gateway has an engine');
+    const logger = new CapturingLogger();
+    const failed = await startGateway(
+      { ...t.config, engines: [{ ...yara, name: 'spicedb' }] },
+      { logger },
+    ).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed).toMatchObject({ name: 'GatewayStartError', phase: 'engines' });
+    expect(failed?.message).toContain('engines[0].name "spicedb"');
   });
 });
 

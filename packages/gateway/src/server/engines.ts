@@ -1,3 +1,4 @@
+import { SPICEDB_BREAKER_DEFAULTS } from '@breakwater/authz';
 import type { BreakerRegistry, Criticality, Logger } from '@breakwater/core';
 import {
   type BreakerScanner,
@@ -7,7 +8,10 @@ import {
   withCircuitBreaker,
   YaraScanner,
 } from '@breakwater/scanbridge';
-import type { EngineConfig, JsonBreakerOptions } from '../config/types.js';
+import type { EngineConfig } from '../config/types.js';
+
+// Engines' breakers share the registry with SpiceDB's, which keeps the name authz gives it.
+const SPICEDB_BREAKER = SPICEDB_BREAKER_DEFAULTS.name;
 
 /** The configured engines, each behind its breaker, registered; `close()` ends what they hold. */
 export interface Engines {
@@ -28,6 +32,12 @@ export function buildEngines(
   registry: BreakerRegistry,
   logger: Logger,
 ): Engines {
+  const taken = configs.findIndex((config) => config.name === SPICEDB_BREAKER);
+  if (taken !== -1) {
+    throw new TypeError(
+      `engines[${taken}].name "${SPICEDB_BREAKER}" is the SpiceDB breaker's: give the engine another name`,
+    );
+  }
   const criticality: Criticality = configs.length === 1 ? 'critical' : 'degraded';
   const scanners: BreakerScanner[] = [];
   const closers: (() => Promise<void>)[] = [];
@@ -35,7 +45,8 @@ export function buildEngines(
     for (const config of configs) {
       const engine = scannerFor(config);
       if (hasClose(engine)) closers.push(() => engine.close());
-      const protectedEngine = withCircuitBreaker(engine, breakerOptions(config.breaker, logger));
+      // The breaker tells the gateway's log when it opens and closes.
+      const protectedEngine = withCircuitBreaker(engine, { ...config.breaker, logger });
       registry.register(config.name, protectedEngine.breaker, { criticality });
       scanners.push(protectedEngine);
     }
@@ -72,14 +83,6 @@ function scannerFor(config: EngineConfig): Scanner {
         ...(config.baseUrl === undefined ? {} : { baseUrl: config.baseUrl }),
       });
   }
-}
-
-/** JSON's breaker options as core takes them; the breaker logs its transitions to the gateway's logger. */
-export function breakerOptions(
-  options: JsonBreakerOptions,
-  logger: Logger,
-): JsonBreakerOptions & { logger: Logger } {
-  return { ...options, logger };
 }
 
 function hasClose(scanner: Scanner): scanner is Scanner & { close(): Promise<void> } {
