@@ -1,25 +1,23 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { startEmbeddedSpiceDb } from '@breakwater/authz/embedded';
 import type { Logger } from '@breakwater/core';
-import { type ClamdEndpoint, findClamd, STANDARD_CLAMD } from '@breakwater/scanbridge';
-import { packageRoot } from '../config/package-root.js';
-import { startGateway } from '../server/gateway.js';
+import { STANDARD_CLAMD } from '@breakwater/scanbridge';
 import { banner } from './banner.js';
 import { startPhases } from './conductor.js';
-import { CLAMD_ENGINE, demoConfig } from './config.js';
-import { portFree, portInUse } from './demo-start.js';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { CLAMD_ENGINE } from './config.js';
+import { portFree, step } from './demo-start.js';
+import type { FaultProxy } from './fault-proxy.js';
 import { FAULTS, type FaultTarget, type PhaseSchedule } from './phases.js';
 import { type DemoSettings, demoSettings } from './settings.js';
+import { type DemoStack, startStack } from './stack.js';
 import { collectSummary, formatSummary } from './summary.js';
 import { UploadTally } from './tally.js';
 import { Teardown } from './teardown.js';
 import { ReactionTimeline } from './timeline.js';
 import { startTraffic } from './traffic.js';
-import { DEMO_TENANT, demoRelationships, demoUsers, randomToken } from './users.js';
+import { DEMO_TENANT } from './users.js';
 
 export interface DemoOptions {
   /** Default 127.0.0.1. */
@@ -46,15 +44,6 @@ export interface DemoOptions {
    * (the terminal shows phases and breaker changes; the dashboard shows the rest).
    */
   readonly logger?: Logger | undefined;
-}
-
-const CLAMD_LOOKUP_MS = 1_000;
-
-function proxyTarget(endpoint: ClamdEndpoint): string {
-  if ('socketPath' in endpoint) return endpoint.socketPath;
-  return endpoint.host.includes(':')
-    ? `[${endpoint.host}]:${endpoint.port}`
-    : `${endpoint.host}:${endpoint.port}`;
 }
 
 /** Errors only, one line each: what a person at the terminal can act on. */
@@ -100,6 +89,74 @@ function plan(settings: DemoSettings, withClamd: boolean): string[] {
   ];
 }
 
+/** What the terminal shows once the stack is up. */
+function bannerOf(stack: DemoStack, settings: DemoSettings): string {
+  const { gateway, spicedb, spicedbProxy, clamdAt, clamdProxy } = stack;
+  return banner({
+    url: gateway.url,
+    dashboardToken: stack.dashboardToken,
+    users: stack.users,
+    engines: [
+      'yara (the shipped rules)',
+      ...(clamdProxy === undefined
+        ? []
+        : [`${CLAMD_ENGINE} (clamd, through a fault proxy at ${clamdProxy.endpoint})`]),
+    ],
+    clamd:
+      clamdAt === undefined
+        ? `clamd: not found at ${(settings.clamd ?? STANDARD_CLAMD).join(', ')} — scanning with YARA only`
+        : `clamd: found at ${clamdAt}`,
+    spicedb: `embedded (pid ${spicedb.pid}) at ${spicedb.endpoint}, through a fault proxy at ${spicedbProxy.endpoint}`,
+    quarantineDir: stack.config.quarantine.dir,
+    plan: plan(settings, clamdProxy !== undefined),
+  });
+}
+
+/**
+ * The traffic and the fault script, until the returned function stops them (and waits for
+ * what is in flight); nina joins the traffic at the first fault.
+ */
+function startShow(
+  stack: DemoStack,
+  settings: DemoSettings,
+  tally: UploadTally,
+  timeline: ReactionTimeline,
+  elapsed: () => number,
+  say: (line: string) => void,
+): () => Promise<void> {
+  const { users, gateway, spicedbProxy, clamdProxy } = stack;
+  const traffic = startTraffic({
+    url: gateway.url,
+    tenant: DEMO_TENANT,
+    users: users.filter((user) => user.uploads === 'from-start'),
+    tally,
+  });
+  const latecomers = users.filter((user) => user.uploads === 'from-first-fault');
+  const proxies: Partial<Record<FaultTarget, FaultProxy>> = { spicedb: spicedbProxy };
+  if (clamdProxy !== undefined) proxies.clamd = clamdProxy;
+  const conductor = startPhases({
+    schedule: settings.phases,
+    faults: FAULTS.filter((fault) => proxies[fault.target] !== undefined),
+    proxies,
+    breakers: { spicedb: 'spicedb', clamd: CLAMD_ENGINE },
+    timeline,
+    elapsed,
+    say,
+    onPhase: (phase) => {
+      if (phase.kind !== 'fault' || phase.number !== 1) return;
+      for (const user of latecomers) {
+        say(`${user.name} starts uploading: SpiceDB has never answered for her`);
+        traffic.add(user);
+      }
+    },
+  });
+  let stopped: Promise<void> | undefined;
+  return () => {
+    stopped ??= conductor.stop().then(() => traffic.stop());
+    return stopped;
+  };
+}
+
 /**
  * `npm start`: the gateway on `host:port` with an embedded SpiceDB (loaded with the shipped
  * schema, tenant `demo` and its users) and the YARA engine, plus clamd when one answers locally,
@@ -119,135 +176,44 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   };
   const logger = settings.logger ?? terminalLogger(say);
   const teardown = new Teardown();
-  let stage = `the gateway on ${settings.host}:${settings.port}`;
-  let created: string | undefined;
+  let dir: string | undefined;
   try {
-    await portFree(settings.host, settings.port);
-
-    stage = 'a private temporary directory';
-    const dir = await mkdtemp(join(tmpdir(), 'breakwater-demo-'));
-    created = dir;
-    teardown.add(`removing ${dir}`, () => rm(dir, { recursive: true, force: true }));
-
-    stage = 'the embedded SpiceDB';
-    say('Starting the embedded SpiceDB...');
-    const users = demoUsers();
-    const schema = await readFile(resolve(packageRoot().dir, 'schema', 'schema.zed'), 'utf8');
-    const spicedb = await startEmbeddedSpiceDb({
-      schema,
-      relationships: demoRelationships(users),
-      logger,
-      signal,
-    });
-    teardown.add(`the embedded SpiceDB (pid ${spicedb.pid})`, () => spicedb.close());
-    const spicedbProxy = await startFaultProxy({ target: spicedb.endpoint });
-    teardown.add('the SpiceDB fault proxy', () => spicedbProxy.close());
-
-    stage = 'the fault proxy in front of clamd';
-    const clamd = await findClamd({ timeoutMs: CLAMD_LOOKUP_MS, candidates: settings.clamd });
-    const clamdWhere = clamd === undefined ? undefined : proxyTarget(clamd);
-    let clamdProxy: FaultProxy | undefined;
-    if (clamdWhere !== undefined) {
-      const proxy = await startFaultProxy({ target: clamdWhere });
-      teardown.add('the clamd fault proxy', () => proxy.close());
-      clamdProxy = proxy;
-    }
-
-    stage = `the gateway on ${settings.host}:${settings.port}`;
-    const dashboardToken = randomToken();
-    const config = demoConfig({
-      host: settings.host,
-      port: settings.port,
-      spicedbEndpoint: spicedbProxy.endpoint,
-      spicedbToken: spicedb.token,
-      clamdEndpoint: clamdProxy?.endpoint,
-      users,
-      dashboardToken,
-      dir,
-    });
-    signal.throwIfAborted();
-    say('Starting the gateway...');
-    const gateway = await startGateway(config, { logger }).catch((error: unknown) => {
-      throw portInUse(error, settings.host, settings.port) ?? error;
-    });
-    teardown.add('the gateway', () => gateway.close());
+    // Said before SpiceDB is started for nothing.
+    await step(`the gateway on ${settings.host}:${settings.port}`, () =>
+      portFree(settings.host, settings.port),
+    );
+    const created = await step('a private temporary directory', () =>
+      mkdtemp(join(tmpdir(), 'breakwater-demo-')),
+    );
+    dir = created;
+    teardown.add(`removing ${created}`, () => rm(created, { recursive: true, force: true }));
+    const stack = await startStack({ settings, dir, logger, teardown, say });
 
     const timeline = new ReactionTimeline();
     origin = performance.now();
     teardown.add(
       'watching the breakers',
-      gateway.registry.on('stateChange', ({ breaker, from, to, reason }) => {
+      stack.gateway.registry.on('stateChange', ({ breaker, from, to, reason }) => {
         timeline.stateChanged(breaker, to, elapsed());
         say(`breaker ${breaker}: ${from} -> ${to} (${reason})`);
       }),
     );
-
-    out.write(
-      banner({
-        url: gateway.url,
-        dashboardToken,
-        users,
-        engines: [
-          'yara (the shipped rules)',
-          ...(clamdProxy === undefined
-            ? []
-            : [`${CLAMD_ENGINE} (clamd, through a fault proxy at ${clamdProxy.endpoint})`]),
-        ],
-        clamd:
-          clamdWhere === undefined
-            ? `clamd: not found at ${(settings.clamd ?? STANDARD_CLAMD).join(', ')} — scanning with YARA only`
-            : `clamd: found at ${clamdWhere}`,
-        spicedb: `embedded (pid ${spicedb.pid}) at ${spicedb.endpoint}, through a fault proxy at ${spicedbProxy.endpoint}`,
-        quarantineDir: config.quarantine.dir,
-        plan: plan(settings, clamdProxy !== undefined),
-      }),
-    );
-
+    out.write(bannerOf(stack, settings));
     const tally = new UploadTally();
-    for (const user of users) if (user.uploads !== 'never') tally.add(user.name);
-    let quiet = (): Promise<void> => Promise.resolve();
+    for (const user of stack.users) if (user.uploads !== 'never') tally.add(user.name);
+    let stopShow = (): Promise<void> => Promise.resolve();
     if (settings.traffic) {
-      const traffic = startTraffic({
-        url: gateway.url,
-        tenant: DEMO_TENANT,
-        users: users.filter((user) => user.uploads === 'from-start'),
-        tally,
-      });
-      const latecomers = users.filter((user) => user.uploads === 'from-first-fault');
-      const proxies: Partial<Record<FaultTarget, FaultProxy>> = { spicedb: spicedbProxy };
-      if (clamdProxy !== undefined) proxies.clamd = clamdProxy;
-      const conductor = startPhases({
-        schedule: settings.phases,
-        faults: FAULTS.filter((fault) => proxies[fault.target] !== undefined),
-        proxies,
-        breakers: { spicedb: 'spicedb', clamd: CLAMD_ENGINE },
-        timeline,
-        elapsed,
-        say,
-        onPhase: (phase) => {
-          if (phase.kind !== 'fault' || phase.number !== 1) return;
-          for (const user of latecomers) {
-            say(`${user.name} starts uploading: SpiceDB has never answered for her`);
-            traffic.add(user);
-          }
-        },
-      });
-      let quieted: Promise<void> | undefined;
-      quiet = () => {
-        quieted ??= conductor.stop().then(() => traffic.stop());
-        return quieted;
-      };
+      stopShow = startShow(stack, settings, tally, timeline, elapsed, say);
       // Stopped before the proxies and the gateway: nothing is sent into a closing gateway.
-      teardown.add('the traffic and the fault phases', quiet);
+      teardown.add('the traffic and the fault phases', stopShow);
     }
 
-    stage = 'the demo';
     await ended(signal, settings.durationSeconds);
     say(signal.aborted ? 'Stopping...' : `Stopping after ${settings.durationSeconds} s...`);
-    await quiet();
+    await stopShow();
     const summary = collectSummary({
-      registry: gateway.registry,
-      users,
+      registry: stack.gateway.registry,
+      users: stack.users,
       tally,
       timeline,
       elapsedMs: elapsed(),
@@ -255,19 +221,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out.write(`\n${formatSummary(summary)}\n`);
     await teardown.run(say);
     out.write(
-      `Stopped the gateway, the fault proxies and SpiceDB (pid ${spicedb.pid}); removed ${dir}.\n`,
+      `Stopped the gateway, the fault proxies and SpiceDB (pid ${stack.spicedb.pid}); removed ${dir}.\n`,
     );
     return 0;
   } catch (error) {
-    const code = signal.aborted ? 0 : 1;
     say(
       signal.aborted
         ? 'Stopping before the demo was up...'
-        : `breakwater-gateway demo: could not start ${stage}: ${(error as Error).message}`,
+        : `breakwater-gateway demo: ${(error as Error).message}`,
     );
     await teardown.run(say);
-    if (created !== undefined) say(`Stopped what had started; removed ${created}.`);
-    return code;
+    if (dir !== undefined) say(`Stopped what had started; removed ${dir}.`);
+    return signal.aborted ? 0 : 1;
   } finally {
     // Already done on every path, unless writing to `out` failed half-way.
     await teardown.run(say);
