@@ -170,51 +170,57 @@ describe('errors', () => {
 describe('close()', () => {
   it('stops serving, resolves every call with the same promise, and takes its breakers away', async () => {
     const other = await startTestGateway({ spicedb: t.spicedb });
-    const first = other.gateway.close();
-    expect(other.gateway.close()).toBe(first);
-    await first;
-    await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
-    expect(other.gateway.registry.find('yara')).toBeUndefined();
-    await other.close();
+    try {
+      const first = other.gateway.close();
+      expect(other.gateway.close()).toBe(first);
+      await first;
+      await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
+      expect(other.gateway.registry.find('yara')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
   }, 30_000);
 
   it('lets a request in flight finish before it resolves', async () => {
     const other = await startTestGateway({ spicedb: t.spicedb });
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    // A body that waits: the request is in flight when close() is called.
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(new TextEncoder().encode('first half, '));
-        await held;
-        controller.enqueue(new TextEncoder().encode('second half'));
-        controller.close();
-      },
-    });
-    const answer = other.fetch('/v1/tenants/acme/scans', 'alice', {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/octet-stream', 'x-filename': 'slow.txt' },
-      duplex: 'half',
-    } as RequestInit);
-    await expect.poll(() => scanStarted(other)).toBe(true);
-    let closed = false;
-    const closing = other.gateway.close().then(() => {
-      closed = true;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(closed).toBe(false);
-    release();
-    const response = await answer;
-    expect(response.status).toBe(200);
-    expect((await jsonOf<{ files: { decision: string }[] }>(response)).files[0]?.decision).toBe(
-      'allow',
-    );
-    await closing;
-    expect(closed).toBe(true);
-    await other.close();
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // A body that waits: the request is in flight when close() is called.
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode('first half, '));
+          await held;
+          controller.enqueue(new TextEncoder().encode('second half'));
+          controller.close();
+        },
+      });
+      const answer = other.fetch('/v1/tenants/acme/scans', 'alice', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream', 'x-filename': 'slow.txt' },
+        duplex: 'half',
+      } as RequestInit);
+      await expect.poll(() => scanStarted(other)).toBe(true);
+      let closed = false;
+      const closing = other.gateway.close().then(() => {
+        closed = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(closed).toBe(false);
+      release();
+      const response = await answer;
+      expect(response.status).toBe(200);
+      expect((await jsonOf<{ files: { decision: string }[] }>(response)).files[0]?.decision).toBe(
+        'allow',
+      );
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      await other.close();
+    }
   }, 30_000);
 });
 
@@ -245,36 +251,39 @@ describe('startGateway options', () => {
 describe('close() past its grace period', () => {
   it('ends a request that is still sending, and its scan, without leaving a quarantine entry', async () => {
     const other = await startTestGateway({ spicedb: t.spicedb, closeGraceMs: 200 });
-    // A body that sends a little and then nothing, for ever.
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('never finished '));
-      },
-    });
-    const answer = other
-      .fetch('/v1/tenants/acme/scans', 'alice', {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/octet-stream', 'x-filename': 'stuck.txt' },
-        duplex: 'half',
-      } as RequestInit)
-      .then(
-        (response) => response.status,
-        () => 'connection closed',
-      );
-    await expect.poll(() => scanStarted(other)).toBe(true);
-    const started = performance.now();
-    await other.gateway.close();
-    expect(performance.now() - started).toBeLessThan(5_000);
-    expect(await answer).not.toBe(200);
-    // close() resolved only after the scan settled: it failed, and the refusal was audited.
-    expect(other.gateway.manager.stats().scans).toEqual({ completed: 0, failed: 1 });
-    expect(other.logger.audits('scan').at(-1)).toMatchObject({
-      subject: 'user:alice',
-      outcome: 'bad_request',
-    });
-    await expect(readdir(other.config.quarantine.dir)).rejects.toMatchObject({ code: 'ENOENT' });
-    await other.close();
+    try {
+      // A body that sends a little and then nothing, for ever.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('never finished '));
+        },
+      });
+      const answer = other
+        .fetch('/v1/tenants/acme/scans', 'alice', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/octet-stream', 'x-filename': 'stuck.txt' },
+          duplex: 'half',
+        } as RequestInit)
+        .then(
+          (response) => response.status,
+          () => 'connection closed',
+        );
+      await expect.poll(() => scanStarted(other)).toBe(true);
+      const started = performance.now();
+      await other.gateway.close();
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(await answer).not.toBe(200);
+      // close() resolved only after the scan settled: it failed, and the refusal was audited.
+      expect(other.gateway.manager.stats().scans).toEqual({ completed: 0, failed: 1 });
+      expect(other.logger.audits('scan').at(-1)).toMatchObject({
+        subject: 'user:alice',
+        outcome: 'bad_request',
+      });
+      await expect(readdir(other.config.quarantine.dir)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await other.close();
+    }
   }, 30_000);
 });
 
