@@ -1,5 +1,6 @@
 /** Turns case results into ratios, target verdicts and a Markdown report. */
 import { AUTHZ_CONTENDERS } from './authz.js';
+import { GATEWAY_CONTENDERS } from './gateway.js';
 import type { CaseResult, Row } from './harness.js';
 import { METRICS_CONTENDERS } from './metrics.js';
 
@@ -121,10 +122,35 @@ function metricsTargets(cases: CaseResult[]): Target[] {
   ];
 }
 
+/**
+ * Case 12's target, when it ran: HTTP, authorization, the upload intake and the policy cost at
+ * most a fifth of what the same files take through ScanManager in-process.
+ */
+function gatewayTargets(cases: CaseResult[]): Target[] {
+  if (!cases.some((c) => c.id === 'gateway-throughput')) return [];
+  const { fromPath, http } = GATEWAY_CONTENDERS;
+  return [
+    target(
+      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process',
+      ratio(
+        figure(cases, 'gateway-throughput', http),
+        figure(cases, 'gateway-throughput', fromPath),
+      ),
+      'min',
+      0.8,
+    ),
+  ];
+}
+
 export function targets(cases: CaseResult[], breakersMeasured: number): Target[] {
-  // `--scan`, `--authz` and `--metrics` run case 9, 10 or 11 alone: the breaker cases' targets
-  // have nothing to judge.
-  const selected = [...scanTargets(cases), ...authzTargets(cases), ...metricsTargets(cases)];
+  // `--scan`, `--authz`, `--metrics` and `--gateway` run case 9, 10, 11 or 12 alone: the breaker
+  // cases' targets have nothing to judge.
+  const selected = [
+    ...scanTargets(cases),
+    ...authzTargets(cases),
+    ...metricsTargets(cases),
+    ...gatewayTargets(cases),
+  ];
   if (!cases.some((c) => c.id === 'success')) return selected;
   const retained = figure(cases, 'retained', 'breakwater');
   return [

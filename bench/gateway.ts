@@ -1,0 +1,318 @@
+/**
+ * Case 12: what the gateway costs over the scan it wraps. 2,000 uploads of 10 KB, 32 at once,
+ * through a gateway started in this process (startGateway on 127.0.0.1:0, the YARA engine on the
+ * shipped rules, a real embedded SpiceDB with the decision cache warm, the default policy),
+ * sent over HTTP with keep-alive as raw bodies, against the same files through the same
+ * gateway's ScanManager.scanWithPolicy in-process: from disk (FileInput.fromPath, as a program
+ * scanning its files would) and as a stream (FileInput.fromStream, what the gateway hands the
+ * manager: spooled to disk before the engines read it). Files per second and each file's
+ * latency (p50, p99), 32 in flight.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { EmbeddedSpiceDb } from '@breakwater/authz/embedded';
+import type { Logger } from '@breakwater/core';
+import type { Gateway } from '@breakwater/gateway';
+import type { FileInput } from '@breakwater/scanbridge';
+import { type CaseResult, collectRows, push, rotate, StateError } from './harness.js';
+
+export interface GatewayBenchOptions {
+  uploads: number;
+  bytes: number;
+  inFlight: number;
+}
+
+/** The issue's figures: 2,000 uploads of 10 KB, 32 at once. */
+export const GATEWAY_FULL: GatewayBenchOptions = { uploads: 2_000, bytes: 10 * 1024, inFlight: 32 };
+
+export const GATEWAY_CONTENDERS = {
+  fromPath: 'bare ScanManager.scanWithPolicy, FileInput.fromPath',
+  fromStream: 'ScanManager.scanWithPolicy, FileInput.fromStream',
+  http: 'gateway: POST /v1/tenants/:tenant/scans over HTTP',
+} as const;
+
+const TENANT = 'bench';
+const SPICEDB_TOKEN_ENV = 'BENCH_SPICEDB_TOKEN';
+/** Files per turn: the contenders take turns over slices, so a neighbour's load falls on all alike. */
+const SLICE_FILES = 250;
+
+/** Errors only: an audit line per upload would time stderr, not the gateway. */
+const QUIET: Logger = {
+  info() {},
+  warn() {},
+  error(fields, message) {
+    process.stderr.write(`case gateway: ${message} ${JSON.stringify(fields)}\n`);
+  },
+};
+
+/** What one contender does with file `index`; resolves to the policy's decision. */
+type ScanOne = (index: number) => Promise<string>;
+
+interface Contender {
+  readonly name: string;
+  readonly scan: ScanOne;
+}
+
+interface Timed {
+  seconds: number;
+  latencies: number[];
+}
+
+/** A seeded generator (mulberry32): the same files every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Every file of `indexes`, `inFlight` at once; each must come out allowed (random bytes are clean). */
+async function run(contender: Contender, indexes: readonly number[], inFlight: number) {
+  let next = 0;
+  const latencies: number[] = [];
+  const wrong: string[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < indexes.length) {
+      const index = indexes[next++] as number;
+      const began = performance.now();
+      const decision = await contender.scan(index);
+      latencies.push(performance.now() - began);
+      if (decision !== 'allow') wrong.push(decision);
+    }
+  };
+  const began = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = (performance.now() - began) / 1000;
+  if (wrong.length > 0) {
+    throw new StateError(
+      `case gateway: ${contender.name} decided ${wrong[0]} for ${wrong.length} of ${indexes.length} random files, expected allow`,
+    );
+  }
+  return { seconds, latencies };
+}
+
+/** POST one raw body; resolves to the decision the gateway answered for it. */
+function post(
+  agent: Agent,
+  gateway: Gateway,
+  token: string,
+  filename: string,
+  body: Uint8Array,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gateway.url}/v1/tenants/${TENANT}/scans`,
+      {
+        agent,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/octet-stream',
+          'content-length': body.byteLength,
+          'x-filename': filename,
+        },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          if (res.statusCode !== 200) {
+            reject(new StateError(`case gateway: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+            return;
+          }
+          const answer = JSON.parse(text) as { files: { decision: string }[] };
+          resolve(answer.files[0]?.decision ?? 'none');
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The case's set-up: SpiceDB, the gateway, the files, the contenders. */
+class GatewayBench {
+  readonly contenders: readonly Contender[];
+  readonly files: number;
+  private readonly stops: (() => Promise<void> | void)[];
+
+  private constructor(
+    contenders: readonly Contender[],
+    files: number,
+    stops: (() => Promise<void> | void)[],
+  ) {
+    this.contenders = contenders;
+    this.files = files;
+    this.stops = stops;
+  }
+
+  static async start(options: GatewayBenchOptions): Promise<GatewayBench> {
+    const stops: (() => Promise<void> | void)[] = [];
+    const stop = async () => {
+      for (const step of stops.splice(0).reverse()) await step();
+    };
+    try {
+      // Loaded here, not with the report that names the contenders: only this case needs them.
+      const [
+        { startEmbeddedSpiceDb },
+        { hashToken, parseConfig, schemaPath, startGateway },
+        { FileInput },
+      ] = await Promise.all([
+        import('@breakwater/authz/embedded'),
+        import('@breakwater/gateway'),
+        import('@breakwater/scanbridge'),
+      ]);
+      const dir = await mkdtemp(join(tmpdir(), 'bench-gateway-'));
+      stops.push(() => rm(dir, { recursive: true, force: true }));
+      const random = seeded(12);
+      const bodies: Uint8Array[] = [];
+      const paths: string[] = [];
+      await mkdir(join(dir, 'files'));
+      for (let i = 0; i < options.uploads; i++) {
+        const words = new Uint32Array(Math.ceil(options.bytes / 4));
+        for (let w = 0; w < words.length; w++) words[w] = (random() * 4_294_967_296) >>> 0;
+        const bytes = new Uint8Array(words.buffer, 0, options.bytes);
+        const path = join(dir, 'files', `file-${i}.bin`);
+        await writeFile(path, bytes);
+        bodies.push(bytes);
+        paths.push(path);
+      }
+      const spicedb: EmbeddedSpiceDb = await startEmbeddedSpiceDb({
+        schema: readFileSync(schemaPath(), 'utf8'),
+        relationships: [`tenant:${TENANT}#member@user:bench`],
+      });
+      stops.push(() => spicedb.close());
+      const token = 'bw_bench_caller_token';
+      const config = parseConfig(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          spicedb: { endpoint: spicedb.endpoint, tokenEnv: SPICEDB_TOKEN_ENV, insecure: true },
+          engines: [{ type: 'yara' }],
+          policy: 'default',
+          quarantine: { dir: 'quarantine' },
+          tokens: [{ sha256: hashToken(token), subject: 'user:bench', tenant: TENANT }],
+        },
+        { baseDir: dir, env: { [SPICEDB_TOKEN_ENV]: spicedb.token }, source: 'case gateway' },
+      );
+      const gateway = await startGateway(config, { logger: QUIET });
+      stops.push(() => gateway.close());
+      const agent = new Agent({ keepAlive: true, maxSockets: options.inFlight });
+      stops.push(() => agent.destroy());
+      const { manager } = gateway;
+      const decision = async (input: FileInput) =>
+        (await manager.scanWithPolicy(input)).decision.action.type;
+      const contenders: Contender[] = [
+        {
+          name: GATEWAY_CONTENDERS.fromPath,
+          scan: (i) => decision(FileInput.fromPath(paths[i] as string)),
+        },
+        {
+          name: GATEWAY_CONTENDERS.fromStream,
+          scan: (i) => {
+            const bytes = bodies[i] as Uint8Array;
+            return decision(
+              FileInput.fromStream(Readable.from([bytes]), {
+                filename: `file-${i}.bin`,
+                sizeHint: bytes.byteLength,
+              }),
+            );
+          },
+        },
+        {
+          name: GATEWAY_CONTENDERS.http,
+          scan: (i) => post(agent, gateway, token, `file-${i}.bin`, bodies[i] as Uint8Array),
+        },
+      ];
+      // The decision cache warm, the YARA process started, the connections open.
+      for (const contender of contenders)
+        await run(contender, [...Array(options.inFlight).keys()], options.inFlight);
+      return new GatewayBench(contenders, options.uploads, stops);
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  }
+
+  /** Every contender over every file, slice by slice, the order rotated each slice. */
+  async round(round: number, inFlight: number): Promise<Map<string, Timed>> {
+    const totals = new Map<string, Timed>(
+      this.contenders.map((c) => [c.name, { seconds: 0, latencies: [] }]),
+    );
+    const indexes = [...Array(this.files).keys()];
+    for (let start = 0, turn = 0; start < indexes.length; start += SLICE_FILES, turn++) {
+      const slice = indexes.slice(start, start + SLICE_FILES);
+      for (const contender of rotate(this.contenders, round + turn)) {
+        const timed = await run(contender, slice, inFlight);
+        const total = totals.get(contender.name) as Timed;
+        total.seconds += timed.seconds;
+        total.latencies.push(...timed.latencies);
+      }
+    }
+    return totals;
+  }
+
+  async stop(): Promise<void> {
+    for (const step of this.stops.splice(0).reverse()) await step();
+  }
+}
+
+export async function gatewayCases(
+  rounds: number,
+  log: (line: string) => void = () => undefined,
+  options: GatewayBenchOptions = GATEWAY_FULL,
+): Promise<CaseResult[]> {
+  const { uploads, bytes, inFlight } = options;
+  const bench = await GatewayBench.start(options);
+  const rate = new Map<string, number[]>();
+  const p50 = new Map<string, number[]>();
+  const p99 = new Map<string, number[]>();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      log(`gateway round ${round + 1}/${rounds}`);
+      for (const [name, { seconds, latencies }] of await bench.round(round, inFlight)) {
+        const sorted = latencies.sort((a, b) => a - b);
+        push(rate, name, uploads / seconds);
+        push(p50, name, percentile(sorted, 50));
+        push(p99, name, percentile(sorted, 99));
+      }
+    }
+  } finally {
+    await bench.stop();
+  }
+  const what = `${uploads.toLocaleString('en-US')} uploads of ${bytes / 1024} KB, ${inFlight} at once, YARA on the shipped rules`;
+  return [
+    {
+      id: 'gateway-throughput',
+      title: `12. gateway: ${what}; through the gateway (HTTP keep-alive, a Bearer token, SpiceDB with the cache warm, the default policy) and through its ScanManager in-process`,
+      unit: 'files/s',
+      rows: collectRows(rate),
+    },
+    {
+      id: 'gateway-p50',
+      title: `12. gateway: latency per file, p50 (${inFlight} in flight)`,
+      unit: 'ms',
+      rows: collectRows(p50),
+    },
+    {
+      id: 'gateway-p99',
+      title: `12. gateway: latency per file, p99 (${inFlight} in flight)`,
+      unit: 'ms',
+      rows: collectRows(p99),
+    },
+  ];
+}
