@@ -103,3 +103,38 @@ describe('without a SpiceDB key', () => {
     }
   }, 30_000);
 });
+
+describe('without SpiceDB answering', () => {
+  it('starts, denies with Retry-After while nothing is cached, and reports it on /readyz once the breaker opens', async () => {
+    const closed = await closedPort();
+    const t = await startTestGateway({
+      spicedb,
+      config: { spicedb: { endpoint: `127.0.0.1:${closed}`, breaker: { failureThreshold: 1 } } },
+    });
+    try {
+      const response = await scan(t);
+      expect(response.status).toBe(403);
+      expect(response.headers.get('retry-after')).not.toBeNull();
+      expect((await errorOf(response)).message).toContain('SpiceDB cannot be asked');
+      expect(t.gateway.registry.find('spicedb')?.state().name).toBe('open');
+      expect((await t.fetch('/readyz', undefined)).status).toBe(503);
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+});
+
+/** A loopback port nothing listens on: one the OS gave out and took back. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        resolve(typeof address === 'object' && address !== null ? address.port : 0),
+      );
+    });
+  });
+}
