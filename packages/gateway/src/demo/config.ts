@@ -6,6 +6,11 @@ import { DEMO_TENANT, type DemoUser } from './users.js';
 const SPICEDB_TOKEN_ENV = 'BREAKWATER_DEMO_SPICEDB_TOKEN';
 const DASHBOARD_TOKEN_ENV = 'BREAKWATER_DEMO_DASHBOARD_TOKEN';
 
+/** Each SpiceDB check's limit: short, so that a hang shows within a second. */
+export const SPICEDB_TIMEOUT_MS = 500;
+/** Each clamd scan's limit (its breaker's timeout). */
+export const CLAMD_TIMEOUT_MS = 2_000;
+
 /** The clamd engine's name, and so its breaker's. */
 export const CLAMD_ENGINE = 'clamav';
 
@@ -36,7 +41,7 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
       endpoint: input.spicedbEndpoint,
       tokenEnv: SPICEDB_TOKEN_ENV,
       insecure: true,
-      timeoutMs: 500,
+      timeoutMs: SPICEDB_TIMEOUT_MS,
       breaker: { failureThreshold: 3, openDuration: 3_000, successThreshold: 2 },
       fallback: 'cached-else-deny',
     },
@@ -53,7 +58,7 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
                 failureThreshold: 3,
                 openDuration: 3_000,
                 successThreshold: 2,
-                timeout: 2_000,
+                timeout: CLAMD_TIMEOUT_MS,
               },
             },
           ]),

@@ -4,6 +4,7 @@ import {
   rejectUnknownKeys,
   requireObject,
 } from '@breakwater/core/validate';
+import { CLAMD_TIMEOUT_MS, SPICEDB_TIMEOUT_MS } from './config.js';
 import type { FaultProxy } from './fault-proxy.js';
 
 /** Which proxy a fault acts on. */
@@ -20,9 +21,9 @@ export interface Fault {
   heal(proxy: FaultProxy): void | Promise<void>;
 }
 
-/** The demo's SpiceDB check timeout is 500 ms: 800 ms each way is past it, yet no hang. */
+/** Past the SpiceDB check timeout even one way, yet an answer comes: slow, not hung. */
 export const SPICEDB_SLOW_MS = 800;
-/** The demo's clamd breaker timeout is 2 000 ms: 1 500 ms each way is past it for a round trip. */
+/** Past the clamd scan timeout for a round trip (1 500 ms each way). */
 export const CLAMD_SLOW_MS = 1_500;
 
 const pass = (proxy: FaultProxy): void => proxy.pass();
@@ -49,14 +50,14 @@ export const FAULTS: readonly Fault[] = [
   {
     target: 'spicedb',
     title: 'SpiceDB is slow',
-    how: `every chunk ${SPICEDB_SLOW_MS} ms late each way, past the 500 ms check timeout`,
+    how: `every chunk ${SPICEDB_SLOW_MS} ms late each way, past the ${SPICEDB_TIMEOUT_MS} ms check timeout`,
     apply: (proxy) => proxy.slow(SPICEDB_SLOW_MS),
     heal: pass,
   },
   {
     target: 'clamd',
     title: 'clamd is slow',
-    how: `every chunk ${CLAMD_SLOW_MS} ms late each way, past its 2 000 ms scan timeout`,
+    how: `every chunk ${CLAMD_SLOW_MS} ms late each way, past its ${CLAMD_TIMEOUT_MS} ms scan timeout`,
     apply: (proxy) => proxy.slow(CLAMD_SLOW_MS),
     heal: pass,
   },

@@ -16,7 +16,7 @@ import { collectSummary, formatSummary } from './summary.js';
 import { UploadTally } from './tally.js';
 import { Teardown } from './teardown.js';
 import { ReactionTimeline } from './timeline.js';
-import { startTraffic } from './traffic.js';
+import { startTraffic, UPLOADS_PER_SECOND } from './traffic.js';
 import { DEMO_TENANT } from './users.js';
 
 export interface DemoOptions {
@@ -82,7 +82,7 @@ function plan(settings: DemoSettings, withClamd: boolean): string[] {
   const { firstFaultMs, everyMs, faultMs } = settings.phases;
   const faults = FAULTS.filter((fault) => withClamd || fault.target !== 'clamd');
   return [
-    'Traffic: alice, rita and mallory upload clean files, EICAR, programs named as documents and pages with script, 4 a second; nina joins them at the first fault.',
+    `Traffic: alice, rita and mallory upload clean files, EICAR, programs named as documents and pages with script, ${UPLOADS_PER_SECOND} a second; nina joins them at the first fault.`,
     `Faults: the first at ${firstFaultMs / 1_000} s, then one every ${everyMs / 1_000} s, each for ${faultMs / 1_000} s, in turn: ${faults.map((fault) => fault.title).join('; ')}.`,
     'Each phase and each breaker change is printed below, with the time since the gateway came up.',
     stop,

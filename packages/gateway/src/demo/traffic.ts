@@ -2,6 +2,9 @@ import type { Secret } from '../config/types.js';
 import { nextSample, type Sample } from './samples.js';
 import { outcomesOf, type UploadTally } from './tally.js';
 
+/** Uploads started per second unless told otherwise: a pace a person can follow on the dashboard. */
+export const UPLOADS_PER_SECOND = 4;
+
 /** Someone the traffic uploads as. */
 export interface Uploader {
   readonly name: string;
@@ -15,7 +18,7 @@ export interface TrafficOptions {
   /** Who uploads, in turn. */
   readonly users: readonly Uploader[];
   readonly tally: UploadTally;
-  /** Uploads started per second. Default 4. */
+  /** Uploads started per second. Default {@link UPLOADS_PER_SECOND}. */
   readonly perSecond?: number | undefined;
   /** Uploads in flight at most; a tick that finds this many waiting starts none. Default 4. */
   readonly concurrency?: number | undefined;
@@ -41,7 +44,7 @@ export interface Traffic {
 export function startTraffic(options: TrafficOptions): Traffic {
   const { url, tenant, tally } = options;
   const users = [...options.users];
-  const perSecond = options.perSecond ?? 4;
+  const perSecond = options.perSecond ?? UPLOADS_PER_SECOND;
   const concurrency = options.concurrency ?? 4;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const samples = options.samples ?? nextSample;
