@@ -209,6 +209,16 @@ describe('POST /api/v1/scan (clamav-rest-api)', () => {
       success: false,
       data: { code: 'BREAKWATER_UPLOAD_NO_FILE' },
     });
+    const rawBody = await t.fetch('/api/v1/scan', 'alice', {
+      method: 'POST',
+      body: CLEAN_TEXT,
+      headers: { 'content-type': 'application/octet-stream', 'x-filename': 'clean.txt' },
+    });
+    expect(rawBody.status).toBe(415);
+    expect(await jsonOf<ClamavRestJson>(rawBody)).toMatchObject({
+      success: false,
+      data: { code: 'BREAKWATER_UPLOAD_UNSUPPORTED_MEDIA_TYPE' },
+    });
   });
 });
 
