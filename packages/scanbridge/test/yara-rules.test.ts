@@ -156,6 +156,29 @@ describe('YaraScanner rules', () => {
     expect(result.details).toEqual({ rules: ['Eicar', 'Decoys', 'Marker'] });
   });
 
+  it('lets a rule use a rule of an earlier file, and reads a file that starts with a byte order mark', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'a.yar'), `\uFEFF${EICAR_RULE}`);
+    await writeFile(
+      join(dir, 'b.yar'),
+      'rule Eicar_In_Pdf { condition: Eicar and extension == "pdf" }\n',
+    );
+    const scanner = new YaraScanner({ rules: { dir } });
+    const result = await scanner.scan(FileInput.fromBytes(bytes(EICAR), 'x.pdf'));
+    expect(result.details).toEqual({ rules: ['Eicar', 'Eicar_In_Pdf'] });
+  });
+
+  it('names an error in a later file at its own line, after an earlier file of many lines', async () => {
+    const dir = await newDir();
+    await writeFile(join(dir, 'a.yar'), `${'// a comment\n'.repeat(40)}${EICAR_RULE}`);
+    await writeFile(join(dir, 'b.yar'), MARKER_RULE.trimEnd());
+    await writeFile(join(dir, 'c.yar'), '\n\nrule C { condition: nope }\n');
+    const error = failure(() => new YaraScanner({ rules: { dir } })) as ScanError;
+    expect(error.message).toBe(
+      `yara: the YARA rules do not compile (1 error):\n  ${join(dir, 'c.yar')}:3:21: unknown identifier \`nope\` (E009): this identifier has not been declared`,
+    );
+  });
+
   it('names the line of a duplicate within one file, as the compiler does', async () => {
     const dir = await newDir();
     const file = join(dir, 'twice.yar');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValue, nonEmptyString, rejectUnknownKeys } from '@breakwater/core/validate';
+import type { CompilerError } from '@litko/yara-x';
 import { ScanError } from '../errors.js';
 import { describeFsError } from '../fs-error.js';
 import { ruleDeclarations } from './yara-declarations.js';
@@ -31,10 +32,10 @@ export interface CompiledRules {
 const RULE_FILE = /\.(yar|yara)$/i;
 
 /**
- * Reads the rules and checks that they compile, as one text (the binding's addRuleSource
- * forgets the defined variables, so the sources are joined and compiled at once). When they do
- * not, each file is checked on its own, so every error names its file and line; a rule
- * declared in two files is found here, naming both.
+ * Reads the rules and checks that they compile, as one text: the binding's addRuleSource
+ * forgets the defined variables, so the sources are joined and compiled at once (a rule may
+ * then use a rule of an earlier file). Every error is named by its file and its line there; a
+ * rule declared in two files is found here, naming both places.
  */
 export function compileRules(
   owner: string,
@@ -46,17 +47,17 @@ export function compileRules(
   const parts = joined(sources);
   const source = parts.map((p) => p.text).join('');
   const duplicated = duplicates(sources);
-  const whole = yara.validate(source, COMPILE_OPTIONS).errors;
-  if (whole.length > 0 || duplicated.length > 0) {
-    const alone = sources.flatMap((s) =>
-      yara.validate(s.text, COMPILE_OPTIONS).errors.map((e) => describe(s.label, e.message)),
+  const errors = yara.validate(source, COMPILE_OPTIONS).errors;
+  if (errors.length > 0 || duplicated.length > 0) {
+    // The compiler's own report of a duplicate found here names one place only.
+    const ours = new Set(duplicated.map((d) => d.at));
+    const theirs = errors
+      .map((error) => locate(parts, error))
+      .filter((error) => !(error.code === 'E012' && ours.has(error.at)));
+    throw compileError(
+      engine,
+      [...theirs, ...duplicated].map((problem) => problem.text),
     );
-    // Alone every file compiles, together they do not: the joined text's lines say where.
-    const problems =
-      alone.length > 0 || duplicated.length > 0
-        ? [...alone, ...duplicated]
-        : whole.map((e) => describeIn(parts, e.message));
-    throw compileError(engine, problems);
   }
   const digest = createHash('sha256');
   for (const s of sources) digest.update(s.label).update('\0').update(s.text).update('\0');
@@ -74,6 +75,13 @@ interface Part {
   readonly firstLine: number;
 }
 
+/** What is wrong, and where: `at` is `file:line`. */
+interface Problem {
+  readonly code?: string;
+  readonly at: string;
+  readonly text: string;
+}
+
 /** Each source ends with a line break, so the next starts on a line of its own. */
 function joined(sources: readonly RuleSource[]): Part[] {
   let firstLine = 1;
@@ -85,37 +93,36 @@ function joined(sources: readonly RuleSource[]): Part[] {
   });
 }
 
-/** An error in the joined text, named by the file and line it comes from. */
-function describeIn(parts: readonly Part[], message: string): string {
-  const line = Number(/-->\s*line:(\d+):/.exec(message)?.[1] ?? Number.NaN);
+/** An error in the joined text, named by the file and the line it comes from. */
+function locate(parts: readonly Part[], error: CompilerError): Problem {
+  const line = Number(/-->\s*line:(\d+):/.exec(error.message)?.[1] ?? Number.NaN);
   let part = parts[0];
   for (const p of parts) if (p.firstLine <= line) part = p;
-  if (part === undefined) return message;
-  return describe(
-    part.label,
-    message.replace(
-      /(-->\s*line:)(\d+)/,
-      (_, arrow: string) => `${arrow}${line - part.firstLine + 1}`,
-    ),
+  const label = part?.label ?? 'rules';
+  const local = line - (part?.firstLine ?? 1) + 1;
+  const message = error.message.replace(
+    /(-->\s*line:)\d+/,
+    (_, arrow: string) => `${arrow}${local}`,
   );
+  return { code: error.code, at: `${label}:${local}`, text: describe(label, message) };
 }
 
 /**
- * Rules declared again in a later file (every file shares YARA-X's default namespace). The
- * compiler would report it at the first declaration's line, under no file name at all.
+ * Rules declared again in a later file (every file shares YARA-X's default namespace), at the
+ * later declaration, naming the first.
  */
-function duplicates(sources: readonly RuleSource[]): string[] {
-  const seen = new Map<string, { label: string; line: number }>();
-  const problems: string[] = [];
+function duplicates(sources: readonly RuleSource[]): Problem[] {
+  const seen = new Map<string, { readonly source: RuleSource; readonly at: string }>();
+  const problems: Problem[] = [];
   for (const source of sources) {
     for (const { name, line } of ruleDeclarations(source.text)) {
+      const at = `${source.label}:${line}`;
       const first = seen.get(name);
-      if (first !== undefined && first.label !== source.label) {
-        problems.push(
-          `${source.label}:${line}: duplicate rule "${name}" (first declared at ${first.label}:${first.line})`,
-        );
-      } else if (first === undefined) {
-        seen.set(name, { label: source.label, line });
+      if (first === undefined) seen.set(name, { source, at });
+      else if (first.source !== source) {
+        // One within a file is the compiler's to report: it names both lines.
+        const text = `${at}: duplicate rule "${name}" (first declared at ${first.at})`;
+        problems.push({ at, text });
       }
     }
   }
@@ -191,7 +198,8 @@ function isRuleFile(engine: string, file: string): boolean {
 
 function readRuleFile(engine: string, path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    // A byte order mark (an editor's, on Windows) is no rule text: YARA-X takes it for a syntax error.
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     throw new ScanError(
       'configuration',

@@ -42,11 +42,11 @@ const HEALTH_PROBE = Buffer.from('breakwater yara health check');
  * process of this scanner's own (started on the first scan), one at a time, with the binding's
  * synchronous calls: its `scanAsync`/`scanFileAsync` hold the event loop for the whole scan,
  * and it reads a file whole, memory that must not be the host's. Inputs up to 1 MiB are held
- * in memory and sent over IPC; larger ones and streams are copied to disk and scanned from
- * there by path. The copy is made while the input is read and hashed: what YARA-X scans is
- * exactly what the result's hash describes. A scan whose signal aborts or whose timeout fires
- * kills the process (a scan cannot be interrupted otherwise) and rejects at once; the next
- * scan starts a new one.
+ * in memory and sent over IPC. A larger path is read again there and checked against the hash
+ * made here; a larger stream or bytes are copied to disk while they are read and hashed. Either
+ * way what YARA-X scans is exactly what the result's hash describes. A scan whose signal
+ * aborts or whose timeout fires kills the process (a scan cannot be interrupted otherwise) and
+ * rejects at once; the next scan starts a new one.
  */
 export class YaraScanner implements Scanner {
   readonly name: string;
