@@ -337,7 +337,7 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
     expect(ready.status).toBe(200);
   });
 
-  it('stops on SIGTERM with exit 0, its YARA process with it', async () => {
+  it('stops on SIGTERM with exit 0, its YARA process with it, and never logged a secret', async () => {
     const yara = descendants(stack.gateway.pid);
     expect(yara.length).toBeGreaterThanOrEqual(1);
     expect(await stack.gateway.stop()).toEqual({ code: 0, signal: null });
@@ -346,5 +346,10 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
       (left) => left.length === 0,
       5_000,
     );
+    const log = stack.gateway.stderr();
+    // It did log: every refusal above is audited.
+    expect(log).toContain('"event":"gateway_audit"');
+    for (const secret of [stack.spicedb.token, ...Object.values(stack.tokens)])
+      expect(log).not.toContain(secret);
   }, 30_000);
 });
