@@ -246,6 +246,8 @@ describe('YaraScanner on inputs over 1 MiB', () => {
       const rewritten = await largeFile(dir, 'rewritten.bin', 'clean');
       // The slow scan holds the process while the others are read, hashed and wait their turn.
       const slow = scanner.scan(await slowFile(dir));
+      // The process starts for the slow scan, the first sent to it.
+      expect(await eventually(() => yaraChildren(process.pid).length === 1, 5_000)).toBe(true);
       const grows = scanner.scan(FileInput.fromPath(resized)).catch((e: unknown) => e);
       const changes = scanner.scan(FileInput.fromPath(rewritten)).catch((e: unknown) => e);
       await new Promise((resolve) => setTimeout(resolve, 300));
