@@ -442,8 +442,8 @@ const PLAIN_SVG =
 
 const PLAIN_HTML =
   '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Release notes</title></head>\n' +
-  '<body><h1>Deploy script</h1><p>Run the script once; the description says: onboarding = done.</p>' +
-  '<p>Escaped markup is text: &lt;script&gt;alert(1)&lt;/script&gt;, and so is href = javascript: here.</p>' +
+  '<body><h1>Deploy script</h1><p>Run the script once; the description says: onboarding is done.</p>' +
+  '<p>Escaped markup is text: &lt;script&gt;alert(1)&lt;/script&gt;, and so is javascript: here.</p>' +
   '<a href="https://example.com/javascript-guide">guide</a></body></html>\n';
 
 /**
