@@ -38,6 +38,20 @@ function memory(): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** How far this process's resident memory rose above where it was while `work` ran. */
+async function rssGrowth<T>(work: () => Promise<T>): Promise<{ value: T; growth: number }> {
+  const before = memory();
+  let highest = before.rss;
+  const sampler = setInterval(() => {
+    highest = Math.max(highest, memory().rss);
+  }, 20);
+  const value = await work().finally(() => clearInterval(sampler));
+  // A high-water mark that rose, rose while `work` ran, between two samples or not.
+  const after = memory();
+  const peak = after.peak > before.peak ? Math.max(after.peak, highest) : highest;
+  return { value, growth: peak - before.rss };
+}
+
 describe('YaraScanner scanning process', () => {
   it('is one child process per scanner, started on the first scan and reused', async () => {
     const scanner = new YaraScanner({ rules: RULES });
@@ -153,21 +167,13 @@ describe('YaraScanner scanning process', () => {
         for (let i = 0; i < 200; i++) yield chunk;
         yield bytes(EICAR);
       }
-      const before = memory();
-      let highest = before.rss;
-      const sampler = setInterval(() => {
-        highest = Math.max(highest, memory().rss);
-      }, 20);
-      const result = await scanner
-        .scan(FileInput.fromStream(content()))
-        .finally(() => clearInterval(sampler));
+      const { value: result, growth } = await rssGrowth(() =>
+        scanner.scan(FileInput.fromStream(content())),
+      );
       expect(result.outcome.type).toBe('infected');
       expect(result.fileMetadata.size).toBe(200 * 1024 * 1024 + EICAR.length);
-      // A high-water mark that rose, rose during the scan, between two samples or not.
-      const after = memory();
-      const peak = after.peak > before.peak ? Math.max(after.peak, highest) : highest;
       // In-process, YARA-X alone adds about the file's size (~230 MB measured).
-      expect(peak - before.rss).toBeLessThan(100 * 1024 * 1024);
+      expect(growth).toBeLessThan(100 * 1024 * 1024);
       expect(await entries(dir)).toEqual([]);
     } finally {
       await scanner.close();
@@ -185,18 +191,11 @@ describe('YaraScanner scanning process', () => {
     const scanner = new YaraScanner({ rules: RULES, spoolDir: join(dir, 'no-such-dir') });
     try {
       await scanner.scan(FileInput.fromBytes(bytes('warm up')));
-      const before = memory();
-      let highest = before.rss;
-      const sampler = setInterval(() => {
-        highest = Math.max(highest, memory().rss);
-      }, 20);
-      const result = await scanner
-        .scan(FileInput.fromPath(path))
-        .finally(() => clearInterval(sampler));
+      const { value: result, growth } = await rssGrowth(() =>
+        scanner.scan(FileInput.fromPath(path)),
+      );
       expect(result.outcome.type).toBe('infected');
-      const after = memory();
-      const peak = after.peak > before.peak ? Math.max(after.peak, highest) : highest;
-      expect(peak - before.rss).toBeLessThan(100 * 1024 * 1024);
+      expect(growth).toBeLessThan(100 * 1024 * 1024);
     } finally {
       await scanner.close();
     }
