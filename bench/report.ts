@@ -123,19 +123,26 @@ function metricsTargets(cases: CaseResult[]): Target[] {
 }
 
 /**
- * Case 12's target, when it ran: HTTP, authorization, the upload intake and the policy cost at
- * most a fifth of what the same files take through ScanManager in-process.
+ * Case 12's targets, when it ran: the gateway at 0.8x or more of the files/s the same files get
+ * through ScanManager in-process, from disk (the issue's target: what a program scanning its
+ * files in-process gets), and from a stream as the gateway hands them over (what HTTP,
+ * authorization and the upload intake alone cost).
  */
 function gatewayTargets(cases: CaseResult[]): Target[] {
   if (!cases.some((c) => c.id === 'gateway-throughput')) return [];
-  const { fromPath, http } = GATEWAY_CONTENDERS;
+  const { fromPath, fromStream, http } = GATEWAY_CONTENDERS;
+  const versus = (base: string) =>
+    ratio(figure(cases, 'gateway-throughput', http), figure(cases, 'gateway-throughput', base));
   return [
     target(
-      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process',
-      ratio(
-        figure(cases, 'gateway-throughput', http),
-        figure(cases, 'gateway-throughput', fromPath),
-      ),
+      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process, files from disk',
+      versus(fromPath),
+      'min',
+      0.8,
+    ),
+    target(
+      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process, the same stream input',
+      versus(fromStream),
       'min',
       0.8,
     ),
