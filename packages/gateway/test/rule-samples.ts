@@ -579,6 +579,12 @@ export function ruleSamples(): RuleSample[] {
       ...script,
     },
     {
+      name: 'svg-prefixed-root-with-onload',
+      filename: 'badge.svg',
+      bytes: text('<svg:svg xmlns:svg="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+      ...script,
+    },
+    {
       name: 'svg-with-onload',
       filename: 'icon.svg',
       bytes: text(
@@ -609,6 +615,13 @@ export function ruleSamples(): RuleSample[] {
       ...script,
     },
     { name: 'plain-svg', filename: 'logo.svg', bytes: text(PLAIN_SVG), ...noScript },
+    {
+      // XML, but neither a page nor an image: its root is no <html> or <svg>.
+      name: 'xml-data-quoting-script',
+      filename: 'feed.xml',
+      bytes: text('<?xml version="1.0"?>\n<note><body><script>alert(1)</script></body></note>\n'),
+      ...noScript,
+    },
     {
       name: 'html-with-attribute-value-starting-on',
       filename: 'form.html',
