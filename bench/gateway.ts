@@ -8,6 +8,7 @@
  * manager: spooled to disk before the engines read it). Files per second and each file's
  * latency (p50, p99), 32 in flight.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -60,18 +61,6 @@ interface Contender {
 interface Timed {
   seconds: number;
   latencies: number[];
-}
-
-/** A seeded generator (mulberry32): the same files every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -178,14 +167,11 @@ class GatewayBench {
       ]);
       const dir = await mkdtemp(join(tmpdir(), 'bench-gateway-'));
       stops.push(() => rm(dir, { recursive: true, force: true }));
-      const random = seeded(12);
       const bodies: Uint8Array[] = [];
       const paths: string[] = [];
       await mkdir(join(dir, 'files'));
       for (let i = 0; i < options.uploads; i++) {
-        const words = new Uint32Array(Math.ceil(options.bytes / 4));
-        for (let w = 0; w < words.length; w++) words[w] = (random() * 4_294_967_296) >>> 0;
-        const bytes = new Uint8Array(words.buffer, 0, options.bytes);
+        const bytes = randomBytes(options.bytes);
         const path = join(dir, 'files', `file-${i}.bin`);
         await writeFile(path, bytes);
         bodies.push(bytes);

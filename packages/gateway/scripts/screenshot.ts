@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../../dashboard/test/browser-harness.js';
 import { startClamd } from '../../scanbridge/test/clamd-process.js';
 import { runDemo } from '../src/demo/run.js';
 
@@ -36,18 +36,7 @@ const demo = runDemo({
   phases: { firstFaultMs: FIRST_FAULT_MS, faultMs: 10_000 },
   clamd: [`127.0.0.1:${clamd.port}`],
 });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-  ],
-});
+const browser = await launchBrowser();
 try {
   const url = await until(() => /dashboard\s+(http:\/\/\S+\/dashboard\/)/.exec(printed)?.[1]);
   const page = await (await browser.newContext({ viewport: VIEWPORT })).newPage();

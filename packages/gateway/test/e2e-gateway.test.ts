@@ -142,7 +142,7 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
   it('answers 403 with the missing permission to a caller without scan, and the file reaches no engine', async () => {
     const body = new Uint8Array(MiB).fill(0x61);
     const scansBefore = await scansCounted();
-    const clamdBytesBefore = stack.clamdRelay.bytesIn;
+    const clamdBytesBefore = stack.clamdRelay.bytesOut;
     let refused: Response | undefined;
     const spooled = await spooledDuring(async () => {
       refused = await upload('mallory', 'report.txt', body);
@@ -153,7 +153,7 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
       resource: 'tenant:acme',
     });
     expect(await scansCounted()).toBe(scansBefore);
-    expect(stack.clamdRelay.bytesIn).toBe(clamdBytesBefore);
+    expect(stack.clamdRelay.bytesOut).toBe(clamdBytesBefore);
     expect(spooled).toEqual([]);
 
     // The same upload by a caller who may scan spools it, reaches clamd and is counted: the
@@ -162,7 +162,7 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
       expect((await upload('alice', 'report.txt', body)).status).toBe(200);
     });
     expect(accepted.some((name) => name.startsWith('scanbridge-'))).toBe(true);
-    expect(stack.clamdRelay.bytesIn - clamdBytesBefore).toBeGreaterThanOrEqual(MiB);
+    expect(stack.clamdRelay.bytesOut - clamdBytesBefore).toBeGreaterThanOrEqual(MiB);
     expect(await scansCounted()).toBe(scansBefore + 2);
   });
 

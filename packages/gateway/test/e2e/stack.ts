@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmbeddedSpiceDb } from '@breakwater/authz/embedded';
+import { startTrafficMeter, type TrafficMeter } from '../../../authz/test/traffic-meter.js';
 import { type Clamd, startClamd } from '../../../scanbridge/test/clamd-process.js';
 import { hashToken } from '../../src/config/index.js';
 import type { GatewayConfigFile } from '../../src/config/types.js';
 import { type FaultProxy, startFaultProxy } from '../../src/demo/fault-proxy.js';
 import { startTestSpiceDb } from '../support/gateway-harness.js';
-import { type CountingRelay, startCountingRelay } from './counting-relay.js';
 import { buildGatewayDist, type GatewayProcess, startGatewayProcess } from './gateway-process.js';
 
 /**
@@ -28,8 +28,11 @@ export const CLAMD_FAILURES_TO_OPEN = 2;
 export interface E2eStack {
   readonly gateway: GatewayProcess;
   readonly clamd: Clamd;
-  /** Between the gateway and clamd: counts what reaches clamd. */
-  readonly clamdRelay: CountingRelay;
+  /**
+   * Between the gateway and clamd: counts what reaches clamd. The scanner's kept sessions carry
+   * many scans on one connection, so its bytes, not its connections, say whether a scan got there.
+   */
+  readonly clamdRelay: TrafficMeter;
   readonly spicedb: EmbeddedSpiceDb;
   /** Between the gateway and SpiceDB: pauses it. */
   readonly spicedbProxy: FaultProxy;
@@ -70,7 +73,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     ]);
     const spicedbProxy = await startFaultProxy({ target: spicedb.endpoint });
     undo.push(() => spicedbProxy.close());
-    const clamdRelay = await startCountingRelay({ host: '127.0.0.1', port: clamd.port });
+    const clamdRelay = await startTrafficMeter({ target: `127.0.0.1:${clamd.port}` });
     undo.push(() => clamdRelay.close());
     const tokens = Object.fromEntries(
       E2E_USERS.map((user) => [user, `bw_${user}_${randomBytes(18).toString('base64url')}`]),
