@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { entries, failure, fakeResult, tempDirs } from '../test/helpers.js';
+import { countingStream, entries, failure, fakeResult, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MeteredRead, readMetadata } from './metadata.js';
@@ -114,6 +114,146 @@ describe('prepareInput', () => {
     expect(error.kind).toBe('file_too_large');
     expect(error.message).toBe(
       `${path} is too large: the limit is ${IN_MEMORY_BYTES} bytes and it has ${IN_MEMORY_BYTES + 12_345} bytes`,
+    );
+  });
+});
+
+/** A stream of `content` in chunks of `chunkBytes` (an uploader chooses where chunks split). */
+function streamOf(content: Uint8Array, chunkBytes: number, filename = 'upload.bin'): FileInput {
+  return FileInput.fromStream(
+    (async function* () {
+      for (let offset = 0; offset < content.byteLength; offset += chunkBytes)
+        yield content.slice(offset, offset + chunkBytes);
+    })(),
+    { filename },
+  );
+}
+
+function patterned(size: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => (i * 7) % 251);
+}
+
+describe('prepareInput with a stream', () => {
+  it('holds a stream of exactly 1 MiB in memory: no copy on disk, every engine and the quarantine read it', async () => {
+    const spoolDir = await tempDir();
+    const content = patterned(IN_MEMORY_BYTES);
+    const prepared = await prepareInput(streamOf(content, 64 * 1024), { ...options, spoolDir });
+    try {
+      expect(await entries(spoolDir)).toEqual([]);
+      const { input, metadata } = prepared.forEngine();
+      expect(input.path).toBeUndefined();
+      expect(input.filename).toBe('upload.bin');
+      expect(metadata()).toEqual({
+        filename: 'upload.bin',
+        size: content.byteLength,
+        hash: { sha256: sha256(content) },
+      });
+      // Hashed once, while it arrived: readers are handed that metadata.
+      expect(input.knownMetadata).toBe(metadata());
+      const [a, b, kept] = await Promise.all([
+        input.readAll(),
+        prepared.forEngine().input.readAll(),
+        prepared.input.readAll(),
+      ]);
+      for (const read of [a, b, kept]) expect(sha256(read)).toBe(sha256(content));
+    } finally {
+      await prepared.close();
+    }
+  });
+
+  it('spools a stream of 1 MiB + 1 byte: the bytes held so far first, then the rest, read by every engine', async () => {
+    const spoolDir = await tempDir();
+    const content = patterned(IN_MEMORY_BYTES + 1);
+    // Chunks that do not divide 1 MiB: the switch to disk comes in the middle of one.
+    const prepared = await prepareInput(streamOf(content, 100_003), {
+      ...options,
+      spoolDir,
+      hashes: ['md5'],
+    });
+    try {
+      const spooled = await entries(spoolDir);
+      expect(spooled).toHaveLength(1);
+      const { input, metadata } = prepared.forEngine();
+      expect(input.path).toBe(join(spoolDir, spooled[0] as string, 'input'));
+      expect(input.filename).toBe('upload.bin');
+      expect(metadata()).toEqual({
+        filename: 'upload.bin',
+        size: content.byteLength,
+        hash: { sha256: sha256(content), md5: createHash('md5').update(content).digest('hex') },
+      });
+      const [a, b, kept] = await Promise.all([
+        input.readAll(),
+        prepared.forEngine().input.readAll(),
+        prepared.input.readAll(),
+      ]);
+      for (const read of [a, b, kept]) expect(sha256(read)).toBe(sha256(content));
+    } finally {
+      await prepared.close();
+    }
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('leaves no copy behind when a stream fails after it went to disk', async () => {
+    const spoolDir = await tempDir();
+    let pulled = 0;
+    const breaking = FileInput.fromStream(
+      (async function* () {
+        for (; pulled < 3; pulled++) yield new Uint8Array(IN_MEMORY_BYTES / 2).fill(1);
+        throw new Error('ECONNRESET from the uploader');
+      })(),
+      { filename: 'upload.bin' },
+    );
+    const error = await failure(prepareInput(breaking, { ...options, spoolDir }));
+    expect(pulled).toBe(3);
+    expect(error.kind).toBe('io');
+    expect(error.message).toMatch(
+      /^Reading upload\.bin \(stream\) failed after 1572864 bytes: ECONNRESET/,
+    );
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('stops a stream as soon as it passes maxBytes, on disk or not, and leaves nothing', async () => {
+    const spoolDir = await tempDir();
+    for (const maxBytes of [1000, IN_MEMORY_BYTES + 100_000]) {
+      const source = countingStream(1000, 10_000);
+      const error = await failure(
+        prepareInput(FileInput.fromStream(source.stream), { ...options, spoolDir, maxBytes }),
+      );
+      expect(error.kind).toBe('file_too_large');
+      expect(source.pulled()).toBe(Math.floor(maxBytes / 10_000) + 1);
+      expect(await entries(spoolDir)).toEqual([]);
+    }
+  });
+
+  it("stops at its signal after it went to disk, with the signal's reason, and leaves nothing", async () => {
+    const spoolDir = await tempDir();
+    const controller = new AbortController();
+    const reason = new Error('the client went away');
+    const stalled = FileInput.fromStream(
+      (async function* () {
+        yield new Uint8Array(IN_MEMORY_BYTES + 1).fill(2);
+        controller.abort(reason);
+        await new Promise(() => {
+          // A sender that never sends again.
+        });
+      })(),
+    );
+    const preparing = prepareInput(stalled, { ...options, spoolDir, signal: controller.signal });
+    await expect(preparing).rejects.toBe(reason);
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('needs the spool directory only for a stream past 1 MiB', async () => {
+    const spoolDir = '/nonexistent/spool';
+    const small = await prepareInput(streamOf(patterned(1000), 1000), { ...options, spoolDir });
+    expect(small.forEngine().metadata()?.size).toBe(1000);
+    await small.close();
+    const error = await failure(
+      prepareInput(streamOf(patterned(IN_MEMORY_BYTES + 1), 64 * 1024), { ...options, spoolDir }),
+    );
+    expect(error.kind).toBe('configuration');
+    expect(error.message).toMatch(
+      /^Cannot create a spool directory in \/nonexistent\/spool \(option "spoolDir"\): /,
     );
   });
 });

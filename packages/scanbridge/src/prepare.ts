@@ -49,39 +49,26 @@ export const IN_MEMORY_BYTES = 1024 * 1024;
 
 /**
  * Checks the input before any engine sees it, so a missing, empty, unreadable or oversized file
- * never reaches (or trips) an engine. A stream is read once, into a private temporary file, and
- * engines read that: several engines and the quarantine can all have the whole file, and memory
- * use stays flat whatever its size.
+ * never reaches (or trips) an engine. A stream is read once, into memory while it fits and into
+ * a private temporary file past that, and engines read that: several engines and the quarantine
+ * can all have the whole file, and memory use stays bounded whatever its size.
  */
 export async function prepareInput(input: FileInput, options: PrepareOptions): Promise<Prepared> {
-  if (input.kind === 'stream') return spooled(input, input, options);
+  if (input.kind === 'stream') return held(input, input, options);
   const { path } = input;
-  if (path === undefined) return inMemory(input, input, options, () => {});
+  if (path === undefined) return inMemory(input, options);
   const file = await openRegularFile(path);
   const release = releaser(file);
   try {
     // A preparation that timed out while the open was stuck has nobody to hand the file to.
     options.signal?.throwIfAborted();
     if (file.size > options.maxBytes) throw tooLarge(path, options.maxBytes, file.size);
-    const inMemoryBytes = options.inMemoryBytes ?? IN_MEMORY_BYTES;
-    if (file.size > inMemoryBytes) return onDisk(input, file, options);
-    if (file.size > 0 || options.maxBytes <= inMemoryBytes)
-      return await inMemory(input, input.withOpenFile(file), options, release);
-    // A stat size of 0 says nothing (/proc files have content): the file is read to find out,
-    // into memory while it fits, else into a spooled copy, so memory stays bounded either way.
-    const fits = await inMemory(
-      input,
-      input.withOpenFile(file),
-      { ...options, maxBytes: inMemoryBytes },
-      release,
-    ).catch((error: unknown) => {
-      if (error instanceof ScanError && error.kind === 'file_too_large') return undefined;
-      throw error;
-    });
-    if (fits !== undefined) return fits;
-    const copy = await spooled(input, input.withOpenFile(file), options);
+    if (file.size > (options.inMemoryBytes ?? IN_MEMORY_BYTES)) return onDisk(input, file, options);
+    // A stat size of 0 says nothing (/proc files have content): such a file is read as a stream
+    // is, to find out how much there is.
+    const prepared = await held(input, input.withOpenFile(file), options);
     release();
-    return copy;
+    return prepared;
   } catch (error) {
     release();
     throw error;
@@ -97,18 +84,16 @@ function releaser(file: OpenFile): () => void {
   };
 }
 
-async function inMemory(
-  original: FileInput,
-  reading: FileInput,
-  options: PrepareOptions,
-  release: () => void,
-): Promise<Prepared> {
-  const read = new MeteredRead(reading, options);
+/** Bytes already in memory: measured once, for every engine. */
+async function inMemory(input: FileInput, options: PrepareOptions): Promise<Prepared> {
+  const read = new MeteredRead(input, options);
   const parts: Uint8Array[] = [];
   for await (const chunk of read.chunks()) parts.push(chunk);
-  release();
-  const metadata = read.metadata();
-  const input = original.withContent(joinChunks(parts), metadata);
+  return inMemoryCopy(input, joinChunks(parts), read.metadata());
+}
+
+function inMemoryCopy(original: FileInput, bytes: Uint8Array, metadata: FileMetadata): Prepared {
+  const input = original.withContent(bytes, metadata);
   const engineInput: EngineInput = { input, metadata: () => metadata };
   return { input, forEngine: () => engineInput, close: async () => {} };
 }
@@ -136,70 +121,115 @@ function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): P
 }
 
 /**
- * Copies `reading` into a private temporary file; the result reads that copy and is still
- * `original` in its name, label and path.
+ * Reads `reading` once, hashed as it arrives, into memory while it fits in `inMemoryBytes`;
+ * once it grows past that, what was read so far and then the rest go to a private temporary
+ * file instead, so memory stays bounded. The result is still `original` in its name, label and
+ * path.
  */
-async function spooled(
+async function held(
   original: FileInput,
   reading: FileInput,
   options: PrepareOptions,
 ): Promise<Prepared> {
-  const { spoolDir } = options;
-  const dir = await mkdtemp(join(spoolDir, 'scanbridge-')).catch((error: unknown) => {
-    throw new ScanError(
-      'configuration',
-      `Cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
-      { cause: error },
-    );
-  });
-  const remove = () =>
-    rm(dir, { recursive: true, force: true }).catch(() => {
-      // A copy left in the private spool folder must not replace the scan's answer.
-    });
+  const inMemoryBytes = options.inMemoryBytes ?? IN_MEMORY_BYTES;
+  const read = new MeteredRead(reading, options);
+  let parts: Uint8Array[] = [];
+  let spool: Spool | undefined;
   try {
-    const path = join(dir, 'input');
-    const read = new MeteredRead(reading, options);
-    const handle = await open(path, 'wx', 0o600).catch((error: unknown) => {
-      throw spoolFailure(original, spoolDir, error);
-    });
-    try {
-      for await (const chunk of read.chunks()) await writeAll(handle, chunk, original, spoolDir);
-    } catch (error) {
-      await handle.close().catch(() => {
-        // The copy is dropped anyway; the reason it failed is the error worth telling.
-      });
-      throw error;
+    for await (const chunk of read.chunks()) {
+      if (spool !== undefined) {
+        await spool.write(chunk);
+        continue;
+      }
+      parts.push(chunk);
+      if (read.bytesRead > inMemoryBytes) {
+        spool = await Spool.create(original, options.spoolDir);
+        for (const part of parts) await spool.write(part);
+        parts = [];
+      }
     }
-    // A write the disk reports only on close (NFS, a quota) leaves the copy incomplete.
-    await handle.close().catch((error: unknown) => {
-      throw spoolFailure(original, spoolDir, error);
-    });
-    const copy = original.withSpooledCopy(path);
+    if (spool === undefined) return inMemoryCopy(original, joinChunks(parts), read.metadata());
+    await spool.finish();
+    const copy = original.withSpooledCopy(spool.path);
     const metadata = read.metadata();
     const engineInput: EngineInput = { input: copy, metadata: () => metadata };
-    return { input: copy, forEngine: () => engineInput, close: remove };
+    const done = spool;
+    return { input: copy, forEngine: () => engineInput, close: () => done.remove() };
   } catch (error) {
-    await remove();
+    await spool?.remove();
     throw error;
   }
 }
 
-/** FileHandle.write may write less than it was given (a disk filling up): the rest follows. */
-async function writeAll(
-  handle: FileHandle,
-  chunk: Uint8Array,
-  original: FileInput,
-  spoolDir: string,
-): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle
-      .write(chunk, offset, chunk.byteLength - offset)
-      .catch((error: unknown) => {
-        throw spoolFailure(original, spoolDir, error);
-      });
-    offset += bytesWritten;
+/** A private temporary copy of an input, in a directory of its own under `spoolDir`. */
+class Spool {
+  readonly path: string;
+  private readonly dir: string;
+  private readonly handle: FileHandle;
+  private readonly original: FileInput;
+  private readonly spoolDir: string;
+  private open = true;
+
+  private constructor(dir: string, handle: FileHandle, original: FileInput, spoolDir: string) {
+    this.dir = dir;
+    this.path = join(dir, 'input');
+    this.handle = handle;
+    this.original = original;
+    this.spoolDir = spoolDir;
   }
+
+  static async create(original: FileInput, spoolDir: string): Promise<Spool> {
+    const dir = await mkdtemp(join(spoolDir, 'scanbridge-')).catch((error: unknown) => {
+      throw new ScanError(
+        'configuration',
+        `Cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
+        { cause: error },
+      );
+    });
+    const handle = await open(join(dir, 'input'), 'wx', 0o600).catch(async (error: unknown) => {
+      await removeDir(dir);
+      throw spoolFailure(original, spoolDir, error);
+    });
+    return new Spool(dir, handle, original, spoolDir);
+  }
+
+  /** FileHandle.write may write less than it was given (a disk filling up): the rest follows. */
+  async write(chunk: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const { bytesWritten } = await this.handle
+        .write(chunk, offset, chunk.byteLength - offset)
+        .catch((error: unknown) => {
+          throw spoolFailure(this.original, this.spoolDir, error);
+        });
+      offset += bytesWritten;
+    }
+  }
+
+  /** A write the disk reports only on close (NFS, a quota) leaves the copy incomplete. */
+  async finish(): Promise<void> {
+    this.open = false;
+    await this.handle.close().catch((error: unknown) => {
+      throw spoolFailure(this.original, this.spoolDir, error);
+    });
+  }
+
+  /** Never rejects: a copy left in the private spool folder must not replace the scan's answer. */
+  async remove(): Promise<void> {
+    if (this.open) {
+      this.open = false;
+      await this.handle.close().catch(() => {
+        // The copy is dropped anyway; the reason it failed is the error worth telling.
+      });
+    }
+    await removeDir(this.dir);
+  }
+}
+
+function removeDir(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true }).catch(() => {
+    // Left behind in the private spool folder: nothing reads it, and the answer stands.
+  });
 }
 
 function spoolFailure(original: FileInput, spoolDir: string, error: unknown): ScanError {

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { entries, failure, tempDirs } from '../test/helpers.js';
 import { FileInput } from './input.js';
-import { prepareInput } from './prepare.js';
+import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
 
 /** The spooled copy's handle writes at most `limit` bytes per call, then maybe fails. */
 const disk = vi.hoisted(() => ({
@@ -109,7 +109,7 @@ describe('spooling a stream', () => {
     const spoolDir = await tempDir();
     disk.closeFails = true;
     const error = await failure(
-      prepareInput(upload(new Uint8Array(1000).fill(1)), {
+      prepareInput(upload(new Uint8Array(IN_MEMORY_BYTES + 1000).fill(1)), {
         maxBytes: 64 * 1024 * 1024,
         hashes: [],
         signal: undefined,
