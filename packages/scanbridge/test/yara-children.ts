@@ -29,6 +29,17 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** CPU time `pid` has used so far, in clock ticks (user and system); 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
 /** Whether `pid`, a child of this process, has been waited for: its exit has been heard. */
 export function reaped(pid: number): boolean {
   return !existsSync(`/proc/${pid}`);
@@ -57,7 +68,7 @@ export interface Host {
  * Runs test/yara-host.ts in a process of its own; every host and every scanning process it
  * left is killed after the file's tests, also when one fails.
  */
-export function yaraHosts(): (mode: 'exit' | 'close' | 'wait') => Host {
+export function yaraHosts(): (mode: 'exit' | 'close' | 'wait' | 'busy', file?: string) => Host {
   const started: number[] = [];
   afterAll(() => {
     for (const pid of started) {
@@ -65,7 +76,7 @@ export function yaraHosts(): (mode: 'exit' | 'close' | 'wait') => Host {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
-  return (mode) => {
+  return (mode, file) => {
     const host = spawn(
       process.execPath,
       [
@@ -74,6 +85,7 @@ export function yaraHosts(): (mode: 'exit' | 'close' | 'wait') => Host {
         'tsx',
         new URL('./yara-host.ts', import.meta.url).pathname,
         mode,
+        ...(file === undefined ? [] : [file]),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

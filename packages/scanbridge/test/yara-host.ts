@@ -1,16 +1,22 @@
 // A host process for the YaraScanner process tests: scans once (so its scanning process runs),
 // says so on stdout, then either ends by itself (`exit`: nothing closes the scanner), closes
-// the scanner and says so (`close`), or waits to be killed (`wait`).
+// the scanner and says so (`close`), waits to be killed (`wait`), or starts a scan of many
+// seconds, the file given as argv[3], and waits to be killed (`busy`).
 import { FileInput } from '../src/input.js';
 import { YaraScanner } from '../src/yara/yara-scanner.js';
 
 const mode = process.argv[2];
+// Script makes a file full of `<script` slow to scan: a match at every one.
 const scanner = new YaraScanner({
-  rules: 'rule Marker { strings: $m = "marker-42" condition: $m }',
+  rules: `rule Marker { strings: $m = "marker-42" condition: $m }
+    rule Script { strings: $s = "<script" nocase condition: $s }`,
 });
 const result = await scanner.scan(FileInput.fromBytes(Buffer.from('a marker-42')));
 process.stdout.write(`scanned ${result.outcome.type}\n`);
-if (mode === 'wait') setInterval(() => {}, 60_000);
+if (mode === 'wait' || mode === 'busy') setInterval(() => {}, 60_000);
+if (mode === 'busy') {
+  void scanner.scan(FileInput.fromPath(process.argv[3] ?? '')).catch(() => {});
+}
 if (mode === 'close') {
   await scanner.close();
   process.stdout.write('closed\n');

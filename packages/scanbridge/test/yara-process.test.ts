@@ -8,7 +8,7 @@ import { FileInput } from '../src/input.js';
 import { ScanManager } from '../src/manager.js';
 import { YaraScanner } from '../src/yara/yara-scanner.js';
 import { bytes, EICAR, entries, tempDirs } from './helpers.js';
-import { alive, eventually, reaped, yaraChildren, yaraHosts } from './yara-children.js';
+import { alive, cpuTicks, eventually, reaped, yaraChildren, yaraHosts } from './yara-children.js';
 
 const newDir = tempDirs();
 const host = yaraHosts();
@@ -155,6 +155,25 @@ describe('YaraScanner scanning process', () => {
     process.kill(waiting.pid, 'SIGKILL');
     expect(await waiting.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await eventually(() => !alive(child), 5_000)).toBe(true);
+  });
+
+  it('dies with its host in the middle of a scan, at once', async () => {
+    const dir = await newDir();
+    // 21 MB of `<script`: three million matches, several seconds of scanning.
+    const path = join(dir, 'slower.html');
+    await writeFile(path, `<html><body>${'<script'.repeat(3_000_000)}`);
+    const busy = host('busy', path);
+    expect(await busy.ready).toBe('scanned infected');
+    const child = only(yaraChildren(busy.pid));
+    // Idle now; the scan is sent once the host has read and hashed the file, and uses the CPU.
+    const idle = cpuTicks(child);
+    expect(await eventually(() => cpuTicks(child) > idle + 20, 10_000)).toBe(true);
+    process.kill(busy.pid, 'SIGKILL');
+    await busy.exited;
+    const killed = performance.now();
+    expect(await eventually(() => !alive(child), 5_000)).toBe(true);
+    // Waiting for its channel instead, it would live until the scan ends, seconds later.
+    expect(performance.now() - killed).toBeLessThan(1_000);
   });
 
   it("keeps the host's memory flat on a 200 MB scan: YARA-X reads it whole, in its own process", async () => {

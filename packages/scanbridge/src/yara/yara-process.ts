@@ -231,7 +231,8 @@ function held(child: ChildProcess, busy: boolean): void {
  * The entry beside this module: built JavaScript next to built JavaScript (tsup's `yara-child`
  * entry, beside dist/index.js), or the TypeScript source through tsx's loader when this module
  * itself runs from source (vitest, tsx). Never the host's own flags (an inspector port, a heap
- * limit meant for the host): only what loading the entry needs.
+ * limit meant for the host): only what loading the entry needs. Where setpriv exists, the
+ * process gets a parent-death signal; elsewhere it exits on its channel closing alone.
  */
 function forkChild(engine: string): ChildProcess {
   const here = import.meta.url;
@@ -244,11 +245,27 @@ function forkChild(engine: string): ChildProcess {
       { engine },
     );
   }
+  const node = fromSource ? ['--import', tsxLoader(here)] : [];
   return fork(entry, [], {
     serialization: 'advanced',
-    execArgv: fromSource ? ['--import', tsxLoader(here)] : [],
+    // fork runs `execPath ...execArgv entry`: setpriv then runs Node, in the same process.
+    ...(hasSetpriv()
+      ? { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', process.execPath, ...node] }
+      : { execArgv: node }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+}
+
+/**
+ * util-linux's setpriv (Linux): the kernel kills the scanning process the moment its host
+ * dies, even in the middle of a scan, when it could not hear its channel close.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+let setpriv: boolean | undefined;
+
+function hasSetpriv(): boolean {
+  setpriv ??= existsSync(SETPRIV);
+  return setpriv;
 }
 
 /** tsx's loader (its `.` export), as a file URL: `--import tsx` would resolve from the cwd. */
