@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,7 +187,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       mkdtemp(join(tmpdir(), 'breakwater-demo-')),
     );
     dir = created;
-    teardown.add(`removing ${created}`, () => rm(created, { recursive: true, force: true }));
+    // A second Ctrl-C ends the process before the teardown runs: the directory goes anyway.
+    // (The SpiceDB server stops by itself once its parent is gone.)
+    const removeAtExit = (): void => rmSync(created, { recursive: true, force: true });
+    process.once('exit', removeAtExit);
+    teardown.add(`removing ${created}`, async () => {
+      process.off('exit', removeAtExit);
+      await rm(created, { recursive: true, force: true });
+    });
     const stack = await startStack({ settings, dir, logger, teardown, say });
 
     const timeline = new ReactionTimeline();
