@@ -1,4 +1,4 @@
-// `npm start`: drives a flaky dependency through a circuit breaker for a few seconds,
+// `npm run demo --workspace examples`: drives a flaky dependency through a circuit breaker for a few seconds,
 // printing every state change, then the breaker's metrics.
 import { CircuitBreaker, CircuitOpenError } from '@breakwater/core';
 import { FlakyDependency } from './flaky-dependency.js';
