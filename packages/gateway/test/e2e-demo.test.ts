@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../scanbridge/test/clamd-process.js';
+import { freshGatewayDist } from './e2e/fresh-dist.js';
 import { alive, commandLine, descendants, pgrep } from './e2e/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -11,6 +12,9 @@ const DURATION_S = 20;
 const WITHIN_MS = (DURATION_S + 60) * 1_000;
 
 let child: ChildProcess | undefined;
+
+// `npm start` runs the built command: built from the sources as they are now.
+beforeAll(freshGatewayDist, 120_000);
 
 afterAll(() => {
   // Its whole process group (npm, the shell, node and what node started), should the test have

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -9,27 +9,8 @@ const GATEWAY_DIR = resolve(import.meta.dirname, '..', '..');
 export const GATEWAY_BIN = join(GATEWAY_DIR, 'bin', 'breakwater-gateway.js');
 /** util-linux: the gateway dies with the test process even when no afterAll runs (a timeout, a signal). */
 const SETPRIV = '/usr/bin/setpriv';
-const BUILD_WITHIN_MS = 120_000;
 const LISTEN_WITHIN_MS = 30_000;
 const STOP_WITHIN_MS = 15_000;
-
-/**
- * Builds dist/ of the gateway and the packages it runs on from the sources as they are now, so
- * the process under test is this checkout's code, never a build left over from before.
- */
-export function buildGatewayDist(): Promise<void> {
-  return new Promise((done, fail) => {
-    execFile(
-      process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, 'build-dist.ts')],
-      { timeout: BUILD_WITHIN_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, _stdout, stderr) =>
-        error === null
-          ? done()
-          : fail(new Error(`building dist/ failed: ${error.message}\n${stderr}`)),
-    );
-  });
-}
 
 export interface GatewayProcess {
   /** `http://127.0.0.1:<port>`, from the line the CLI prints once it listens. */

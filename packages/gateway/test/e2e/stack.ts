@@ -9,7 +9,8 @@ import { hashToken } from '../../src/config/index.js';
 import type { GatewayConfigFile } from '../../src/config/types.js';
 import { type FaultProxy, startFaultProxy } from '../../src/demo/fault-proxy.js';
 import { startTestSpiceDb } from '../support/gateway-harness.js';
-import { buildGatewayDist, type GatewayProcess, startGatewayProcess } from './gateway-process.js';
+import { freshGatewayDist } from './fresh-dist.js';
+import { type GatewayProcess, startGatewayProcess } from './gateway-process.js';
 
 /**
  * The callers: acme's member alice (may scan), reviewer rita (may review, not scan), admin adam
@@ -69,7 +70,7 @@ export async function startE2eStack(): Promise<E2eStack> {
         undo.push(() => started.close());
         return started;
       }),
-      buildGatewayDist(),
+      freshGatewayDist(),
     ]);
     const spicedbProxy = await startFaultProxy({ target: spicedb.endpoint });
     undo.push(() => spicedbProxy.close());
