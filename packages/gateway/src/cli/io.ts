@@ -14,6 +14,8 @@ export interface CliIo {
   onStopSignal(listener: (signal: StopSignal) => void): () => void;
   /** Ends the process now, whatever is still pending (a second signal while stopping). */
   exitNow(code: number): void;
+  /** Milliseconds from any fixed origin: how far apart two signals came. */
+  now(): number;
 }
 
 export function processIo(): CliIo {
@@ -34,18 +36,29 @@ export function processIo(): CliIo {
     exitNow(code) {
       process.exit(code);
     },
+    now: () => performance.now(),
   };
 }
 
-/** Calls `onFirst` on the first stop signal, and ends the process at once on a second. */
+/**
+ * A second signal this soon after the first is a copy of it, not a person pressing Ctrl-C again:
+ * a terminal signals the whole process group, and `npm start` relays the same SIGINT to its child
+ * a few ms later. Taken as "exit now", it cut the teardown short and left files behind.
+ */
+export const RELAYED_SIGNAL_MS = 1_000;
+
+/**
+ * Calls `onFirst` on the first stop signal, and ends the process at once on a later one (one
+ * within {@link RELAYED_SIGNAL_MS} of the first is ignored).
+ */
 export function onStop(io: CliIo, onFirst: () => void, interruptedCode: number): () => void {
-  let stopping = false;
+  let firstAt: number | undefined;
   return io.onStopSignal(() => {
-    if (stopping) {
+    if (firstAt === undefined) {
+      firstAt = io.now();
+      onFirst();
+    } else if (io.now() - firstAt >= RELAYED_SIGNAL_MS) {
       io.exitNow(interruptedCode);
-      return;
     }
-    stopping = true;
-    onFirst();
   });
 }
