@@ -13,6 +13,7 @@ export {
   withCircuitBreaker,
 } from './breaker-scanner.js';
 export { ClamAvScanner, type ClamAvScannerOptions } from './clamav/clamav-scanner.js';
+export { describeClamdAddress, parseClamdAddress } from './clamav/clamd-address.js';
 export type { ClamdEndpoint } from './clamav/clamd-client.js';
 export { type FindClamdOptions, findClamd, STANDARD_CLAMD } from './clamav/find-clamd.js';
 export {

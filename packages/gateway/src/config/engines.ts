@@ -1,8 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
-import { VirusTotalScanner } from '@breakwater/scanbridge';
-import { parseClamdAddress } from './addresses.js';
+import { parseClamdAddress, VirusTotalScanner } from '@breakwater/scanbridge';
 import { readBreakerOptions } from './breaker-options.js';
 import { packageRoot } from './package-root.js';
 import { readSecret } from './secret.js';

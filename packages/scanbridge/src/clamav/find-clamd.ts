@@ -6,6 +6,7 @@ import {
   requireObject,
 } from '@breakwater/core/validate';
 import { ClamAvScanner } from './clamav-scanner.js';
+import { parseClamdAddress } from './clamd-address.js';
 import type { ClamdEndpoint } from './clamd-client.js';
 
 /** Where clamd usually listens (Debian/Ubuntu, Fedora), then its default TCP port. */
@@ -28,8 +29,6 @@ export interface FindClamdOptions {
 
 const OWNER = 'findClamd';
 const KNOWN: ReadonlySet<string> = new Set(['timeoutMs', 'candidates']);
-const CLAMD_PORT = 3310;
-const HOST_PORT = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/;
 
 /**
  * The first of `candidates`, in their order, where a clamd answers PING with PONG within
@@ -53,16 +52,13 @@ export async function findClamd(options?: FindClamdOptions): Promise<ClamdEndpoi
 }
 
 function endpointOf(spec: unknown, index: number): ClamdEndpoint {
-  if (typeof spec === 'string' && spec.includes('/')) return { socketPath: spec };
-  const match = typeof spec === 'string' ? HOST_PORT.exec(spec) : null;
-  const host = match?.[1] ?? match?.[2];
-  const port = match?.[3] === undefined ? CLAMD_PORT : Number(match[3]);
-  if (host === undefined || port < 1 || port > 65_535) {
+  const endpoint = typeof spec === 'string' ? parseClamdAddress(spec) : undefined;
+  if (endpoint === undefined) {
     throw new TypeError(
       `${OWNER}: option "candidates[${index}]" must be host, host:port, [ipv6]:port or a unix socket path (anything with a "/"), got ${describeValue(spec)}`,
     );
   }
-  return { host, port };
+  return endpoint;
 }
 
 async function answers(endpoint: ClamdEndpoint, timeoutMs: number): Promise<boolean> {

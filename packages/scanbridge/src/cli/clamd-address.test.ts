@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clamdAddress, describeAddress } from './clamd-address.js';
+import { describeClamdAddress as describeAddress } from '../clamav/clamd-address.js';
+import { clamdAddress } from './clamd-address.js';
 import { UsageError } from './usage-error.js';
 
 describe('clamdAddress', () => {
@@ -13,7 +14,17 @@ describe('clamdAddress', () => {
   });
 
   it('refuses what is neither, naming the forms it takes', () => {
-    for (const spec of ['', '::1', 'host:', 'host:port', '[::1', 'a:1:2']) {
+    for (const spec of [
+      '',
+      '::1',
+      'host:',
+      'host:port',
+      '[::1',
+      'a:1:2',
+      'host:0',
+      'host:65536',
+      '[::1]:99999',
+    ]) {
       expect(() => clamdAddress(spec)).toThrow(UsageError);
       expect(() => clamdAddress(spec)).toThrow(
         'expected host, host:port, [ipv6]:port, or a unix socket',

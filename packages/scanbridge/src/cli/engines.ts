@@ -1,4 +1,5 @@
 import { ClamAvScanner, type ClamAvScannerOptions } from '../clamav/clamav-scanner.js';
+import { describeClamdAddress as describeAddress } from '../clamav/clamd-address.js';
 import type { ClamdEndpoint } from '../clamav/clamd-client.js';
 import { findClamd, STANDARD_CLAMD } from '../clamav/find-clamd.js';
 import type { Scanner } from '../scanner.js';
@@ -6,7 +7,7 @@ import {
   VirusTotalScanner,
   type VirusTotalScannerOptions,
 } from '../virustotal/virustotal-scanner.js';
-import { clamdAddress, describeAddress } from './clamd-address.js';
+import { clamdAddress } from './clamd-address.js';
 import { checkHostResolves } from './host-lookup.js';
 import { SetupError } from './setup-error.js';
 import { UsageError } from './usage-error.js';
