@@ -6,7 +6,7 @@ import type { GatewayConfigFile } from '../../src/config/types.js';
 
 const GATEWAY_DIR = resolve(import.meta.dirname, '..', '..');
 /** The command a user runs once the package is installed. */
-export const GATEWAY_BIN = join(GATEWAY_DIR, 'bin', 'breakwater-gateway.js');
+const GATEWAY_BIN = join(GATEWAY_DIR, 'bin', 'breakwater-gateway.js');
 /** util-linux: the gateway dies with the test process even when no afterAll runs (a timeout, a signal). */
 const SETPRIV = '/usr/bin/setpriv';
 const LISTEN_WITHIN_MS = 30_000;
@@ -33,7 +33,8 @@ export interface GatewayProcessOptions {
 
 /**
  * `breakwater-gateway serve --config <dir>/config.json` as a process of its own, the built
- * command as installed; resolves once it says where it listens.
+ * command as installed (freshGatewayDist() first, so it is this checkout's code); resolves once
+ * it says where it listens.
  */
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const configFile = join(options.dir, 'config.json');

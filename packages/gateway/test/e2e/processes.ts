@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The process's resident set (VmRSS in /proc/<pid>/status), in bytes; undefined once it is gone. */
-export function rssBytes(pid: number): number | undefined {
+function rssBytes(pid: number): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
