@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BreakerScanner,
@@ -54,8 +55,8 @@ afterEach(async () => {
   expect(await dirs.quarantined()).toEqual([]);
 });
 
-async function app(limits: Limits = LIMITS): Promise<TestApp> {
-  const started = await startApp(buildManager([yara], dirs, limits.maxFileSize), limits);
+async function app(limits: Limits = LIMITS, signal?: AbortSignal): Promise<TestApp> {
+  const started = await startApp(buildManager([yara], dirs, limits.maxFileSize), limits, signal);
   apps.push(started);
   return started;
 }
@@ -370,6 +371,42 @@ describe('the connection', () => {
     expect(client.socket.closed).toBe(false);
     client.destroy();
     expect(answers()).toBe(2);
+  });
+});
+
+describe("the caller's signal (the gateway stopping)", () => {
+  it('ends an upload whose body is still coming, with its reason, and nothing is kept', async () => {
+    const stopping = new AbortController();
+    const server = await app(LIMITS, stopping.signal);
+    const client = new RawClient(server.port);
+    await client.write(head('/scan', { 'Content-Length': 100_000, 'X-Filename': 'eicar.com' }));
+    await client.write(EICAR);
+    // The upload is being read once it listens to the signal.
+    for (let i = 0; i < 200 && getEventListeners(stopping.signal, 'abort').length === 0; i++)
+      await sleep(5);
+    const reason = new Error('the gateway is stopping');
+    stopping.abort(reason);
+    const outcome = await server.nextOutcome();
+    client.destroy();
+    if (!('unexpected' in outcome))
+      throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);
+    expect(outcome.unexpected).toBeInstanceOf(ScanError);
+    expect(outcome.unexpected).toMatchObject({ kind: 'cancelled', cause: reason });
+  });
+
+  it('holds no listener on the signal once an upload is answered', async () => {
+    const signal = new AbortController().signal;
+    const server = await app(LIMITS, signal);
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+      const client = new RawClient(server.port);
+      await client.write(head('/scan', { 'Content-Length': 5, 'X-Filename': name }));
+      await client.write('clean');
+      expect((await client.response).status).toBe(200);
+      client.destroy();
+      expect(answers(await client.response)[0]?.decision).toBe('allow');
+      await server.nextOutcome();
+    }
+    expect(getEventListeners(signal, 'abort')).toEqual([]);
   });
 });
 

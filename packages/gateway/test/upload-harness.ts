@@ -95,9 +95,14 @@ export interface TestApp {
  * scope of the scan routes, `POST /scan` (any field, or a raw body) and `POST /api/v1/scan`
  * (files under FILES), answering an UploadError with its status, and `POST /refused`, which
  * answers 403 without reading the body; plus a JSON route outside that scope, whose body must
- * still be parsed.
+ * still be parsed. Scans stop when the client goes away, or with `signal` when one is given.
  */
-export async function startApp(manager: ScanManager, limits: Limits = LIMITS): Promise<TestApp> {
+export async function startApp(
+  manager: ScanManager,
+  limits: Limits = LIMITS,
+  /** The scans' signal in place of the client going away: as the gateway's shutdown is. */
+  signal?: AbortSignal,
+): Promise<TestApp> {
   const app = Fastify({ ...serverTimeouts(limits) });
   const outcomes: Outcome[] = [];
   const waiting: ((outcome: Outcome) => void)[] = [];
@@ -121,7 +126,7 @@ export async function startApp(manager: ScanManager, limits: Limits = LIMITS): P
             limits,
             context: { tenantId: 'acme', userId: 'user:alice', source: 'test' },
             field,
-            signal: gone.signal,
+            signal: signal ?? gone.signal,
           });
           record({ files });
           return files.map(({ filename, size, scan }) => ({

@@ -41,6 +41,10 @@ export class UploadReader {
   private readonly context: ScanContext;
   private readonly cancel = new AbortController();
   private readonly onBodyEnd = (): void => this.deadline.finished();
+  /** The caller's signal: the client went away, or the gateway is stopping. */
+  private readonly caller: AbortSignal;
+  private readonly onCallerAbort = (): void => this.cancel.abort(this.caller.reason);
+  /** Aborts with the caller's signal, or with the upload's own failure, whichever comes first. */
   private readonly signal: AbortSignal;
   private readonly deadline: BodyDeadline;
   private failure: UploadError | undefined;
@@ -59,7 +63,13 @@ export class UploadReader {
     this.limits = options.limits;
     this.manager = options.manager;
     this.context = options.context;
-    this.signal = AbortSignal.any([options.signal, this.cancel.signal]);
+    // One listener rather than AbortSignal.any, which costs tens of microseconds a request on
+    // Node 20 (more when the caller's signal is itself one) and leaves a weak reference on the
+    // caller's signals until the next garbage collection.
+    this.caller = options.signal;
+    this.signal = this.cancel.signal;
+    if (this.caller.aborted) this.cancel.abort(this.caller.reason);
+    else this.caller.addEventListener('abort', this.onCallerAbort, { once: true });
     this.deadline = new BodyDeadline(options.limits, (error) => this.fail(error), options.clock);
     // The body's last byte has been read off the connection (by us or by the form parser).
     request.raw.once('end', this.onBodyEnd);
@@ -113,6 +123,7 @@ export class UploadReader {
   dispose(): void {
     this.deadline.dispose();
     this.request.raw.removeListener('end', this.onBodyEnd);
+    this.caller.removeEventListener('abort', this.onCallerAbort);
   }
 
   /**
