@@ -190,8 +190,12 @@ async function sendFile(
     id: record.id,
     requestId: request.id,
   };
-  const file = await orFailed(context, base, () => context.quarantine.retrieve(record.id));
+  let closed = false;
+  let sending = false;
+  // Listened for before retrieve: a client can leave while it hashes the file, and this is the
+  // one place that sees it. A retrieve that failed was audited by orFailed (and answered 500).
   reply.raw.once('close', () => {
+    closed = true;
     if (!reply.raw.writableFinished) {
       audit(context.logger, {
         ...base,
@@ -200,11 +204,22 @@ async function sendFile(
       });
       return;
     }
+    if (!sending) return;
     orFailed(context, base, sent).then(
       () => audit(context.logger, { ...base, outcome: 'ok', detail: { sha256: record.sha256 } }),
       () => {},
     );
   });
+  const file = await orFailed(context, base, () => context.quarantine.retrieve(record.id));
+  if (closed) {
+    await file.close().catch(() => {});
+    return reply;
+  }
+  sending = true;
+  // A body destroyed before its first read never runs the reader's own close (a generator that
+  // never started has no finally to run): closing it here holds no handle past the answer.
+  const body = Readable.from(file.input.chunks());
+  body.once('close', () => void file.close().catch(() => {}));
   return reply
     .header('content-type', 'application/octet-stream')
     .header('content-length', String(file.record.size))
@@ -212,5 +227,5 @@ async function sendFile(
     .header('x-content-type-options', 'nosniff')
     .header('cache-control', 'no-store')
     .header('x-breakwater-sha256', file.record.sha256)
-    .send(Readable.from(file.input.chunks()));
+    .send(body);
 }
