@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLAMD } from '../packages/scanbridge/test/clamd-process.js';
 import { AUTHZ_CONTENDERS } from './authz.js';
+import { GATEWAY_CONTENDERS, gatewayCases } from './gateway.js';
 import { type BenchOptions, expectState, runBench, StateError } from './harness.js';
 import { METRICS_CONTENDERS, metricsCases } from './metrics.js';
 import { markdown, targets } from './report.js';
@@ -146,6 +147,31 @@ describe('benchmark harness', () => {
       'metrics: success path with collectBreakerMetrics / without',
     ]);
     expect(markdown(cases, checks, '## smoke')).toContain('### 11. metrics');
+  }, 120_000);
+
+  it('runs case 12 (uploads through the gateway and in-process) and judges its targets', async () => {
+    const before = children();
+    const cases = await gatewayCases(SMOKE.rounds, undefined, {
+      uploads: 48,
+      bytes: 10 * 1024,
+      inFlight: 8,
+    });
+    for (const id of ['gateway-throughput', 'gateway-p50', 'gateway-p99']) {
+      const rows = cases.find((c) => c.id === id)?.rows ?? [];
+      expect(rows.map((r) => r.name).sort()).toEqual(Object.values(GATEWAY_CONTENDERS).sort());
+      for (const row of rows) {
+        expect(row.perRound).toHaveLength(SMOKE.rounds);
+        expect(row.median).toBeGreaterThan(0);
+      }
+    }
+    const checks = targets(cases, SMOKE.memoryBreakers);
+    expect(checks.map((t) => t.description)).toEqual([
+      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process, files from disk',
+      'gateway: files/s over HTTP / ScanManager.scanWithPolicy in-process, the same stream input',
+    ]);
+    expect(markdown(cases, checks, '## smoke')).toContain('### 12. gateway');
+    // The embedded SpiceDB and the YARA process are stopped with the case.
+    expect(children().filter((pid) => !before.includes(pid))).toEqual([]);
   }, 120_000);
 
   it('refuses a figure from a breaker that left the state its case assumes', async () => {
