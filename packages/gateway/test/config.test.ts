@@ -73,7 +73,7 @@ describe('defaults', () => {
       policy: 'default',
       quarantine: { dir: join(dir, 'quarantine') },
       tokens: [],
-      dashboard: { enabled: true, token: undefined },
+      dashboard: { enabled: true, token: undefined, allowedHosts: [] },
       metrics: { enabled: true },
     });
     // The shipped rules, found from this module's place in the package.
@@ -232,7 +232,7 @@ describe('issues', () => {
       'spicedb.breaker.failureTreshold: unknown option (did you mean failureThreshold?)',
       'engines[0].adress: unknown option (did you mean address?)',
       'tokens[0].tenat: unknown option (did you mean tenant?)',
-      'dashboard.zzz: unknown option; the options here are enabled, tokenEnv',
+      'dashboard.zzz: unknown option; the options here are enabled, tokenEnv, allowedHosts',
     ]);
   });
 
@@ -490,6 +490,25 @@ describe('secrets', () => {
     expect(
       parse({ spicedb: { applySchema: true } }, { SPICEDB_TOKEN: 'k' }).spicedb.applySchema,
     ).toBe(true);
+  });
+
+  it('takes the host names the dashboard answers to besides loopback and IP addresses', () => {
+    expect(parse({}).dashboard.allowedHosts).toEqual([]);
+    expect(
+      parse({ dashboard: { allowedHosts: ['Gateway.Example.com', 'ops.corp.'] } }).dashboard
+        .allowedHosts,
+    ).toEqual(['gateway.example.com', 'ops.corp']);
+    expect(
+      issues({ dashboard: { allowedHosts: ['gateway.example.com:8080', '', 7, 'a b'] } }),
+    ).toEqual([
+      'dashboard.allowedHosts[0]: must be a host name without a port, like "gateway.example.com", got "gateway.example.com:8080"',
+      'dashboard.allowedHosts[1]: must be a host name without a port, like "gateway.example.com", got ""',
+      'dashboard.allowedHosts[2]: must be a host name without a port, like "gateway.example.com", got 7',
+      'dashboard.allowedHosts[3]: must be a host name without a port, like "gateway.example.com", got "a b"',
+    ]);
+    expect(issues({ dashboard: { allowedHosts: 'gateway.example.com' } })).toEqual([
+      'dashboard.allowedHosts: must be an array, got "gateway.example.com"',
+    ]);
   });
 
   it('leaves the dashboard read-only when its variable is unset, and refuses an empty one', () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayOptions, startGateway } from '../src/server/gateway.js';
 import { type ErrorJson, jsonOf, type ReadyJson } from './support/answers.js';
@@ -135,6 +136,27 @@ describe('/dashboard', () => {
     t.gateway.registry.find('yara')?.forceClose();
     expect(t.logger.text()).not.toContain(DASHBOARD_TOKEN);
   });
+});
+
+describe('/dashboard behind a name', () => {
+  it('answers the host names of dashboard.allowedHosts, and only those', async () => {
+    const named = await startTestGateway({
+      spicedb: t.spicedb,
+      config: { dashboard: { allowedHosts: ['gateway.example.com'] } },
+    });
+    try {
+      const port = named.gateway.port;
+      expect(await statusWithHost(named.url, '/dashboard/', `gateway.example.com:${port}`)).toBe(
+        200,
+      );
+      expect(await statusWithHost(named.url, '/dashboard/', 'GATEWAY.example.com')).toBe(200);
+      // The gateway's own default refuses a name it was not told: a DNS rebinding guard.
+      expect(await statusWithHost(named.url, '/dashboard/', 'other.example.com')).toBe(421);
+      expect(await statusWithHost(t.url, '/dashboard/', 'gateway.example.com')).toBe(421);
+    } finally {
+      await named.close();
+    }
+  }, 30_000);
 });
 
 describe('with metrics and the dashboard turned off', () => {
@@ -290,4 +312,16 @@ describe('close() past its grace period', () => {
 /** Whether the scan has started: the manager's audit line is written as it starts reading. */
 function scanStarted(target: TestGateway): boolean {
   return target.logger.entries.some((entry) => entry.fields.event === 'scan_started');
+}
+
+/** The status of GET `path` sent with `host` as its Host header (fetch may not set one). */
+function statusWithHost(url: string, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const client = request(`${url}${path}`, { headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    client.on('error', reject);
+    client.end();
+  });
 }

@@ -34,6 +34,8 @@ const KEYS = [
   'metrics',
 ];
 const HOST_NAME = /^[A-Za-z0-9.-]+$/;
+// The dashboard's rule for allowedHosts: a host name as a Host header carries it, without the port.
+const DASHBOARD_HOST = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 // The dashboard refuses a shorter token: a guessable word would open its controls.
 const DASHBOARD_MIN_TOKEN = 16;
 
@@ -88,10 +90,11 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
     quarantine.fail(quarantine.at('dir'), `${quarantineDir} exists and is not a directory`);
   }
   const tokens = readTokens(root, issues);
-  const dashboard = root.section('dashboard', ['enabled', 'tokenEnv']);
+  const dashboard = root.section('dashboard', ['enabled', 'tokenEnv', 'allowedHosts']);
   const dashboardValues = {
     enabled: dashboard.boolean('enabled', true),
     token: readDashboardToken(dashboard, env),
+    allowedHosts: readAllowedHosts(dashboard),
   };
   const metrics = root.section('metrics', ['enabled']);
   const config: GatewayConfig = {
@@ -124,4 +127,21 @@ function readDashboardToken(section: Section, env: NodeJS.ProcessEnv): Secret | 
   const read = readSecret(env, tokenEnv, DASHBOARD_MIN_TOKEN);
   if (read.kind === 'invalid') section.fail(section.at('tokenEnv'), read.problem);
   return read.kind === 'secret' ? read.secret : undefined;
+}
+
+/** Lower case without a final dot, as the dashboard compares them; checked here to name the path. */
+function readAllowedHosts(section: Section): string[] {
+  const hosts: string[] = [];
+  for (const { path, value } of section.array('allowedHosts') ?? []) {
+    const name = typeof value === 'string' ? value.toLowerCase().replace(/\.$/, '') : undefined;
+    if (name === undefined || !DASHBOARD_HOST.test(name)) {
+      section.fail(
+        path,
+        `must be a host name without a port, like "gateway.example.com", got ${describeValue(value)}`,
+      );
+    } else {
+      hosts.push(name);
+    }
+  }
+  return hosts;
 }

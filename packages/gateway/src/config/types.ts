@@ -68,6 +68,11 @@ export interface GatewayConfigFile {
     enabled?: boolean;
     /** The environment variable holding the dashboard's admin token (controls); unset: read-only. */
     tokenEnv?: string;
+    /**
+     * Host names (no port) the dashboard answers to besides loopback names, IP addresses and
+     * `host`: the name a reverse proxy passes on, or that people browse to. Default none.
+     */
+    allowedHosts?: string[];
   };
   metrics?: {
     /** `/metrics`; default true. */
@@ -160,7 +165,12 @@ export interface GatewayConfig {
   readonly policy: 'default' | 'strict' | PolicyJSON;
   readonly quarantine: { readonly dir: string };
   readonly tokens: readonly TokenConfig[];
-  readonly dashboard: { readonly enabled: boolean; readonly token: Secret | undefined };
+  readonly dashboard: {
+    readonly enabled: boolean;
+    readonly token: Secret | undefined;
+    /** Lower case, without a final dot. */
+    readonly allowedHosts: readonly string[];
+  };
   readonly metrics: { readonly enabled: boolean };
 }
 

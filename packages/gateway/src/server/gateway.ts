@@ -113,7 +113,10 @@ export async function startGateway(
           authorization: authorization.service,
           scans: manager,
           logger,
-          allowedHosts: isIP(config.host) === 0 ? [config.host] : [],
+          allowedHosts: [
+            ...(isIP(config.host) === 0 ? [config.host] : []),
+            ...config.dashboard.allowedHosts,
+          ],
         })
       : undefined;
     if (dashboard !== undefined) undo.push(() => dashboard.close());
