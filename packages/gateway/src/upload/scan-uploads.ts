@@ -14,7 +14,11 @@ export interface ScanUploadsOptions {
   readonly context: ScanContext;
   /** Only files under this multipart field count (clamav-rest-api's `FILES`); the body must be multipart. Default: any field, or a raw body. */
   readonly field?: string | undefined;
-  /** Ends the reading and the scans: the client went away, or the gateway is stopping. */
+  /**
+   * Ends the reading and the scans: the client went away, or the gateway is stopping. One per
+   * request: the request listens to it until it is over (a signal shared by more than ten
+   * requests at once would draw Node's MaxListenersExceededWarning).
+   */
   readonly signal: AbortSignal;
   /** For the body's timeouts; default the system clock. */
   readonly clock?: Clock | undefined;
