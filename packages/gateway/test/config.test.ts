@@ -376,6 +376,21 @@ describe('issues', () => {
     ]);
   });
 
+  it("refuses a subject type the gateway's schema gives no tenant permission to", () => {
+    expect(
+      issues({
+        tokens: [
+          { sha256: 'a'.repeat(64), subject: 'service:ci' },
+          { sha256: 'b'.repeat(64), subject: 'tenant:acme' },
+          { sha256: 'c'.repeat(64), subject: 'user:ci' },
+        ],
+      }),
+    ).toEqual([
+      'tokens[0].subject: the gateway\'s schema (schema/schema.zed) grants tenant permissions to subjects of type user only, not "service"',
+      'tokens[1].subject: the gateway\'s schema (schema/schema.zed) grants tenant permissions to subjects of type user only, not "tenant"',
+    ]);
+  });
+
   it('turns each token hash into its 32 bytes, whatever the case of its hex', () => {
     const token = 'a-token-of-the-caller';
     const digest = hashToken(token);

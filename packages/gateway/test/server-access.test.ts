@@ -1,3 +1,4 @@
+import { startEmbeddedSpiceDb } from '@breakwater/authz/embedded';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, filesOf } from './support/answers.js';
 import { startTestGateway, type TestGateway } from './support/gateway-harness.js';
@@ -148,6 +149,33 @@ describe('what the caller may do', () => {
     }
     expect((await upload('adam', CLEAN_TEXT)).status).toBe(200);
   });
+});
+
+describe("a SpiceDB whose schema is not the gateway's", () => {
+  it("names the definition SpiceDB lacks: the subject's type, or the tenant", async () => {
+    const spicedb = await startEmbeddedSpiceDb({
+      schema:
+        'definition person {}\ndefinition tenant {\n  relation member: person\n  permission scan = member\n}\n',
+    });
+    const other = await startTestGateway({ spicedb });
+    try {
+      const response = await other.fetch('/v1/tenants/acme/scans', 'alice', {
+        method: 'POST',
+        body: CLEAN_TEXT,
+        headers: { 'content-type': 'application/octet-stream', 'x-filename': 'a.txt' },
+      });
+      expect(response.status).toBe(500);
+      expect(await errorOf(response)).toMatchObject({
+        code: 'BREAKWATER_AUTHZ_SCHEMA',
+        message:
+          'SpiceDB cannot check "scan" on tenant:acme for user:alice: its schema has no definition "user". Write schema/schema.zed to it (spicedb.applySchema: true does so on start)',
+      });
+      expect(other.logger.text()).toContain('definition `user` not found');
+    } finally {
+      await other.close();
+      await spicedb.close();
+    }
+  }, 60_000);
 });
 
 describe('answers nothing it was not asked', () => {

@@ -254,6 +254,22 @@ describe('startGateway options', () => {
     await expect(startGateway(t.config, { closeGraceMs: -1 })).rejects.toThrow(RangeError);
   });
 
+  it('refuses a token subject the schema gives no tenant permission to, without starting', async () => {
+    const [first] = t.config.tokens;
+    if (first === undefined) throw new Error('the test gateway has tokens');
+    const failed = await startGateway(
+      { ...t.config, tokens: [{ ...first, subject: 'service:ci' }] },
+      { logger: new CapturingLogger() },
+    ).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed).toMatchObject({ name: 'GatewayStartError', phase: 'config' });
+    expect(failed?.message).toBe(
+      'tokens[0].subject: the gateway\'s schema (schema/schema.zed) grants tenant permissions to subjects of type user only, not "service"',
+    );
+  });
+
   it('refuses an engine named like the SpiceDB breaker, naming the engine', async () => {
     const [yara] = t.config.engines;
     if (yara === undefined) throw new Error('the test gateway has an engine');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeValue } from '@breakwater/core/validate';
+import { tenantSubjectTypes } from './schema-subjects.js';
 import { type Issues, isPlainObject, Section } from './section.js';
 import type { TokenConfig } from './types.js';
 
@@ -17,7 +18,10 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Why SpiceDB would refuse `subject` as `type:id`, or undefined when it would not. */
+/**
+ * Why SpiceDB would refuse `subject` as `type:id`, or could never allow it anything on a tenant
+ * (a type the shipped schema's tenant relations do not take), or undefined.
+ */
 export function subjectProblem(subject: string): string | undefined {
   const colon = subject.indexOf(':');
   if (colon < 0) return `must be a SpiceDB subject type:id, like "user:alice"`;
@@ -26,6 +30,10 @@ export function subjectProblem(subject: string): string | undefined {
   if (!TYPE.test(type))
     return `the type ${JSON.stringify(type)} is not one SpiceDB accepts: ${TYPE_RULE}`;
   if (!ID.test(id)) return `the id ${JSON.stringify(id)} is not one SpiceDB accepts: ${ID_RULE}`;
+  const types = tenantSubjectTypes();
+  if (!types.includes(type)) {
+    return `the gateway's schema (schema/schema.zed) grants tenant permissions to subjects of type ${types.join(', ')} only, not ${JSON.stringify(type)}`;
+  }
   return undefined;
 }
 

@@ -28,6 +28,8 @@ const CHALLENGE: Readonly<Record<Unauthenticated, string>> = {
 const MIN_RETRY_AFTER_S = 1;
 // Held open by an operator: no time is known, so ask clients to wait a while rather than hammer.
 const HELD_OPEN_RETRY_AFTER_S = 60;
+// SpiceDB's words for a type its schema lacks: the subject's or the resource's.
+const MISSING_DEFINITION = /definition `([a-z][a-z0-9_]*)` not found/;
 
 /**
  * Who may do what: the caller from the token, then SpiceDB (through the authorization service,
@@ -100,7 +102,7 @@ export class Access {
     const decision = await this.#authorization
       .check({ subject: caller.subject, resource, permission })
       .catch((error: unknown) => {
-        throw this.refusedCheck(request, error, permission, resource);
+        throw this.refusedCheck(request, error, caller, permission, resource);
       });
     if (decision.allowed) return decision;
     audit(this.#logger, {
@@ -124,11 +126,13 @@ export class Access {
 
   /**
    * SpiceDB refused the question itself (never a deny, never the fallback's): with a valid
-   * subject and tenant id that means its schema lacks the gateway's definitions.
+   * subject and tenant id that means its schema lacks the gateway's definitions. The one it
+   * named, when it did (`object definition \`user\` not found`), is the one to add.
    */
   private refusedCheck(
     request: FastifyRequest,
     error: unknown,
+    caller: Caller,
     permission: Permission,
     resource: string,
   ): unknown {
@@ -137,10 +141,15 @@ export class Access {
       { event: 'gateway_error', requestId: request.id, permission, resource, error: error.message },
       `SpiceDB refused to check ${permission} on ${resource}: ${error.message}`,
     );
+    const missing = MISSING_DEFINITION.exec(error.message)?.[1];
+    const why =
+      missing === undefined
+        ? "its schema is not the gateway's"
+        : `its schema has no definition ${JSON.stringify(missing)}`;
     return new GatewayHttpError(
       500,
       'BREAKWATER_AUTHZ_SCHEMA',
-      `SpiceDB cannot check "${permission}" on ${resource}: its schema is not the gateway's. Write schema/schema.zed to it (spicedb.applySchema: true does so on start)`,
+      `SpiceDB cannot check "${permission}" on ${resource} for ${caller.subject}: ${why}. Write schema/schema.zed to it (spicedb.applySchema: true does so on start)`,
     );
   }
 

@@ -12,6 +12,7 @@ import { createDashboard, type DashboardHandler } from '@breakwater/dashboard';
 import { FilesystemQuarantine, ScanManager } from '@breakwater/scanbridge';
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { subjectProblem } from '../config/tokens.js';
 import type { GatewayConfig, TokenConfig } from '../config/types.js';
 import { registerUploadParsers, serverTimeouts } from '../upload/index.js';
 import { Access } from './access.js';
@@ -311,6 +312,12 @@ function checkTokens(tokens: readonly TokenConfig[]): readonly TokenConfig[] {
         'config',
         `tokens[${index}].sha256 must be the token's sha256 as 32 bytes (parseConfig makes them from 64 hex digits)`,
       );
+    }
+    // A configuration built by hand skips parseConfig: a subject SpiceDB cannot check would
+    // only show as a 500 on every call with that token.
+    const problem = subjectProblem(token.subject);
+    if (problem !== undefined) {
+      throw new GatewayStartError('config', `tokens[${index}].subject: ${problem}`);
     }
   });
   return tokens;
