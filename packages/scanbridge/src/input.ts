@@ -105,7 +105,11 @@ export class FileInput {
     return new FileInput(bytesSource(bytes, filename), filename, bytes.byteLength);
   }
 
-  /** A stream, read once: the scan manager fans it out to its engines as it arrives. */
+  /**
+   * A stream, read once: the scan manager reads it whole before its engines do (into memory up
+   * to 1 MiB, else into a private temporary file). Chunks are kept as they were yielded, so a
+   * source must not reuse a chunk's memory for the next one.
+   */
   static fromStream(stream: ByteStream, options: StreamInputOptions = {}): FileInput {
     if (typeof (stream as Partial<ByteStream> | null)?.[Symbol.asyncIterator] !== 'function') {
       throw new TypeError(
