@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { v1 } from '@authzed/authzed-node';
 import { type EmbeddedSpiceDb, startEmbeddedSpiceDb } from '@breakwater/authz/embedded';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schemaPath } from '../src/server/schema.js';
 import { errorOf, filesOf } from './support/answers.js';
 import { startTestGateway, type TestGateway } from './support/gateway-harness.js';
 import { CLEAN_TEXT } from './support/samples.js';
@@ -73,12 +76,55 @@ describe('the SpiceDB schema', () => {
       (error: unknown) => error as Error,
     );
     expect(failed).toMatchObject({ name: 'GatewayStartError', phase: 'schema' });
+    // Refused at the ReadSchema that comes first, in SpiceDB's words.
     expect(failed?.message).toContain(
-      `Could not write the gateway's schema to SpiceDB at ${spicedb.endpoint}`,
+      `Could not read SpiceDB's schema at ${spicedb.endpoint} before writing the gateway's: invalid preshared key`,
     );
     expect(failed?.message).not.toContain('not-the-key');
   }, 30_000);
 });
+
+describe('a SpiceDB shared with an application', () => {
+  it('is not written over: the start fails naming the definitions a write would delete', async () => {
+    const shipped = await readFile(schemaPath(), 'utf8');
+    const theirs = `${shipped}\ndefinition invoice {\n  relation owner: user\n  permission view = owner\n}\n\ncaveat on_weekdays(day int) {\n  day < 6\n}\n`;
+    const shared = await startEmbeddedSpiceDb({ schema: theirs });
+    try {
+      const failed = await startTestGateway({
+        spicedb: shared,
+        config: { spicedb: { applySchema: true } },
+      }).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failed).toMatchObject({ name: 'GatewayStartError', phase: 'schema' });
+      expect(failed?.message).toBe(
+        `SpiceDB at ${shared.endpoint} holds definitions the gateway's schema does not (caveat on_weekdays, definition invoice): writing schema/schema.zed would delete them. Add the gateway's definitions to your schema and write it yourself (zed schema write), then start with spicedb.applySchema: false`,
+      );
+      expect(await readSchemaOf(shared)).toContain('definition invoice');
+    } finally {
+      await shared.close();
+    }
+  }, 60_000);
+});
+
+/** The schema SpiceDB holds, as ReadSchema answers it. */
+async function readSchemaOf(server: EmbeddedSpiceDb): Promise<string> {
+  const client = v1.NewClient(
+    server.token,
+    server.endpoint,
+    v1.ClientSecurity.INSECURE_PLAINTEXT_CREDENTIALS,
+  );
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      client.readSchema(v1.ReadSchemaRequest.create({}), (error, response) =>
+        error || response === undefined ? reject(error) : resolve(response.schemaText),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
 
 describe('without a SpiceDB key', () => {
   it('starts, warns, and denies every request (SpiceDB refuses the calls; the fallback denies)', async () => {
