@@ -143,7 +143,8 @@ async function held(
       }
       parts.push(chunk);
       if (read.bytesRead > inMemoryBytes) {
-        spool = await Spool.create(original, options.spoolDir);
+        const { spoolDir } = options;
+        spool = await Spool.create(spoolDir, 'scanbridge-', spoolErrors(original, spoolDir));
         for (const part of parts) await spool.write(part);
         parts = [];
       }
@@ -161,36 +162,39 @@ async function held(
   }
 }
 
-/** A private temporary copy of an input, in a directory of its own under `spoolDir`. */
-class Spool {
+/** How a spool's failures read: the directory could not be made, or a write (or the close) failed. */
+export interface SpoolErrors {
+  noDirectory(error: unknown): ScanError;
+  writeFailed(error: unknown): ScanError;
+}
+
+/**
+ * A private temporary file (mode 0600) in a directory of its own, made with `prefix` under
+ * `spoolDir`: written in full, then closed, and removed however the scan ends.
+ */
+export class Spool {
   readonly path: string;
   private readonly dir: string;
   private readonly handle: FileHandle;
-  private readonly original: FileInput;
-  private readonly spoolDir: string;
+  private readonly errors: SpoolErrors;
   private open = true;
 
-  private constructor(dir: string, handle: FileHandle, original: FileInput, spoolDir: string) {
+  private constructor(dir: string, handle: FileHandle, errors: SpoolErrors) {
     this.dir = dir;
     this.path = join(dir, 'input');
     this.handle = handle;
-    this.original = original;
-    this.spoolDir = spoolDir;
+    this.errors = errors;
   }
 
-  static async create(original: FileInput, spoolDir: string): Promise<Spool> {
-    const dir = await mkdtemp(join(spoolDir, 'scanbridge-')).catch((error: unknown) => {
-      throw new ScanError(
-        'configuration',
-        `Cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
-        { cause: error },
-      );
+  static async create(spoolDir: string, prefix: string, errors: SpoolErrors): Promise<Spool> {
+    const dir = await mkdtemp(join(spoolDir, prefix)).catch((error: unknown) => {
+      throw errors.noDirectory(error);
     });
     const handle = await open(join(dir, 'input'), 'wx', 0o600).catch(async (error: unknown) => {
       await removeDir(dir);
-      throw spoolFailure(original, spoolDir, error);
+      throw errors.writeFailed(error);
     });
-    return new Spool(dir, handle, original, spoolDir);
+    return new Spool(dir, handle, errors);
   }
 
   /** FileHandle.write may write less than it was given (a disk filling up): the rest follows. */
@@ -200,7 +204,7 @@ class Spool {
       const { bytesWritten } = await this.handle
         .write(chunk, offset, chunk.byteLength - offset)
         .catch((error: unknown) => {
-          throw spoolFailure(this.original, this.spoolDir, error);
+          throw this.errors.writeFailed(error);
         });
       offset += bytesWritten;
     }
@@ -210,7 +214,7 @@ class Spool {
   async finish(): Promise<void> {
     this.open = false;
     await this.handle.close().catch((error: unknown) => {
-      throw spoolFailure(this.original, this.spoolDir, error);
+      throw this.errors.writeFailed(error);
     });
   }
 
@@ -232,11 +236,21 @@ function removeDir(dir: string): Promise<void> {
   });
 }
 
-function spoolFailure(original: FileInput, spoolDir: string, error: unknown): ScanError {
+/** What the manager's spool of `original` says when it fails: which input, where, and why. */
+function spoolErrors(original: FileInput, spoolDir: string): SpoolErrors {
   const what = original.path ?? original.filename ?? 'the input';
-  return new ScanError(
-    'io',
-    `Cannot spool ${what} into ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
-    { cause: error },
-  );
+  return {
+    noDirectory: (error) =>
+      new ScanError(
+        'configuration',
+        `Cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
+        { cause: error },
+      ),
+    writeFailed: (error) =>
+      new ScanError(
+        'io',
+        `Cannot spool ${what} into ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
+        { cause: error },
+      ),
+  };
 }
