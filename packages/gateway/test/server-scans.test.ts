@@ -284,3 +284,35 @@ describe('with the shipped rule set', () => {
     }
   }, 60_000);
 });
+
+describe('an engine failure, as the client sees it', () => {
+  it('names each engine and its failure kind in the 503, and keeps the details for the log', async () => {
+    const socket = '/nonexistent-breakwater-internal/clamd.sock';
+    const down = await startTestGateway({
+      spicedb,
+      engines: [{ type: 'clamav', name: 'clamav', address: socket }],
+    });
+    try {
+      const response = await raw(down, CLEAN_TEXT, 'a.txt');
+      expect(response.status).toBe(503);
+      const requestId = response.headers.get('x-request-id');
+      const { code, message } = await errorOf(response);
+      expect(code).toBe('BREAKWATER_UPLOAD_ENGINES_UNAVAILABLE');
+      expect(message).toBe(
+        `Every malware engine failed, so there is no verdict on "a.txt"; retry in 5 s. clamav: connection_failed. The gateway's log has the details under request id ${requestId}`,
+      );
+      expect(down.logger.entries).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          fields: expect.objectContaining({
+            event: 'gateway_scan_failed',
+            requestId,
+            error: expect.stringContaining(socket),
+          }),
+        }),
+      );
+    } finally {
+      await down.close();
+    }
+  }, 30_000);
+});

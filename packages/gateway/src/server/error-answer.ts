@@ -1,4 +1,5 @@
 import type { Logger } from '@breakwater/core';
+import { ScanError } from '@breakwater/scanbridge';
 import type { FastifyRequest } from 'fastify';
 import { UploadError } from '../upload/index.js';
 import { GatewayHttpError } from './http-error.js';
@@ -34,7 +35,7 @@ export function errorAnswer(error: unknown, request: FastifyRequest, logger: Log
     return {
       statusCode: error.statusCode,
       code: error.code,
-      message: error.message,
+      message: uploadMessage(error, request, logger),
       fields: NONE,
       headers,
     };
@@ -66,6 +67,23 @@ export function errorAnswer(error: unknown, request: FastifyRequest, logger: Log
     fields: NONE,
     headers: NONE,
   };
+}
+
+/**
+ * An upload's message, but for what the engines said when they failed (socket paths, internal
+ * hosts, upstream URLs: not the caller's to know): each engine's name and failure kind stand in
+ * for it, and the log keeps the whole under the request id.
+ */
+function uploadMessage(error: UploadError, request: FastifyRequest, logger: Logger): string {
+  const { cause } = error;
+  if (!(cause instanceof ScanError) || cause.failures.length === 0) return error.message;
+  if (!error.message.includes(cause.message)) return error.message;
+  logger.warn(
+    { event: 'gateway_scan_failed', requestId: request.id, code: error.code, error: cause.message },
+    `request ${request.id}: ${cause.message}`,
+  );
+  const engines = cause.failures.map(({ engine, error: failure }) => `${engine}: ${failure.kind}`);
+  return `${error.message.split(cause.message).join(engines.join('; '))}. The gateway's log has the details under request id ${request.id}`;
 }
 
 /** What the log keeps of an unexpected error: its name, code and message, and its stack. */
