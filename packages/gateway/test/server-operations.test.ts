@@ -187,6 +187,36 @@ describe('errors', () => {
     expect(body.error.code).toBe('BREAKWATER_NOT_FOUND');
     expect(JSON.stringify(body)).not.toContain('    at ');
   });
+
+  it("answers a path the router refuses in the gateway's error shape, with X-Request-Id", async () => {
+    const badEscape = await rawGet(t.url, '/v1/tenants/%E0%A4%A/quarantine');
+    expect(badEscape.status).toBe(400);
+    expect(badEscape.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(badEscape.body)).toEqual({
+      error: {
+        code: 'BREAKWATER_BAD_URL',
+        message:
+          "The request's path is not a valid URL: a % escape that is not UTF-8 (encode the path as RFC 3986 says)",
+      },
+    });
+    const long = await rawGet(t.url, `/v1/tenants/${'a'.repeat(2049)}/quarantine`);
+    expect(long.status).toBe(414);
+    expect(long.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(long.body)).toEqual({
+      error: {
+        code: 'BREAKWATER_URL_TOO_LONG',
+        message:
+          "A segment of the request's path is longer than 2048 characters (a tenant id has at most 1024)",
+      },
+    });
+  });
+
+  it("gives the dashboard's answers an X-Request-Id too", async () => {
+    for (const path of ['/dashboard/', '/dashboard/breakers', '/dashboard/nope']) {
+      const answer = await rawGet(t.url, path);
+      expect(answer.requestId, path).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
 });
 
 describe('close()', () => {
@@ -336,6 +366,32 @@ function statusWithHost(url: string, path: string, host: string): Promise<number
     const client = request(`${url}${path}`, { headers: { host } }, (response) => {
       response.resume();
       resolve(response.statusCode ?? 0);
+    });
+    client.on('error', reject);
+    client.end();
+  });
+}
+
+/** GET `path` as sent, unencoded (fetch would fix a bad escape), with the answer's request id. */
+function rawGet(
+  url: string,
+  path: string,
+): Promise<{ status: number; requestId: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const client = request(`${url}${path}`, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        const id = response.headers['x-request-id'];
+        resolve({
+          status: response.statusCode ?? 0,
+          requestId: typeof id === 'string' ? id : undefined,
+          body,
+        });
+      });
     });
     client.on('error', reject);
     client.end();

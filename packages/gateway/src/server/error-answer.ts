@@ -3,6 +3,7 @@ import { ScanError } from '@breakwater/scanbridge';
 import type { FastifyRequest } from 'fastify';
 import { UploadError } from '../upload/index.js';
 import { GatewayHttpError } from './http-error.js';
+import { MAX_PARAM_LENGTH } from './tenant-id.js';
 
 /** How an error is answered: status, stable code, a message a person can act on, extra headers. */
 export interface ErrorAnswer {
@@ -14,6 +15,22 @@ export interface ErrorAnswer {
 }
 
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
+// The router's refusals, in the gateway's words (Fastify's quote the whole path back).
+const ROUTER_REFUSALS: Readonly<
+  Record<string, { statusCode: number; code: string; message: string }>
+> = {
+  FST_ERR_BAD_URL: {
+    statusCode: 400,
+    code: 'BREAKWATER_BAD_URL',
+    message:
+      "The request's path is not a valid URL: a % escape that is not UTF-8 (encode the path as RFC 3986 says)",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    statusCode: 414,
+    code: 'BREAKWATER_URL_TOO_LONG',
+    message: `A segment of the request's path is longer than ${MAX_PARAM_LENGTH} characters (a tenant id has at most 1024)`,
+  },
+};
 const FASTIFY_CODE = /^FST_[A-Z0-9_]+$/;
 
 /**
@@ -41,6 +58,8 @@ export function errorAnswer(error: unknown, request: FastifyRequest, logger: Log
     };
   }
   const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  const refusal = typeof code === 'string' ? ROUTER_REFUSALS[code] : undefined;
+  if (refusal !== undefined) return { ...refusal, fields: NONE, headers: NONE };
   if (
     typeof statusCode === 'number' &&
     statusCode >= 400 &&

@@ -10,7 +10,7 @@ import {
 } from '@breakwater/core/validate';
 import { createDashboard, type DashboardHandler } from '@breakwater/dashboard';
 import { FilesystemQuarantine, ScanManager } from '@breakwater/scanbridge';
-import fastify, { type FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { subjectProblem } from '../config/tokens.js';
 import type { GatewayConfig, TokenConfig } from '../config/types.js';
@@ -32,6 +32,7 @@ import { quarantineRoutes } from './routes/quarantine.js';
 import { scanRoutes } from './routes/scans.js';
 import { applySchema } from './schema.js';
 import { GatewayStartError } from './start-error.js';
+import { MAX_PARAM_LENGTH } from './tenant-id.js';
 
 /** A running gateway. */
 export interface Gateway {
@@ -65,7 +66,6 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['logger', 'closeGraceMs']);
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
 const SHA256_BYTES = 32;
 const MAX_URL_SHOWN = 200;
-const MAX_PARAM_LENGTH = 2048;
 
 /**
  * Starts the gateway: engines behind breakers, SpiceDB behind its breaker with the decision
@@ -193,27 +193,32 @@ function buildApp(
   logger: Logger,
   dashboard: DashboardHandler | undefined,
 ): FastifyInstance {
+  const answer = (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    const { statusCode, headers, code, message, fields } = errorAnswer(error, request, logger);
+    reply
+      .code(statusCode)
+      .headers(headers)
+      .send(errorBody(code, message, fields));
+  };
   const app = fastify({
+    // A path the router cannot take (a bad % escape, a segment past maxParamLength) is refused
+    // before any hook runs: answered here, in the same shape and with the request id.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      answer(error, request, reply);
+    },
     ...serverTimeouts(config.limits),
     logger: false,
     trustProxy: false,
     return503OnClosing: true,
     genReqId: () => randomUUID(),
-    // A tenant id may be 1024 characters (SpiceDB's limit): past Fastify's 100 it would be a 414,
-    // not the 400 that names the rule.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   // Error messages name the request id; the client gets it too, to quote it.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.setErrorHandler((error, request, reply) => {
-    const answer = errorAnswer(error, request, logger);
-    reply
-      .code(answer.statusCode)
-      .headers(answer.headers)
-      .send(errorBody(answer.code, answer.message, answer.fields));
-  });
+  app.setErrorHandler(answer);
   app.setNotFoundHandler((request, reply) => {
     const shown =
       request.url.length > MAX_URL_SHOWN

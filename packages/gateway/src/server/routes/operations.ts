@@ -36,6 +36,8 @@ export function operationsRoutes(app: FastifyInstance, context: OperationsContex
     // The dashboard is a node:http handler with its own routing, headers and token checks.
     const serve = (request: FastifyRequest, reply: FastifyReply): void => {
       reply.hijack();
+      // Headers set through the reply never reach a hijacked answer.
+      reply.raw.setHeader('x-request-id', request.id);
       dashboard(request.raw, reply.raw);
     };
     app.all('/dashboard', serve);
