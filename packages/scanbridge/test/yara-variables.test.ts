@@ -139,4 +139,45 @@ describe('YaraScanner variables filename and extension', () => {
       message: expect.stringContaining(`${file}:3:5: unknown identifier \`file_name\` (E009)`),
     });
   });
+
+  it('never fail a scan on a name the binding would take for a number or a boolean', async () => {
+    // @litko/yara-x 0.3.0 turns a scan variable that reads as an integer or a boolean into one,
+    // and a string variable then refuses it: such a value reaches the rules as ''.
+    const rules = [
+      'rule Any_Name { condition: true }',
+      'rule No_Filename { condition: filename == "" }',
+      'rule No_Extension { condition: extension == "" }',
+    ].join('\n');
+    const scanner = new YaraScanner({ rules });
+    const seen: Record<string, string[]> = {};
+    const names = ['12345', 'true', 'FALSE', 'app.log.1', 'photo.2024', '+1', '-3', '00'];
+    const kept = ['1e5', '0x10', 'NaN', 'Infinity', '1.5', 'archive.7z.001x', 'yes'];
+    try {
+      for (const name of [...names, ...kept]) {
+        seen[name] = await matched(scanner, FileInput.fromBytes(bytes('x'), name));
+      }
+    } finally {
+      await scanner.close();
+    }
+    const both = ['Any_Name', 'No_Extension', 'No_Filename'];
+    const onlyExtension = ['Any_Name', 'No_Extension'];
+    expect(seen).toEqual({
+      '12345': both,
+      true: both,
+      FALSE: both,
+      // The name is kept; its extension (1, 2024) is what the binding would convert.
+      'app.log.1': onlyExtension,
+      'photo.2024': onlyExtension,
+      '+1': both,
+      '-3': both,
+      '00': both,
+      '1e5': onlyExtension,
+      '0x10': onlyExtension,
+      NaN: onlyExtension,
+      Infinity: onlyExtension,
+      '1.5': onlyExtension,
+      'archive.7z.001x': ['Any_Name'],
+      yes: onlyExtension,
+    });
+  });
 });

@@ -18,12 +18,24 @@ export const COMPILE_OPTIONS = { defineVariables: { ...DEFAULT_VARIABLES } };
 /**
  * `C:\uploads\Report.PDF` -> `{ filename: 'Report.PDF', extension: 'pdf' }`. Both separators
  * count, whatever the host: the name comes from a client, not from this file system. A leading
- * dot starts a name (`.bashrc`), not an extension.
+ * dot starts a name (`.bashrc`), not an extension. A value @litko/yara-x would retype is `''`.
  */
 export function variablesFor(name: string | undefined): YaraVariables {
   if (name === undefined) return DEFAULT_VARIABLES;
   const filename = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   const dot = filename.lastIndexOf('.');
   const extension = dot <= 0 ? '' : filename.slice(dot + 1).toLowerCase();
-  return { filename, extension };
+  return { filename: asString(filename), extension: asString(extension) };
+}
+
+/**
+ * @litko/yara-x 0.3.0 reads every string scan variable that parses as an integer (`2024`,
+ * `+1`, `007`) or a boolean (`true`, `FALSE`) as that type, which a string variable then
+ * refuses: the scan fails. It has no call that keeps such a value a string, so the rules see
+ * `''` instead (a rule cannot match the extension `001`); every other value goes as it is.
+ */
+const RETYPED = /^([+-]?[0-9]+|true|false)$/i;
+
+function asString(value: string): string {
+  return RETYPED.test(value) ? '' : value;
 }
