@@ -11,6 +11,7 @@ import {
   loadConfig,
   parseConfig,
 } from '../src/config/index.js';
+import { locateJsonError } from '../src/config/json-error.js';
 
 const GATEWAY = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HASH = 'a'.repeat(64);
@@ -557,6 +558,58 @@ describe('files', () => {
     const error = (await loadConfig(file, {}).catch((e: unknown) => e)) as ConfigError;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe(`${file}:3:1: not valid JSON: Expected double-quoted property name`);
+  });
+
+  it('places the errors V8 does not position (a missing value, a bad literal) where they are', async () => {
+    const cases: [string, string][] = [
+      [
+        '{\n  "port": ,\n  "host": "127.0.0.1"\n}\n',
+        '2:11: not valid JSON: unexpected ","; expected a value',
+      ],
+      [
+        '{\n  "metrics": { "enabled": tru }\n}\n',
+        '2:27: not valid JSON: unexpected tru; expected a value',
+      ],
+      [
+        '{\n  "port": 8080,\n  "host": \'x\'\n}\n',
+        '3:11: not valid JSON: unexpected "\'"; expected a value',
+      ],
+    ];
+    for (const [text, expected] of cases) {
+      const file = join(dir, 'unplaced.json');
+      writeFileSync(file, text);
+      const error = (await loadConfig(file, {}).catch((e: unknown) => e)) as ConfigError;
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe(`${file}:${expected}`);
+    }
+  });
+
+  it('finds the spot V8 names wherever V8 names one, and nothing in valid JSON', () => {
+    const valid = [
+      '{}',
+      '[]',
+      ' [1, -2.5e+3, "a\\"b", true, false, null, {"k": [{}]}] ',
+      '"\\u00e9"',
+    ];
+    for (const text of valid) expect(locateJsonError(text), text).toBeUndefined();
+    for (const text of [
+      '{"a": 1,}',
+      '[1 2]',
+      '{"a" 1}',
+      '{"a": 1',
+      '[01]',
+      '{"a": "\t"}',
+      '[1]x',
+    ]) {
+      let offset: number | undefined;
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        const at = /at position (\d+)/.exec((error as Error).message);
+        offset = at === null ? text.length : Number(at[1]);
+      }
+      expect(locateJsonError(text)?.offset, text).toBe(offset);
+    }
   });
 
   it('places an unfinished file at its end', async () => {

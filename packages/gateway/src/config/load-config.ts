@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
+import { locateJsonError } from './json-error.js';
 import { parseConfig } from './parse-config.js';
 import { isPlainObject } from './section.js';
 import type { GatewayConfig } from './types.js';
@@ -68,16 +69,22 @@ export async function readConfigFile(file: string): Promise<unknown> {
   }
 }
 
-/** `file:line:column: not valid JSON: ...`, the form editors and terminals link to the spot. */
+/**
+ * `file:line:column: not valid JSON: ...`, the form editors and terminals link to the spot. V8's
+ * own words where it names the position; otherwise (it quotes the text around the error instead,
+ * which may hold anything) the spot and the token found there, read by {@link locateJsonError}.
+ */
 function syntaxError(file: string, text: string, message: string): ConfigError {
   const at = /\s+in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(message);
-  const offset = at === null ? text.length : Number(at[1]);
-  const problem = at === null ? message : message.slice(0, at.index);
-  const before = text.slice(0, offset).split('\n');
+  const spot =
+    at === null
+      ? (locateJsonError(text) ?? { offset: text.length, problem: 'the file ends too soon' })
+      : { offset: Number(at[1]), problem: message.slice(0, at.index) };
+  const before = text.slice(0, spot.offset).split('\n');
   const line = before.length;
   const column = (before.at(-1)?.length ?? 0) + 1;
   return new ConfigError(`${file}:${line}:${column}`, [
-    { path: '', message: `not valid JSON: ${problem}` },
+    { path: '', message: `not valid JSON: ${spot.problem}` },
   ]);
 }
 
