@@ -521,7 +521,8 @@ describe('ScanManager under adversity', () => {
       .withConfig({ spoolDir: '/nonexistent/spool' })
       .build();
     await expect(
-      manager.scan(FileInput.fromStream(Readable.from([Buffer.from('x')]))),
+      // Past the 1 MiB a stream is held in memory up to: only then is it spooled.
+      manager.scan(FileInput.fromStream(Readable.from([Buffer.alloc(1024 * 1024 + 1, 0x78)]))),
     ).rejects.toMatchObject({
       kind: 'configuration',
       message: expect.stringContaining('option "spoolDir"'),
