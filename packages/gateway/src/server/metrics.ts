@@ -7,15 +7,8 @@ import {
   collectScanMetrics,
 } from '@breakwater/prometheus';
 import type { ScanManager } from '@breakwater/scanbridge';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-
-// prom-client's gauges that end in `_total`, which Prometheus keeps for counters: `promtool check
-// metrics` refuses the whole page over them. Everything else of its defaults is kept.
-const MISNAMED_DEFAULTS = [
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-];
+import { Registry } from 'prom-client';
+import { processMetrics } from './process-metrics.js';
 
 export interface Metrics {
   readonly register: Registry;
@@ -25,8 +18,8 @@ export interface Metrics {
 /**
  * A prom-client register of the gateway's own (never the global one, so two gateways in one
  * process, or an application's own metrics, do not collide): breakers, authorization, scans,
- * and the process's standard `process_*` / `nodejs_*` metrics, since the gateway owns its
- * process (less three misnamed ones). All are read when scraped; nothing runs on a breaker's call path.
+ * and the process's standard `process_*` / `nodejs_*` metrics (made once per process, see
+ * {@link processMetrics}; less three misnamed ones). All are read when scraped; nothing runs on a breaker's call path.
  */
 export function buildMetrics(
   registry: BreakerRegistry,
@@ -40,8 +33,7 @@ export function buildMetrics(
     collectors.push(collectBreakerMetrics(registry, { register, logger }));
     collectors.push(collectAuthorizationMetrics(authorization, { register }));
     collectors.push(collectScanMetrics(manager, { register }));
-    collectDefaultMetrics({ register });
-    for (const name of MISNAMED_DEFAULTS) register.removeSingleMetric(name);
+    for (const metric of processMetrics()) register.registerMetric(metric);
   } catch (error) {
     for (const collector of collectors) collector.close();
     throw error;
