@@ -22,7 +22,10 @@ export function processMetrics(): readonly Metric[] {
     const register = new Registry();
     collectDefaultMetrics({ register });
     for (const name of MISNAMED_DEFAULTS) register.removeSingleMetric(name);
-    shared = register.getMetricsAsArray();
+    shared = register
+      .getMetricsAsArray()
+      .map(({ name }) => register.getSingleMetric(name))
+      .filter((metric) => metric !== undefined);
   }
   return shared;
 }
