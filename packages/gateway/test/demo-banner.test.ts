@@ -78,8 +78,12 @@ describe('the banner', () => {
     expect(command('the quarantine, as rita')).toBe(
       `  curl -s -H 'Authorization: Bearer ${token('rita')}' http://127.0.0.1:8080/v1/tenants/demo/quarantine`,
     );
-    expect(command('release a quarantined file')).toContain(
-      `-X POST -H 'Authorization: Bearer ${token('adam')}' http://127.0.0.1:8080/v1/tenants/demo/quarantine/<id>/release`,
+    const release = lines.findIndex((line) => line.includes('# release a quarantined file'));
+    expect(lines[release + 1]).toBe(
+      `  ID=$(curl -s -H 'Authorization: Bearer ${token('adam')}' http://127.0.0.1:8080/v1/tenants/demo/quarantine | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)`,
+    );
+    expect(lines[release + 2]).toBe(
+      `  curl -s -X POST -H 'Authorization: Bearer ${token('adam')}' "http://127.0.0.1:8080/v1/tenants/demo/quarantine/$ID/release"`,
     );
     expect(command("clamav-rest-api's endpoint")).toContain(
       `-F FILES=@/etc/hostname http://127.0.0.1:8080/api/v1/scan`,

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Clamd, startClamd } from '../../scanbridge/test/clamd-process.js';
 import { runDemo } from '../src/demo/run.js';
@@ -60,6 +62,25 @@ function started(text: string): { pid: number; endpoints: string[]; dir: string 
   );
   const dir = /removed (\/\S+)\.$/m.exec(text)?.[1] ?? '';
   return { pid, endpoints, dir };
+}
+
+/** The banner's "Try it" commands, each under its comment, as a person would paste them. */
+function tryIt(text: string): Map<string, string> {
+  const block = text.slice(text.indexOf('Try it:\n') + 'Try it:\n'.length).split('\n\n')[0] ?? '';
+  const commands = new Map<string, string>();
+  let comment = '';
+  for (const line of block.split('\n')) {
+    if (line.trimStart().startsWith('# ')) comment = line.trim().slice(2);
+    else commands.set(comment, `${commands.get(comment) ?? ''}${line.trim()}\n`);
+  }
+  return commands;
+}
+
+/** What bash prints for `script`, pasted as it is. */
+async function pasted(script: string): Promise<string> {
+  const { stdout, stderr } = await promisify(execFile)('bash', ['-c', script]);
+  expect(stderr, script).toBe('');
+  return stdout;
 }
 
 let clamd: Clamd | undefined;
@@ -137,6 +158,28 @@ describe('npm start, in-process', () => {
     expect(out.text).toContain(
       'clamd: not found at /nonexistent/clamd.sock — scanning with YARA only',
     );
+    // Every command the banner prints, pasted into bash in order, does what its comment says.
+    const commands = [...tryIt(out.text).entries()];
+    expect(commands.map(([comment]) => comment.split(/[,:]/)[0])).toEqual([
+      'upload a file as alice',
+      'the EICAR test file',
+      'the same upload as mallory',
+      'a page with script',
+      'the quarantine',
+      'release a quarantined file',
+      "clamav-rest-api's endpoint",
+    ]);
+    const answers = [];
+    for (const [, script] of commands) answers.push(await pasted(script));
+    const [hello, eicar, mallory, page, list, released, clamavRest] = answers as string[];
+    expect(JSON.parse(hello as string).files[0].decision).toBe('allow');
+    expect(JSON.parse(eicar as string).files[0].decision).toBe('quarantine');
+    expect(JSON.parse(mallory as string).error.message).toContain('scan');
+    expect(JSON.parse(page as string).files[0].quarantineId).toMatch(/\S/);
+    expect(JSON.parse(list as string).items).toHaveLength(2);
+    // The first in the list came back: EICAR or the page.
+    expect(released).toMatch(/EICAR-STANDARD-ANTIVIRUS-TEST-FILE|<script>/);
+    expect(JSON.parse(clamavRest as string).success).toBe(true);
     stop.abort();
     expect(await running).toBe(0);
     expect(out.text).toContain('Summary after');

@@ -57,7 +57,10 @@ export function banner(input: BannerInput): string {
     '  # the quarantine, as rita',
     `  curl -s ${bearer('rita')} ${quarantine}`,
     '  # release a quarantined file, as adam: the file comes back (rita may look, not release)',
-    `  curl -s -X POST ${bearer('adam')} ${quarantine}/<id>/release`,
+    // The id is read from the list, so that the two lines paste as they are: a placeholder
+    // such as <id> is a redirection to a shell.
+    `  ID=$(curl -s ${bearer('adam')} ${quarantine} | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)`,
+    `  curl -s -X POST ${bearer('adam')} "${quarantine}/$ID/release"`,
     "  # clamav-rest-api's endpoint, as alice",
     `  curl -s ${bearer('alice')} -F FILES=@/etc/hostname ${url}/api/v1/scan`,
     '',
