@@ -110,3 +110,15 @@ export function yaraHosts(): (mode: 'exit' | 'close' | 'wait' | 'busy', file?: s
     return { pid: host.pid, ready, output, exited };
   };
 }
+
+/**
+ * A rule that is slow to scan without matching: at each `a`, 60 bytes looked at for a `c`
+ * that never comes (about 2 s per MB of `a`). Slow for what the input is, not for how often
+ * a pattern matches, so the scanning process's cap on matches does not make it fast.
+ */
+export const SLOW_RULE = 'rule Slow { strings: $slow = /a[^b]{0,60}c/ condition: $slow }';
+
+/** `kib` KiB of `a`: about 2 ms per KiB under SLOW_RULE. */
+export function slowBytes(kib: number): Buffer {
+  return Buffer.alloc(kib * 1024, 0x61);
+}

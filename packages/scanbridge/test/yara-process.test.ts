@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { appendFile, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,9 +7,21 @@ import { withCircuitBreaker } from '../src/breaker-scanner.js';
 import { ScanError } from '../src/errors.js';
 import { FileInput } from '../src/input.js';
 import { ScanManager } from '../src/manager.js';
+import { loadYara } from '../src/yara/yara-module.js';
+import { forkYaraChild, YaraProcess } from '../src/yara/yara-process.js';
 import { YaraScanner } from '../src/yara/yara-scanner.js';
+import { DEFAULT_VARIABLES } from '../src/yara/yara-variables.js';
 import { bytes, EICAR, entries, tempDirs } from './helpers.js';
-import { alive, cpuTicks, eventually, reaped, yaraChildren, yaraHosts } from './yara-children.js';
+import {
+  alive,
+  cpuTicks,
+  eventually,
+  reaped,
+  SLOW_RULE,
+  slowBytes,
+  yaraChildren,
+  yaraHosts,
+} from './yara-children.js';
 
 const newDir = tempDirs();
 const host = yaraHosts();
@@ -89,7 +102,10 @@ describe('YaraScanner scanning process', () => {
       expect(error).toMatchObject({
         kind: 'engine_unavailable',
         engine: 'yara',
-        message: 'yara: the scanning process was killed by SIGKILL',
+        // Whichever Node hears first: the channel's end or the exit.
+        message: expect.stringMatching(
+          /^yara: the scanning process (was killed by SIGKILL|is gone \(its channel closed\))$/,
+        ),
       });
       // The breaker counts it, as it counts an engine that is down.
       expect(yara.breaker.state().name).toBe('open');
@@ -288,5 +304,122 @@ describe('YaraScanner on inputs over 1 MiB', () => {
     } finally {
       await scanner.close();
     }
+  });
+});
+
+/** What the scans below settled as: a rule list, or an error's kind. */
+function settled(scan: Promise<readonly { ruleIdentifier: string }[]>): Promise<string> {
+  return scan.then(
+    (matches) => matches.map((m) => m.ruleIdentifier).join(',') || 'clean',
+    (error: unknown) => (error instanceof ScanError ? error.kind : String(error)),
+  );
+}
+
+/** Settles as `what` after `ms`: a scan that never settles shows as that, not as a hung test. */
+function within<T>(ms: number, what: T, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(what), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+describe('YaraProcess when its process is lost', () => {
+  const rules = {
+    type: 'rules' as const,
+    binding: loadYara().path,
+    source: `${RULES}\n${SLOW_RULE}`,
+  };
+  const variables = DEFAULT_VARIABLES;
+  const eicar = { bytes: bytes(EICAR), variables };
+
+  it('takes a scan that arrives after the channel closed, before its disconnect is heard, to a new process', async () => {
+    const started: ChildProcess[] = [];
+    let onDisconnect = (): void => {};
+    // Listening before YaraProcess does: the scan below arrives in the gap between the
+    // channel closing (child.connected false) and YaraProcess hearing of it.
+    const proc = new YaraProcess('yara', rules, (engine) => {
+      const child = forkYaraChild(engine);
+      child.once('disconnect', () => onDisconnect());
+      started.push(child);
+      return child;
+    });
+    try {
+      const slow = settled(proc.scan({ bytes: slowBytes(512), variables }, undefined));
+      const behind = settled(proc.scan(eicar, undefined));
+      const first = started[0];
+      expect(first?.pid).toBeDefined();
+      expect(await eventually(() => cpuTicks(first?.pid ?? 0) > 5, 5_000)).toBe(true);
+      let arrived: Promise<string> | undefined;
+      onDisconnect = () => {
+        onDisconnect = () => {};
+        expect(first?.connected).toBe(false);
+        arrived = settled(proc.scan(eicar, undefined));
+      };
+      process.kill(first?.pid ?? 0, 'SIGKILL');
+      const outcomes = await within(10_000, ['hung'], Promise.all([slow, behind]));
+      expect(outcomes).toEqual(['engine_unavailable', 'Eicar']);
+      expect(arrived).toBeDefined();
+      expect(await within(10_000, 'hung', arrived ?? Promise.resolve('never'))).toBe('Eicar');
+      expect(started).toHaveLength(2);
+      expect(await settled(proc.scan(eicar, undefined))).toBe('Eicar');
+    } finally {
+      await proc.close();
+    }
+    expect(started.filter((child) => !reaped(child.pid ?? 0))).toEqual([]);
+  });
+
+  it('settles every scan when its process is killed again and again under a steady load', async () => {
+    const started: ChildProcess[] = [];
+    const proc = new YaraProcess('yara', rules, (engine) => {
+      const child = forkYaraChild(engine);
+      started.push(child);
+      return child;
+    });
+    const outcomes: Promise<string>[] = [];
+    const body = { bytes: Buffer.alloc(10_000, 0x61), variables };
+    // Like uploads: one every 2 ms whether or not the earlier ones have finished.
+    const arrivals = setInterval(() => outcomes.push(settled(proc.scan(body, undefined))), 2);
+    const kills = 6;
+    try {
+      for (let kill = 0; kill < kills; kill++) {
+        // The newest process, once it has scanned: killed from outside, as the OOM killer would.
+        const scanned = outcomes.length;
+        expect(await eventually(() => started.length === kill + 1, 5_000)).toBe(true);
+        await eventually(() => outcomes.length > scanned + 10, 1_000);
+        process.kill(started[kill]?.pid ?? 0, 'SIGKILL');
+      }
+    } finally {
+      clearInterval(arrivals);
+    }
+    try {
+      const all = await within(15_000, ['hung'], Promise.all(outcomes));
+      const kinds = new Map<string, number>();
+      for (const outcome of all) kinds.set(outcome, (kinds.get(outcome) ?? 0) + 1);
+      // Each kill fails at most the scan that was running; everything else is scanned.
+      expect([...kinds.keys()].filter((k) => k !== 'clean' && k !== 'engine_unavailable')).toEqual(
+        [],
+      );
+      expect(kinds.get('engine_unavailable') ?? 0).toBeLessThanOrEqual(kills);
+      expect(kinds.get('clean') ?? 0).toBeGreaterThanOrEqual(all.length - kills);
+    } finally {
+      await proc.close();
+    }
+    expect(started.length).toBeGreaterThan(kills);
+    expect(started.filter((child) => !reaped(child.pid ?? 0))).toEqual([]);
+  });
+
+  it('close() waits for a process killed earlier by an abort to be gone', async () => {
+    const proc = new YaraProcess('yara', rules);
+    const controller = new AbortController();
+    const slow = settled(proc.scan({ bytes: slowBytes(512), variables }, controller.signal));
+    expect(await eventually(() => yaraChildren(process.pid).length === 1, 5_000)).toBe(true);
+    const child = only(yaraChildren(process.pid));
+    expect(await eventually(() => cpuTicks(child) > 5, 5_000)).toBe(true);
+    controller.abort(new Error('client gone'));
+    expect(await slow).toBe('Error: client gone');
+    await proc.close();
+    // Waited for: its exit was heard, so it has been reaped.
+    expect(reaped(child)).toBe(true);
   });
 });

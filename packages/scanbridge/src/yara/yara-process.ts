@@ -40,24 +40,41 @@ interface Job {
 const SENT_AHEAD = 4;
 
 /**
+ * Heard before its exit when the process dies (Node reads the channel's end first), or when it
+ * exits: its exit code or signal is not known yet.
+ */
+const CHANNEL_CLOSED = 'the scanning process is gone (its channel closed)';
+
+/** Starts a scanning process; forkYaraChild, or in a test one it watches. */
+export type StartYaraChild = (engine: string) => ChildProcess;
+
+/**
  * One YARA-X scanning process (child_process.fork), started on the first scan, scanning one
  * input at a time, in order: YARA-X reads a file whole, and that memory is the process's,
  * never its host's. A running scan cannot be interrupted, so an abort (a caller's, or a
  * timeout's) kills the process and rejects at once with the signal's reason; the scans sent
- * behind it go to a fresh process. A process that dies by itself fails the scan it was running
- * as `engine_unavailable` (a breaker counts it). It is unref'd while idle, so it never keeps
- * its host alive, and it exits when its host does (its IPC channel closes).
+ * behind it go to a fresh process. A process that is lost by itself (it exits, is killed, or
+ * its channel closes, whichever is heard first) fails the scan it was running as
+ * `engine_unavailable` (a breaker counts it). It is unref'd while idle, so it never keeps its
+ * host alive, and it exits when its host does (its IPC channel closes).
+ *
+ * One rule keeps the bookkeeping right: `sent` belongs to `child`, and the two change only
+ * together, in `retire()`, which every way of leaving a process goes through. A process once
+ * retired is never heard again (its answers and events are dropped).
  */
 export class YaraProcess {
   private child: ChildProcess | undefined;
-  /** Sent to the process, in order; the first is the one it is scanning. */
+  /** Sent to `child`, in order; the first is the one it is scanning. */
   private sent: Job[] = [];
   private readonly queue: Job[] = [];
+  /** Processes retired and killed, until their exit is heard: close() waits for them. */
+  private readonly exiting = new Set<Promise<void>>();
   private nextId = 1;
 
   constructor(
     private readonly engine: string,
     private readonly rules: YaraRulesMessage,
+    private readonly startChild: StartYaraChild = forkYaraChild,
   ) {}
 
   scan(input: YaraInput, signal: AbortSignal | undefined): Promise<YaraMatch[]> {
@@ -72,13 +89,17 @@ export class YaraProcess {
     });
   }
 
-  /** Ends the process; scans running or waiting reject as `cancelled`. Later scans start a new one. */
+  /**
+   * Ends the process and waits until it is gone, with any killed before (by an abort or a
+   * timeout); scans running or waiting reject as `cancelled`. Later scans start a new one.
+   */
   async close(): Promise<void> {
     const closed = new ScanError('cancelled', `${this.engine}: the scanner was closed`, {
       engine: this.engine,
     });
-    for (const job of [...this.sent.splice(0), ...this.queue.splice(0)]) this.settle(job, closed);
-    await this.stop();
+    const jobs = [...this.retire(), ...this.queue.splice(0)];
+    for (const job of jobs) this.settle(job, closed);
+    await Promise.all([...this.exiting]);
   }
 
   private pump(): void {
@@ -109,19 +130,26 @@ export class YaraProcess {
     }
   }
 
-  /** The process, started if there is none; one whose channel closed while idle is gone. */
+  /**
+   * The process, started if there is none. Its channel can close before its 'disconnect' is
+   * heard (Node emits it a tick later): a process found so is lost now, like one heard gone.
+   */
   private live(): ChildProcess {
-    if (this.child?.connected === false) void this.stop();
+    const child = this.child;
+    if (child !== undefined && !child.connected) {
+      this.lost(child, CHANNEL_CLOSED);
+    }
     return this.child ?? this.start();
   }
 
   private start(): ChildProcess {
-    const child = forkChild(this.engine);
+    const child = this.startChild(this.engine);
     held(child, false);
     child.on('message', (answer: FromYaraChild) => this.answered(child, answer));
     child.on('error', (error) =>
       this.lost(child, `the scanning process failed: ${error.message}`, error),
     );
+    child.on('disconnect', () => this.lost(child, CHANNEL_CLOSED));
     child.on('exit', (code, signal) =>
       this.lost(
         child,
@@ -134,9 +162,13 @@ export class YaraProcess {
   }
 
   private answered(child: ChildProcess, answer: FromYaraChild): void {
-    // Answers come in the order the requests went.
+    if (child !== this.child) return;
+    // Answers come in the order the requests went: one that does not is a process gone wrong.
     const job = this.sent[0];
-    if (child !== this.child || job === undefined || job.id !== answer.id) return;
+    if (job === undefined || job.id !== answer.id) {
+      this.lost(child, `the scanning process answered request ${answer.id} out of turn`);
+      return;
+    }
     this.sent.shift();
     if (this.sent.length === 0) held(child, false);
     if (answer.error === undefined) this.settle(job, undefined, answer.matches ?? []);
@@ -151,14 +183,12 @@ export class YaraProcess {
   }
 
   /**
-   * The process died by itself: the scan it was running fails, those sent behind it (not
-   * started) go to a new process.
+   * The process is gone by itself: the scan it was running fails, those sent behind it (not
+   * started) go to a new process. Heard again (exit after disconnect), it is already retired.
    */
   private lost(child: ChildProcess, message: string, cause?: unknown): void {
     if (child !== this.child) return;
-    this.child = undefined;
-    child.kill('SIGKILL');
-    const [running, ...behind] = this.sent.splice(0);
+    const [running, ...behind] = this.retire();
     if (running !== undefined) this.settle(running, this.unavailable(message, cause));
     this.requeue(behind);
     this.pump();
@@ -168,8 +198,7 @@ export class YaraProcess {
     if (job.settled) return;
     if (this.sent[0] === job) {
       // The only way to stop a scan; those sent behind it had not started.
-      this.requeue(this.sent.splice(0).slice(1));
-      void this.stop();
+      this.requeue(this.retire().slice(1));
     } else {
       // Sent ahead, it is scanned all the same and its answer dropped; waiting, it never goes.
       const at = this.queue.indexOf(job);
@@ -184,20 +213,29 @@ export class YaraProcess {
     this.queue.unshift(...jobs.filter((job) => !job.settled));
   }
 
-  /** Kills the process (a scan cannot be stopped otherwise) and waits until it is gone. */
-  private stop(): Promise<void> {
+  /**
+   * Leaves the process: kills it (a scan cannot be stopped otherwise), hands back the jobs it
+   * had, and keeps its exit for close() to wait on. Nothing it says after is heard.
+   */
+  private retire(): Job[] {
     const child = this.child;
+    const jobs = this.sent;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      // Whoever awaits this is awaiting the exit: an idle, unref'd process would let the host
-      // end first, the promise unsettled.
+    this.sent = [];
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        // A process that never started has no exit to wait for.
+        if (child.pid === undefined) child.once('error', () => resolve());
+      });
+      this.exiting.add(exited);
+      void exited.then(() => this.exiting.delete(exited));
+      // Whoever awaits the exit is awaiting it: an idle, unref'd process would let the host
+      // end first, the promise unsettled. SIGKILL makes it brief.
       child.ref();
       child.kill('SIGKILL');
-    });
+    }
+    return jobs;
   }
 
   private settle(job: Job, error: unknown, matches?: YaraMatch[]): void {
@@ -234,7 +272,7 @@ function held(child: ChildProcess, busy: boolean): void {
  * limit meant for the host): only what loading the entry needs. Where setpriv exists, the
  * process gets a parent-death signal; elsewhere it exits on its channel closing alone.
  */
-function forkChild(engine: string): ChildProcess {
+export function forkYaraChild(engine: string): ChildProcess {
   const here = import.meta.url;
   const fromSource = here.endsWith('.ts');
   const entry = fileURLToPath(new URL(fromSource ? './yara-child.ts' : './yara-child.js', here));
