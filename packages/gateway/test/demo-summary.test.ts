@@ -1,5 +1,6 @@
 import { BreakerRegistry, CircuitBreaker, ManualClock } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { BreakerCounts } from '../src/demo/breaker-counts.js';
 import {
   checkSchedule,
   DEFAULT_SCHEDULE,
@@ -45,17 +46,27 @@ describe('the summary table', () => {
     expect(text).toContain('denied: 403 from authorization');
   });
 
-  it('reads calls, rejections and openings from the registry, and each user from the tally', async () => {
+  it('counts calls, rejections and openings over the whole run, through a reset from the dashboard, and each user from the tally', async () => {
     const clock = new ManualClock();
     const registry = new BreakerRegistry({ clock });
     const breaker = new CircuitBreaker({ name: 'spicedb', failureThreshold: 1, clock });
     registry.register('spicedb', breaker);
+    // A call before the counting starts (the gateway's start) is in the breaker's metrics.
     await breaker.execute(async () => 'ok');
+    const counts = new BreakerCounts(registry);
+    const yara = new CircuitBreaker({ name: 'yara', clock });
+    registry.register('yara', yara);
+    await yara.execute(async () => 'clean');
     await expect(
       breaker.execute(async () => {
         throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
       }),
     ).rejects.toThrow('refused');
+    await expect(breaker.execute(async () => 'never runs')).rejects.toThrow();
+    // An operator's reset zeroes the breaker's own metrics, not the run's.
+    breaker.reset();
+    expect(breaker.metrics().totalRequests).toBe(0);
+    breaker.forceOpen();
     await expect(breaker.execute(async () => 'never runs')).rejects.toThrow();
     const tally = new UploadTally();
     tally.record('alice', ['allowed', 'blocked', 'allowed']);
@@ -65,6 +76,7 @@ describe('the summary table', () => {
     timeline.stateChanged('spicedb', 'open', 1_250);
     const summary = collectSummary({
       registry,
+      counts,
       users: [
         { name: 'alice', role: 'member' },
         { name: 'rita', role: 'reviewer' },
@@ -74,8 +86,12 @@ describe('the summary table', () => {
       elapsedMs: 5_000,
     });
     expect(summary.breakers).toEqual([
-      { name: 'spicedb', calls: 3, rejections: 1, openings: 1, toOpenMs: [250], toCloseMs: [] },
+      { name: 'spicedb', calls: 4, rejections: 2, openings: 2, toOpenMs: [250], toCloseMs: [] },
+      { name: 'yara', calls: 1, rejections: 0, openings: 0, toOpenMs: [], toCloseMs: [] },
     ]);
+    counts.close();
+    await yara.execute(async () => 'after the run');
+    expect(counts.of('yara').calls).toBe(1);
     expect(summary.users).toEqual([
       { name: 'alice', role: 'member', allowed: 2, blocked: 1, denied: 0, failed: 0 },
       { name: 'rita', role: 'reviewer', allowed: 0, blocked: 0, denied: 0, failed: 0 },

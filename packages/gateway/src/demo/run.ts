@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from '@breakwater/core';
 import { STANDARD_CLAMD } from '@breakwater/scanbridge';
 import { banner } from './banner.js';
+import { BreakerCounts } from './breaker-counts.js';
 import { startPhases } from './conductor.js';
 import { CLAMD_ENGINE } from './config.js';
 import { portFree, step } from './demo-start.js';
@@ -198,6 +199,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const stack = await startStack({ settings, dir, logger, teardown, say });
 
     const timeline = new ReactionTimeline();
+    const counts = new BreakerCounts(stack.gateway.registry);
+    teardown.add('counting the breakers', () => counts.close());
     origin = performance.now();
     teardown.add(
       'watching the breakers',
@@ -221,6 +224,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await stopShow();
     const summary = collectSummary({
       registry: stack.gateway.registry,
+      counts,
       users: stack.users,
       tally,
       timeline,

@@ -1,11 +1,12 @@
 import type { BreakerRegistry } from '@breakwater/core';
+import type { BreakerCounts } from './breaker-counts.js';
 import type { UploadCounts, UploadTally } from './tally.js';
 import type { ReactionTimeline, ReactionTimes } from './timeline.js';
 
 /** One breaker's line of the summary. */
 export interface BreakerSummary extends ReactionTimes {
   readonly name: string;
-  /** Calls it saw: finished and rejected (core's `totalRequests`). */
+  /** Calls it saw over the whole run: finished and rejected (as core's `totalRequests`). */
   readonly calls: number;
   readonly rejections: number;
   readonly openings: number;
@@ -85,24 +86,21 @@ export function formatSummary(summary: DemoSummary): string {
   ].join('\n');
 }
 
-/** The summary's numbers, read from the gateway's breakers, the tally and the timeline. */
+/**
+ * The summary's numbers: each of the gateway's breakers as `counts` saw it over the whole run
+ * (not its metrics, which a reset from the dashboard zeroes), the tally and the timeline.
+ */
 export function collectSummary(input: {
   readonly registry: BreakerRegistry;
+  readonly counts: BreakerCounts;
   readonly users: readonly { readonly name: string; readonly role: string }[];
   readonly tally: UploadTally;
   readonly timeline: ReactionTimeline;
   readonly elapsedMs: number;
 }): DemoSummary {
   const breakers: BreakerSummary[] = [];
-  input.registry.forEach((breaker, name) => {
-    const metrics = breaker.metrics();
-    breakers.push({
-      name,
-      calls: metrics.totalRequests,
-      rejections: metrics.rejectedRequests,
-      openings: metrics.timesOpened,
-      ...input.timeline.times(name),
-    });
+  input.registry.forEach((_, name) => {
+    breakers.push({ name, ...input.counts.of(name), ...input.timeline.times(name) });
   });
   const roles = new Map(input.users.map((user) => [user.name, user.role]));
   return {
