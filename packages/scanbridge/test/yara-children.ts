@@ -112,13 +112,13 @@ export function yaraHosts(): (mode: 'exit' | 'close' | 'wait' | 'busy', file?: s
 }
 
 /**
- * A rule that is slow to scan without matching: at each `a`, 60 bytes looked at for a `c`
- * that never comes (about 2 s per MB of `a`). Slow for what the input is, not for how often
- * a pattern matches, so the scanning process's cap on matches does not make it fast.
+ * A rule that is slow to scan: at each `a`, up to 60 bytes looked at for a `c` (about 2 s per
+ * MB of `a` on an idle core). Slow for what the input is, not for how often a pattern matches,
+ * so the scanning process's cap on matches does not make it fast.
  */
 export const SLOW_RULE = 'rule Slow { strings: $slow = /a[^b]{0,60}c/ condition: $slow }';
 
-/** `kib` KiB of `a`: about 2 ms per KiB under SLOW_RULE. */
+/** `kib` KiB of `a`, then the `c` that makes SLOW_RULE match at the very end. */
 export function slowBytes(kib: number): Buffer {
-  return Buffer.alloc(kib * 1024, 0x61);
+  return Buffer.concat([Buffer.alloc(kib * 1024, 0x61), Buffer.from('c')]);
 }

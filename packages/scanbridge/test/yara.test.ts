@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,6 +9,7 @@ import { FileInput } from '../src/input.js';
 import { ScanManager } from '../src/manager.js';
 import { YaraScanner } from '../src/yara/yara-scanner.js';
 import { bytes, EICAR, EICAR_SHA256, entries, tempDirs } from './helpers.js';
+import { SLOW_RULE, slowBytes, yaraChildren } from './yara-children.js';
 
 const RULES = `
 rule Eicar_Test_File {
@@ -261,15 +263,15 @@ describe('YaraScanner', () => {
   });
 });
 
-/**
- * 7 MB of `<script` against a rule for it: a million matches, which YARA-X takes well over a
- * second to scan (scanAsync held the event loop for all of it).
- */
+/** A rule for script tags: an input made of them matches it a million times. */
 const SCRIPT_RULE = `${RULES}\nrule Html_Script { strings: $s = "<script" nocase condition: $s }`;
+
+/** The rules with one slow to scan: 768 KiB under it take YARA-X well over a second. */
+const SLOW_RULES = `${RULES}\n${SLOW_RULE}`;
 
 async function slowFile(dir: string): Promise<FileInput> {
   const path = join(dir, 'slow.html');
-  await writeFile(path, `<html><body>${'<script'.repeat(1_000_000)}`);
+  await writeFile(path, slowBytes(768));
   return FileInput.fromPath(path);
 }
 
@@ -296,11 +298,11 @@ async function longestGap<T>(
 describe('YaraScanner on a slow scan', () => {
   it('keeps the event loop running while YARA-X scans, in its own process', async () => {
     const dir = await newDir();
-    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    const scanner = new YaraScanner({ rules: SLOW_RULES, spoolDir: dir });
     try {
       const input = await slowFile(dir);
       const { value, gap, ms } = await longestGap(() => scanner.scan(input));
-      expect(value.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Html_Script' }] });
+      expect(value.outcome).toMatchObject({ type: 'infected', threats: [{ name: 'Slow' }] });
       // The scan is long enough that a scan on the main thread would fail the gap check.
       expect(ms).toBeGreaterThan(600);
       expect(gap).toBeLessThan(200);
@@ -312,7 +314,7 @@ describe('YaraScanner on a slow scan', () => {
 
   it('times out at once (the process is killed), and the next scan works', async () => {
     const dir = await newDir();
-    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    const scanner = new YaraScanner({ rules: SLOW_RULES, spoolDir: dir });
     try {
       const input = await slowFile(dir);
       const { value, gap, ms } = await longestGap(() =>
@@ -335,7 +337,7 @@ describe('YaraScanner on a slow scan', () => {
 
   it("ends on the caller's abort at once; a scan waiting its turn behind it goes on", async () => {
     const dir = await newDir();
-    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    const scanner = new YaraScanner({ rules: SLOW_RULES, spoolDir: dir });
     try {
       const controller = new AbortController();
       const reason = new Error('client gone');
@@ -353,7 +355,7 @@ describe('YaraScanner on a slow scan', () => {
 
   it('opens a breaker on a slow scan that times out', async () => {
     const dir = await newDir();
-    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    const scanner = new YaraScanner({ rules: SLOW_RULES, spoolDir: dir });
     const yara = withCircuitBreaker(scanner, { failureThreshold: 1, openDuration: 60_000 });
     try {
       const began = performance.now();
@@ -369,7 +371,7 @@ describe('YaraScanner on a slow scan', () => {
 
   it('close() ends a scan in progress as cancelled; a later scan starts a new process', async () => {
     const dir = await newDir();
-    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    const scanner = new YaraScanner({ rules: SLOW_RULES, spoolDir: dir });
     const slow = scanner.scan(await slowFile(dir)).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 100));
     await scanner.close();
@@ -423,5 +425,46 @@ describe('YaraScanner behind a breaker, in a ScanManager', () => {
     expect(timedOut).toMatchObject({ kind: 'timeout' });
     expect(yara.breaker.state().name).toBe('open');
     await expect(yara.scan(eicarFile())).rejects.toMatchObject({ kind: 'circuit_open' });
+  });
+});
+
+/** The peak resident memory of `pid` so far (VmHWM), in bytes. */
+function peakMemory(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+}
+
+function only<T>(values: readonly T[]): T {
+  expect(values).toHaveLength(1);
+  return values[0] as T;
+}
+
+describe('YaraScanner on an input made of what a rule looks for', () => {
+  it('keeps its process small and lets a scan queued behind it finish within its timeout', async () => {
+    const dir = await newDir();
+    // 16 MB of a script tag: a match every 13 bytes, each once a JavaScript object.
+    const path = join(dir, 'crafted.svg');
+    await writeFile(path, `<svg>${'<svg <script '.repeat(16 * 80_660)}`);
+    const scanner = new YaraScanner({ rules: SCRIPT_RULE, spoolDir: dir });
+    try {
+      // Other tests' scanners leave their idle processes: this one is the new one.
+      const others = new Set(yaraChildren(process.pid));
+      await scanner.scan(FileInput.fromBytes(bytes('warm up')));
+      const child = only(yaraChildren(process.pid).filter((pid) => !others.has(pid)));
+      const crafted = scanner.scan(FileInput.fromPath(path), { timeoutMs: 60_000 });
+      const behind = scanner.scan(FileInput.fromBytes(Buffer.alloc(10_000, 0x61), 'a.txt'), {
+        timeoutMs: 5_000,
+      });
+      const [big, small] = await Promise.allSettled([crafted, behind]);
+      expect(big).toMatchObject({
+        status: 'fulfilled',
+        value: { outcome: { type: 'infected', threats: [{ name: 'Html_Script' }] } },
+      });
+      expect(small).toMatchObject({ status: 'fulfilled', value: { outcome: { type: 'clean' } } });
+      // The file itself is read whole (16 MB); a million match objects were ~450 MB more.
+      expect(peakMemory(child)).toBeLessThan(200 * 1024 * 1024);
+    } finally {
+      await scanner.close();
+    }
   });
 });

@@ -21,6 +21,14 @@ if (send === undefined) {
 // is left to answer, so nothing may outlive it.
 process.on('disconnect', () => process.exit(0));
 
+/**
+ * The binding makes a JavaScript object of every match before the verdict keeps only the rule:
+ * at its default (a million a pattern) an upload made of what a pattern looks for held this
+ * process for seconds and hundreds of MB. The verdict needs whether a pattern matched; a rule
+ * counting matches (`#a`) sees at most this many.
+ */
+const MAX_MATCHES_PER_PATTERN = 1000;
+
 let rules: YaraX | undefined;
 let failure = 'no rules were sent';
 
@@ -36,6 +44,7 @@ function compile(binding: string, source: string): void {
   try {
     const yara = createRequire(import.meta.url)(binding) as YaraModule;
     rules = yara.compile(source, COMPILE_OPTIONS);
+    rules.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
   } catch (error) {
     failure = `the rules did not compile in the scanning process: ${messageOf(error)}`;
   }
