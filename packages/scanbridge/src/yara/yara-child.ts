@@ -43,8 +43,9 @@ process.on('message', (message: ToYaraChild) => {
 function compile(binding: string, source: string): void {
   try {
     const yara = createRequire(import.meta.url)(binding) as YaraModule;
-    rules = yara.compile(source, COMPILE_OPTIONS);
-    rules.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
+    const compiled = yara.compile(source, COMPILE_OPTIONS);
+    compiled.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
+    rules = compiled;
   } catch (error) {
     failure = `the rules did not compile in the scanning process: ${messageOf(error)}`;
   }
