@@ -179,6 +179,25 @@ describe('YaraScanner rules', () => {
     );
   });
 
+  it('names a file that ends inside a comment or a text string, instead of losing the next file to it', async () => {
+    for (const [tail, at] of [
+      ['/* TODO', '2:1: syntax error (E001)'],
+      ['rule Note { meta: text = "unfinished\n', '2:'],
+    ] as const) {
+      const dir = await newDir();
+      await writeFile(join(dir, '1-first.yar'), `rule First { condition: true }\n${tail}`);
+      await writeFile(
+        join(dir, '2-second.yar'),
+        'rule Second { condition: true }\n/* a normal comment */\nrule Third { condition: true }\n',
+      );
+      const error = failure(() => new YaraScanner({ rules: { dir } })) as ScanError;
+      expect(error).toBeInstanceOf(ScanError);
+      expect(error.kind).toBe('configuration');
+      expect(error.message).toContain(`${join(dir, '1-first.yar')}:${at}`);
+      expect(error.message).not.toContain('2-second.yar');
+    }
+  });
+
   it('names the line of a duplicate within one file, as the compiler does', async () => {
     const dir = await newDir();
     const file = join(dir, 'twice.yar');

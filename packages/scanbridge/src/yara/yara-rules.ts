@@ -32,9 +32,9 @@ export interface CompiledRules {
 const RULE_FILE = /\.(yar|yara)$/i;
 
 /**
- * Reads the rules and checks that they compile, as one text: the binding's addRuleSource
- * forgets the defined variables, so the sources are joined and compiled at once (a rule may
- * then use a rule of an earlier file). Every error is named by its file and its line there; a
+ * Reads the rules and checks that they compile: each file alone for its syntax, then all as
+ * one text: the binding's addRuleSource forgets the defined variables, so the sources are
+ * joined and compiled at once (a rule may then use a rule of an earlier file). Every error is named by its file and its line there; a
  * rule declared in two files is found here, naming both places.
  */
 export function compileRules(
@@ -44,20 +44,25 @@ export function compileRules(
   rules: unknown,
 ): CompiledRules {
   const sources = readSources(owner, engine, rules);
-  const parts = joined(sources);
-  const source = parts.map((p) => p.text).join('');
+  const source = joined(sources)
+    .map((p) => p.text)
+    .join('');
   const duplicated = duplicates(sources);
-  const errors = yara.validate(source, COMPILE_OPTIONS).errors;
-  if (errors.length > 0 || duplicated.length > 0) {
+  const syntax = syntaxErrors(yara, sources);
+  // The files without syntax errors are compiled together for what else is wrong.
+  const parts = joined(sources.filter((s) => !syntax.has(s)));
+  const text = parts.map((p) => p.text).join('');
+  const errors = yara.validate(text, COMPILE_OPTIONS).errors;
+  if (syntax.size > 0 || errors.length > 0 || duplicated.length > 0) {
     // The compiler's own report of a duplicate found here names one place only.
     const ours = new Set(duplicated.map((d) => d.at));
     const theirs = errors
       .map((error) => locate(parts, error))
       .filter((error) => !(error.code === 'E012' && ours.has(error.at)));
-    throw compileError(
-      engine,
-      [...theirs, ...duplicated].map((problem) => problem.text),
-    );
+    throw compileError(engine, [
+      ...[...syntax.values()].flat(),
+      ...[...theirs, ...duplicated].map((problem) => problem.text),
+    ]);
   }
   const digest = createHash('sha256');
   for (const s of sources) digest.update(s.label).update('\0').update(s.text).update('\0');
@@ -66,6 +71,24 @@ export function compileRules(
     files: sources.flatMap((s) => (s.isFile ? [s.label] : [])),
     digest: digest.digest('hex'),
   };
+}
+
+/**
+ * The files with syntax errors, and those errors, each file read alone: joined, a file that ends inside a comment or
+ * a text string would swallow the start of the next one, its rules gone without an error. Only
+ * syntax (E001): a reference to a rule of an earlier file is checked in the joined text.
+ */
+function syntaxErrors(yara: YaraModule, sources: readonly RuleSource[]): Map<RuleSource, string[]> {
+  const found = new Map<RuleSource, string[]>();
+  if (sources.length < 2) return found;
+  for (const source of sources) {
+    const errors = yara
+      .validate(source.text, COMPILE_OPTIONS)
+      .errors.filter((error) => error.code === 'E001')
+      .map((error) => describe(source.label, error.message));
+    if (errors.length > 0) found.set(source, errors);
+  }
+  return found;
 }
 
 /** A source within the joined text, and the line of that text it starts on. */
