@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { checkFilename, show } from './filename.js';
+import { FormParts } from './form-parts.js';
 import { UploadError } from './upload-error.js';
 import { incomplete, type ScannedFile, tooLarge, type UploadReader } from './upload-reader.js';
 
@@ -32,7 +33,9 @@ export function multipartLimits(limits: MultipartLimits) {
 /**
  * Every file of a multipart body (or only those under `field`), scanned one after another as
  * they arrive. Files under other fields are read past, unscanned; a part with an empty file
- * name and no bytes is a form's empty file input, and is skipped. Fails on the first bad part;
+ * name and no bytes is a form's empty file input, and is skipped. Every part the body holds is
+ * accounted for (FormParts reads the framing alongside the parser): one the parser would pass
+ * over fails the request, as does a field cut at its size limit. Fails on the first bad part;
  * files scanned before it stay scanned (a quarantined one stays in the quarantine).
  */
 export async function scanMultipart(
@@ -41,27 +44,52 @@ export async function scanMultipart(
   limits: MultipartLimits,
   field: string | undefined,
 ): Promise<ScannedFile[]> {
-  const parts = request.parts({ limits: multipartLimits(limits) });
+  const parts = request.parts({ limits: multipartLimits(limits), isPartAFile });
   const failed = (error: unknown) => multipartFailure(error, request, limits);
+  const boundary = FormParts.boundaryOf(request.headers['content-type']);
+  // Without a boundary the parser refuses the body itself.
+  const framing =
+    boundary === undefined ? undefined : new FormParts(boundary, (error) => reader.fail(error));
+  const onData = (chunk: Buffer): void => framing?.write(chunk);
+  request.raw.on('data', onData);
   const scanned: ScannedFile[] = [];
-  for (;;) {
-    const step = await reader.next(parts.next(), failed);
-    if (step.done === true) break;
-    const part = step.value;
-    if (part.type !== 'file') continue;
-    const source = part.file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-    if (field !== undefined && part.fieldname !== field) {
-      await reader.skip(source, part.filename, failed);
-      continue;
+  let delivered = 0;
+  try {
+    for (;;) {
+      const step = await reader.next(parts.next(), failed);
+      if (step.done === true) break;
+      delivered += 1;
+      const part = step.value;
+      if (part.type !== 'file') {
+        if (part.valueTruncated) throw reader.fail(fieldTooLarge(part.fieldname));
+        continue;
+      }
+      const source = part.file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      if (field !== undefined && part.fieldname !== field) {
+        await reader.skip(source, part.filename, failed);
+        continue;
+      }
+      if (part.filename === '' && (await reader.skip(source, part.filename, failed)) === 0)
+        continue;
+      let filename: string;
+      try {
+        filename = checkFilename(part.filename);
+      } catch (error) {
+        throw error instanceof UploadError ? reader.fail(error) : error;
+      }
+      scanned.push(await reader.scan(source, filename, failed));
     }
-    if (part.filename === '' && (await reader.skip(source, part.filename, failed)) === 0) continue;
-    let filename: string;
-    try {
-      filename = checkFilename(part.filename);
-    } catch (error) {
-      throw error instanceof UploadError ? reader.fail(error) : error;
-    }
-    scanned.push(await reader.scan(source, filename, failed));
+  } finally {
+    request.raw.removeListener('data', onData);
+  }
+  if (framing?.fault !== undefined) throw reader.fail(framing.fault);
+  if (framing !== undefined && framing.count !== delivered) {
+    throw reader.fail(
+      new UploadError(
+        'BREAKWATER_UPLOAD_MALFORMED',
+        `The multipart body holds ${framing.count} parts, of which only ${delivered} could be read: send each part with Content-Disposition: form-data; name="..." as RFC 7578 describes`,
+      ),
+    );
   }
   if (scanned.length === 0) {
     const where = field === undefined ? '' : ` under the form field ${show(field)}`;
@@ -73,6 +101,22 @@ export async function scanMultipart(
     );
   }
   return scanned;
+}
+
+/** A part is a file when it has a filename; FormParts refuses a typed part without one. */
+function isPartAFile(
+  _field: string | undefined,
+  _type: string | undefined,
+  filename: string | undefined,
+): boolean {
+  return filename !== undefined;
+}
+
+function fieldTooLarge(name: string): UploadError {
+  return new UploadError(
+    'BREAKWATER_UPLOAD_FIELD_TOO_LARGE',
+    `The form field ${show(name)} is longer than ${MAX_FIELD_BYTES} bytes: send a file as a part with a filename, not as a field`,
+  );
 }
 
 /**

@@ -30,6 +30,24 @@ export async function scanRawBody(
 }
 
 /**
+ * Why a body sent compressed (Content-Encoding gzip, br, ...) is refused rather than scanned as it came:
+ * the engines would see the compressed bytes, not the file (a form, its compressed framing).
+ */
+export function encodingRefusal(request: FastifyRequest): UploadError | undefined {
+  const header = request.headers['content-encoding'];
+  if (header === undefined) return undefined;
+  const codings = header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return undefined;
+  return new UploadError(
+    'BREAKWATER_UPLOAD_UNSUPPORTED_ENCODING',
+    `The body has Content-Encoding ${codings.join(', ')}: the gateway does not decode bodies, and would scan the compressed bytes instead of the file; send the file's own bytes (no Content-Encoding)`,
+  );
+}
+
+/**
  * `X-Filename`, percent-decoded when it is percent-encoded UTF-8 (what encodeURIComponent
  * writes, for names beyond ASCII in an ASCII header); raw UTF-8 bytes in the header (curl -H)
  * are read as UTF-8. Anything else is taken as it is, and checked as it is.

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
 import { show } from './filename.js';
 import { scanMultipart } from './multipart-body.js';
-import { scanRawBody } from './raw-body.js';
+import { encodingRefusal, scanRawBody } from './raw-body.js';
 import { UploadError } from './upload-error.js';
 import { type ScannedFile, UploadReader } from './upload-reader.js';
 
@@ -39,6 +39,8 @@ export async function scanUploads(
   const { manager, limits, context, field, signal, clock } = options;
   const reader = new UploadReader(request, { manager, limits, context, signal, clock });
   try {
+    const encoded = encodingRefusal(request);
+    if (encoded !== undefined) throw reader.fail(encoded);
     if (request.isMultipart()) return await scanMultipart(request, reader, limits, field);
     if (field !== undefined) {
       const contentType = request.headers['content-type'];

@@ -12,6 +12,8 @@ const STATUS = {
   BREAKWATER_UPLOAD_INCOMPLETE: 400,
   /** A multipart body that cannot be parsed (no boundary, a broken part header). */
   BREAKWATER_UPLOAD_MALFORMED: 400,
+  /** A form part whose header block is past MAX_PART_HEADER_BYTES. */
+  BREAKWATER_UPLOAD_PART_HEADER_TOO_LARGE: 400,
   /** The body did not finish within `limits.bodyTimeoutMs`. */
   BREAKWATER_UPLOAD_TIMEOUT: 408,
   /** The client sent nothing for `limits.idleTimeoutMs`. */
@@ -22,8 +24,12 @@ const STATUS = {
   BREAKWATER_UPLOAD_TOO_MANY_FILES: 413,
   /** More form fields or parts than an upload needs. */
   BREAKWATER_UPLOAD_TOO_MANY_PARTS: 413,
+  /** A form field (a part without a filename) past MAX_FIELD_BYTES. */
+  BREAKWATER_UPLOAD_FIELD_TOO_LARGE: 413,
   /** A route that takes only multipart/form-data was sent another type. */
   BREAKWATER_UPLOAD_UNSUPPORTED_MEDIA_TYPE: 415,
+  /** A body with a Content-Encoding, or a part with a Content-Transfer-Encoding: not decoded. */
+  BREAKWATER_UPLOAD_UNSUPPORTED_ENCODING: 415,
   /** Every engine failed: the policy has no verdict to decide with. */
   BREAKWATER_UPLOAD_ENGINES_UNAVAILABLE: 503,
 } as const;
