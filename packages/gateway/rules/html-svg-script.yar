@@ -11,17 +11,21 @@ rule Html_Svg_Script : suspicious {
     severity = "medium"
     reference = "https://cheatsheetseries.owasp.org/cheatsheets/XSS_Filter_Evasion_Cheat_Sheet.html"
   strings:
-    // The document, by how it starts: a UTF-8 byte order mark and whitespace allowed, then an
-    // HTML doctype, the <html> or <svg> root element (also namespace-prefixed: <svg:svg>), or
-    // an XML declaration with such a root element in the first 4 KiB (room for a doctype and
-    // comments). Script in any other kind of file (a JavaScript source, a text file quoting
+    // The document, by its name (below) or by how it starts: a UTF-8 byte order mark and
+    // whitespace allowed, then an HTML or SVG doctype, the <html> or <svg> root element (also
+    // namespace-prefixed: <svg:svg>), or what a browser renders as a page without one (<head>,
+    // <body>, <meta>, <title>); or a comment or an XML declaration followed, in the first 64
+    // KiB (room for a doctype, a licence, a generator's comments), by such a doctype or root.
+    // Script in any other kind of file (a JavaScript source, a text file or XML data quoting
     // HTML) is not rendered by a browser as a page.
-    $doctype = /^(\xEF\xBB\xBF)?\s*<!doctype\s{1,16}html[\s>]/ nocase
-    $root = /^(\xEF\xBB\xBF)?\s*<(html|svg)[\s>\/]/ nocase
+    $doctype = /^(\xEF\xBB\xBF)?\s*<!doctype\s{1,16}(html|svg)[\s>]/ nocase
+    $root = /^(\xEF\xBB\xBF)?\s*<(html|svg|head|body|meta|title)[\s>\/]/ nocase
     $xml = /^(\xEF\xBB\xBF)?\s*<\?xml[\s?]/ nocase
+    $comment = /^(\xEF\xBB\xBF)?\s*<!--/
     // Kept apart from the unprefixed ones: an optional prefix leaves "<" alone to anchor the
     // search, five times slower.
     $root_prefixed = /^(\xEF\xBB\xBF)?\s*<[a-z][a-z0-9]{0,15}:(html|svg)[\s>\/]/ nocase
+    $inner_doctype = /<!doctype\s{1,16}(html|svg)[\s>]/ nocase
     $inner_root = /<(html|svg)[\s>\/]/ nocase
     $inner_root_prefixed = /<[a-z][a-z0-9]{0,15}:(html|svg)[\s>\/]/ nocase
     // A script element, also namespace-prefixed as SVG allows (<svg:script>).
@@ -33,8 +37,13 @@ rule Html_Svg_Script : suspicious {
     $event_handler = /(\s|\/|[^=\s<>]["'])on[a-z]{2,30}\s{0,16}=/ nocase
   condition:
     (
+      // A browser renders these as a page or an image whatever their first bytes (svgz is
+      // gzip: its script is not in the bytes scanned).
+      extension matches /^(html?|xhtml|shtml|svg)$/ or
       $doctype at 0 or $root at 0 or $root_prefixed at 0 or
-      ($xml at 0 and ($inner_root in (0..4096) or $inner_root_prefixed in (0..4096)))
+      (($xml at 0 or $comment at 0) and
+        ($inner_doctype in (0..65536) or $inner_root in (0..65536) or
+          $inner_root_prefixed in (0..65536)))
     ) and
     ($script or $javascript_url or $event_handler)
 }

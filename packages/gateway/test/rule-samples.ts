@@ -614,6 +614,83 @@ export function ruleSamples(): RuleSample[] {
       bytes: text('\r\n<!doctype HTML><img src="x"onerror="alert(1)">'),
       ...script,
     },
+    {
+      // Browsers render HTML without a doctype or <html>: a .html name says it is a page.
+      name: 'html-fragment-with-script',
+      filename: 'page.html',
+      bytes: text('<script>alert(document.cookie)</script>'),
+      ...script,
+    },
+    {
+      name: 'html-fragment-with-onerror',
+      filename: 'page.htm',
+      bytes: text('<img src=x onerror=alert(document.cookie)>'),
+      ...script,
+    },
+    {
+      // What Internet Explorer and Edge write when they save a page.
+      name: 'html-saved-with-a-comment-first',
+      filename: 'saved.bin',
+      bytes: text(
+        '<!-- saved from url=(0014)about:internet -->\n<!DOCTYPE html>\n<html><body onload="alert(1)"></body></html>',
+      ),
+      ...script,
+    },
+    {
+      name: 'html-starting-with-meta',
+      filename: 'upload',
+      bytes: text('<meta charset="utf-8">\n<title>x</title><script>alert(1)</script>'),
+      ...script,
+    },
+    {
+      name: 'html-starting-with-head',
+      filename: 'upload',
+      bytes: text('<head><script>alert(1)</script></head>'),
+      ...script,
+    },
+    {
+      name: 'svg-with-svg-doctype',
+      filename: 'icon.img',
+      bytes: text(
+        '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+      ),
+      ...script,
+    },
+    {
+      name: 'svg-after-a-generator-comment',
+      filename: 'logo.img',
+      bytes: text(
+        '<!-- Generator: Adobe Illustrator 24.0.0 -->\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+      ),
+      ...script,
+    },
+    {
+      name: 'svg-after-a-long-xml-prolog',
+      filename: 'chart.img',
+      bytes: text(
+        `<?xml version="1.0"?>\n<!-- ${'licence text '.repeat(400)} -->\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`,
+      ),
+      ...script,
+    },
+    {
+      name: 'xhtml-fragment-with-script',
+      filename: 'doc.xhtml',
+      bytes: text('<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'),
+      ...script,
+    },
+    {
+      name: 'shtml-fragment-with-javascript-url',
+      filename: 'index.shtml',
+      bytes: text('<a href="javascript:alert(1)">x</a>'),
+      ...script,
+    },
+    {
+      // A comment first, then neither a page nor an image.
+      name: 'xml-with-a-comment-first-quoting-script',
+      filename: 'config.xml',
+      bytes: text('<!-- settings -->\n<config><body><script>alert(1)</script></body></config>\n'),
+      ...noScript,
+    },
     { name: 'plain-svg', filename: 'logo.svg', bytes: text(PLAIN_SVG), ...noScript },
     {
       // XML, but neither a page nor an image: its root is no <html> or <svg>.
