@@ -31,6 +31,13 @@ const NAMES: ReadonlyArray<readonly [string | undefined, string, string]> = [
   ['写真.JPEG', '写真.JPEG', 'jpeg'],
   ['uploads/2026/invoice.pdf', 'invoice.pdf', 'pdf'],
   ['C:\\Users\\bob\\Q3 plan.xlsx', 'Q3 plan.xlsx', 'xlsx'],
+  // What Windows saves these as: trailing dots and spaces dropped, a stream suffix is no name.
+  ['invoice.pdf.', 'invoice.pdf.', 'pdf'],
+  ['invoice.pdf ', 'invoice.pdf ', 'pdf'],
+  ['photo.PNG. . ', 'photo.PNG. . ', 'png'],
+  ['invoice.pdf::$DATA', 'invoice.pdf::$DATA', 'pdf'],
+  ['report.docx:hidden.exe', 'report.docx:hidden.exe', 'docx'],
+  ['... ', '... ', ''],
   [undefined, '', ''],
 ];
 

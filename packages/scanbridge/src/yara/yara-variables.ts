@@ -6,7 +6,10 @@
 export interface YaraVariables {
   /** The file's base name as the caller gave it; '' when it has none. */
   readonly filename: string;
-  /** The base name's last extension, lower case, without the dot; '' when it has none. */
+  /**
+   * The base name's last extension, lower case, without the dot, read as Windows would save the
+   * name (cut at a `:`, trailing dots and spaces dropped); '' when it has none.
+   */
   readonly extension: string;
 }
 
@@ -23,9 +26,20 @@ export const COMPILE_OPTIONS = { defineVariables: { ...DEFAULT_VARIABLES } };
 export function variablesFor(name: string | undefined): YaraVariables {
   if (name === undefined) return DEFAULT_VARIABLES;
   const filename = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
-  const dot = filename.lastIndexOf('.');
-  const extension = dot <= 0 ? '' : filename.slice(dot + 1).toLowerCase();
+  const saved = savedAs(filename);
+  const dot = saved.lastIndexOf('.');
+  const extension = dot <= 0 ? '' : saved.slice(dot + 1).toLowerCase();
   return { filename: asString(filename), extension: asString(extension) };
+}
+
+/**
+ * The name Windows would save: what follows a `:` names an NTFS stream (`invoice.pdf::$DATA`
+ * is invoice.pdf), and trailing dots and spaces are dropped (`invoice.pdf. ` is invoice.pdf),
+ * so the extension is the one the file is opened by.
+ */
+function savedAs(filename: string): string {
+  const colon = filename.indexOf(':');
+  return (colon < 0 ? filename : filename.slice(0, colon)).replace(/[. ]+$/, '');
 }
 
 /**
