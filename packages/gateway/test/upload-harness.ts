@@ -11,6 +11,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../src/config/types.js';
 import {
+  ClientGoneError,
   registerUploadParsers,
   type ScannedFile,
   scanUploads,
@@ -118,7 +119,7 @@ export async function startApp(
       (field: string | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
         const gone = new AbortController();
         reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) gone.abort(new Error('the client went away'));
+          if (!reply.raw.writableFinished) gone.abort(new ClientGoneError('the client went away'));
         });
         try {
           const files = await scanUploads(request, {

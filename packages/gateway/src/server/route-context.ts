@@ -2,6 +2,7 @@ import type { Logger } from '@breakwater/core';
 import type { FilesystemQuarantine, ScanManager } from '@breakwater/scanbridge';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
+import { ClientGoneError } from '../upload/index.js';
 import type { Access } from './access.js';
 import type { InFlight } from './in-flight.js';
 
@@ -36,7 +37,7 @@ export function requestSignal(
   reply.raw.once('close', () => {
     shutdown.removeEventListener('abort', onShutdown);
     if (!reply.raw.writableEnded)
-      controller.abort(new Error(`request ${request.id}: the client went away`));
+      controller.abort(new ClientGoneError(`request ${request.id}: the client went away`));
   });
   return controller.signal;
 }

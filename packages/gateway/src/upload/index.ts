@@ -5,6 +5,7 @@ export { registerUploadParsers, serverTimeouts, type UploadServerTimeouts } from
 export { DEFAULT_RETRY_AFTER_SECONDS } from './scan-failure.js';
 export { type ScanUploadsOptions, scanUploads } from './scan-uploads.js';
 export {
+  ClientGoneError,
   UploadError,
   type UploadErrorCode,
   type UploadErrorOptions,

@@ -32,6 +32,13 @@ const STATUS = {
   BREAKWATER_UPLOAD_UNSUPPORTED_ENCODING: 415,
   /** Every engine failed: the policy has no verdict to decide with. */
   BREAKWATER_UPLOAD_ENGINES_UNAVAILABLE: 503,
+  /**
+   * The client went away once its body was in, while its files were scanned: nobody reads the
+   * answer (499, as nginx logs it). Not the gateway's failure.
+   */
+  BREAKWATER_UPLOAD_CLIENT_GONE: 499,
+  /** The gateway stopped (its grace period ended) while the files were scanned. */
+  BREAKWATER_UPLOAD_SHUTTING_DOWN: 503,
 } as const;
 
 export type UploadErrorCode = keyof typeof STATUS;
@@ -73,3 +80,10 @@ export class UploadError extends Error {
   }
 }
 UploadError.prototype.name = 'UploadError';
+
+/**
+ * The reason a request's signal aborts with when its client goes away (what scanUploads'
+ * `signal` says apart from the gateway stopping, whatever that one's reason is).
+ */
+export class ClientGoneError extends Error {}
+ClientGoneError.prototype.name = 'ClientGoneError';

@@ -9,8 +9,8 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { BodyDeadline, type BodyTimeouts } from './deadline.js';
 import { show } from './filename.js';
-import { scanFailure } from './scan-failure.js';
-import { UploadError } from './upload-error.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, scanFailure } from './scan-failure.js';
+import { ClientGoneError, UploadError } from './upload-error.js';
 
 /** One uploaded file, scanned and decided. */
 export interface ScannedFile {
@@ -128,12 +128,15 @@ export class UploadReader {
 
   /**
    * What a request that ended with `error` fails with: the reason recorded first, else a body
-   * the client stopped sending (its connection is gone), else `error` itself.
+   * the client stopped sending (its connection is gone), else the caller's reason for stopping
+   * it (the client gone once its body was in, or the gateway stopping: the scan was cancelled
+   * for it), else `error` itself.
    */
   private settled(error: unknown): unknown {
     if (this.failure !== undefined) return this.failure;
     const raw = this.request.raw;
     if (!raw.complete && raw.destroyed) return this.fail(incomplete(error));
+    if (this.caller.aborted) return this.fail(stopped(this.caller.reason));
     return error;
   }
 
@@ -181,6 +184,21 @@ function empty(filename: string): UploadError {
   return new UploadError(
     'BREAKWATER_UPLOAD_EMPTY',
     `The file ${show(filename)} is empty (0 bytes): there is nothing to scan, so nothing can vouch for it`,
+  );
+}
+
+function stopped(reason: unknown): UploadError {
+  if (reason instanceof ClientGoneError) {
+    return new UploadError(
+      'BREAKWATER_UPLOAD_CLIENT_GONE',
+      'The client closed the connection while its files were scanned: the scan was cancelled, nothing was kept',
+      { cause: reason },
+    );
+  }
+  return new UploadError(
+    'BREAKWATER_UPLOAD_SHUTTING_DOWN',
+    'The gateway is shutting down: the scan was cancelled and nothing was kept; send the upload again',
+    { cause: reason, retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS },
   );
 }
 
