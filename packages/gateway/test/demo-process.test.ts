@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { type ClientRequest, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -7,12 +11,16 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const RUN = new URL('../src/demo/run.ts', import.meta.url).href;
 const NODE_ARGS = ['--import', import.meta.resolve('tsx'), '--conditions=breakwater-source', MAIN];
 const children: ChildProcess[] = [];
+const uploads: ClientRequest[] = [];
+const tempDirs: string[] = [];
 
-afterEach(() => {
+afterEach(async () => {
+  for (const upload of uploads.splice(0)) upload.destroy();
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null)
       process.kill(-(child.pid as number), 'SIGKILL');
   }
+  for (const dir of tempDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 function alive(pid: number): boolean {
@@ -31,6 +39,74 @@ async function gone(pid: number, withinMs: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return true;
+}
+
+/** Every file under `dir` (relative), with its size; but tsx's cache, which runs the CLI here. */
+async function files(dir: string): Promise<{ path: string; size: number }[]> {
+  const found: { path: string; size: number }[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = relative(dir, join(entry.parentPath, entry.name));
+    if (!entry.isFile() || path.startsWith('tsx-')) continue;
+    found.push({ path, size: (await stat(join(dir, path))).size });
+  }
+  return found;
+}
+
+async function until(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  withinMs = 60_000,
+): Promise<void> {
+  const giveUp = performance.now() + withinMs;
+  while (!(await done())) {
+    if (performance.now() > giveUp) throw new Error(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * `demo --no-traffic` in a process group of its own (a terminal's foreground job) with a
+ * temporary directory of the test's own as TMPDIR, and an upload of 2 MiB as alice whose body
+ * never ends (a slow client): once its bytes are spooled, the demo has an upload in flight.
+ */
+async function demoWithUploadInFlight() {
+  const tmp = await mkdtemp(join(tmpdir(), 'demo-process-'));
+  tempDirs.push(tmp);
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, 'demo', '--port', '0', '--no-traffic', '--duration', '60'],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp } },
+  );
+  children.push(child);
+  const output = { text: '' };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output.text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output.text += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await until('the banner', () => {
+    if (child.exitCode !== null) throw new Error(output.text);
+    return output.text.includes('prints the summary.');
+  });
+  const url = /gateway +(http:\/\/\S+)/.exec(output.text)?.[1] ?? '';
+  const token = /^ {2}alice +member +(\S+)/m.exec(output.text)?.[1] ?? '';
+  const upload = request(`${url}/v1/tenants/demo/scans`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-filename': 'big.bin',
+      'content-type': 'application/octet-stream',
+    },
+  });
+  upload.on('error', () => {});
+  uploads.push(upload);
+  upload.write(Buffer.alloc(2 * 1024 * 1024, 'a'));
+  await until('the upload spooled', async () =>
+    (await files(tmp)).some((file) => file.size >= 1024 * 1024),
+  );
+  return { child, output, exited, tmp, upload };
 }
 
 describe('breakwater-gateway demo, as a process', () => {
@@ -67,6 +143,8 @@ describe('breakwater-gateway demo, as a process', () => {
     child.kill('SIGINT');
     // Either it still stopped in order (0) or the second signal ended it at once (130).
     expect([0, 130]).toContain(await exited);
+    // The SpiceDB server stopping on the same Ctrl-C is an orderly stop, not an error.
+    expect(out).not.toMatch(/error:/);
     expect(existsSync(dir)).toBe(false);
     expect(await gone(pid, 10_000)).toBe(true);
   }, 90_000);
@@ -108,4 +186,18 @@ describe('breakwater-gateway demo, as a process', () => {
     expect(existsSync(dir)).toBe(false);
     expect(await gone(pid, 10_000)).toBe(true);
   }, 60_000);
+
+  it('on Ctrl-C with an upload in flight, SpiceDB stopping on the same Ctrl-C is no error', async () => {
+    const { child, output, exited, tmp, upload } = await demoWithUploadInFlight();
+    const pid = Number(/embedded \(pid (\d+)\)/.exec(output.text)?.[1]);
+    process.kill(-(child.pid as number), 'SIGINT');
+    await until('the stop', () => output.text.includes('Stopping...'));
+    // The SpiceDB server got the same SIGINT and is gone before the teardown reaches it.
+    expect(await gone(pid, 10_000)).toBe(true);
+    upload.destroy();
+    expect(await exited, output.text).toBe(0);
+    expect(output.text).toContain('Summary after');
+    expect(output.text).not.toMatch(/error:/);
+    expect(await files(tmp)).toEqual([]);
+  }, 90_000);
 });

@@ -38,6 +38,27 @@ export interface StackContext {
 }
 
 const CLAMD_LOOKUP_MS = 1_000;
+// What @breakwater/authz/embedded logs when its server process ends before close().
+const SERVER_EXITED = 'embedded SpiceDB server exited unexpectedly';
+
+/**
+ * `logger`, for the SpiceDB server: a terminal's Ctrl-C signals its whole process group, so the
+ * server stops on the same signal as the demo (exit code 0), often before the teardown reaches
+ * it. Once `signal` has aborted, that exit is the stop going as planned, not an error.
+ */
+function spicedbLogger(logger: Logger, signal: AbortSignal): Logger {
+  return {
+    info: (fields, message) => logger.info(fields, message),
+    warn: (fields, message) => logger.warn(fields, message),
+    error(fields, message) {
+      if (signal.aborted && message === SERVER_EXITED && fields.code === 0) {
+        logger.info(fields, 'the embedded SpiceDB server stopped on the same signal');
+      } else {
+        logger.error(fields, message);
+      }
+    },
+  };
+}
 
 function clamdTarget(endpoint: ClamdEndpoint): string {
   if ('socketPath' in endpoint) return endpoint.socketPath;
@@ -60,7 +81,7 @@ export async function startStack(context: StackContext): Promise<DemoStack> {
     startEmbeddedSpiceDb({
       schema: await readFile(resolve(packageRoot().dir, 'schema', 'schema.zed'), 'utf8'),
       relationships: demoRelationships(users),
-      logger,
+      logger: spicedbLogger(logger, signal),
       signal,
     }),
   );
