@@ -200,4 +200,32 @@ describe('breakwater-gateway demo, as a process', () => {
     expect(output.text).not.toMatch(/error:/);
     expect(await files(tmp)).toEqual([]);
   }, 90_000);
+
+  it('closing the terminal (SIGHUP to the group) stops it in order and removes its directory', async () => {
+    const child = spawn(
+      process.execPath,
+      [...NODE_ARGS, 'demo', '--port', '0', '--no-traffic', '--duration', '60'],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr?.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await until('the banner', () => {
+      if (child.exitCode !== null) throw new Error(out);
+      return out.includes('prints the summary.');
+    });
+    const pid = Number(/embedded \(pid (\d+)\)/.exec(out)?.[1]);
+    const dir = /quarantine +(\/\S+)\/quarantine /.exec(out)?.[1] ?? '';
+    expect(existsSync(dir)).toBe(true);
+    process.kill(-(child.pid as number), 'SIGHUP');
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('Summary after');
+    expect(out).not.toMatch(/error:/);
+    expect(existsSync(dir)).toBe(false);
+    expect(await gone(pid, 10_000)).toBe(true);
+  }, 90_000);
 });

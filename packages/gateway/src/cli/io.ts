@@ -1,6 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+// SIGHUP too: a closed terminal hangs its jobs up, and by default that ends node at once,
+// without the teardown that removes what the process made.
+const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** What the command line touches outside itself, so tests can run it in-process. */
 export interface CliIo {
@@ -10,7 +14,7 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Resolves `--config` and, without a file, the configuration's relative paths. */
   readonly cwd: string;
-  /** Calls `listener` on every SIGINT and SIGTERM until the returned function is called. */
+  /** Calls `listener` on every SIGINT, SIGTERM and SIGHUP until the returned function is called. */
   onStopSignal(listener: (signal: StopSignal) => void): () => void;
   /** Ends the process now, whatever is still pending (a second signal while stopping). */
   exitNow(code: number): void;
@@ -26,11 +30,9 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     onStopSignal(listener) {
-      process.on('SIGINT', listener);
-      process.on('SIGTERM', listener);
+      for (const signal of STOP_SIGNALS) process.on(signal, listener);
       return () => {
-        process.off('SIGINT', listener);
-        process.off('SIGTERM', listener);
+        for (const signal of STOP_SIGNALS) process.off(signal, listener);
       };
     },
     exitNow(code) {
