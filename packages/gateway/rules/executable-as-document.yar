@@ -9,7 +9,10 @@ rule Executable_As_Document {
     severity = "high"
     reference = "https://attack.mitre.org/techniques/T1036/008/"
   condition:
-    extension matches /^(pdf|docx?|docm|xlsx?|xlsm|pptx?|pptm|odt|ods|odp|rtf|txt|csv|png|jpe?g|gif|webp|svg|bmp|tiff?)$/ and
+    // Documents (Office with templates and shows, OpenDocument, Apple iWork, e-books, text
+    // and data) and images. `extension` is read as Windows saves the name: `invoice.pdf. ` and
+    // `invoice.pdf::$DATA` are a pdf. `invoice.pdf.exe` is an exe, so not flagged here.
+    extension matches /^(pdf|docx?|docm|dot[xm]?|xlsx?|xls[mb]|xlt[xm]?|pptx?|pptm|pps[xm]?|pot[xm]?|odt|ods|odp|odg|pages|key|numbers|epub|rtf|txt|md|csv|json|xml|html?|png|jpe?g|jfif|gif|webp|svg|bmp|tiff?|ico|heic|heif|avif)$/ and
     (
       // PE: "MZ", and the e_lfanew offset at 0x3C points at the "PE\0\0" signature. A text
       // file that starts with "MZ" has no PE header there (or e_lfanew points past its end).

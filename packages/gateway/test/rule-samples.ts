@@ -503,7 +503,41 @@ export function ruleSamples(): RuleSample[] {
     { name: 'macho-64be-as-rtf', filename: 'letter.rtf', bytes: machO('64be'), ...disguised },
     { name: 'macho-fat-as-xlsx', filename: 'budget.xlsx', bytes: fatMachO(), ...disguised },
     { name: 'macho-fat64-as-svg', filename: 'logo.svg', bytes: fatMachO(true), ...disguised },
+    // Windows saves these as invoice.pdf / photo.png: trailing dots and spaces are dropped, and
+    // what follows a colon names an NTFS stream.
+    { name: 'pe-as-pdf-trailing-dot', filename: 'invoice.pdf.', bytes: pe(), ...disguised },
+    { name: 'pe-as-pdf-trailing-space', filename: 'invoice.pdf ', bytes: pe(), ...disguised },
+    { name: 'elf-as-png-dot-and-space', filename: 'photo.png. ', bytes: elf(), ...disguised },
+    { name: 'pe-as-pdf-ntfs-stream', filename: 'invoice.pdf::$DATA', bytes: pe(), ...disguised },
+    ...(
+      [
+        ['jfif', 'scan.jfif'],
+        ['heic', 'IMG_0001.HEIC'],
+        ['heif', 'photo.heif'],
+        ['avif', 'banner.avif'],
+        ['ico', 'favicon.ico'],
+        ['pages', 'letter.pages'],
+        ['key', 'talk.key'],
+        ['numbers', 'budget.numbers'],
+        ['epub', 'book.epub'],
+        ['dotx', 'template.dotx'],
+        ['ppsx', 'show.ppsx'],
+        ['xlsb', 'model.xlsb'],
+        ['odg', 'drawing.odg'],
+        ['md', 'README.md'],
+        ['json', 'data.json'],
+        ['xml', 'feed.xml'],
+        ['html', 'page.html'],
+      ] as const
+    ).map(([ext, filename]) => ({
+      name: `pe-as-${ext}`,
+      filename,
+      bytes: pe(),
+      ...disguised,
+    })),
     { name: 'pe-as-exe', filename: 'setup.exe', bytes: pe(), ...notDisguised },
+    // A double extension is a program named for what it is: whether programs may be uploaded
+    // at all is the policy's business (documented in the README).
     { name: 'pe-as-pdf-exe', filename: 'invoice.pdf.exe', bytes: pe(), ...notDisguised },
     { name: 'elf-without-extension', filename: 'server', bytes: elf(), ...notDisguised },
     {

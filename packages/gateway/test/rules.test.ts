@@ -26,10 +26,15 @@ const RULE_FILES = readdirSync(RULES_DIR)
 // What YaraScanner defines for every scan (scanbridge README, "YaraScanner (YARA-X)").
 const VARIABLES = { filename: '', extension: '' };
 
-/** As YaraScanner derives it (for the direct YARA-X check; the samples' names have no path). */
+/**
+ * As YaraScanner derives it, for the direct YARA-X check (scanbridge README: the name as
+ * Windows saves it, cut at a `:`, trailing dots and spaces dropped; the samples' names have no
+ * path and none reads as a number).
+ */
 function extensionOf(filename: string): string {
-  const dot = filename.lastIndexOf('.');
-  return dot <= 0 ? '' : filename.slice(dot + 1).toLowerCase();
+  const saved = filename.replace(/:.*$/s, '').replace(/[. ]+$/, '');
+  const dot = saved.lastIndexOf('.');
+  return dot <= 0 ? '' : saved.slice(dot + 1).toLowerCase();
 }
 
 function expectVerdict(result: ScanResult, sample: Pick<RuleSample, 'expect'>): void {

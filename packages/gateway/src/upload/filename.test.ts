@@ -22,6 +22,9 @@ describe('checkFilename', () => {
     '.env',
     'x'.repeat(MAX_FILENAME_BYTES),
     '😀.png',
+    // Right-to-left text is fine; only the invisible controls that reorder it are refused.
+    'تقرير.pdf',
+    'a\u2065b.txt',
   ])('accepts %j as it is', (name) => {
     expect(checkFilename(name)).toBe(name);
   });
@@ -42,6 +45,14 @@ describe('checkFilename', () => {
     ['c1\u0085.txt', 'control character'],
     ['c1\u009b.txt', 'control character'],
     ['half\ud800.txt', 'unpaired surrogate'],
+    // Shown as "invoiceexe.pdf" in the quarantine and the dashboard: the name is invoice?fdp.exe.
+    ['invoice\u202efdp.exe', 'bidirectional control'],
+    ['a\u200eb.pdf', 'bidirectional control'],
+    ['a\u200fb.pdf', 'bidirectional control'],
+    ['a\u202ab.pdf', 'bidirectional control'],
+    ['a\u202db.pdf', 'bidirectional control'],
+    ['a\u2066b.pdf', 'bidirectional control'],
+    ['a\u2069b.pdf', 'bidirectional control'],
   ])('refuses %j (%s) with a 400', (name, reason) => {
     const error = refusal(name);
     expect(error.statusCode).toBe(400);
@@ -70,5 +81,12 @@ describe('checkFilename', () => {
     const message = refusal(`${'x'.repeat(300)}/`).message;
     expect(message).toContain(`"${'x'.repeat(80)}"... (301 characters)`);
     expect(message).not.toContain('x'.repeat(81));
+  });
+
+  it('names the bidirectional control it refuses, escaped, so the message reads as sent', () => {
+    const message = refusal('invoice\u202efdp.exe').message;
+    expect(message).toContain('"invoice\\u202efdp.exe"');
+    expect(message).toContain('U+202E');
+    expect(message).not.toMatch(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   });
 });

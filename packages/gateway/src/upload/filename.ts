@@ -7,13 +7,18 @@ export const MAX_FILENAME_BYTES = 255;
 // written as UTF-8, so the name a reviewer sees would not be the name that was sent).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+// Unicode's bidirectional controls (LRM, RLM, the embeddings and overrides, the isolates):
+// invisible, they reorder what follows, so `invoice\u202Efdp.exe` shows as "invoiceexe.pdf" to
+// a reviewer while it is an .exe.
+const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const SHOWN_CHARACTERS = 80;
 
 /**
  * The name an uploaded file is known by (in reports, the quarantine, a reviewer's download):
  * a bare name, never a path. Throws an UploadError (400) naming what is wrong for a name that
  * is missing or empty, `.` or `..`, contains `/` or `\` (so `../` too), a control character
- * (C0, DEL, C1) or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
+ * (C0, DEL, C1), a Unicode bidirectional control (U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069) or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
  * it is: nothing is stripped or rewritten, so the name checked is the name used.
  */
 export function checkFilename(name: string | undefined): string {
@@ -33,6 +38,12 @@ export function checkFilename(name: string | undefined): string {
       `The file name ${show(name)} contains a control character or an unpaired surrogate: send a name of printable characters`,
     );
   }
+  const bidi = BIDI.exec(name)?.[0];
+  if (bidi !== undefined) {
+    throw badName(
+      `The file name ${show(name)} contains the Unicode bidirectional control ${codePoint(bidi)}, which makes it display as another name: send the name without it`,
+    );
+  }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_FILENAME_BYTES) {
     throw badName(
@@ -46,11 +57,16 @@ function badName(message: string): UploadError {
   return new UploadError('BREAKWATER_UPLOAD_BAD_FILENAME', message);
 }
 
-/** The name quoted, every control character escaped, cut short when long: safe in any log line. */
+/** `U+202E`. */
+function codePoint(c: string): string {
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The name quoted, every control character (and bidirectional control) escaped, cut short when long: safe in any log line. */
 export function show(name: string): string {
   const cut = name.length > SHOWN_CHARACTERS;
   const quoted = JSON.stringify(cut ? name.slice(0, SHOWN_CHARACTERS) : name).replace(
-    /[\u007f-\u009f]/g,
+    /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
   return cut ? `${quoted}... (${name.length} characters)` : quoted;
