@@ -70,7 +70,7 @@ describe('defaults', () => {
         cache: { ttlMs: 300_000, maxEntries: 10_000 },
         fallback: 'cached-else-deny',
       },
-      scan: { mode: 'all', timeoutMs: 30_000 },
+      scan: { mode: 'all', timeoutMs: 30_000, spoolDir: tmpdir() },
       policy: 'default',
       quarantine: { dir: join(dir, 'quarantine') },
       tokens: [],
@@ -149,9 +149,11 @@ describe('paths', () => {
           { type: 'clamav', address: './clamd.sock' },
         ],
         quarantine: { dir: 'held' },
+        scan: { spoolDir: 'spool' },
       }),
     );
     const config = await loadConfig('etc/gateway.json', {}, { cwd: dir });
+    expect(config.scan.spoolDir).toBe(join(sub, 'spool'));
     expect(config.engines[0]).toMatchObject({ rules: { dir: join(dir, 'rules') } });
     expect(config.engines[1]).toMatchObject({ rules: { file: join(dir, 'single.yar') } });
     expect(config.engines[2]).toMatchObject({
@@ -161,10 +163,13 @@ describe('paths', () => {
     expect(config.quarantine.dir).toBe(join(sub, 'held'));
   });
 
-  it('refuses a quarantine directory that is a file', () => {
-    expect(issues({ quarantine: { dir: 'single.yar' } })).toEqual([
-      `quarantine.dir: ${join(dir, 'single.yar')} exists and is not a directory`,
-    ]);
+  it('refuses a quarantine or spool directory that is a file', () => {
+    expect(issues({ quarantine: { dir: 'single.yar' }, scan: { spoolDir: 'single.yar' } })).toEqual(
+      [
+        `scan.spoolDir: ${join(dir, 'single.yar')} exists and is not a directory`,
+        `quarantine.dir: ${join(dir, 'single.yar')} exists and is not a directory`,
+      ],
+    );
   });
 
   it('resolves against the working directory without a file', async () => {

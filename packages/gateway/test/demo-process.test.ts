@@ -228,4 +228,19 @@ describe('breakwater-gateway demo, as a process', () => {
     expect(existsSync(dir)).toBe(false);
     expect(await gone(pid, 10_000)).toBe(true);
   }, 90_000);
+  it('a second Ctrl-C while an upload is in flight quits at once and leaves none of its bytes behind', async () => {
+    const { child, output, exited, tmp } = await demoWithUploadInFlight();
+    process.kill(-(child.pid as number), 'SIGINT');
+    await until(
+      'the waiting line',
+      () =>
+        output.text.includes('stopping: waiting for 1 upload in flight (Ctrl-C again to quit now)'),
+      15_000,
+    );
+    // A person pressing Ctrl-C again, not npm's relayed copy of the first.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    process.kill(-(child.pid as number), 'SIGINT');
+    expect(await exited, output.text).toBe(130);
+    expect(await files(tmp)).toEqual([]);
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { describeValue } from '@breakwater/core/validate';
 import { ConfigError } from './config-error.js';
@@ -77,11 +78,15 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Gatewa
   };
   const spicedb = readSpiceDb(root, env);
   const engines = readEngines(root, { issues, baseDir, env });
-  const scan = root.section('scan', ['mode', 'timeoutMs']);
+  const scan = root.section('scan', ['mode', 'timeoutMs', 'spoolDir']);
   const scanValues = {
     mode: scan.oneOf('mode', ['all', 'first-success'], 'all'),
     timeoutMs: scan.milliseconds('timeoutMs', DEFAULTS.scanTimeoutMs),
+    spoolDir: resolve(baseDir, scan.string('spoolDir', tmpdir())),
   };
+  if (existsSync(scanValues.spoolDir) && !statSync(scanValues.spoolDir).isDirectory()) {
+    scan.fail(scan.at('spoolDir'), `${scanValues.spoolDir} exists and is not a directory`);
+  }
   const policy = readPolicy(root);
   const quarantine = root.section('quarantine', ['dir']);
   const quarantineDir = resolve(baseDir, quarantine.string('dir', 'quarantine'));

@@ -51,6 +51,11 @@ export interface GatewayConfigFile {
     mode?: 'all' | 'first-success';
     /** Per engine, in ms. Default 30 000. */
     timeoutMs?: number;
+    /**
+     * Where an upload past 1 MiB is spooled while it is scanned (removed after), made on start
+     * when missing. Default the OS temp directory.
+     */
+    spoolDir?: string;
   };
   /** `default` (the default), `strict`, or a policy as PolicyEngine.toJSON() writes it. */
   policy?: 'default' | 'strict' | PolicyJSON;
@@ -161,7 +166,12 @@ export interface GatewayConfig {
     readonly fallback: 'cached-else-deny' | 'deny';
   };
   readonly engines: readonly EngineConfig[];
-  readonly scan: { readonly mode: 'all' | 'first-success'; readonly timeoutMs: number };
+  readonly scan: {
+    readonly mode: 'all' | 'first-success';
+    readonly timeoutMs: number;
+    /** Absolute. */
+    readonly spoolDir: string;
+  };
   readonly policy: 'default' | 'strict' | PolicyJSON;
   readonly quarantine: { readonly dir: string };
   readonly tokens: readonly TokenConfig[];

@@ -24,7 +24,7 @@ export interface DemoConfigInput {
   readonly clamdEndpoint: string | undefined;
   readonly users: readonly DemoUser[];
   readonly dashboardToken: string;
-  /** The run's private directory: the quarantine lives in it. */
+  /** The run's private directory: the quarantine and the spool live in it. */
   readonly dir: string;
 }
 
@@ -66,6 +66,9 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
     // Malware and suspicious files are kept (not only refused), so that rita has a quarantine
     // to look at and adam something to release.
     policy: 'strict',
+    // In the run's directory, which goes at exit even when a second Ctrl-C cuts the teardown
+    // short: an upload in flight then leaves no bytes in the OS temp directory.
+    scan: { spoolDir: 'spool' },
     quarantine: { dir: 'quarantine' },
     tokens: input.users.map((user) => ({
       sha256: hashToken(user.token.reveal()),

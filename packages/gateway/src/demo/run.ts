@@ -221,6 +221,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
     await ended(signal, settings.durationSeconds);
     say(signal.aborted ? 'Stopping...' : `Stopping after ${settings.durationSeconds} s...`);
+    // The gateway's close waits for them (up to its grace): said, so that the quiet is not
+    // taken for a hang.
+    const uploads = stack.gateway.inFlight();
+    if (uploads > 0) {
+      say(
+        `stopping: waiting for ${uploads} upload${uploads === 1 ? '' : 's'} in flight (Ctrl-C again to quit now)`,
+      );
+    }
     await stopShow();
     const summary = collectSummary({
       registry: stack.gateway.registry,

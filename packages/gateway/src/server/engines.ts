@@ -31,6 +31,7 @@ export function buildEngines(
   configs: readonly EngineConfig[],
   registry: BreakerRegistry,
   logger: Logger,
+  spoolDir: string,
 ): Engines {
   const taken = configs.findIndex((config) => config.name === SPICEDB_BREAKER);
   if (taken !== -1) {
@@ -43,7 +44,7 @@ export function buildEngines(
   const closers: (() => Promise<void>)[] = [];
   try {
     for (const config of configs) {
-      const engine = scannerFor(config);
+      const engine = scannerFor(config, spoolDir);
       if (hasClose(engine)) closers.push(() => engine.close());
       // The breaker tells the gateway's log when it opens and closes.
       const protectedEngine = withCircuitBreaker(engine, { ...config.breaker, logger });
@@ -66,12 +67,13 @@ export function buildEngines(
   };
 }
 
-function scannerFor(config: EngineConfig): Scanner {
+function scannerFor(config: EngineConfig, spoolDir: string): Scanner {
   switch (config.type) {
     case 'yara':
       return new YaraScanner({
         name: config.name,
         rules: config.rules,
+        spoolDir,
         ...(config.maxFileSize === undefined ? {} : { maxFileSize: config.maxFileSize }),
       });
     case 'clamav':

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { AuthorizationService } from '@breakwater/authz';
 import { BreakerRegistry, type Logger } from '@breakwater/core';
@@ -46,6 +47,8 @@ export interface Gateway {
   readonly quarantine: FilesystemQuarantine;
   /** The register `/metrics` serves; undefined with `metrics.enabled: false`. */
   readonly metrics: Registry | undefined;
+  /** Uploads still being read or scanned: what `close()` waits for. */
+  inFlight(): number;
   /**
    * Stops accepting requests (new ones get 503), lets those in flight finish for up to
    * `closeGraceMs` and then ends them, and closes the dashboard, the metrics collectors, the
@@ -91,7 +94,9 @@ export async function startGateway(
   const registry = new BreakerRegistry();
   const undo: (() => void | Promise<void>)[] = [() => registry.dispose()];
   try {
-    const engines = step('engines', () => buildEngines(config.engines, registry, logger));
+    const engines = step('engines', () =>
+      buildEngines(config.engines, registry, logger, config.scan.spoolDir),
+    );
     undo.push(() => engines.close());
     if (config.spicedb.applySchema) await applyShippedSchema(config, logger);
     const authorization = step('authorization', () =>
@@ -99,6 +104,7 @@ export async function startGateway(
     );
     undo.push(() => authorization.close());
     const quarantine = new FilesystemQuarantine(config.quarantine.dir);
+    await makeSpoolDir(config.scan.spoolDir);
     const manager = buildManager(config, engines, quarantine, logger);
     const metrics = config.metrics.enabled
       ? buildMetrics(registry, authorization.service, manager, logger)
@@ -169,6 +175,7 @@ export async function startGateway(
       authorization: authorization.service,
       quarantine,
       metrics: metrics?.register,
+      inFlight: () => inFlight.size,
       close() {
         closing ??= closeGateway(app, shutdown, inFlight, closeGraceMs, [
           () => metrics?.close(),
@@ -250,9 +257,21 @@ function buildManager(
       mode: config.scan.mode,
       scanTimeoutMs: config.scan.timeoutMs,
       maxFileSize: config.limits.maxFileSize,
+      spoolDir: config.scan.spoolDir,
     })
     .withAuditLogger(logger)
     .build();
+}
+
+/** Made on start, so that a fresh path is not a failed upload later. */
+async function makeSpoolDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw new GatewayStartError(
+      'config',
+      `Could not make the spool directory ${dir} (scan.spoolDir): ${(error as Error).message}`,
+      { cause: error },
+    );
+  });
 }
 
 async function applyShippedSchema(config: GatewayConfig, logger: Logger): Promise<void> {

@@ -12,6 +12,11 @@ export class InFlight {
     return work;
   }
 
+  /** How many are still running. */
+  get size(): number {
+    return this.#running.size;
+  }
+
   async settled(): Promise<void> {
     await Promise.allSettled([...this.#running]);
   }
