@@ -289,9 +289,15 @@ const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships
 /**
  * An OOXML package with its content types, relationships and main part; with `macros`, the
  * macro-enabled content type and a `vbaProject.bin` part (an OLE2 VBA project) related to it.
- * `mainText` replaces the main part's text (for near misses that only mention a part name).
+ * `mainText` replaces the main part's text (for near misses that only mention a part name);
+ * `vbaPart` the VBA project's part name.
  */
-export function ooxml(kind: OoxmlKind, macros: boolean, mainText?: string): Buffer {
+export function ooxml(
+  kind: OoxmlKind,
+  macros: boolean,
+  mainText?: string,
+  vbaPart?: string,
+): Buffer {
   const { dir, main, type, macro } = OOXML[kind];
   const mainType = macros
     ? `application/vnd.${macro}.main+xml`
@@ -326,7 +332,7 @@ export function ooxml(kind: OoxmlKind, macros: boolean, mainText?: string): Buff
           '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
           '<Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
       },
-      { name: `${dir}/vbaProject.bin`, data: ole2({ vba: true }) },
+      { name: vbaPart ?? `${dir}/vbaProject.bin`, data: ole2({ vba: true }) },
     );
   }
   return zip(entries);
@@ -354,7 +360,16 @@ const FREESECT = 0xffffffff;
  * With `vba`, Word's macro storages: Macros / VBA / _VBA_PROJECT and dir. `text` is the
  * WordDocument stream's content (UTF-16LE), so a near miss can mention VBA without having it.
  */
-export function ole2({ vba, text = 'Quarterly figures' }: { vba: boolean; text?: string }): Buffer {
+export function ole2({
+  vba,
+  text = 'Quarterly figures',
+  names = { storage: 'VBA', stream: '_VBA_PROJECT' },
+}: {
+  vba: boolean;
+  text?: string;
+  /** The VBA storage's and stream's names: the compound file format compares them in any case. */
+  names?: { readonly storage: string; readonly stream: string };
+}): Buffer {
   const textSectors = 8;
   const directorySectors = 2;
   // Sector 0: the FAT; 1-2: the directory; 3-10: the WordDocument stream.
@@ -372,8 +387,8 @@ export function ole2({ vba, text = 'Quarterly figures' }: { vba: boolean; text?:
   if (vba) {
     entries.push(
       { name: 'Macros', type: 1, child: 3 },
-      { name: 'VBA', type: 1, child: 4 },
-      { name: '_VBA_PROJECT', type: 2, start: ENDOFCHAIN, size: 0, right: 5 },
+      { name: names.storage, type: 1, child: 4 },
+      { name: names.stream, type: 2, start: ENDOFCHAIN, size: 0, right: 5 },
       { name: 'dir', type: 2, start: ENDOFCHAIN, size: 0 },
     );
   }
@@ -574,6 +589,45 @@ export function ruleSamples(): RuleSample[] {
     { name: 'xlsm-with-vba', filename: 'budget.xlsm', bytes: ooxml('xlsx', true), ...macros },
     { name: 'pptm-with-vba', filename: 'deck.pptm', bytes: ooxml('pptx', true), ...macros },
     { name: 'doc-with-vba', filename: 'legacy.doc', bytes: ole2({ vba: true }), ...macros },
+    {
+      // Part names are case-insensitive in OOXML.
+      name: 'docm-with-upper-case-vba-part',
+      filename: 'report.docm',
+      bytes: ooxml('docx', true, undefined, 'WORD/VBAPROJECT.BIN'),
+      ...macros,
+    },
+    {
+      // Visio keeps it under visio/, and any other producer may use a folder of its own.
+      name: 'vsdm-with-vba',
+      filename: 'diagram.vsdm',
+      bytes: ooxml('docx', true, undefined, 'visio/vbaProject.bin'),
+      ...macros,
+    },
+    {
+      name: 'ooxml-with-vba-in-another-folder',
+      filename: 'custom.docm',
+      bytes: ooxml('docx', true, undefined, 'custom_app-2/VbaProject.bin'),
+      ...macros,
+    },
+    {
+      name: 'doc-with-lower-case-vba-names',
+      filename: 'legacy.doc',
+      bytes: ole2({ vba: true, names: { storage: 'vba', stream: '_vba_project' } }),
+      ...macros,
+    },
+    {
+      name: 'xls-with-mixed-case-vba-names',
+      filename: 'legacy.xls',
+      bytes: ole2({ vba: true, names: { storage: 'Vba', stream: '_Vba_Project' } }),
+      ...macros,
+    },
+    {
+      // Not the part: a longer name that starts like it.
+      name: 'docx-with-vbaproject-bin-xml-part',
+      filename: 'report.docx',
+      bytes: ooxml('docx', true, undefined, 'word/vbaProject.bin.xml'),
+      ...noMacros,
+    },
     {
       name: 'docx-without-macros',
       filename: 'report.docx',
