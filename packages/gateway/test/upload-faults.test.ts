@@ -240,7 +240,9 @@ describe('408: slow and silent clients', () => {
     client.destroy();
     expect(response.status).toBe(408);
     expect(refusal(response).code).toBe('BREAKWATER_UPLOAD_TIMEOUT');
-    expect(refusal(response).message).toContain('3500 ms (limits.bodyTimeoutMs)');
+    expect(refusal(response).message).toContain(
+      '3500 ms of waiting for the client (limits.bodyTimeoutMs',
+    );
     expect(waited).toBeGreaterThanOrEqual(3_400);
     expect(sent).toBeGreaterThanOrEqual(3);
     expect(sent).toBeLessThan(EICAR.length);

@@ -83,13 +83,39 @@ describe('BodyDeadline', () => {
     expect(expired.map((e) => e.code)).toEqual(['BREAKWATER_UPLOAD_TIMEOUT']);
   });
 
-  it('runs out while nobody waits (a scan between files), and the next wait fails at once', async () => {
+  it('counts only time spent waiting for the client: a scan between files does not run it out', async () => {
     const { clock, deadline, expired } = setup(10_000, 2_000);
-    clock.advance(10_000);
+    await deadline.wait(Promise.resolve('first file'));
+    clock.advance(60_000); // scanning the first file: nobody waits for the client
+    expect(expired).toEqual([]);
+    let failure: unknown;
+    for (let wait = 0; wait < 12 && failure === undefined; wait++) {
+      const chunk = pending<string>();
+      const waited = deadline.wait(chunk.promise);
+      clock.advance(1_500); // 1.5 s waited each time: the 7th wait passes 10 s
+      chunk.resolve('chunk');
+      failure = await waited.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      clock.advance(5_000); // and the scan of it, again not counted
+    }
+    expect(failure).toMatchObject({ code: 'BREAKWATER_UPLOAD_TIMEOUT' });
     expect(expired.map((e) => e.code)).toEqual(['BREAKWATER_UPLOAD_TIMEOUT']);
-    await expect(deadline.wait(Promise.resolve('too late'))).rejects.toMatchObject({
-      code: 'BREAKWATER_UPLOAD_TIMEOUT',
-    });
+    await expect(deadline.wait(Promise.resolve('too late'))).rejects.toBe(expired[0]);
+  });
+
+  it('restarts the idle clock on every chunk that arrives while it waits', async () => {
+    const { clock, deadline, expired } = setup(60_000, 2_000);
+    const field = pending<string>();
+    const waited = deadline.wait(field.promise);
+    for (let chunk = 0; chunk < 10; chunk++) {
+      clock.advance(1_500);
+      deadline.received();
+    }
+    expect(expired).toEqual([]);
+    clock.advance(2_000);
+    await expect(waited).rejects.toMatchObject({ code: 'BREAKWATER_UPLOAD_IDLE' });
   });
 
   it('stops the whole-body clock once the body is in', async () => {

@@ -2,28 +2,37 @@ import { type Clock, systemClock, type TimerHandle } from '@breakwater/core';
 import { UploadError } from './upload-error.js';
 
 export interface BodyTimeouts {
-  /** From the first read to the body's last byte, scans of earlier files included. */
+  /** Time spent waiting for the client's bytes, added up over the whole body. */
   readonly bodyTimeoutMs: number;
   /** The longest the client may send nothing while the gateway waits for its bytes. */
   readonly idleTimeoutMs: number;
 }
 
+interface Pending {
+  readonly reject: (error: UploadError) => void;
+  readonly since: number;
+  idle: TimerHandle;
+  body: TimerHandle | undefined;
+}
+
 /**
- * The two clocks a request body runs against. The whole-body limit runs from construction
- * until {@link BodyDeadline.finished}; the idle limit runs only while something waits for the
- * client ({@link BodyDeadline.wait}), so a client whose bytes sit in a buffer while an earlier
- * file is scanned is not idle. One at 1 byte a second is never idle, and the whole-body limit
- * ends it. Either limit, once passed, rejects the wait in progress and every later one.
+ * The two clocks a request body runs against, both running only while something waits for the
+ * client ({@link BodyDeadline.wait}): the time the gateway spends scanning an earlier file (the
+ * client's later bytes held in buffers meanwhile) is the gateway's, not the client's. The
+ * whole-body limit adds up the time waited until {@link BodyDeadline.finished}; the idle limit
+ * restarts with every chunk that arrives ({@link BodyDeadline.received}), so a client sending
+ * steadily is never idle, however long a whole part takes to come. One at 1 byte a second is
+ * never idle, and the whole-body limit ends it. Either limit, once passed, rejects the wait in
+ * progress and every later one.
  */
 export class BodyDeadline {
   private readonly timeouts: BodyTimeouts;
   private readonly clock: Clock;
   private readonly onExpired: (error: UploadError) => void;
-  private bodyTimer: TimerHandle | undefined;
+  private waitedMs = 0;
+  private bodyIn = false;
   private expiredWith: UploadError | undefined;
-  private pending:
-    | { readonly reject: (error: UploadError) => void; readonly idle: TimerHandle }
-    | undefined;
+  private pending: Pending | undefined;
 
   constructor(
     timeouts: BodyTimeouts,
@@ -33,8 +42,6 @@ export class BodyDeadline {
     this.timeouts = timeouts;
     this.clock = clock;
     this.onExpired = onExpired;
-    const ms = timeouts.bodyTimeoutMs;
-    this.bodyTimer = start(clock, () => this.expire(bodyTimeout(ms)), ms);
   }
 
   /** Why the body ran out of time, once it has. */
@@ -44,9 +51,13 @@ export class BodyDeadline {
 
   /** Every byte of the body is in: what is left is scanning, which has limits of its own. */
   finished(): void {
-    if (this.bodyTimer === undefined) return;
-    stop(this.clock, this.bodyTimer);
-    this.bodyTimer = undefined;
+    if (this.bodyIn) return;
+    this.bodyIn = true;
+    const pending = this.pending;
+    if (pending?.body !== undefined) {
+      stop(this.clock, pending.body);
+      pending.body = undefined;
+    }
   }
 
   /** Awaits something only the client can bring (its next bytes, the next form part). */
@@ -57,10 +68,16 @@ export class BodyDeadline {
       });
       return Promise.reject(this.expiredWith);
     }
-    const ms = this.timeouts.idleTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const idle = start(this.clock, () => this.expire(idleTimeout(ms)), ms);
-      this.pending = { reject, idle };
+      const left = this.timeouts.bodyTimeoutMs - this.waitedMs;
+      this.pending = {
+        reject,
+        since: this.clock.now(),
+        idle: this.idleTimer(),
+        body: this.bodyIn
+          ? undefined
+          : start(this.clock, () => this.expire(this.bodyTimeout()), left),
+      };
       next.then(
         (value) => {
           this.settle();
@@ -74,33 +91,55 @@ export class BodyDeadline {
     });
   }
 
+  /** Bytes of the body arrived (a chunk off the connection): the client is not idle. */
+  received(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    stop(this.clock, pending.idle);
+    pending.idle = this.idleTimer();
+  }
+
   /** Stops the clocks; the request is over. */
   dispose(): void {
     this.finished();
     this.settle();
   }
 
+  private idleTimer(): TimerHandle {
+    const ms = this.timeouts.idleTimeoutMs;
+    return start(this.clock, () => this.expire(idleTimeout(ms)), ms);
+  }
+
+  private bodyTimeout(): UploadError {
+    return bodyTimeout(this.timeouts.bodyTimeoutMs);
+  }
+
   private expire(error: UploadError): void {
     if (this.expiredWith !== undefined) return;
     this.expiredWith = error;
-    this.finished();
     const pending = this.pending;
     this.settle();
+    this.finished();
     pending?.reject(error);
     this.onExpired(error);
   }
 
   private settle(): void {
-    if (this.pending === undefined) return;
-    stop(this.clock, this.pending.idle);
+    const pending = this.pending;
+    if (pending === undefined) return;
     this.pending = undefined;
+    stop(this.clock, pending.idle);
+    if (pending.body !== undefined) {
+      stop(this.clock, pending.body);
+      this.waitedMs += this.clock.now() - pending.since;
+    }
   }
 }
 
 function bodyTimeout(ms: number): UploadError {
   return new UploadError(
     'BREAKWATER_UPLOAD_TIMEOUT',
-    `The request body did not finish within ${ms} ms (limits.bodyTimeoutMs): send it faster, or split it into smaller uploads`,
+    `The request body did not finish within ${ms} ms of waiting for the client (limits.bodyTimeoutMs, the gateway's scans not counted): send it faster, or split it into smaller uploads`,
   );
 }
 

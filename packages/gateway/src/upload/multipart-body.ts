@@ -50,7 +50,10 @@ export async function scanMultipart(
   // Without a boundary the parser refuses the body itself.
   const framing =
     boundary === undefined ? undefined : new FormParts(boundary, (error) => reader.fail(error));
-  const onData = (chunk: Buffer): void => framing?.write(chunk);
+  const onData = (chunk: Buffer): void => {
+    reader.received();
+    framing?.write(chunk);
+  };
   request.raw.on('data', onData);
   const scanned: ScannedFile[] = [];
   let delivered = 0;

@@ -58,11 +58,19 @@ export interface UploadServerTimeouts {
 
 /**
  * Spread into `fastify({...})`. scanUploads enforces `bodyTimeoutMs` and `idleTimeoutMs`
- * itself, answering 408 with a reason; Node's `requestTimeout` is the backstop for a body
- * nobody reads, a little later. `connectionTimeout` (a socket silent that long is destroyed)
- * stays off: a client waiting for its file's verdict is silent while the engines scan, and
- * the idle limit already bounds the silence that matters, the client's while it uploads.
+ * itself, answering 408 with a reason, and counts only time spent waiting for the client.
+ * Node's `requestTimeout` is the backstop for a body nobody reads; it runs from the request's
+ * first byte to its last, so it also runs while the files before the last are scanned (the
+ * rest of the form waits in buffers meanwhile): it allows each of `maxFiles` files a scan of
+ * `scanTimeoutMs` on top, so that it never ends an upload the gateway's own limits let through.
+ * `connectionTimeout` (a socket silent that long is destroyed) stays off: a client waiting for
+ * its file's verdict is silent while the engines scan, and the idle limit already bounds the
+ * silence that matters, the client's while it uploads.
  */
-export function serverTimeouts(limits: GatewayConfig['limits']): UploadServerTimeouts {
-  return { requestTimeout: limits.bodyTimeoutMs + BEFORE_BODY_MS, connectionTimeout: 0 };
+export function serverTimeouts(
+  limits: GatewayConfig['limits'],
+  scanTimeoutMs = 0,
+): UploadServerTimeouts {
+  const scans = limits.maxFiles * scanTimeoutMs;
+  return { requestTimeout: limits.bodyTimeoutMs + scans + BEFORE_BODY_MS, connectionTimeout: 0 };
 }

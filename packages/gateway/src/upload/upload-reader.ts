@@ -91,6 +91,11 @@ export class UploadReader {
     });
   }
 
+  /** Bytes arrived off the connection: the client is not idle, whatever the parser makes of them. */
+  received(): void {
+    this.deadline.received();
+  }
+
   /** Streams one file into the manager's scan, policy and quarantine. */
   async scan(
     source: AsyncIterator<Uint8Array>,
