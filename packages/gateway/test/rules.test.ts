@@ -17,6 +17,7 @@ import {
 import { compile, validate, type YaraX } from '@litko/yara-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useClamd } from '../../scanbridge/test/clamd.js';
+import { cpuTicks, eventually, yaraChildren } from '../../scanbridge/test/yara-children.js';
 import { eicar, elf, pe, RULES, type RuleSample, ruleSamples } from './rule-samples.js';
 
 const RULES_DIR = fileURLToPath(new URL('../rules/', import.meta.url));
@@ -216,6 +217,39 @@ describe('the shipped YARA rules', () => {
     const result = await scanner.scan(input);
     expectVerdict(result, { expect: { rule: RULES.executable, outcome: 'infected' } });
     expect(result.fileMetadata.size).toBe(padded.length);
+  });
+
+  it('scan an upload made of what they look for without holding up the scans behind it', async () => {
+    // Every pattern of Html_Svg_Script, over and over: before the scanning process capped the
+    // matches it keeps, 24 MB of this held it 11 s and the 10 KB scans behind it timed out.
+    const unit = '<svg <script a=javascript: onab=<a:svg ';
+    const crafted = Buffer.from(unit.repeat(Math.ceil((16 << 20) / unit.length)), 'latin1');
+    const dir = await mkdtemp(join(tmpdir(), 'gateway-rules-'));
+    try {
+      await writeFile(join(dir, 'crafted.svg'), crafted);
+      const busy = (): number =>
+        yaraChildren(process.pid).reduce((ticks, pid) => ticks + cpuTicks(pid), 0);
+      const idle = busy();
+      const big = scanner.scan(FileInput.fromPath(join(dir, 'crafted.svg')), {
+        timeoutMs: 60_000,
+      });
+      // Queued behind the crafted scan once its process works on it (if it is not done by then).
+      await eventually(() => busy() > idle + 5, 5_000);
+      const small = scanner.scan(FileInput.fromBytes(Buffer.alloc(10_000, 0x61), 'notes.txt'), {
+        timeoutMs: 5_000,
+      });
+      const [bigResult, smallResult] = await Promise.allSettled([big, small]);
+      expect(bigResult).toMatchObject({
+        status: 'fulfilled',
+        value: { outcome: { type: 'suspicious', reason: `YARA rules matched: ${RULES.script}` } },
+      });
+      expect(smallResult).toMatchObject({
+        status: 'fulfilled',
+        value: { outcome: { type: 'clean' } },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('find nothing in 10 MB of clean content: a PDF-like binary (with their patterns out of place) and an HTML page without script', async () => {
