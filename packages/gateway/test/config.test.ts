@@ -67,7 +67,7 @@ describe('defaults', () => {
         applySchema: false,
         timeoutMs: 1_000,
         breaker: {},
-        cache: { ttlMs: 300_000, maxEntries: 10_000 },
+        cache: { freshMs: 30_000, ttlMs: 300_000, maxEntries: 10_000 },
         fallback: 'cached-else-deny',
       },
       scan: { mode: 'all', timeoutMs: 30_000, spoolDir: tmpdir() },
@@ -258,6 +258,14 @@ describe('issues', () => {
     ]);
   });
 
+  it('reads how long a cached allow stands in while SpiceDB answers', () => {
+    expect(parse({ spicedb: { cache: { freshMs: 2_000 } } }).spicedb.cache).toEqual({
+      freshMs: 2_000,
+      ttlMs: 300_000,
+      maxEntries: 10_000,
+    });
+  });
+
   it('checks numbers, booleans and choices', () => {
     expect(
       issues({
@@ -266,7 +274,7 @@ describe('issues', () => {
         limits: { maxFiles: 0, bodyTimeoutMs: 1.5, idleTimeoutMs: 2 ** 31 },
         scan: { mode: 'any', timeoutMs: -1 },
         metrics: { enabled: 'yes' },
-        spicedb: { fallback: 'allow', applySchema: 1 },
+        spicedb: { fallback: 'allow', applySchema: 1, cache: { freshMs: 0 } },
       }),
     ).toEqual([
       'host: must be an IP address or a host name, got "not a host"',
@@ -275,6 +283,7 @@ describe('issues', () => {
       'limits.bodyTimeoutMs: must be an integer from 1 to 2147483647, got 1.5',
       'limits.idleTimeoutMs: must be an integer from 1 to 2147483647, got 2147483648',
       'spicedb.applySchema: must be true or false, got 1',
+      'spicedb.cache.freshMs: must be an integer from 1 to 2147483647, got 0',
       'spicedb.fallback: must be "cached-else-deny" or "deny", got "allow"',
       'scan.mode: must be "all" or "first-success", got "any"',
       'scan.timeoutMs: must be an integer from 1 to 2147483647, got -1',

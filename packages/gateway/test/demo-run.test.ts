@@ -130,6 +130,16 @@ describe('npm start, in-process', () => {
     const [, malloryRole, malloryAllowed, malloryBlocked, malloryDenied] = row(text, 'mallory');
     expect([malloryRole, malloryAllowed, malloryBlocked]).toEqual(['none', '0', '0']);
     expect(Number(malloryDenied)).toBeGreaterThan(0);
+    // During the hang the fallback answered: alice and rita (allowed more than the demo's 2 s of
+    // freshness ago) from cached decisions, nina (never seen) with a deny.
+    const checks = /the fallback allowed (\d+) from cached decisions and denied (\d+)/.exec(text);
+    expect(Number(checks?.[1]), text).toBeGreaterThan(0);
+    expect(Number(checks?.[2]), text).toBeGreaterThan(0);
+    const [, ninaRole, ninaAllowed, , ninaDenied] = row(text, 'nina');
+    expect(ninaRole).toBe('member');
+    expect(Number(ninaDenied)).toBeGreaterThan(0);
+    // She uploads once SpiceDB is back: the denies were the fallback's, not her role.
+    expect(Number(ninaAllowed)).toBeGreaterThan(0);
 
     const { pid, endpoints, dir } = started(text);
     expect(pid).toBeGreaterThan(0);

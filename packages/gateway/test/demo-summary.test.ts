@@ -27,17 +27,20 @@ describe('the summary table', () => {
         },
         { name: 'yara', calls: 1234, rejections: 0, openings: 0, toOpenMs: [], toCloseMs: [] },
       ],
+      authorization: { spicedb: 40, cache: 300, fallbackAllowed: 25, fallbackDenied: 12 },
       users: [
         { name: 'alice', role: 'member', allowed: 20, blocked: 5, denied: 0, failed: 1 },
         { name: 'mallory', role: 'none', allowed: 0, blocked: 0, denied: 26, failed: 0 },
       ],
     });
-    expect(text.split('\n').slice(0, 9)).toEqual([
+    expect(text.split('\n').slice(0, 11)).toEqual([
       'Summary after 20.0 s',
       '',
       'breaker  calls  rejections  openings  fault->open ms  recovery->close ms',
       'spicedb     84          12         2        511, 499                1502',
       'yara      1234           0         0               -                   -',
+      '',
+      'permission checks: 40 answered by SpiceDB, 300 by the cache while it answered; while it could not, the fallback allowed 25 from cached decisions and denied 12',
       '',
       'user     role    allowed  blocked  denied  failed',
       'alice    member       20        5       0       1',
@@ -77,6 +80,13 @@ describe('the summary table', () => {
     const summary = collectSummary({
       registry,
       counts,
+      authorization: {
+        checks: {
+          spicedb: { allowed: 3, denied: 1 },
+          cache: { allowed: 5, denied: 0 },
+          fallback: { allowed: 2, denied: 4 },
+        },
+      },
       users: [
         { name: 'alice', role: 'member' },
         { name: 'rita', role: 'reviewer' },
@@ -89,6 +99,12 @@ describe('the summary table', () => {
       { name: 'spicedb', calls: 4, rejections: 2, openings: 2, toOpenMs: [250], toCloseMs: [] },
       { name: 'yara', calls: 1, rejections: 0, openings: 0, toOpenMs: [], toCloseMs: [] },
     ]);
+    expect(summary.authorization).toEqual({
+      spicedb: 4,
+      cache: 5,
+      fallbackAllowed: 2,
+      fallbackDenied: 4,
+    });
     counts.close();
     await yara.execute(async () => 'after the run');
     expect(counts.of('yara').calls).toBe(1);

@@ -19,6 +19,7 @@ export const SPICEDB_DEFAULTS = {
   endpoint: '127.0.0.1:50051',
   tokenEnv: 'SPICEDB_TOKEN',
   timeoutMs: 1_000,
+  cacheFreshMs: 30_000,
   cacheTtlMs: 300_000,
   cacheMaxEntries: 10_000,
 } as const;
@@ -53,7 +54,7 @@ export function readSpiceDb(root: Section, env: NodeJS.ProcessEnv): GatewayConfi
       `writing the schema needs SpiceDB's preshared key, and environment variable ${tokenEnv} is not set`,
     );
   }
-  const cache = section.section('cache', ['ttlMs', 'maxEntries']);
+  const cache = section.section('cache', ['freshMs', 'ttlMs', 'maxEntries']);
   return {
     endpoint,
     token,
@@ -62,6 +63,7 @@ export function readSpiceDb(root: Section, env: NodeJS.ProcessEnv): GatewayConfi
     timeoutMs: section.milliseconds('timeoutMs', SPICEDB_DEFAULTS.timeoutMs),
     breaker: readBreakerOptions(section),
     cache: {
+      freshMs: cache.milliseconds('freshMs', SPICEDB_DEFAULTS.cacheFreshMs),
       ttlMs: cache.milliseconds('ttlMs', SPICEDB_DEFAULTS.cacheTtlMs),
       maxEntries: cache.integer('maxEntries', SPICEDB_DEFAULTS.cacheMaxEntries, 1),
     },

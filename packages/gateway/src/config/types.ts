@@ -36,6 +36,11 @@ export interface GatewayConfigFile {
     /** The SpiceDB breaker's options: core's CircuitBreakerOptions that JSON can say. */
     breaker?: JsonBreakerOptions;
     cache?: {
+      /**
+       * How long a cached allow stands in for a check while SpiceDB answers, in ms (capped at
+       * `ttlMs`): a revoked permission is gone within it. Default 30 000.
+       */
+      freshMs?: number;
       /** How long an answer is served while SpiceDB is down, in ms. Default 300 000. */
       ttlMs?: number;
       /** Default 10 000. */
@@ -162,7 +167,11 @@ export interface GatewayConfig {
     readonly applySchema: boolean;
     readonly timeoutMs: number;
     readonly breaker: JsonBreakerOptions;
-    readonly cache: { readonly ttlMs: number; readonly maxEntries: number };
+    readonly cache: {
+      readonly freshMs: number;
+      readonly ttlMs: number;
+      readonly maxEntries: number;
+    };
     readonly fallback: 'cached-else-deny' | 'deny';
   };
   readonly engines: readonly EngineConfig[];

@@ -8,6 +8,12 @@ const DASHBOARD_TOKEN_ENV = 'BREAKWATER_DEMO_DASHBOARD_TOKEN';
 
 /** Each SpiceDB check's limit: short, so that a hang shows within a second. */
 export const SPICEDB_TIMEOUT_MS = 500;
+/**
+ * How long a cached allow stands in for SpiceDB while it answers: much less than a fault lasts,
+ * so that during one the users SpiceDB allowed before are answered by the fallback from cached
+ * decisions (with the default 30 s, every fault fell inside a fresh-cache window).
+ */
+export const SPICEDB_FRESH_MS = 2_000;
 /** Each clamd scan's limit (its breaker's timeout). */
 export const CLAMD_TIMEOUT_MS = 2_000;
 
@@ -43,6 +49,7 @@ export function demoConfig(input: DemoConfigInput): GatewayConfig {
       insecure: true,
       timeoutMs: SPICEDB_TIMEOUT_MS,
       breaker: { failureThreshold: 3, openDuration: 3_000, successThreshold: 2 },
+      cache: { freshMs: SPICEDB_FRESH_MS },
       fallback: 'cached-else-deny',
     },
     engines: [

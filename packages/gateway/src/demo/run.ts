@@ -233,6 +233,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const summary = collectSummary({
       registry: stack.gateway.registry,
       counts,
+      authorization: stack.gateway.authorization.stats(),
       users: stack.users,
       tally,
       timeline,

@@ -1,3 +1,4 @@
+import type { AuthorizationStats } from '@breakwater/authz';
 import type { BreakerRegistry } from '@breakwater/core';
 import type { BreakerCounts } from './breaker-counts.js';
 import type { UploadCounts, UploadTally } from './tally.js';
@@ -18,9 +19,18 @@ export interface UserSummary extends UploadCounts {
   readonly role: string;
 }
 
+/** Who decided the permission checks: SpiceDB, the fresh cache, or the fallback while it was down. */
+export interface AuthorizationSummary {
+  readonly spicedb: number;
+  readonly cache: number;
+  readonly fallbackAllowed: number;
+  readonly fallbackDenied: number;
+}
+
 export interface DemoSummary {
   readonly elapsedMs: number;
   readonly breakers: readonly BreakerSummary[];
+  readonly authorization: AuthorizationSummary;
   readonly users: readonly UserSummary[];
 }
 
@@ -74,10 +84,13 @@ export function formatSummary(summary: DemoSummary): string {
     ],
     2,
   );
+  const { spicedb, cache, fallbackAllowed, fallbackDenied } = summary.authorization;
   return [
     `Summary after ${(summary.elapsedMs / 1_000).toFixed(1)} s`,
     '',
     ...breakers,
+    '',
+    `permission checks: ${spicedb} answered by SpiceDB, ${cache} by the cache while it answered; while it could not, the fallback allowed ${fallbackAllowed} from cached decisions and denied ${fallbackDenied}`,
     '',
     ...users,
     '',
@@ -88,11 +101,13 @@ export function formatSummary(summary: DemoSummary): string {
 
 /**
  * The summary's numbers: each of the gateway's breakers as `counts` saw it over the whole run
- * (not its metrics, which a reset from the dashboard zeroes), the tally and the timeline.
+ * (not its metrics, which a reset from the dashboard zeroes), the permission checks by source,
+ * the tally and the timeline.
  */
 export function collectSummary(input: {
   readonly registry: BreakerRegistry;
   readonly counts: BreakerCounts;
+  readonly authorization: Pick<AuthorizationStats, 'checks'>;
   readonly users: readonly { readonly name: string; readonly role: string }[];
   readonly tally: UploadTally;
   readonly timeline: ReactionTimeline;
@@ -103,9 +118,16 @@ export function collectSummary(input: {
     breakers.push({ name, ...input.counts.of(name), ...input.timeline.times(name) });
   });
   const roles = new Map(input.users.map((user) => [user.name, user.role]));
+  const { checks } = input.authorization;
   return {
     elapsedMs: input.elapsedMs,
     breakers,
+    authorization: {
+      spicedb: checks.spicedb.allowed + checks.spicedb.denied,
+      cache: checks.cache.allowed + checks.cache.denied,
+      fallbackAllowed: checks.fallback.allowed,
+      fallbackDenied: checks.fallback.denied,
+    },
     users: input.tally.users().map((name) => ({
       name,
       role: roles.get(name) ?? '-',

@@ -13,9 +13,6 @@ export interface Authorization {
   close(): void;
 }
 
-// While SpiceDB answers, a cached allow stands in for it this long at most: a revoked
-// permission is gone within this window. `cache.ttlMs` is how long it may answer while SpiceDB is down.
-const FRESH_MS = 30_000;
 // A SpiceDB run without a preshared key does not exist (`spicedb serve` needs one), so this
 // stands in for an unset one: every call is refused, and the fallback decides (a deny).
 const NO_TOKEN = 'unset';
@@ -47,7 +44,9 @@ export function buildAuthorization(
       checker,
       breaker: { timeout: config.timeoutMs, ...config.breaker },
       cache: new DecisionCache({
-        ttl: Math.min(FRESH_MS, config.cache.ttlMs),
+        // While SpiceDB answers, a cached allow stands in for it `freshMs` at most: a revoked
+        // permission is gone within that. `ttlMs` is how long it may answer while SpiceDB is down.
+        ttl: Math.min(config.cache.freshMs, config.cache.ttlMs),
         staleTtl: config.cache.ttlMs,
         maxEntries: config.cache.maxEntries,
       }),
