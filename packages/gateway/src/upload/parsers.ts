@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config/types.js';
@@ -23,13 +24,39 @@ const BEFORE_BODY_MS = 10_000;
  * @fastify/multipart, read part by part with the limits scanUploads passes per request, paths
  * in file names kept so that checkFilename sees (and refuses) them. A response sent before the
  * body was read to its end (a 401, a 4xx from scanUploads) closes the connection once sent:
- * Node would otherwise read the rest of an unwanted upload off the wire to reuse it.
+ * Node would otherwise read the rest of an unwanted upload off the wire to reuse it. A client
+ * that sends `Expect: 100-continue` is told to send its body only once something reads it (see
+ * continueWhenRead), on every route of the server.
  */
 export function registerUploadParsers(app: FastifyInstance): void {
+  continueWhenRead(app.server as Server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   app.register(multipart, { preservePath: true });
   app.addHook('onResponse', closeUnreadBody);
+}
+
+const answering = new WeakSet<Server>();
+
+/**
+ * Node answers `Expect: 100-continue` with 100 Continue as soon as the headers are in, before a
+ * route has decided anything: the client then sends its whole upload to be told 401, 403 or 413.
+ * Instead, the request goes to the routes as any other, and 100 Continue is sent when the body
+ * is first read (a listener for its bytes); a route that answers without reading sends its
+ * final status in its place, and the client sends nothing.
+ */
+function continueWhenRead(server: Server): void {
+  if (answering.has(server)) return;
+  answering.add(server);
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    const onListener = (event: string | symbol): void => {
+      if (event !== 'data' && event !== 'readable') return;
+      request.removeListener('newListener', onListener);
+      if (!response.headersSent && !response.writableEnded) response.writeContinue();
+    };
+    request.on('newListener', onListener);
+    server.emit('request', request, response);
+  });
 }
 
 /**
