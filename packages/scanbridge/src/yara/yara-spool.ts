@@ -1,8 +1,7 @@
-import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ScanError } from '../errors.js';
 import { describeFsError } from '../fs-error.js';
 import { joinChunks } from '../input.js';
+import { Spool, type SpoolErrors } from '../prepare.js';
 
 /** What YARA-X scans: the bytes in memory, or a private copy on disk. */
 export type Held =
@@ -53,12 +52,12 @@ export async function hold(
       parts.push(chunk);
       size += chunk.byteLength;
       if (size > inMemoryBytes) {
-        spool = await Spool.create(spoolDir, engine);
+        spool = await Spool.create(spoolDir, 'scanbridge-yara-', spoolErrors(engine, spoolDir));
         for (const part of parts.splice(0)) await spool.write(part);
       }
     }
     if (spool === undefined) return { bytes: joinChunks(parts), remove: NOTHING };
-    await spool.close();
+    await spool.finish();
     const done = spool;
     return { path: done.path, remove: () => done.remove() };
   } catch (error) {
@@ -67,75 +66,19 @@ export async function hold(
   }
 }
 
-class Spool {
-  readonly path: string;
-  private readonly dir: string;
-  private readonly handle: FileHandle;
-  private readonly engine: string;
-  private closed = false;
-
-  private constructor(dir: string, handle: FileHandle, engine: string) {
-    this.dir = dir;
-    this.path = join(dir, 'input');
-    this.handle = handle;
-    this.engine = engine;
-  }
-
-  static async create(spoolDir: string, engine: string): Promise<Spool> {
-    const dir = await mkdtemp(join(spoolDir, 'scanbridge-yara-')).catch((error: unknown) => {
-      throw new ScanError(
+function spoolErrors(engine: string, spoolDir: string): SpoolErrors {
+  return {
+    noDirectory: (error) =>
+      new ScanError(
         'configuration',
         `${engine}: cannot create a spool directory in ${spoolDir} (option "spoolDir"): ${describeFsError(error)}`,
         { engine, cause: error },
-      );
-    });
-    try {
-      const handle = await open(join(dir, 'input'), 'wx', 0o600);
-      return new Spool(dir, handle, engine);
-    } catch (error) {
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
-      throw failure(engine, spoolDir, error);
-    }
-  }
-
-  /** FileHandle.write may write less than it was given (a disk filling up): the rest follows. */
-  async write(chunk: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await this.handle
-        .write(chunk, offset, chunk.byteLength - offset)
-        .catch((error: unknown) => {
-          throw failure(this.engine, this.dir, error);
-        });
-      offset += bytesWritten;
-    }
-  }
-
-  /** A write the disk reports only on close (NFS, a quota) leaves the copy incomplete. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.handle.close().catch((error: unknown) => {
-      throw failure(this.engine, this.dir, error);
-    });
-  }
-
-  async remove(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.handle.close().catch(() => {
-        // The copy is dropped anyway.
-      });
-    }
-    await rm(this.dir, { recursive: true, force: true }).catch(() => {
-      // A copy left in the private spool folder must not replace the scan's answer.
-    });
-  }
-}
-
-function failure(engine: string, where: string, error: unknown): ScanError {
-  return new ScanError(
-    'io',
-    `${engine}: cannot write the temporary copy to scan in ${where}: ${describeFsError(error)}`,
-    { engine, cause: error },
-  );
+      ),
+    writeFailed: (error) =>
+      new ScanError(
+        'io',
+        `${engine}: cannot write the temporary copy to scan in ${spoolDir}: ${describeFsError(error)}`,
+        { engine, cause: error },
+      ),
+  };
 }
