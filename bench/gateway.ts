@@ -5,7 +5,7 @@
  * sent over HTTP with keep-alive as raw bodies, against the same files through the same
  * gateway's ScanManager.scanWithPolicy in-process: from disk (FileInput.fromPath, as a program
  * scanning its files would) and as a stream (FileInput.fromStream, what the gateway hands the
- * manager: spooled to disk before the engines read it). Files per second and each file's
+ * manager: held in memory up to 1 MiB, spooled past that). Files per second and each file's
  * latency (p50, p99), 32 in flight.
  */
 import { randomBytes } from 'node:crypto';
