@@ -28,7 +28,8 @@ describe('FormParts', () => {
       'Content-Disposition: form-data; name="note"\r\n\r\nhello',
       `${FILE}`,
     );
-    for (const size of [1, 2, 3, 7, 64, bytes.byteLength]) {
+    // Around the delimiter's length (CRLF--boundary, 16 bytes) too: where a chunk stops holding a whole one.
+    for (const size of [1, 2, 3, 7, 14, 15, 16, 17, 64, bytes.byteLength]) {
       const { parts, faults } = read(bytes, size);
       expect(faults).toEqual([]);
       expect(parts.count).toBe(3);
