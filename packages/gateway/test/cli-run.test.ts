@@ -30,6 +30,7 @@ function testIo() {
     err += chunk.toString();
   });
   const listeners = new Set<(signal: StopSignal) => void>();
+  const asked: (readonly StopSignal[])[] = [];
   const exits: number[] = [];
   const clock = { ms: 0 };
   const io: CliIo = {
@@ -38,7 +39,8 @@ function testIo() {
     stdin: Readable.from([]),
     env: {},
     cwd: dir,
-    onStopSignal(listener) {
+    onStopSignal(listener, signals) {
+      asked.push(signals);
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
@@ -51,6 +53,7 @@ function testIo() {
     io,
     exits,
     clock,
+    asked,
     listeners,
     stdout: () => out,
     stderr: () => err,
@@ -76,6 +79,8 @@ describe('runCli serve', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // The gateway's own log goes to the command's stderr, as JSON lines.
     expect(cli.stderr()).toMatch(/^\{"level":\d+,/m);
+    // A service outlives the terminal it was started from (nohup): SIGHUP does not stop it.
+    expect(cli.asked).toEqual([['SIGINT', 'SIGTERM']]);
     cli.signal('SIGINT');
     expect(cli.exits).toEqual([]);
     // npm relays the terminal's SIGINT a few ms after the process group got it.

@@ -2,9 +2,12 @@ import type { Readable, Writable } from 'node:stream';
 
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
-// SIGHUP too: a closed terminal hangs its jobs up, and by default that ends node at once,
-// without the teardown that removes what the process made.
-const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What stops a service: a supervisor's SIGTERM, Ctrl-C. A closed terminal does not (`nohup`). */
+export const SERVE_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM'];
+
+// The demo also stops on SIGHUP: a closed terminal hangs its jobs up, and by default that ends
+// node at once, without the teardown that removes what the demo made.
+export const DEMO_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** What the command line touches outside itself, so tests can run it in-process. */
 export interface CliIo {
@@ -14,8 +17,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Resolves `--config` and, without a file, the configuration's relative paths. */
   readonly cwd: string;
-  /** Calls `listener` on every SIGINT, SIGTERM and SIGHUP until the returned function is called. */
-  onStopSignal(listener: (signal: StopSignal) => void): () => void;
+  /** Calls `listener` on each of `signals` until the returned function is called. */
+  onStopSignal(listener: (signal: StopSignal) => void, signals: readonly StopSignal[]): () => void;
   /** Ends the process now, whatever is still pending (a second signal while stopping). */
   exitNow(code: number): void;
   /** Milliseconds from any fixed origin: how far apart two signals came. */
@@ -29,10 +32,10 @@ export function processIo(): CliIo {
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
-    onStopSignal(listener) {
-      for (const signal of STOP_SIGNALS) process.on(signal, listener);
+    onStopSignal(listener, signals) {
+      for (const signal of signals) process.on(signal, listener);
       return () => {
-        for (const signal of STOP_SIGNALS) process.off(signal, listener);
+        for (const signal of signals) process.off(signal, listener);
       };
     },
     exitNow(code) {
@@ -53,7 +56,12 @@ export const RELAYED_SIGNAL_MS = 1_000;
  * Calls `onFirst` on the first stop signal, and ends the process at once on a later one (one
  * within {@link RELAYED_SIGNAL_MS} of the first is ignored).
  */
-export function onStop(io: CliIo, onFirst: () => void, interruptedCode: number): () => void {
+export function onStop(
+  io: CliIo,
+  signals: readonly StopSignal[],
+  onFirst: () => void,
+  interruptedCode: number,
+): () => void {
   let firstAt: number | undefined;
   return io.onStopSignal(() => {
     if (firstAt === undefined) {
@@ -62,5 +70,5 @@ export function onStop(io: CliIo, onFirst: () => void, interruptedCode: number):
     } else if (io.now() - firstAt >= RELAYED_SIGNAL_MS) {
       io.exitNow(interruptedCode);
     }
-  });
+  }, signals);
 }
