@@ -342,11 +342,13 @@ describe('close() past its grace period', () => {
       await other.gateway.close();
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(await answer).not.toBe(200);
-      // close() resolved only after the scan settled: it failed, and the refusal was audited.
+      // close() resolved only after the scan settled: it failed, and was audited as the
+      // gateway's doing (it stopped), not the client's.
       expect(other.gateway.manager.stats().scans).toEqual({ completed: 0, failed: 1 });
       expect(other.logger.audits('scan').at(-1)).toMatchObject({
         subject: 'user:alice',
-        outcome: 'bad_request',
+        outcome: 'failed',
+        code: 'BREAKWATER_UPLOAD_SHUTTING_DOWN',
       });
       await expect(readdir(other.config.quarantine.dir)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { AuthorizationService } from '@breakwater/authz';
@@ -128,6 +129,8 @@ export async function startGateway(
       : undefined;
     if (dashboard !== undefined) undo.push(() => dashboard.close());
     const shutdown = new AbortController();
+    // Every request in flight listens to it (route-context.ts), far more than the default 10.
+    setMaxListeners(0, shutdown.signal);
     const inFlight = new InFlight();
     const app = buildApp(config, logger, dashboard);
     const context: RouteContext = {
@@ -214,7 +217,7 @@ function buildApp(
       reply.header('x-request-id', request.id);
       answer(error, request, reply);
     },
-    ...serverTimeouts(config.limits),
+    ...serverTimeouts(config.limits, config.scan.timeoutMs),
     logger: false,
     trustProxy: false,
     return503OnClosing: true,
