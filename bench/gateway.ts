@@ -2,7 +2,9 @@
  * Case 12: what the gateway costs over the scan it wraps. 2,000 uploads of 10 KB, 32 at once,
  * through a gateway started in this process (startGateway on 127.0.0.1:0, the YARA engine on the
  * shipped rules, a real embedded SpiceDB with the decision cache warm, the default policy),
- * sent over HTTP with keep-alive as raw bodies, against the same files through the same
+ * sent over HTTP with keep-alive as raw bodies by a client in a process of its own
+ * (gateway-client.ts: callers are other processes in production, and a client on the gateway's
+ * main thread took a fifth of that thread's CPU), against the same files through the same
  * gateway's ScanManager.scanWithPolicy in-process: from disk (FileInput.fromPath, as a program
  * scanning its files would) and as a stream (FileInput.fromStream, what the gateway hands the
  * manager: held in memory up to 1 MiB, spooled past that). Files per second and each file's
@@ -11,14 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { EmbeddedSpiceDb } from '@breakwater/authz/embedded';
 import type { Logger } from '@breakwater/core';
-import type { Gateway } from '@breakwater/gateway';
 import type { FileInput } from '@breakwater/scanbridge';
+import { LoadClient } from './gateway-load.js';
+import { type ScanOne, type Slice, timeSlice } from './gateway-pool.js';
 import { type CaseResult, collectRows, push, rotate, StateError } from './harness.js';
 
 export interface GatewayBenchOptions {
@@ -33,7 +35,7 @@ export const GATEWAY_FULL: GatewayBenchOptions = { uploads: 2_000, bytes: 10 * 1
 export const GATEWAY_CONTENDERS = {
   fromPath: 'bare ScanManager.scanWithPolicy, FileInput.fromPath',
   fromStream: 'ScanManager.scanWithPolicy, FileInput.fromStream',
-  http: 'gateway: POST /v1/tenants/:tenant/scans over HTTP',
+  http: 'gateway: POST /v1/tenants/:tenant/scans over HTTP, from a client process',
 } as const;
 
 const TENANT = 'bench';
@@ -50,12 +52,9 @@ const QUIET: Logger = {
   },
 };
 
-/** What one contender does with file `index`; resolves to the policy's decision. */
-type ScanOne = (index: number) => Promise<string>;
-
 interface Contender {
   readonly name: string;
-  readonly scan: ScanOne;
+  readonly run: (indexes: readonly number[], inFlight: number) => Promise<Slice>;
 }
 
 interface Timed {
@@ -67,70 +66,15 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-/** Every file of `indexes`, `inFlight` at once; each must come out allowed (random bytes are clean). */
+/** Every file of `indexes` through `contender`, `inFlight` at once; each must come out allowed. */
 async function run(contender: Contender, indexes: readonly number[], inFlight: number) {
-  let next = 0;
-  const latencies: number[] = [];
-  const wrong: string[] = [];
-  const worker = async (): Promise<void> => {
-    while (next < indexes.length) {
-      const index = indexes[next++] as number;
-      const began = performance.now();
-      const decision = await contender.scan(index);
-      latencies.push(performance.now() - began);
-      if (decision !== 'allow') wrong.push(decision);
-    }
-  };
-  const began = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const seconds = (performance.now() - began) / 1000;
-  if (wrong.length > 0) {
+  const { seconds, latencies, refused } = await contender.run(indexes, inFlight);
+  if (refused.length > 0) {
     throw new StateError(
-      `case gateway: ${contender.name} decided ${wrong[0]} for ${wrong.length} of ${indexes.length} random files, expected allow`,
+      `case gateway: ${contender.name} decided ${refused[0]} for ${refused.length} of ${indexes.length} random files, expected allow`,
     );
   }
   return { seconds, latencies };
-}
-
-/** POST one raw body; resolves to the decision the gateway answered for it. */
-function post(
-  agent: Agent,
-  gateway: Gateway,
-  token: string,
-  filename: string,
-  body: Uint8Array,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gateway.url}/v1/tenants/${TENANT}/scans`,
-      {
-        agent,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/octet-stream',
-          'content-length': body.byteLength,
-          'x-filename': filename,
-        },
-      },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (part: Buffer) => parts.push(part));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          if (res.statusCode !== 200) {
-            reject(new StateError(`case gateway: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-            return;
-          }
-          const answer = JSON.parse(text) as { files: { decision: string }[] };
-          resolve(answer.files[0]?.decision ?? 'none');
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** The case's set-up: SpiceDB, the gateway, the files, the contenders. */
@@ -197,19 +141,28 @@ class GatewayBench {
       );
       const gateway = await startGateway(config, { logger: QUIET });
       stops.push(() => gateway.close());
-      const agent = new Agent({ keepAlive: true, maxSockets: options.inFlight });
-      stops.push(() => agent.destroy());
+      const client = await LoadClient.start({
+        endpoint: `${gateway.url}/v1/tenants/${TENANT}/scans`,
+        token,
+        paths,
+        sockets: options.inFlight,
+      });
+      stops.push(() => client.close());
       const { manager } = gateway;
       const decision = async (input: FileInput) =>
         (await manager.scanWithPolicy(input)).decision.action.type;
+      const inProcess =
+        (scan: ScanOne): Contender['run'] =>
+        (indexes, inFlight) =>
+          timeSlice(indexes, inFlight, scan);
       const contenders: Contender[] = [
         {
           name: GATEWAY_CONTENDERS.fromPath,
-          scan: (i) => decision(FileInput.fromPath(paths[i] as string)),
+          run: inProcess((i) => decision(FileInput.fromPath(paths[i] as string))),
         },
         {
           name: GATEWAY_CONTENDERS.fromStream,
-          scan: (i) => {
+          run: inProcess((i) => {
             const bytes = bodies[i] as Uint8Array;
             return decision(
               FileInput.fromStream(Readable.from([bytes]), {
@@ -217,11 +170,11 @@ class GatewayBench {
                 sizeHint: bytes.byteLength,
               }),
             );
-          },
+          }),
         },
         {
           name: GATEWAY_CONTENDERS.http,
-          scan: (i) => post(agent, gateway, token, `file-${i}.bin`, bodies[i] as Uint8Array),
+          run: (indexes, inFlight) => client.run(indexes, inFlight),
         },
       ];
       // The decision cache warm, the YARA process started, the connections open.
@@ -284,7 +237,7 @@ export async function gatewayCases(
   return [
     {
       id: 'gateway-throughput',
-      title: `12. gateway: ${what}; through the gateway (HTTP keep-alive, a Bearer token, SpiceDB with the cache warm, the default policy) and through its ScanManager in-process`,
+      title: `12. gateway: ${what}; through the gateway (HTTP keep-alive from a client process of its own, latencies timed there; a Bearer token, SpiceDB with the cache warm, the default policy) and through its ScanManager in-process`,
       unit: 'files/s',
       rows: collectRows(rate),
     },

@@ -123,8 +123,9 @@ function metricsTargets(cases: CaseResult[]): Target[] {
 }
 
 /**
- * Case 12's targets, when it ran: the gateway at 0.8x or more of the files/s the same files get
- * through ScanManager in-process, from disk (the issue's target: what a program scanning its
+ * Case 12's targets, when it ran: the gateway, loaded over HTTP by a client in a process of its
+ * own as callers are, at 0.8x or more of the files/s the same files get through ScanManager
+ * in-process, from disk (the issue's target: what a program scanning its
  * files in-process gets), and from a stream as the gateway hands them over (what HTTP,
  * authorization and the upload intake alone cost).
  */
