@@ -79,8 +79,7 @@ describe('runCli serve', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // The gateway's own log goes to the command's stderr, as JSON lines.
     expect(cli.stderr()).toMatch(/^\{"level":\d+,/m);
-    // A service outlives the terminal it was started from (nohup): SIGHUP does not stop it.
-    expect(cli.asked).toEqual([['SIGINT', 'SIGTERM']]);
+    expect(cli.asked).toEqual([['SIGINT', 'SIGTERM', 'SIGHUP']]);
     cli.signal('SIGINT');
     expect(cli.exits).toEqual([]);
     // npm relays the terminal's SIGINT a few ms after the process group got it.

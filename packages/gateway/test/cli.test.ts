@@ -148,35 +148,39 @@ describe('breakwater-gateway', () => {
     );
   });
 
-  it('serves with the flags over the file, prints where, and stops cleanly on SIGTERM', async () => {
-    // The file's port is taken (by nothing that matters: the flag wins) and its SpiceDB remote;
-    // the flags put the gateway on a free port and SpiceDB on loopback, so no key is needed.
-    const home = mkdtempSync(join(dir, 'serve-'));
-    const file = join(home, 'serve.json');
-    writeFileSync(
-      file,
-      JSON.stringify({ port: 1, spicedb: { endpoint: 'spicedb.example.com:50051' } }),
-    );
-    const gateway = start(
-      ['serve', '--config', 'serve.json', '--port', '0', '--spicedb', '127.0.0.1:1'],
-      {
-        cwd: home,
-      },
-    );
-    await until(() => gateway.stdout().includes('\n'), 'the listening line');
-    const line = gateway.stdout();
-    expect(line).toMatch(/^breakwater-gateway listening on http:\/\/127\.0\.0\.1:\d+\n$/);
-    const url = line.trim().split(' ').at(-1) as string;
-    expect(url).not.toMatch(/:1$/);
-    const health = await fetch(`${url}/healthz`);
-    expect(health.status).toBe(200);
-    gateway.child.kill('SIGTERM');
-    expect(await gateway.exit).toEqual({ code: 0, signal: null });
-    expect(gateway.stdout()).toBe(line);
-    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
-    // Nothing was uploaded, so nothing was written beside the configuration.
-    expect(readdirSync(home)).toEqual(['serve.json']);
-  });
+  // SIGHUP too: a closed terminal must not end it without its teardown (spooled uploads stay).
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    'serves with the flags over the file, prints where, and stops cleanly on %s',
+    async (signal) => {
+      // The file's port is taken (by nothing that matters: the flag wins) and its SpiceDB remote;
+      // the flags put the gateway on a free port and SpiceDB on loopback, so no key is needed.
+      const home = mkdtempSync(join(dir, 'serve-'));
+      const file = join(home, 'serve.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ port: 1, spicedb: { endpoint: 'spicedb.example.com:50051' } }),
+      );
+      const gateway = start(
+        ['serve', '--config', 'serve.json', '--port', '0', '--spicedb', '127.0.0.1:1'],
+        {
+          cwd: home,
+        },
+      );
+      await until(() => gateway.stdout().includes('\n'), 'the listening line');
+      const line = gateway.stdout();
+      expect(line).toMatch(/^breakwater-gateway listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+      const url = line.trim().split(' ').at(-1) as string;
+      expect(url).not.toMatch(/:1$/);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      gateway.child.kill(signal);
+      expect(await gateway.exit).toEqual({ code: 0, signal: null });
+      expect(gateway.stdout()).toBe(line);
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      // Nothing was uploaded, so nothing was written beside the configuration.
+      expect(readdirSync(home)).toEqual(['serve.json']);
+    },
+  );
 });
 
 describe('breakwater-gateway demo', () => {

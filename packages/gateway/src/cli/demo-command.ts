@@ -1,12 +1,12 @@
 import { runDemo } from '../demo/run.js';
 import { EXIT } from './exit-codes.js';
-import { type CliIo, DEMO_SIGNALS, onStop } from './io.js';
+import { type CliIo, onStop, STOP_SIGNALS } from './io.js';
 import type { Command } from './parse-args.js';
 
 /** `demo`: runDemo until it ends by itself (`--duration`) or a signal ends it; its code is ours. */
 export async function demoCommand(command: Command & { name: 'demo' }, io: CliIo): Promise<number> {
   const controller = new AbortController();
-  const remove = onStop(io, DEMO_SIGNALS, () => controller.abort(), EXIT.interrupted);
+  const remove = onStop(io, STOP_SIGNALS, () => controller.abort(), EXIT.interrupted);
   try {
     return await runDemo({
       host: command.host,

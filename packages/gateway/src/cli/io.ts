@@ -2,12 +2,10 @@ import type { Readable, Writable } from 'node:stream';
 
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
-/** What stops a service: a supervisor's SIGTERM, Ctrl-C. A closed terminal does not (`nohup`). */
-export const SERVE_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM'];
-
-// The demo also stops on SIGHUP: a closed terminal hangs its jobs up, and by default that ends
-// node at once, without the teardown that removes what the demo made.
-export const DEMO_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+// SIGHUP too: a closed terminal hangs its jobs up, and without a listener that ends node at
+// once, without the teardown (spooled uploads and the demo's files would stay). A listener also
+// overrides `nohup`'s ignored SIGHUP: run a long-lived gateway under a supervisor or `setsid`.
+export const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** What the command line touches outside itself, so tests can run it in-process. */
 export interface CliIo {

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load-config.js';
 import { startGateway } from '../server/gateway.js';
 import { jsonLinesLogger } from '../server/json-logger.js';
 import { EXIT } from './exit-codes.js';
-import { type CliIo, onStop, SERVE_SIGNALS } from './io.js';
+import { type CliIo, onStop, STOP_SIGNALS } from './io.js';
 import type { Command } from './parse-args.js';
 import { startFailure } from './start-failure.js';
 
@@ -26,7 +26,7 @@ export async function serveCommand(
   });
   // Listening from the start: a signal while the gateway starts closes it once it is up,
   // rather than killing the process half-way through.
-  const remove = onStop(io, SERVE_SIGNALS, stop, EXIT.interrupted);
+  const remove = onStop(io, STOP_SIGNALS, stop, EXIT.interrupted);
   try {
     let gateway: Awaited<ReturnType<typeof startGateway>>;
     try {
