@@ -53,6 +53,16 @@ describe('checkFilename', () => {
     ['a\u202db.pdf', 'bidirectional control'],
     ['a\u2066b.pdf', 'bidirectional control'],
     ['a\u2069b.pdf', 'bidirectional control'],
+    // Invisible format characters: `report.pdf\u200b` shows as report.pdf, yet its extension is
+    // `pdf\u200b`, so an executable under it escaped the executable-as-document rule.
+    ['report.pdf\u200b', 'invisible format character U+200B'],
+    ['a\u200cb.pdf', 'invisible format character U+200C'],
+    ['a\u200db.pdf', 'invisible format character U+200D'],
+    ['a\u2060b.pdf', 'invisible format character U+2060'],
+    ['\ufeffreport.pdf', 'invisible format character U+FEFF'],
+    ['re\u00adport.exe', 'invisible format character U+00AD'],
+    ['a\u2064b.pdf', 'invisible format character U+2064'],
+    ['tag\u{e0041}.pdf', 'invisible format character U+E0041'],
   ])('refuses %j (%s) with a 400', (name, reason) => {
     const error = refusal(name);
     expect(error.statusCode).toBe(400);
@@ -88,5 +98,12 @@ describe('checkFilename', () => {
     expect(message).toContain('"invoice\\u202efdp.exe"');
     expect(message).toContain('U+202E');
     expect(message).not.toMatch(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('escapes the invisible format character it refuses, so the message shows where it is', () => {
+    const message = refusal('report.pdf\u200b').message;
+    expect(message).toContain('"report.pdf\\u200b"');
+    expect(message).not.toMatch(/\p{Cf}/u);
+    expect(refusal('tag\u{e0041}.pdf').message).toContain('"tag\\u{e0041}.pdf"');
   });
 });

@@ -11,6 +11,11 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 // invisible, they reorder what follows, so `invoice\u202Efdp.exe` shows as "invoiceexe.pdf" to
 // a reviewer while it is an .exe.
 const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// Every other format character (zero-width spaces and joiners, the word joiner, the BOM, the
+// soft hyphen, tags): invisible, so `report.pdf\u200B` shows as report.pdf while its extension
+// is not pdf, and it escapes the rules that judge a file by its extension.
+const FORMAT = /\p{Cf}/u;
+const ESCAPED = /[\u007f-\u009f]|\p{Cf}/gu;
 const SHOWN_CHARACTERS = 80;
 
 /**
@@ -18,7 +23,8 @@ const SHOWN_CHARACTERS = 80;
  * a bare name, never a path. Throws an UploadError (400) naming what is wrong for a name that
  * is missing or empty, `.` or `..`, contains `/` or `\` (so `../` too), a control character
  * (C0, DEL, C1), a Unicode bidirectional control (U+200E, U+200F, U+202A-U+202E,
- * U+2066-U+2069) or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
+ * U+2066-U+2069) or any other invisible format character (Unicode's Cf: U+00AD, U+200B-U+200D,
+ * U+2060-U+2064, U+FEFF, ...), or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
  * it is: nothing is stripped or rewritten, so the name checked is the name used.
  */
 export function checkFilename(name: string | undefined): string {
@@ -44,6 +50,12 @@ export function checkFilename(name: string | undefined): string {
       `The file name ${show(name)} contains the Unicode bidirectional control ${codePoint(bidi)}, which makes it display as another name: send the name without it`,
     );
   }
+  const format = FORMAT.exec(name)?.[0];
+  if (format !== undefined) {
+    throw badName(
+      `The file name ${show(name)} contains the invisible format character ${codePoint(format)}, which hides what the name really is: send the name without it`,
+    );
+  }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_FILENAME_BYTES) {
     throw badName(
@@ -62,12 +74,15 @@ function codePoint(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-/** The name quoted, every control character (and bidirectional control) escaped, cut short when long: safe in any log line. */
+/** The name quoted, every control and format character escaped, cut short when long: safe in any log line. */
 export function show(name: string): string {
   const cut = name.length > SHOWN_CHARACTERS;
   const quoted = JSON.stringify(cut ? name.slice(0, SHOWN_CHARACTERS) : name).replace(
-    /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ESCAPED,
+    (c) => {
+      const hex = (c.codePointAt(0) ?? 0).toString(16);
+      return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+    },
   );
   return cut ? `${quoted}... (${name.length} characters)` : quoted;
 }
