@@ -99,12 +99,13 @@ describe('ClamAvScanner against a real clamd', () => {
       kind: 'timeout',
       message: 'clamav: timed out after 40 ms reading the input',
     });
-    // Long enough to connect on a busy machine: the upload stalls for good either way.
+    // Long enough to connect on a busy machine (300 ms was not, once, under a loaded test run):
+    // the upload stalls for good either way.
     await expect(
-      tcp({ scanTimeoutMs: 300 }).scan(FileInput.fromStream(stalls(new Uint8Array(300_000)))),
+      tcp({ scanTimeoutMs: 1_000 }).scan(FileInput.fromStream(stalls(new Uint8Array(300_000)))),
     ).rejects.toMatchObject({
       kind: 'timeout',
-      message: `clamav: timed out after 300 ms sending the input to clamd at 127.0.0.1:${clamd().port}`,
+      message: `clamav: timed out after 1000 ms sending the input to clamd at 127.0.0.1:${clamd().port}`,
     });
   });
 

@@ -319,7 +319,7 @@ describe('scanbridge usage', () => {
       ],
       [
         ['scan', 'x', '--clamav', '127.0.0.1:99999'],
-        '--clamav 127.0.0.1:99999: ClamAvScanner: option "port" must be <= 65535',
+        '--clamav "127.0.0.1:99999": the port must be 1 to 65535, got 99999',
       ],
       [
         ['scan', 'x', '--virustotal-upload', '--clamav', '127.0.0.1:1'],

@@ -13,18 +13,20 @@ describe('clamdAddress', () => {
     expect(clamdAddress('/run/clamav/clamd.ctl')).toEqual({ socketPath: '/run/clamav/clamd.ctl' });
   });
 
-  it('refuses what is neither, naming the forms it takes', () => {
-    for (const spec of [
-      '',
-      '::1',
-      'host:',
-      'host:port',
-      '[::1',
-      'a:1:2',
-      'host:0',
-      'host:65536',
-      '[::1]:99999',
+  it('refuses a port past 65535 (or 0), saying so', () => {
+    for (const [spec, port] of [
+      ['host:0', '0'],
+      ['host:65536', '65536'],
+      ['[::1]:99999', '99999'],
     ]) {
+      expect(() => clamdAddress(spec as string)).toThrow(
+        `--clamav ${JSON.stringify(spec)}: the port must be 1 to 65535, got ${port}`,
+      );
+    }
+  });
+
+  it('refuses what is neither, naming the forms it takes', () => {
+    for (const spec of ['', '::1', 'host:', 'host:port', '[::1', 'a:1:2']) {
       expect(() => clamdAddress(spec)).toThrow(UsageError);
       expect(() => clamdAddress(spec)).toThrow(
         'expected host, host:port, [ipv6]:port, or a unix socket',
