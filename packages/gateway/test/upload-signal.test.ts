@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestSignal } from '../src/server/route-context.js';
+import { ClientGoneError } from '../src/upload/index.js';
 import { RawClient, send } from './upload-harness.js';
 
 const shutdown = new AbortController();
@@ -10,6 +11,7 @@ let port: number;
 const seen: AbortSignal[] = [];
 const held: AbortSignal[] = [];
 let release: (() => void) | undefined;
+let lateSignal: ((signal: AbortSignal) => void) | undefined;
 
 beforeAll(async () => {
   app = Fastify();
@@ -27,6 +29,13 @@ beforeAll(async () => {
       release?.();
     });
     return { aborted: String(reason) };
+  });
+  // As a scan route whose client left while it was being authorized (a slow SpiceDB): the
+  // response has closed before the signal is asked for.
+  app.post('/late', async (request, reply) => {
+    if (!reply.raw.destroyed) await new Promise((resolve) => reply.raw.once('close', resolve));
+    lateSignal?.(requestSignal(request, reply, shutdown.signal));
+    return {};
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -71,6 +80,21 @@ describe('requestSignal', () => {
     await client.closed();
     await expect.poll(() => signal?.aborted).toBe(true);
     expect(String(signal?.reason)).toMatch(/the client went away/);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('aborts at once, with nothing left on the shutdown signal, when the client left before the signal was asked for', async () => {
+    const signals = new Promise<AbortSignal>((resolve) => {
+      lateSignal = resolve;
+    });
+    const client = new RawClient(port);
+    await client.write('POST /late HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n');
+    client.destroy();
+    await client.closed();
+    const signal = await signals;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(ClientGoneError);
+    expect(String(signal.reason)).toMatch(/the client went away/);
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 

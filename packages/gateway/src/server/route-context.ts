@@ -23,7 +23,8 @@ export interface RouteContext {
  * Aborts when the client goes away before its answer is written, or the gateway shuts down: a
  * scan nobody waits for stops reading, and its spooled file is removed. One listener on
  * `shutdown` while the request runs, not AbortSignal.any: on Node 20 that leaves an entry per
- * request in the long-lived signal's dependant set, never pruned (nodejs/node#55351).
+ * request in the long-lived signal's dependant set, never pruned (nodejs/node#55351). Already
+ * aborted (ClientGoneError) when the client has gone by the time it is asked for.
  */
 export function requestSignal(
   request: FastifyRequest,
@@ -31,13 +32,22 @@ export function requestSignal(
   shutdown: AbortSignal,
 ): AbortSignal {
   const controller = new AbortController();
+  const gone = (): void => {
+    if (!reply.raw.writableEnded)
+      controller.abort(new ClientGoneError(`request ${request.id}: the client went away`));
+  };
+  // A client that left while the request was being authorized has closed the response already:
+  // its 'close' will not come again, so a listener added now would stay on `shutdown` for good.
+  if (reply.raw.destroyed) {
+    gone();
+    return controller.signal;
+  }
   const onShutdown = (): void => controller.abort(shutdown.reason);
   if (shutdown.aborted) onShutdown();
   else shutdown.addEventListener('abort', onShutdown, { once: true });
   reply.raw.once('close', () => {
     shutdown.removeEventListener('abort', onShutdown);
-    if (!reply.raw.writableEnded)
-      controller.abort(new ClientGoneError(`request ${request.id}: the client went away`));
+    gone();
   });
   return controller.signal;
 }
