@@ -18,6 +18,9 @@ import { InstreamBody } from './instream-body.js';
 import { ScanDeadline } from './scan-deadline.js';
 import { ScanSlots } from './scan-slots.js';
 
+/** How long after the scan's deadline a connection's own timer would fire. */
+const DEADLINE_FIRST_MS = 50;
+
 export interface ClamAvScannerOptions {
   /** clamd's TCP address. Default 127.0.0.1 (when no `socketPath` is given). */
   host?: string | undefined;
@@ -386,7 +389,10 @@ export class ClamAvScanner implements Scanner {
       body,
       chunkSize: this.chunkSize,
       connectTimeoutMs: this.connectTimeoutMs,
-      timeoutMs: deadline.remaining(),
+      // Only a backstop: the deadline's own timer, which says what the scan was doing
+      // ("sending the input"), must end it first. At exactly remaining() the two raced, and
+      // this one's "did not answer INSTREAM" blamed clamd for an upload that had stalled.
+      timeoutMs: deadline.remaining() + DEADLINE_FIRST_MS,
       signal: deadline.signal,
       progress: (step) => {
         deadline.phase = step === 'connected' ? this.phases.sending : this.phases.verdict;
