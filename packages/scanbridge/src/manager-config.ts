@@ -9,6 +9,7 @@ import {
   requireObject,
 } from '@breakwater/core/validate';
 import { EXTRA_HASHES, type ExtraHash } from './hashing.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from './prepare.js';
 
 export type ScanMode = 'all' | 'first-success';
 
@@ -31,6 +32,13 @@ export interface ManagerConfig {
   clock?: Clock | undefined;
   /** Where stream inputs are spooled (privately, briefly) before engines read them. Default the OS temp dir. */
   spoolDir?: string | undefined;
+  /**
+   * Bytes held in memory at once across every input being prepared (a stream or a small file is
+   * held in memory up to 1 MiB); one that would pass it goes to disk instead (a stream to
+   * `spoolDir`, a file read from its handle). Given back when the scan ends. Default 64 MiB;
+   * 0 = always on disk.
+   */
+  memoryBudget?: number | undefined;
 }
 
 export interface Settings {
@@ -41,6 +49,8 @@ export interface Settings {
   readonly hashes: readonly ExtraHash[];
   readonly clock: Clock;
   readonly spoolDir: string;
+  /** This manager's own: shared by its scans, not with other managers. */
+  readonly memoryBudget: MemoryBudget;
 }
 
 const OWNER = 'ScanManager';
@@ -52,6 +62,7 @@ const KEYS: ReadonlySet<string> = new Set([
   'hashes',
   'clock',
   'spoolDir',
+  'memoryBudget',
 ]);
 
 export function resolveConfig(config: ManagerConfig, scanners: number): Settings {
@@ -90,5 +101,8 @@ export function resolveConfig(config: ManagerConfig, scanners: number): Settings
     hashes,
     clock,
     spoolDir,
+    memoryBudget: new MemoryBudget(
+      integerAtLeast(OWNER, 'memoryBudget', config.memoryBudget ?? DEFAULT_MEMORY_BUDGET, 0),
+    ),
   };
 }

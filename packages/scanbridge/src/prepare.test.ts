@@ -9,7 +9,7 @@ import { FileInput } from './input.js';
 import { ScanManager } from './manager.js';
 import { MeteredRead, readMetadata } from './metadata.js';
 import { MockScanner } from './mock-scanner.js';
-import { IN_MEMORY_BYTES, prepareInput } from './prepare.js';
+import { IN_MEMORY_BYTES, MemoryBudget, type Prepared, prepareInput } from './prepare.js';
 import { type Scanner, scanResult } from './scanner.js';
 
 const tempDir = tempDirs();
@@ -388,5 +388,109 @@ describe('ScanManager with a large file', () => {
       size: content.byteLength,
       hash: { sha256: sha256(content) },
     });
+  });
+});
+
+describe('prepareInput within a memory budget', () => {
+  const MiB = 1024 * 1024;
+
+  it('holds streams in memory only while the budget lasts: the one that would pass it is spooled, and the budget returns on close', async () => {
+    const spoolDir = await tempDir();
+    const memoryBudget = new MemoryBudget(2 * MiB);
+    const contents = [0, 1, 2].map((n) => patterned(MiB - 1).map((b) => b ^ n));
+    // Interleaved, as concurrent uploads arrive: every stream holds a part when the budget runs out.
+    const prepared: Prepared[] = await Promise.all(
+      contents.map((content, n) =>
+        prepareInput(streamOf(content, 64 * 1024, `upload-${n}.bin`), {
+          ...options,
+          spoolDir,
+          memoryBudget,
+        }),
+      ),
+    );
+    try {
+      expect(await entries(spoolDir)).toHaveLength(1);
+      const inMemory = prepared.filter((p) => p.input.path === undefined);
+      expect(inMemory).toHaveLength(2);
+      expect(memoryBudget.held).toBe(2 * (MiB - 1));
+      for (const [n, p] of prepared.entries()) {
+        const expected = sha256(contents[n] as Uint8Array);
+        const { input, metadata } = p.forEngine();
+        expect(input.filename).toBe(`upload-${n}.bin`);
+        expect(metadata()?.hash.sha256).toBe(expected);
+        expect(sha256(await input.readAll())).toBe(expected);
+      }
+    } finally {
+      await Promise.all(prepared.map((p) => p.close()));
+    }
+    expect(memoryBudget.held).toBe(0);
+    expect(await entries(spoolDir)).toEqual([]);
+    const again = await prepareInput(streamOf(patterned(MiB - 1), 64 * 1024), {
+      ...options,
+      spoolDir,
+      memoryBudget,
+    });
+    expect(again.input.path).toBeUndefined();
+    expect(memoryBudget.held).toBe(MiB - 1);
+    await again.close();
+    await again.close();
+    expect(memoryBudget.held).toBe(0);
+  });
+
+  it('spools every stream with a budget of 0, and reads a file on disk from its handle', async () => {
+    const spoolDir = await tempDir();
+    const memoryBudget = new MemoryBudget(0);
+    const stream = await prepareInput(streamOf(patterned(10), 4), {
+      ...options,
+      spoolDir,
+      memoryBudget,
+    });
+    const path = join(await tempDir(), 'small.txt');
+    await writeFile(path, 'small, on disk');
+    const file = await prepareInput(FileInput.fromPath(path), {
+      ...options,
+      spoolDir,
+      memoryBudget,
+    });
+    try {
+      expect(await entries(spoolDir)).toHaveLength(1);
+      expect(sha256(await stream.forEngine().input.readAll())).toBe(sha256(patterned(10)));
+      // Not copied into the spool: engines read the file itself.
+      expect(file.forEngine().input.path).toBe(path);
+      expect(Buffer.from(await file.forEngine().input.readAll()).toString()).toBe('small, on disk');
+      expect(memoryBudget.held).toBe(0);
+    } finally {
+      await Promise.all([stream.close(), file.close()]);
+    }
+    expect(await entries(spoolDir)).toEqual([]);
+  });
+
+  it('gives the budget back when a stream held in memory fails', async () => {
+    const memoryBudget = new MemoryBudget(MiB);
+    const broken = FileInput.fromStream(
+      (async function* () {
+        yield new Uint8Array(1000).fill(1);
+        throw new Error('connection reset');
+      })(),
+      { filename: 'broken.bin' },
+    );
+    await expect(
+      prepareInput(broken, { ...options, spoolDir: await tempDir(), memoryBudget }),
+    ).rejects.toThrow();
+    expect(memoryBudget.held).toBe(0);
+  });
+
+  it('keeps a small stream in memory by default: no spool file', async () => {
+    const spoolDir = await tempDir();
+    const prepared = await prepareInput(streamOf(patterned(10_000), 1000), {
+      ...options,
+      spoolDir,
+    });
+    try {
+      expect(prepared.input.path).toBeUndefined();
+      expect(await entries(spoolDir)).toEqual([]);
+    } finally {
+      await prepared.close();
+    }
   });
 });

@@ -15,6 +15,11 @@ export interface PrepareOptions {
   spoolDir: string;
   /** Files up to this size are read into memory; default {@link IN_MEMORY_BYTES}. */
   inMemoryBytes?: number | undefined;
+  /**
+   * What every preparation holding bytes in memory shares; default one budget of
+   * {@link DEFAULT_MEMORY_BUDGET} for every preparation given none.
+   */
+  memoryBudget?: MemoryBudget | undefined;
 }
 
 /** The input made ready for its engines: checked, and readable as often as needed. */
@@ -47,6 +52,45 @@ export interface EngineInput {
  */
 export const IN_MEMORY_BYTES = 1024 * 1024;
 
+/** The bytes preparations hold in memory at once, by default: 64 MiB. */
+export const DEFAULT_MEMORY_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * How many bytes the preparations sharing it may hold in memory at once. Each holds a small
+ * input in memory only while the total fits; one that would pass it goes to disk instead, so
+ * many uploads stalled just short of 1 MiB cannot fill the heap.
+ */
+export class MemoryBudget {
+  readonly limit: number;
+  private taken = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.taken;
+  }
+
+  get available(): number {
+    return this.limit - this.taken;
+  }
+
+  /** Takes `bytes` if they fit, and says whether they did; nothing is taken when they do not. */
+  take(bytes: number): boolean {
+    if (bytes > this.available) return false;
+    this.taken += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.taken -= bytes;
+  }
+}
+
+const sharedBudget = new MemoryBudget(DEFAULT_MEMORY_BUDGET);
+
 /**
  * Checks the input before any engine sees it, so a missing, empty, unreadable or oversized file
  * never reaches (or trips) an engine. A stream is read once, into memory while it fits and into
@@ -63,7 +107,11 @@ export async function prepareInput(input: FileInput, options: PrepareOptions): P
     // A preparation that timed out while the open was stuck has nobody to hand the file to.
     options.signal?.throwIfAborted();
     if (file.size > options.maxBytes) throw tooLarge(path, options.maxBytes, file.size);
-    if (file.size > (options.inMemoryBytes ?? IN_MEMORY_BYTES)) return onDisk(input, file, options);
+    // A file on disk that does not fit in memory now is read from its handle, not copied.
+    const budget = options.memoryBudget ?? sharedBudget;
+    if (file.size > Math.min(options.inMemoryBytes ?? IN_MEMORY_BYTES, budget.available)) {
+      return onDisk(input, file, options);
+    }
     // A stat size of 0 says nothing (/proc files have content): such a file is read as a stream
     // is, to find out how much there is.
     const prepared = await held(input, input.withOpenFile(file), options);
@@ -92,10 +140,15 @@ async function inMemory(input: FileInput, options: PrepareOptions): Promise<Prep
   return inMemoryCopy(input, joinChunks(parts), read.metadata());
 }
 
-function inMemoryCopy(original: FileInput, bytes: Uint8Array, metadata: FileMetadata): Prepared {
+function inMemoryCopy(
+  original: FileInput,
+  bytes: Uint8Array,
+  metadata: FileMetadata,
+  release: () => void = () => {},
+): Prepared {
   const input = original.withContent(bytes, metadata);
   const engineInput: EngineInput = { input, metadata: () => metadata };
-  return { input, forEngine: () => engineInput, close: async () => {} };
+  return { input, forEngine: () => engineInput, close: async () => release() };
 }
 
 /**
@@ -121,10 +174,10 @@ function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): P
 }
 
 /**
- * Reads `reading` once, hashed as it arrives, into memory while it fits in `inMemoryBytes`;
- * once it grows past that, what was read so far and then the rest go to a private temporary
- * file instead, so memory stays bounded. The result is still `original` in its name, label and
- * path.
+ * Reads `reading` once, hashed as it arrives, into memory while it fits in `inMemoryBytes` and
+ * the memory budget; once it grows past either, what was read so far and then the rest go to a
+ * private temporary file instead (giving its share of the budget back), so memory stays
+ * bounded. The result is still `original` in its name, label and path.
  */
 async function held(
   original: FileInput,
@@ -132,8 +185,14 @@ async function held(
   options: PrepareOptions,
 ): Promise<Prepared> {
   const inMemoryBytes = options.inMemoryBytes ?? IN_MEMORY_BYTES;
+  const budget = options.memoryBudget ?? sharedBudget;
   const read = new MeteredRead(reading, options);
   let parts: Uint8Array[] = [];
+  let taken = 0;
+  const release = (): void => {
+    budget.give(taken);
+    taken = 0;
+  };
   let spool: Spool | undefined;
   try {
     for await (const chunk of read.chunks()) {
@@ -142,14 +201,22 @@ async function held(
         continue;
       }
       parts.push(chunk);
-      if (read.bytesRead > inMemoryBytes) {
-        const { spoolDir } = options;
-        spool = await Spool.create(spoolDir, 'scanbridge-', spoolErrors(original, spoolDir));
-        for (const part of parts) await spool.write(part);
-        parts = [];
+      if (read.bytesRead <= inMemoryBytes && budget.take(chunk.byteLength)) {
+        taken += chunk.byteLength;
+        continue;
       }
+      // Given back before the copy is made, not after: the streams held with it fill the budget
+      // again instead of all going to disk while this one's folder is made. What it held is
+      // written out at the disk's pace, not the client's, so no client keeps it in memory.
+      release();
+      const { spoolDir } = options;
+      spool = await Spool.create(spoolDir, 'scanbridge-', spoolErrors(original, spoolDir));
+      for (const part of parts) await spool.write(part);
+      parts = [];
     }
-    if (spool === undefined) return inMemoryCopy(original, joinChunks(parts), read.metadata());
+    if (spool === undefined) {
+      return inMemoryCopy(original, joinChunks(parts), read.metadata(), release);
+    }
     await spool.finish();
     const copy = original.withSpooledCopy(spool.path);
     const metadata = read.metadata();
@@ -157,6 +224,7 @@ async function held(
     const done = spool;
     return { input: copy, forEngine: () => engineInput, close: () => done.remove() };
   } catch (error) {
+    release();
     await spool?.remove();
     throw error;
   }
