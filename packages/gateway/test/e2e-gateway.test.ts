@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrometheusServer, startPrometheus } from '../../prometheus/test/prometheus-server.js';
 import { alive, descendants, sampleRss } from './e2e/processes.js';
 import {
+  CACHE_FRESH_MS,
   CLAMD_FAILURES_TO_OPEN,
   type E2eStack,
   type E2eUser,
@@ -76,6 +77,16 @@ async function scansCounted(): Promise<number> {
   for (const match of (await metricsText()).matchAll(/^scanbridge_scans_total\{[^}]*\} (\S+)$/gm))
     sum += Number(match[1]);
   return sum;
+}
+
+/** One sample's value in the exposition (0 when the series is absent), labels in any order. */
+function sampleOf(text: string, name: string, labels: Record<string, string>): number {
+  for (const match of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const has = match[1]?.split(',') ?? [];
+    if (Object.entries(labels).every(([k, v]) => has.includes(`${k}="${v}"`)))
+      return Number(match[2]);
+  }
+  return 0;
 }
 
 /** Polls `read` until `done` accepts what it gives; fails with the last value after `withinMs`. */
@@ -269,7 +280,9 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
   }, 120_000);
 
   it('while SpiceDB is paused: a caller allowed before still uploads, one never seen is denied, and the breaker shows open', async () => {
-    // alice was allowed by the tests above; adam, who may scan, has not been asked about yet.
+    // alice is allowed now; adam, who may scan, has not been asked about yet.
+    expect((await upload('alice', 'notes.txt', CLEAN_TEXT)).status).toBe(200);
+    const allowedAt = performance.now();
     stack.spicedbProxy.pause();
     try {
       const denied = await upload('adam', 'notes.txt', CLEAN_TEXT);
@@ -278,9 +291,19 @@ describe('the gateway process: breakwater-gateway serve with clamd, YARA and Spi
       expect(await errorOf(denied)).toMatchObject({ permission: 'scan' });
       expect((await dashboardShows('spicedb', 'open')).get('spicedb')).toBe('open');
 
+      // Past the cache's freshness only the fallback can let alice in, from her cached allow.
+      const wait = CACHE_FRESH_MS + 200 - (performance.now() - allowedAt);
+      if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+      const fallbackAllowed = async (): Promise<number> =>
+        sampleOf(await metricsText(), 'authorization_check_total', {
+          result: 'allowed',
+          source: 'fallback',
+        });
+      const before = await fallbackAllowed();
       const cached = await upload('alice', 'notes.txt', CLEAN_TEXT);
       expect(cached.status).toBe(200);
       expect((await filesOf(cached))[0]?.decision).toBe('allow');
+      expect(await fallbackAllowed()).toBe(before + 1);
     } finally {
       stack.spicedbProxy.pass();
     }
