@@ -529,6 +529,23 @@ describe('ScanManager under adversity', () => {
     });
   });
 
+  it('holds a small stream in memory within its memoryBudget, and spools it with none', async () => {
+    const small = () => FileInput.fromStream(Readable.from([Buffer.from('ten bytes!')]));
+    const roomy = ScanManager.builder()
+      .addScanner(clean('a'))
+      .withConfig({ spoolDir: '/nonexistent/spool' })
+      .build();
+    expect((await roomy.scan(small())).aggregatedOutcome.type).toBe('clean');
+    const none = ScanManager.builder()
+      .addScanner(clean('a'))
+      .withConfig({ spoolDir: '/nonexistent/spool', memoryBudget: 0 })
+      .build();
+    await expect(none.scan(small())).rejects.toMatchObject({
+      kind: 'configuration',
+      message: expect.stringContaining('option "spoolDir"'),
+    });
+  });
+
   it('refuses a time limit no timer can hold', () => {
     expect(() =>
       ScanManager.builder()

@@ -169,7 +169,7 @@ export class ScanManager {
     context: ScanContext,
     options: ScanCallOptions,
   ): Promise<Preparation> {
-    const { clock, maxFileSize, hashes, spoolDir, scanTimeoutMs } = this.settings;
+    const { clock, maxFileSize, hashes, spoolDir, scanTimeoutMs, memoryBudget } = this.settings;
     const id = randomUUID();
     const requestedAt = clock.now();
     this.audit.scanStarted(id, input.filename, context, this.names);
@@ -184,7 +184,13 @@ export class ScanManager {
         options.signal,
         (ms) => preparationTimeout(input, ms),
         (signal) => {
-          preparing = prepareInput(input, { maxBytes: maxFileSize, hashes, signal, spoolDir });
+          preparing = prepareInput(input, {
+            maxBytes: maxFileSize,
+            hashes,
+            signal,
+            spoolDir,
+            memoryBudget,
+          });
           return preparing;
         },
       );
