@@ -12,10 +12,11 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 // a reviewer while it is an .exe.
 const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // Every other format character (zero-width spaces and joiners, the word joiner, the BOM, the
-// soft hyphen, tags): invisible, so `report.pdf\u200B` shows as report.pdf while its extension
-// is not pdf, and it escapes the rules that judge a file by its extension.
-const FORMAT = /\p{Cf}/u;
-const ESCAPED = /[\u007f-\u009f]|\p{Cf}/gu;
+// soft hyphen, tags) and every default-ignorable one (variation selectors, the combining
+// grapheme joiner, the Hangul fillers): invisible, so `report.pdf\u200B` shows as report.pdf
+// while its extension is not pdf, and it escapes the rules that judge a file by its extension.
+const FORMAT = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const ESCAPED = /[\u007f-\u009f\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 const SHOWN_CHARACTERS = 80;
 
 /**
@@ -23,8 +24,8 @@ const SHOWN_CHARACTERS = 80;
  * a bare name, never a path. Throws an UploadError (400) naming what is wrong for a name that
  * is missing or empty, `.` or `..`, contains `/` or `\` (so `../` too), a control character
  * (C0, DEL, C1), a Unicode bidirectional control (U+200E, U+200F, U+202A-U+202E,
- * U+2066-U+2069) or any other invisible format character (Unicode's Cf: U+00AD, U+200B-U+200D,
- * U+2060-U+2064, U+FEFF, ...), or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
+ * U+2066-U+2069) or any other invisible character (Unicode's Cf and Default_Ignorable_Code_Point:
+ * U+00AD, U+034F, U+200B-U+200D, U+2060-U+2064, U+3164, U+FE00-U+FE0F, U+FEFF, ...), or half a surrogate pair, or is longer than 255 bytes of UTF-8. Returns it as
  * it is: nothing is stripped or rewritten, so the name checked is the name used.
  */
 export function checkFilename(name: string | undefined): string {
@@ -53,7 +54,7 @@ export function checkFilename(name: string | undefined): string {
   const format = FORMAT.exec(name)?.[0];
   if (format !== undefined) {
     throw badName(
-      `The file name ${show(name)} contains the invisible format character ${codePoint(format)}, which hides what the name really is: send the name without it`,
+      `The file name ${show(name)} contains the invisible character ${codePoint(format)}, which hides what the name really is: send the name without it`,
     );
   }
   const bytes = Buffer.byteLength(name, 'utf8');
