@@ -183,6 +183,18 @@ describe('breakwater-gateway', () => {
   );
 });
 
+describe('breakwater-gateway serve, its terminal gone', () => {
+  it('still closes in order on SIGHUP when every write fails (EPIPE here, EIO on a closed tty)', async () => {
+    const gateway = start(['serve', '--port', '0', '--spicedb', '127.0.0.1:1']);
+    await until(() => gateway.stdout().includes('\n'), 'the listening line');
+    // What a closed terminal does to the process: nobody reads what it writes any more.
+    gateway.child.stdout?.destroy();
+    gateway.child.stderr?.destroy();
+    gateway.child.kill('SIGHUP');
+    expect(await gateway.exit).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('breakwater-gateway demo', () => {
   function spiceDbPid(output: string): number {
     const pid = /embedded \(pid (\d+)\)/.exec(output)?.[1];

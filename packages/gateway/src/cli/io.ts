@@ -25,8 +25,8 @@ export interface CliIo {
 
 export function processIo(): CliIo {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: survivesLostTerminal(process.stdout),
+    stderr: survivesLostTerminal(process.stderr),
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
@@ -41,6 +41,19 @@ export function processIo(): CliIo {
     },
     now: () => performance.now(),
   };
+}
+
+/**
+ * A closed terminal fails every later write with EIO (a pipe whose reader left, with EPIPE), and
+ * an error nobody listens for ends the process: at SIGHUP that was the "stopping" line itself,
+ * so the teardown never ran and an upload's spool copy stayed. What cannot be shown is dropped;
+ * any other error is still thrown.
+ */
+export function survivesLostTerminal<S extends Writable>(stream: S): S {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
+  });
+  return stream;
 }
 
 /**

@@ -8,7 +8,7 @@ import { startFailure } from './start-failure.js';
 
 /**
  * `serve`: the configuration (flags over the file), the gateway started, one line saying where
- * it listens; then it serves until SIGINT or SIGTERM, closes, and exits 0. A second signal
+ * it listens; then it serves until SIGINT, SIGTERM or SIGHUP, closes, and exits 0. A second signal
  * while it closes exits at once.
  */
 export async function serveCommand(
