@@ -234,7 +234,9 @@ describe('breakwater-gateway demo, as a process', () => {
     await until(
       'the waiting line',
       () =>
-        output.text.includes('stopping: waiting for 1 upload in flight (Ctrl-C again to quit now)'),
+        output.text.includes(
+          'stopping: waiting for 1 upload in flight (Ctrl-C again, a second from now or later, to quit at once)',
+        ),
       15_000,
     );
     // A person pressing Ctrl-C again, not npm's relayed copy of the first.

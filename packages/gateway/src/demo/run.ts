@@ -226,7 +226,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const uploads = stack.gateway.inFlight();
     if (uploads > 0) {
       say(
-        `stopping: waiting for ${uploads} upload${uploads === 1 ? '' : 's'} in flight (Ctrl-C again to quit now)`,
+        `stopping: waiting for ${uploads} upload${uploads === 1 ? '' : 's'} in flight (Ctrl-C again, a second from now or later, to quit at once)`,
       );
     }
     await stopShow();
