@@ -17,6 +17,9 @@ interface Uploads {
   readonly agent: Agent;
 }
 
+/** Far past any upload's p99 (milliseconds): only a gateway that stopped answering reaches it. */
+const UPLOAD_TIMEOUT_MS = 30_000;
+
 let uploads: Uploads | undefined;
 
 function reply(message: ClientReply): void {
@@ -33,6 +36,8 @@ function post({ endpoint, token, bodies, agent }: Uploads, index: number): Promi
       {
         agent,
         method: 'POST',
+        // A gateway that stops answering fails the round instead of hanging the bench.
+        signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/octet-stream',
