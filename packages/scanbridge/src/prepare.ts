@@ -114,7 +114,7 @@ export async function prepareInput(input: FileInput, options: PrepareOptions): P
     }
     // A stat size of 0 says nothing (/proc files have content): such a file is read as a stream
     // is, to find out how much there is.
-    const prepared = await held(input, input.withOpenFile(file), options);
+    const prepared = await held(input, input.withOpenFile(file), options, file.size);
     release();
     return prepared;
   } catch (error) {
@@ -177,22 +177,18 @@ function onDisk(original: FileInput, file: OpenFile, options: PrepareOptions): P
  * Reads `reading` once, hashed as it arrives, into memory while it fits in `inMemoryBytes` and
  * the memory budget; once it grows past either, what was read so far and then the rest go to a
  * private temporary file instead (giving its share of the budget back), so memory stays
- * bounded. The result is still `original` in its name, label and path.
+ * bounded. The result is still `original` in its name, label and path. `expectedBytes` (a
+ * file's stat size) sizes the memory it is read into, so a file that fits is charged its size.
  */
 async function held(
   original: FileInput,
   reading: FileInput,
   options: PrepareOptions,
+  expectedBytes = 0,
 ): Promise<Prepared> {
   const inMemoryBytes = options.inMemoryBytes ?? IN_MEMORY_BYTES;
-  const budget = options.memoryBudget ?? sharedBudget;
+  const memory = new HeldBytes(inMemoryBytes, options.memoryBudget ?? sharedBudget, expectedBytes);
   const read = new MeteredRead(reading, options);
-  let parts: Uint8Array[] = [];
-  let taken = 0;
-  const release = (): void => {
-    budget.give(taken);
-    taken = 0;
-  };
   let spool: Spool | undefined;
   try {
     for await (const chunk of read.chunks()) {
@@ -200,22 +196,19 @@ async function held(
         await spool.write(chunk);
         continue;
       }
-      parts.push(chunk);
-      if (read.bytesRead <= inMemoryBytes && budget.take(chunk.byteLength)) {
-        taken += chunk.byteLength;
-        continue;
-      }
+      if (memory.append(chunk)) continue;
       // Given back before the copy is made, not after: the streams held with it fill the budget
       // again instead of all going to disk while this one's folder is made. What it held is
       // written out at the disk's pace, not the client's, so no client keeps it in memory.
-      release();
+      const sofar = memory.bytes();
+      memory.release();
       const { spoolDir } = options;
       spool = await Spool.create(spoolDir, 'scanbridge-', spoolErrors(original, spoolDir));
-      for (const part of parts) await spool.write(part);
-      parts = [];
+      await spool.write(sofar);
+      await spool.write(chunk);
     }
     if (spool === undefined) {
-      return inMemoryCopy(original, joinChunks(parts), read.metadata(), release);
+      return inMemoryCopy(original, memory.bytes(), read.metadata(), () => memory.release());
     }
     await spool.finish();
     const copy = original.withSpooledCopy(spool.path);
@@ -224,9 +217,64 @@ async function held(
     const done = spool;
     return { input: copy, forEngine: () => engineInput, close: () => done.remove() };
   } catch (error) {
-    release();
+    memory.release();
     await spool?.remove();
     throw error;
+  }
+}
+
+/**
+ * The bytes of an input held in memory, copied into one buffer that doubles as it fills. Kept as
+ * the chunks that came, a stream sent in 16-byte reads would hold 14 times its bytes (an object
+ * per chunk), and a chunk that is a view of a larger buffer would keep all of that alive. The
+ * budget is charged the buffer's capacity, which is what the heap holds: at most twice the bytes.
+ */
+class HeldBytes {
+  private readonly limit: number;
+  private readonly budget: MemoryBudget;
+  private readonly expectedBytes: number;
+  private buffer = new Uint8Array(0);
+  private length = 0;
+
+  constructor(limit: number, budget: MemoryBudget, expectedBytes: number) {
+    this.limit = limit;
+    this.budget = budget;
+    this.expectedBytes = expectedBytes;
+  }
+
+  /**
+   * Copies `chunk` in while the bytes stay within the limit and the budget; says whether it did
+   * (nothing is added when it does not).
+   */
+  append(chunk: Uint8Array): boolean {
+    const needed = this.length + chunk.byteLength;
+    if (needed > this.buffer.byteLength && !this.grow(needed)) return false;
+    this.buffer.set(chunk, this.length);
+    this.length = needed;
+    return true;
+  }
+
+  /** The bytes held: a view, not a copy. */
+  bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** Gives the budget back; holds nothing after, so a second call gives nothing. */
+  release(): void {
+    this.budget.give(this.buffer.byteLength);
+    this.buffer = new Uint8Array(0);
+    this.length = 0;
+  }
+
+  private grow(needed: number): boolean {
+    if (needed > this.limit) return false;
+    const current = this.buffer.byteLength;
+    const capacity = Math.min(this.limit, Math.max(needed, 2 * current, this.expectedBytes));
+    if (!this.budget.take(capacity - current)) return false;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.bytes());
+    this.buffer = grown;
+    return true;
   }
 }
 
