@@ -529,6 +529,30 @@ describe('prepareInput within a memory budget', () => {
     expect(memoryBudget.held).toBe(0);
   });
 
+  it('charges a small file on disk its size: one that fits the budget exactly is held in memory', async () => {
+    const spoolDir = await tempDir();
+    const path = join(await tempDir(), 'exact.bin');
+    const content = patterned(100_000);
+    await writeFile(path, content);
+    // Read in 64 KiB chunks: a buffer doubling from the first would need 128 KiB of budget.
+    const memoryBudget = new MemoryBudget(content.byteLength);
+    const prepared = await prepareInput(FileInput.fromPath(path), {
+      ...options,
+      spoolDir,
+      memoryBudget,
+    });
+    try {
+      expect(await entries(spoolDir)).toEqual([]);
+      expect(memoryBudget.held).toBe(content.byteLength);
+      await writeFile(path, 'changed on disk later');
+      const read = await prepared.forEngine().input.readAll();
+      expect(Buffer.from(read).equals(Buffer.from(content))).toBe(true);
+    } finally {
+      await prepared.close();
+    }
+    expect(memoryBudget.held).toBe(0);
+  });
+
   it('gives the budget back when a stream held in memory fails', async () => {
     const memoryBudget = new MemoryBudget(MiB);
     const broken = FileInput.fromStream(

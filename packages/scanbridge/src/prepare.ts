@@ -58,7 +58,9 @@ export const DEFAULT_MEMORY_BUDGET = 64 * 1024 * 1024;
 /**
  * How many bytes the preparations sharing it may hold in memory at once. Each holds a small
  * input in memory only while the total fits; one that would pass it goes to disk instead, so
- * many uploads stalled just short of 1 MiB cannot fill the heap.
+ * many uploads stalled just short of 1 MiB cannot fill the heap. A preparation is charged the
+ * memory it holds the bytes in (at most twice the bytes of a stream, a file's size), so a
+ * stream sent in tiny chunks costs no more than one sent in large ones.
  */
 export class MemoryBudget {
   readonly limit: number;
