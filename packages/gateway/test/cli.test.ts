@@ -193,6 +193,21 @@ describe('breakwater-gateway serve, its terminal gone', () => {
     gateway.child.kill('SIGHUP');
     expect(await gateway.exit).toEqual({ code: 0, signal: null });
   });
+
+  it('ends, not 0, when its log goes away while it serves: no serving without an audit trail', async () => {
+    const gateway = start(['serve', '--port', '0', '--spicedb', '127.0.0.1:1']);
+    await until(() => gateway.stdout().includes('\n'), 'the listening line');
+    const url = gateway.stdout().trim().split(' ').at(-1) as string;
+    gateway.child.stdout?.destroy();
+    gateway.child.stderr?.destroy();
+    // A refused upload is audited: that line cannot be written any more.
+    await fetch(`${url}/v1/tenants/acme/scans`, {
+      method: 'POST',
+      headers: { 'x-filename': 'a.txt' },
+      body: 'x',
+    }).catch(() => undefined);
+    expect(await gateway.exit).toEqual({ code: 1, signal: null });
+  });
 });
 
 describe('breakwater-gateway demo', () => {

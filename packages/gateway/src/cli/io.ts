@@ -24,16 +24,28 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // Set by the first stop signal: from then on output that cannot be written is dropped.
+  const stop = { seen: false };
+  const seen = (): void => {
+    stop.seen = true;
+  };
   return {
-    stdout: survivesLostTerminal(process.stdout),
-    stderr: survivesLostTerminal(process.stderr),
+    stdout: survivesLostTerminal(process.stdout, stop),
+    stderr: survivesLostTerminal(process.stderr, stop),
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
     onStopSignal(listener, signals) {
-      for (const signal of signals) process.on(signal, listener);
+      for (const signal of signals) {
+        // Before the command's listener: its first act is a "stopping" line.
+        process.prependListener(signal, seen);
+        process.on(signal, listener);
+      }
       return () => {
-        for (const signal of signals) process.off(signal, listener);
+        for (const signal of signals) {
+          process.off(signal, seen);
+          process.off(signal, listener);
+        }
       };
     },
     exitNow(code) {
@@ -44,14 +56,19 @@ export function processIo(): CliIo {
 }
 
 /**
- * A closed terminal fails every later write with EIO (a pipe whose reader left, with EPIPE), and
- * an error nobody listens for ends the process: at SIGHUP that was the "stopping" line itself,
- * so the teardown never ran and an upload's spool copy stayed. What cannot be shown is dropped;
- * any other error is still thrown.
+ * A closed terminal sends SIGHUP and then fails every write with EIO (a pipe whose reader left:
+ * EPIPE); an error nobody listens for ends the process, and at SIGHUP that was the "stopping"
+ * line itself, so the teardown never ran and an upload's spool copy stayed. Once a stop signal
+ * came, what cannot be written is dropped and the teardown goes on. Before it, the error still
+ * ends the process, as any other error does: a gateway whose log (its audit trail) is gone must
+ * not keep serving, and its supervisor restarts it.
  */
-export function survivesLostTerminal<S extends Writable>(stream: S): S {
+export function survivesLostTerminal<S extends Writable>(
+  stream: S,
+  stop: { readonly seen: boolean },
+): S {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
+    if (!stop.seen || (error.code !== 'EIO' && error.code !== 'EPIPE')) throw error;
   });
   return stream;
 }
