@@ -38,6 +38,12 @@ const NAMES: ReadonlyArray<readonly [string | undefined, string, string]> = [
   ['invoice.pdf::$DATA', 'invoice.pdf::$DATA', 'pdf'],
   ['report.docx:hidden.exe', 'report.docx:hidden.exe', 'docx'],
   ['... ', '... ', ''],
+  // Blanks a reader cannot see after the extension: judged by the extension they follow.
+  ['invoice.pdf\u2800', 'invoice.pdf\u2800', 'pdf'],
+  ['invoice.pdf\u00a0', 'invoice.pdf\u00a0', 'pdf'],
+  ['invoice.pdf\u3000', 'invoice.pdf\u3000', 'pdf'],
+  ['invoice.pdf\u2003', 'invoice.pdf\u2003', 'pdf'],
+  ['invoice.pdf\ufe0f', 'invoice.pdf\ufe0f', 'pdf'],
   [undefined, '', ''],
 ];
 

@@ -8,7 +8,8 @@ export interface YaraVariables {
   readonly filename: string;
   /**
    * The base name's last extension, lower case, without the dot, read as Windows would save the
-   * name (cut at a `:`, trailing dots and spaces dropped); '' when it has none.
+   * name (cut at a `:`, trailing dots, white space and invisible characters dropped); '' when it
+   * has none.
    */
   readonly extension: string;
 }
@@ -39,8 +40,13 @@ export function variablesFor(name: string | undefined): YaraVariables {
  */
 function savedAs(filename: string): string {
   const colon = filename.indexOf(':');
-  return (colon < 0 ? filename : filename.slice(0, colon)).replace(/[. ]+$/, '');
+  return (colon < 0 ? filename : filename.slice(0, colon)).replace(TRAILING_BLANKS, '');
 }
+
+// What a reader cannot see at the end of a name: dots and spaces (Windows drops them), other
+// white space (no-break, ideographic, the en/em spaces), the Braille blank, and invisible
+// characters. `invoice.pdf\u2800` is judged as invoice.pdf, whatever a file system keeps.
+const TRAILING_BLANKS = /[.\s\u2800\u115f\u1160\u3164\uffa0\p{Default_Ignorable_Code_Point}]+$/u;
 
 /**
  * @litko/yara-x 0.3.0 reads every string scan variable that parses as an integer (`2024`,
